@@ -1,0 +1,315 @@
+//! [`Env`]: which mode the program runs in, and the settings read from the environment.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::clock::{Clock, Timezone};
+use crate::error::Error;
+use crate::filter::LogbookFilter;
+use crate::format::ColorChoice;
+
+/// The variable that selects the [`Mode`].
+pub const APP_ENV: &str = "APP_ENV";
+/// The variable holding level directives (see [`LogbookFilter`]).
+pub const RUST_LOG: &str = "RUST_LOG";
+/// The variable that chooses colors: `auto` (default), `always` or `never`.
+pub const LOG_COLOR: &str = "LOG_COLOR";
+/// The variable that chooses the displayed time zone: `utc` (default), `local`, or a
+/// fixed offset such as `+05:30`.
+pub const LOG_TIMEZONE: &str = "LOG_TIMEZONE";
+
+/// How the program runs, from `APP_ENV`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// `development` (the default when `APP_ENV` is unset): Logbook lines on stdout,
+    /// colored on a terminal.
+    Development,
+    /// `test`: Logbook lines on stdout, never colored.
+    Test,
+    /// `staging`: behaves as production; notifications carry `environment: "staging"`.
+    Staging,
+    /// `production`: Logbook lines into a daily file, notifications on errors.
+    Production,
+}
+
+impl Mode {
+    /// The `APP_ENV` value for this mode.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Development => "development",
+            Mode::Test => "test",
+            Mode::Staging => "staging",
+            Mode::Production => "production",
+        }
+    }
+
+    /// Whether this mode behaves as production (`staging` or `production`).
+    pub const fn is_production_like(self) -> bool {
+        matches!(self, Mode::Staging | Mode::Production)
+    }
+
+    fn parse(value: &str) -> Option<Mode> {
+        Some(match value {
+            "development" => Mode::Development,
+            "test" => Mode::Test,
+            "staging" => Mode::Staging,
+            "production" => Mode::Production,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything [`init`](crate::init) needs: the [`Mode`] and its settings.
+///
+/// Read it from the environment with [`Env::from_env`], or build it in code with
+/// [`Env::new`] and the setters; setters override what the environment said.
+///
+/// # Environment variables
+///
+/// | variable | values | default |
+/// |---|---|---|
+/// | `APP_ENV` | `development`, `test`, `staging`, `production` | `development` |
+/// | `RUST_LOG` | level directives, see [`LogbookFilter`] | `info` |
+/// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
+/// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::{Env, Mode};
+///
+/// let env = Env::from_lookup(|name| match name {
+///     "APP_ENV" => Some("production".to_owned()),
+///     "RUST_LOG" => Some("notice,my_app=debug".to_owned()),
+///     _ => None,
+/// })
+/// .unwrap();
+/// assert_eq!(env.mode(), Mode::Production);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Env {
+    pub(crate) mode: Mode,
+    pub(crate) filter: Option<String>,
+    pub(crate) color: ColorChoice,
+    pub(crate) timezone: Timezone,
+    pub(crate) channels: Vec<(String, String)>,
+    pub(crate) clock: Option<Arc<dyn Clock>>,
+}
+
+impl Env {
+    /// Settings for `mode` with every default (nothing read from the environment).
+    pub fn new(mode: Mode) -> Env {
+        Env {
+            mode,
+            filter: None,
+            color: ColorChoice::Auto,
+            timezone: Timezone::Utc,
+            channels: Vec::new(),
+            clock: None,
+        }
+    }
+
+    /// [`Env::new`]`(`[`Mode::Development`]`)`.
+    pub fn development() -> Env {
+        Env::new(Mode::Development)
+    }
+
+    /// [`Env::new`]`(`[`Mode::Production`]`)`.
+    pub fn production() -> Env {
+        Env::new(Mode::Production)
+    }
+
+    /// Reads the settings from the process environment (see the table above).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the variable, its value and the accepted values when a
+    /// variable is set to something not understood; a typo never silently selects a
+    /// mode.
+    pub fn from_env() -> Result<Env, Error> {
+        Env::from_lookup(|name| {
+            std::env::var_os(name).map(|v| match v.into_string() {
+                Ok(s) => s,
+                // Not valid UTF-8: pass it on lossily so validation names it.
+                Err(v) => v.to_string_lossy().into_owned(),
+            })
+        })
+    }
+
+    /// Reads the settings through `lookup` instead of the process environment (for
+    /// tests, or for configuration kept elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// As [`Env::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Env, Error> {
+        let mode = match lookup(APP_ENV) {
+            None => Mode::Development,
+            Some(value) => Mode::parse(&value).ok_or_else(|| {
+                Error::value(
+                    APP_ENV,
+                    value,
+                    "expected one of development, test, staging, production",
+                )
+            })?,
+        };
+        let mut env = Env::new(mode);
+        if let Some(spec) = lookup(RUST_LOG) {
+            env = env.filter(spec)?;
+        }
+        if let Some(value) = lookup(LOG_COLOR) {
+            env.color = match value.to_ascii_lowercase().as_str() {
+                "auto" | "" => ColorChoice::Auto,
+                "always" => ColorChoice::Always,
+                "never" => ColorChoice::Never,
+                _ => {
+                    return Err(Error::value(
+                        LOG_COLOR,
+                        value,
+                        "expected one of auto, always, never",
+                    ))
+                }
+            };
+        }
+        if let Some(value) = lookup(LOG_TIMEZONE) {
+            env.timezone = Timezone::parse(&value).ok_or_else(|| {
+                Error::value(
+                    LOG_TIMEZONE,
+                    value,
+                    "expected utc, local, or an offset such as +05:30",
+                )
+            })?;
+        }
+        Ok(env)
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Sets the level directives, as `RUST_LOG` would.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `RUST_LOG` and the bad directive.
+    pub fn filter(mut self, spec: impl Into<String>) -> Result<Env, Error> {
+        let spec = spec.into();
+        LogbookFilter::parse(&spec).map_err(|e| Error::value(RUST_LOG, &spec, e.to_string()))?;
+        self.filter = Some(spec);
+        Ok(self)
+    }
+
+    /// Sets when lines are colored.
+    pub fn color(mut self, color: ColorChoice) -> Env {
+        self.color = color;
+        self
+    }
+
+    /// Sets how timestamps are displayed (and, in production, where the day of a daily
+    /// file begins).
+    pub fn timezone(mut self, timezone: Timezone) -> Env {
+        self.timezone = timezone;
+        self
+    }
+
+    /// Prints `name` as the channel of every event from `module` and its submodules
+    /// (see [`LogbookLayerBuilder::channel`](crate::LogbookLayerBuilder::channel)).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::development().channel(env!("CARGO_CRATE_NAME"), "App");
+    /// ```
+    pub fn channel(mut self, module: impl Into<String>, name: impl Into<String>) -> Env {
+        self.channels.push((module.into(), name.into()));
+        self
+    }
+
+    /// Uses `clock` instead of the system clock (for tests).
+    pub fn clock(mut self, clock: impl Clock) -> Env {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    pub(crate) fn build_filter(&self) -> Result<LogbookFilter, Error> {
+        let spec = self.filter.as_deref().unwrap_or("");
+        LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("mode", &self.mode)
+            .field("filter", &self.filter)
+            .field("color", &self.color)
+            .field("timezone", &self.timezone)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Result<Env, Error> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn app_env_values() {
+        assert_eq!(env(&[]).unwrap().mode(), Mode::Development);
+        for mode in [
+            Mode::Development,
+            Mode::Test,
+            Mode::Staging,
+            Mode::Production,
+        ] {
+            assert_eq!(env(&[("APP_ENV", mode.as_str())]).unwrap().mode(), mode);
+        }
+        for typo in ["prod", "Production", "", "dev"] {
+            let err = env(&[("APP_ENV", typo)]).unwrap_err();
+            assert_eq!(err.var(), Some("APP_ENV"));
+            assert!(err
+                .to_string()
+                .contains("development, test, staging, production"));
+        }
+    }
+
+    #[test]
+    fn bad_rust_log_names_variable_and_directive() {
+        let err = env(&[("RUST_LOG", "info,my_app=loud")]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("invalid RUST_LOG value \"info,my_app=loud\""),
+            "{text}"
+        );
+        assert!(text.contains("\"my_app=loud\""), "{text}");
+    }
+
+    #[test]
+    fn color_and_timezone() {
+        let e = env(&[("LOG_COLOR", "always"), ("LOG_TIMEZONE", "local")]).unwrap();
+        assert_eq!(e.color, ColorChoice::Always);
+        assert_eq!(e.timezone, Timezone::Local);
+        assert_eq!(
+            env(&[("LOG_COLOR", "rainbow")]).unwrap_err().var(),
+            Some("LOG_COLOR")
+        );
+        assert_eq!(
+            env(&[("LOG_TIMEZONE", "CET")]).unwrap_err().var(),
+            Some("LOG_TIMEZONE")
+        );
+    }
+}

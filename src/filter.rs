@@ -1,0 +1,343 @@
+//! [`LogbookFilter`]: `RUST_LOG` directives with Logbook's level names.
+//!
+//! The syntax is tracing-subscriber's `EnvFilter` directive syntax
+//! (`info,my_app::db=trace,[request{path}]=debug`), with three additions:
+//!
+//! * `notice` works as a threshold: `RUST_LOG=notice` hides `INFO` and below and shows
+//!   `NOTICE` and above;
+//! * `critical` works as a threshold: `App=critical` shows only `CRITICAL` events of `App`;
+//! * `warning` is accepted beside `warn`.
+//!
+//! Level names are case-insensitive. When the directives contain no bare level (for example
+//! `RUST_LOG=my_app=trace`), targets that no directive names keep the default level
+//! ([`DEFAULT_LEVEL`], `info`) rather than being silenced.
+//!
+//! `notice` and `critical` are decided from static callsite metadata, so the filter keeps
+//! tracing's per-callsite interest cache: a disabled event costs what it costs under a
+//! plain `EnvFilter`. Inside span directives (`[span]=notice`), which tracing evaluates
+//! dynamically, `notice` and `critical` act as `info` and `error`.
+
+use std::fmt;
+
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use tracing_subscriber::layer::{Context, Filter, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::level::Level;
+
+/// The level used when `RUST_LOG` is unset or empty, and for targets no directive names.
+pub const DEFAULT_LEVEL: Level = Level::Info;
+
+/// A level filter built from `RUST_LOG`-style directives that understands all seven
+/// Logbook levels.
+///
+/// It is a [`Layer`] (a global filter: `registry().with(filter)`) and a [`Filter`] (a
+/// per-layer filter: `layer.with_filter(filter)`).
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::LogbookFilter;
+///
+/// let filter = LogbookFilter::parse("notice,my_app::db=trace").unwrap();
+///
+/// let err = LogbookFilter::parse("info,my_app=loud").unwrap_err();
+/// assert_eq!(err.directive(), "my_app=loud");
+/// ```
+pub struct LogbookFilter {
+    env: EnvFilter,
+    statics: Vec<StaticDirective>,
+    spec: String,
+}
+
+/// A static (span-less) directive's target and Logbook threshold.
+#[derive(Debug)]
+struct StaticDirective {
+    target: Option<String>,
+    /// `None` is `off`.
+    level: Option<Level>,
+}
+
+/// A directive that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterError {
+    directive: String,
+    reason: String,
+}
+
+impl FilterError {
+    /// The directive at fault, as written.
+    pub fn directive(&self) -> &str {
+        &self.directive
+    }
+
+    /// Why it was rejected.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad directive {:?}: {}", self.directive, self.reason)
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+impl LogbookFilter {
+    /// Parses comma-separated directives. An empty string means [`DEFAULT_LEVEL`].
+    ///
+    /// # Errors
+    ///
+    /// A [`FilterError`] naming the first directive that is not valid.
+    pub fn parse(spec: &str) -> Result<LogbookFilter, FilterError> {
+        let mut statics = Vec::new();
+        let mut env = EnvFilter::builder()
+            .with_default_directive(LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into())
+            .parse_lossy("");
+        for raw in spec.split(',') {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                continue;
+            }
+            let bad = |reason: String| FilterError {
+                directive: raw.to_owned(),
+                reason,
+            };
+            // The level follows the last `=` that is not inside `[...]`.
+            let bracket_end = raw.rfind(']').map_or(0, |i| i + 1);
+            let (head, level_str) = match raw[bracket_end..].rfind('=') {
+                Some(i) => (&raw[..bracket_end + i], Some(&raw[bracket_end + i + 1..])),
+                None => (raw, None),
+            };
+            let (head, level) = match level_str {
+                Some(l) => (head, parse_level(l).map_err(bad)?),
+                None => match parse_level(head) {
+                    // A bare level: the default for every target.
+                    Ok(level) if !head.contains(['[', ':']) => ("", level),
+                    // A bare target: everything from it.
+                    _ => (head, Some(Level::Trace)),
+                },
+            };
+            if head.is_empty() && level_str.is_some() {
+                return Err(bad("the target before `=` is empty".to_owned()));
+            }
+            let tracing_level = match level {
+                None => "off",
+                Some(l) => tracing_name(l),
+            };
+            let translated = if head.is_empty() {
+                tracing_level.to_owned()
+            } else {
+                format!("{head}={tracing_level}")
+            };
+            let directive: Directive = translated.parse().map_err(|e| bad(format!("{e}")))?;
+            env = env.add_directive(directive);
+            if !head.contains('[') {
+                statics.push(StaticDirective {
+                    target: (!head.is_empty()).then(|| head.to_owned()),
+                    level,
+                });
+            }
+        }
+        Ok(LogbookFilter {
+            env,
+            statics,
+            spec: spec.to_owned(),
+        })
+    }
+
+    /// A filter showing `level` and above for every target.
+    pub fn from_level(level: Level) -> LogbookFilter {
+        // A bare level always parses.
+        Self::parse(level.as_lower_str()).unwrap_or_else(|_| unreachable_filter())
+    }
+
+    /// The most severe level that could be enabled, as a tracing [`LevelFilter`].
+    pub fn max_level(&self) -> LevelFilter {
+        <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&self.env)
+            .unwrap_or(LevelFilter::TRACE)
+    }
+
+    /// Whether the static directives veto this callsite: a plain `INFO` event under a
+    /// `notice` threshold, or a plain `ERROR` event under a `critical` threshold.
+    #[inline]
+    fn vetoes(&self, meta: &Metadata<'_>) -> bool {
+        if !meta.is_event() {
+            return false;
+        }
+        let level = Level::of(meta);
+        if !matches!(level, Level::Info | Level::Error) {
+            return false;
+        }
+        let target = meta.target();
+        let mut best: Option<&StaticDirective> = None;
+        for d in &self.statics {
+            let len = match &d.target {
+                None => 0,
+                Some(t) if target.starts_with(t.as_str()) => t.len(),
+                Some(_) => continue,
+            };
+            // The later of two equally specific directives wins, as in EnvFilter.
+            if best.is_none_or(|b| b.target.as_ref().map_or(0, |t| t.len()) <= len) {
+                best = Some(d);
+            }
+        }
+        let threshold = best.map_or(DEFAULT_LEVEL, |d| d.level.unwrap_or(Level::Critical));
+        matches!(
+            (level, threshold),
+            (Level::Info, Level::Notice) | (Level::Error, Level::Critical)
+        )
+    }
+}
+
+#[cold]
+fn unreachable_filter() -> LogbookFilter {
+    unreachable!("a bare level name is always a valid directive")
+}
+
+fn parse_level(s: &str) -> Result<Option<Level>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    s.parse::<Level>().map(Some).map_err(|e| e.to_string())
+}
+
+fn tracing_name(level: Level) -> &'static str {
+    match level.to_tracing() {
+        tracing::Level::TRACE => "trace",
+        tracing::Level::DEBUG => "debug",
+        tracing::Level::INFO => "info",
+        tracing::Level::WARN => "warn",
+        _ => "error",
+    }
+}
+
+impl fmt::Debug for LogbookFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogbookFilter")
+            .field("spec", &self.spec)
+            .field("env", &self.env)
+            .finish()
+    }
+}
+
+impl fmt::Display for LogbookFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.spec)
+    }
+}
+
+impl<S> Layer<S> for LogbookFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.vetoes(meta) {
+            Interest::never()
+        } else {
+            <EnvFilter as Layer<S>>::register_callsite(&self.env, meta)
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        !self.vetoes(meta) && <EnvFilter as Layer<S>>::enabled(&self.env, meta, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        <EnvFilter as Layer<S>>::max_level_hint(&self.env)
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        <EnvFilter as Layer<S>>::event_enabled(&self.env, event, ctx)
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        <EnvFilter as Layer<S>>::on_new_span(&self.env, attrs, id, ctx)
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        <EnvFilter as Layer<S>>::on_record(&self.env, id, values, ctx)
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Layer<S>>::on_enter(&self.env, id, ctx)
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Layer<S>>::on_exit(&self.env, id, ctx)
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Layer<S>>::on_close(&self.env, id, ctx)
+    }
+}
+
+impl<S> Filter<S> for LogbookFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        !self.vetoes(meta) && <EnvFilter as Filter<S>>::enabled(&self.env, meta, cx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.vetoes(meta) {
+            Interest::never()
+        } else {
+            <EnvFilter as Filter<S>>::callsite_enabled(&self.env, meta)
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        <EnvFilter as Filter<S>>::max_level_hint(&self.env)
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        <EnvFilter as Filter<S>>::event_enabled(&self.env, event, cx)
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        <EnvFilter as Filter<S>>::on_new_span(&self.env, attrs, id, ctx)
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        <EnvFilter as Filter<S>>::on_record(&self.env, id, values, ctx)
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Filter<S>>::on_enter(&self.env, id, ctx)
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Filter<S>>::on_exit(&self.env, id, ctx)
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        <EnvFilter as Filter<S>>::on_close(&self.env, id, ctx)
+    }
+}

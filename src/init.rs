@@ -1,0 +1,165 @@
+//! [`init`]: installs the layers an [`Env`] calls for as the global subscriber.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing_log::AsLog;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::Registry;
+
+use crate::env::{Env, Mode};
+use crate::error::Error;
+use crate::format::{ColorChoice, LogbookLayer};
+use crate::sink::{LineWriter, Stdout};
+
+/// How long dropping the [`Guard`] waits, at most, for buffered lines and notifications.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A background part of the logger that can be flushed and stopped.
+pub(crate) trait Component: Send + Sync + 'static {
+    /// Waits until everything handed over so far is written; false on timeout.
+    fn flush(&self, timeout: Duration) -> bool;
+    /// Flushes and stops, within `timeout`.
+    fn shutdown(&self, timeout: Duration) {
+        self.flush(timeout);
+    }
+}
+
+struct StdoutComponent(Arc<Stdout>);
+
+impl Component for StdoutComponent {
+    fn flush(&self, _timeout: Duration) -> bool {
+        self.0.flush();
+        true
+    }
+}
+
+/// Keeps the logger's background work alive; dropping it flushes and stops it.
+///
+/// Dropping the guard writes every buffered line and delivers queued notifications,
+/// waiting at most [`SHUTDOWN_TIMEOUT`] in all. Bind it to a named variable in `main`
+/// (`let _guard = ...`): `let _ = ...` drops it at once.
+///
+/// `std::process::exit` does not run destructors: call [`Guard::flush`] (or drop the
+/// guard) before it.
+///
+/// ```no_run
+/// # fn main() -> Result<(), tracing_logbook::Error> {
+/// let guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+/// tracing::error!("fatal configuration problem");
+/// drop(guard); // or guard.flush(std::time::Duration::from_secs(2));
+/// std::process::exit(2);
+/// # }
+/// ```
+#[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
+pub struct Guard {
+    components: Vec<Box<dyn Component>>,
+    mode: Mode,
+}
+
+impl Guard {
+    /// Waits until every line and notification handed over so far has been written or
+    /// delivered, at most `timeout`. Returns false if the timeout passed first.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        self.components
+            .iter()
+            .all(|c| c.flush(deadline.saturating_duration_since(std::time::Instant::now())))
+    }
+
+    /// The mode the logger was installed for.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("mode", &self.mode)
+            .field("components", &self.components.len())
+            .finish()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
+        for c in &self.components {
+            c.shutdown(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+    }
+}
+
+/// The subscriber our layers sit on: the registry behind the level filter, so the
+/// filter's per-callsite interest applies to all of them.
+type Base = tracing_subscriber::layer::Layered<crate::filter::LogbookFilter, Registry>;
+type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
+
+/// Installs Logbook logging for `env` as the global default: the subscriber, the `log`
+/// bridge (so `log::warn!` prints `WARNING`, with the record's real target as channel).
+///
+/// In development and test, Logbook lines go to stdout (colored on a terminal in
+/// development, see [`ColorChoice`]).
+///
+/// # Errors
+///
+/// * `RUST_LOG` (or [`Env::filter`]) does not parse: the error names `RUST_LOG` and the
+///   directive.
+/// * A global subscriber or `log` logger is already installed, for example because
+///   `init` was called before: [`Error::is_already_initialized`]. Never a panic.
+///
+/// # Examples
+///
+/// ```no_run
+/// fn main() -> Result<(), tracing_logbook::Error> {
+///     let _guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+///     tracing::info!("server started");
+///     tracing_logbook::notice!(port = 8080, "listening");
+///     Ok(())
+/// }
+/// ```
+pub fn init(env: Env) -> Result<Guard, Error> {
+    let filter = env.build_filter()?;
+    let max_level = filter.max_level();
+    let mut layers: Vec<BoxedLayer> = Vec::new();
+    let mut components: Vec<Box<dyn Component>> = Vec::new();
+
+    let stdout = Arc::new(Stdout::new());
+    let color = match env.mode {
+        Mode::Test => ColorChoice::Never,
+        _ => env.color,
+    };
+    layers.push(Box::new(
+        logbook_builder(&env).color(color).build(stdout.clone()),
+    ));
+    components.push(Box::new(StdoutComponent(stdout)));
+
+    let subscriber = tracing_subscriber::registry().with(filter).with(layers);
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
+    tracing_log::LogTracer::builder()
+        .with_max_level(max_level.as_log())
+        .init()
+        .map_err(|_| Error::already_initialized("a `log` logger"))?;
+
+    Ok(Guard {
+        components,
+        mode: env.mode,
+    })
+}
+
+/// The [`LogbookLayer`] builder configured from `env` (clock, time zone, channels, color).
+pub(crate) fn logbook_builder(env: &Env) -> crate::format::LogbookLayerBuilder {
+    let mut builder = LogbookLayer::builder()
+        .timezone(env.timezone)
+        .color(env.color);
+    if let Some(clock) = &env.clock {
+        builder = builder.shared_clock(clock.clone());
+    }
+    for (module, name) in &env.channels {
+        builder = builder.channel(module.clone(), name.clone());
+    }
+    builder
+}

@@ -1,0 +1,230 @@
+//! Destinations for finished lines.
+//!
+//! A [`LineWriter`] receives one complete record at a time (already formatted, ending in
+//! `\n`) together with the timestamp printed on it. Writing the record with one call keeps
+//! lines from many threads whole, and passing the timestamp lets a daily file pick the
+//! file of the printed date.
+
+use std::fmt;
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use time::OffsetDateTime;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::diag;
+
+/// A destination for complete log records.
+///
+/// Implementations must not panic and must not log through `tracing`: a failure is
+/// counted and reported through the crate's diagnostics instead.
+pub trait LineWriter: Send + Sync + 'static {
+    /// Writes one record. `line` is the whole record including its final `\n`; `time` is
+    /// the timestamp printed on it, in the layer's display offset.
+    fn write_line(&self, time: OffsetDateTime, line: &[u8]);
+
+    /// Whether the destination is an interactive terminal (used for automatic colors).
+    fn is_terminal(&self) -> bool {
+        false
+    }
+
+    /// Flushes buffered records, if the writer buffers.
+    fn flush(&self) {}
+}
+
+impl<W: LineWriter + ?Sized> LineWriter for Arc<W> {
+    #[inline]
+    fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
+        (**self).write_line(time, line)
+    }
+    fn is_terminal(&self) -> bool {
+        (**self).is_terminal()
+    }
+    fn flush(&self) {
+        (**self).flush()
+    }
+}
+
+impl<W: LineWriter + ?Sized> LineWriter for Box<W> {
+    #[inline]
+    fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
+        (**self).write_line(time, line)
+    }
+    fn is_terminal(&self) -> bool {
+        (**self).is_terminal()
+    }
+    fn flush(&self) {
+        (**self).flush()
+    }
+}
+
+/// Writes records to the process's standard output, one `write_all` per record.
+///
+/// Write errors (a closed pipe, a full disk behind a redirect) are counted, reported
+/// once to stderr, and never panic.
+#[derive(Debug, Default)]
+pub struct Stdout {
+    failed: AtomicU64,
+    report: diag::Once,
+}
+
+impl Stdout {
+    /// A writer to standard output.
+    pub fn new() -> Self {
+        Stdout::default()
+    }
+
+    /// How many records could not be written.
+    pub fn failed_lines(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl LineWriter for Stdout {
+    fn write_line(&self, _time: OffsetDateTime, line: &[u8]) {
+        let mut out = io::stdout().lock();
+        match out.write_all(line) {
+            Ok(()) => {
+                if self.report.reset() {
+                    diag::report(format_args!("writing to stdout works again"));
+                }
+            }
+            Err(err) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.report.report(format_args!(
+                    "cannot write log lines to stdout: {err}; lost lines are counted"
+                ));
+            }
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        io::stdout().is_terminal()
+    }
+
+    fn flush(&self) {
+        let _ = io::stdout().lock().flush();
+    }
+}
+
+/// An in-memory destination, for tests: every record is appended to a shared buffer.
+///
+/// Clones share the buffer.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::{CaptureWriter, LogbookLayer, ManualClock};
+/// use tracing_subscriber::prelude::*;
+///
+/// let out = CaptureWriter::new();
+/// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
+/// let layer = LogbookLayer::builder().clock(clock).build(out.clone());
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     tracing::info!(target: "App", "server started");
+/// });
+/// assert_eq!(out.take_string(), "[2026-11-23 19:28:08.123456] INFO: App: server started\n");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CaptureWriter {
+    buf: Arc<Mutex<Vec<u8>>>,
+}
+
+impl CaptureWriter {
+    /// An empty capture buffer.
+    pub fn new() -> Self {
+        CaptureWriter::default()
+    }
+
+    /// Returns everything written so far as UTF-8 (lossily) and clears the buffer.
+    pub fn take_string(&self) -> String {
+        let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(PoisonError::into_inner));
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Returns a copy of everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.buf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl LineWriter for CaptureWriter {
+    fn write_line(&self, _time: OffsetDateTime, line: &[u8]) {
+        self.buf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(line);
+    }
+}
+
+/// Adapts any `tracing_subscriber` [`MakeWriter`] (for example a
+/// `tracing_appender::non_blocking` writer, or `std::io::stderr`) into a [`LineWriter`].
+///
+/// Each record is written with one `write_all` on a fresh writer from the `MakeWriter`.
+/// Write errors are counted and reported once.
+pub struct MakeWriterSink<M> {
+    make: M,
+    failed: AtomicU64,
+    report: diag::Once,
+    terminal: bool,
+}
+
+impl<M> MakeWriterSink<M> {
+    /// Wraps `make`.
+    pub fn new(make: M) -> Self {
+        MakeWriterSink {
+            make,
+            failed: AtomicU64::new(0),
+            report: diag::Once::new(),
+            terminal: false,
+        }
+    }
+
+    /// Declares whether the destination is a terminal (for automatic colors). Default false.
+    #[must_use]
+    pub fn with_terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
+    }
+
+    /// How many records could not be written.
+    pub fn failed_lines(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl<M> fmt::Debug for MakeWriterSink<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MakeWriterSink")
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M> LineWriter for MakeWriterSink<M>
+where
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    #[inline]
+    fn write_line(&self, _time: OffsetDateTime, line: &[u8]) {
+        if let Err(err) = self.make.make_writer().write_all(line) {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.report.report(format_args!(
+                "cannot write a log line: {err}; lost lines are counted"
+            ));
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    fn flush(&self) {
+        let _ = self.make.make_writer().flush();
+    }
+}
