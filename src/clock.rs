@@ -31,9 +31,30 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Reads the system clock. The calendar date of the current second is cached per
+    /// thread, so most readings only replace the sub-second part.
     #[inline]
     fn now_utc(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        use std::cell::Cell;
+        use std::time::{SystemTime, UNIX_EPOCH};
+        thread_local! {
+            static SECOND: Cell<(u64, OffsetDateTime)> = const { Cell::new((u64::MAX, OffsetDateTime::UNIX_EPOCH)) };
+        }
+        let Ok(since) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+            return OffsetDateTime::now_utc();
+        };
+        let secs = since.as_secs();
+        let nanos = since.subsec_nanos();
+        if let Ok((cached_secs, start)) = SECOND.try_with(Cell::get) {
+            if cached_secs == secs {
+                if let Ok(t) = start.replace_nanosecond(nanos) {
+                    return t;
+                }
+            }
+        }
+        let start = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(secs as i64);
+        let _ = SECOND.try_with(|c| c.set((secs, start)));
+        start.replace_nanosecond(nanos).unwrap_or(start)
     }
 }
 
@@ -135,7 +156,7 @@ impl Timezone {
         } else {
             0
         };
-        if minutes >= 60 {
+        if minutes >= 60 || hours > 23 {
             return None;
         }
         UtcOffset::from_hms(sign * hours, sign * minutes, 0)
@@ -225,6 +246,16 @@ mod tests {
         assert_eq!(Timezone::parse("LOCAL"), Some(Timezone::Local));
         for bad in ["", "+", "+5", "+05:60", "0530", "+05:3x", "+25:00"] {
             assert_eq!(Timezone::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn system_clock_agrees_with_time() {
+        for _ in 0..3 {
+            let before = OffsetDateTime::now_utc();
+            let ours = SystemClock.now_utc();
+            let after = OffsetDateTime::now_utc();
+            assert!(before <= ours && ours <= after, "{before} {ours} {after}");
         }
     }
 

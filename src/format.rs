@@ -337,35 +337,71 @@ fn unreachable_result<R>() -> R {
     unreachable!("with_buffers: closure ran without producing a result")
 }
 
+/// The second a thread last printed (date, hour, minute, second; offset) and its text.
+type CachedSecond = (Option<(time::Date, u8, u8, u8)>, i32, String);
+
 /// Appends `YYYY-MM-DD HH:MM:SS.ffffff` (and `+HHMM` when `offset`).
+///
+/// The part up to the seconds is cached per thread: consecutive records within one
+/// second only format their microseconds.
 pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) {
+    thread_local! {
+        static SECOND: RefCell<CachedSecond> = const { RefCell::new((None, 0, String::new())) };
+    }
+    let key = Some((t.date(), t.hour(), t.minute(), t.second()));
+    let off = t.offset().whole_seconds();
     let year = t.year();
     if !(0..=9999).contains(&year) {
-        let _ = write!(buf, "{year}");
+        let _ = write!(
+            buf,
+            "{year}-{:02}-{:02} {:02}:{:02}:{:02}",
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
     } else {
-        push_digits(buf, year as u32, 4);
+        let hit = SECOND
+            .try_with(|c| {
+                let Ok(mut c) = c.try_borrow_mut() else {
+                    return false;
+                };
+                if c.0 != key || c.1 != off {
+                    let s = &mut c.2;
+                    s.clear();
+                    push_digits(s, year as u32, 4);
+                    s.push('-');
+                    push_digits(s, u8::from(t.month()) as u32, 2);
+                    s.push('-');
+                    push_digits(s, t.day() as u32, 2);
+                    s.push(' ');
+                    push_digits(s, t.hour() as u32, 2);
+                    s.push(':');
+                    push_digits(s, t.minute() as u32, 2);
+                    s.push(':');
+                    push_digits(s, t.second() as u32, 2);
+                    c.0 = key;
+                    c.1 = off;
+                }
+                buf.push_str(&c.2);
+                true
+            })
+            .unwrap_or(false);
+        if !hit {
+            let _ = write!(
+                buf,
+                "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+        }
     }
-    let mut b = [0u8; 22];
-    b[0] = b'-';
-    two(&mut b[1..3], u8::from(t.month()) as u32);
-    b[3] = b'-';
-    two(&mut b[4..6], t.day() as u32);
-    b[6] = b' ';
-    two(&mut b[7..9], t.hour() as u32);
-    b[9] = b':';
-    two(&mut b[10..12], t.minute() as u32);
-    b[12] = b':';
-    two(&mut b[13..15], t.second() as u32);
-    b[15] = b'.';
-    let mut micro = t.microsecond();
-    for i in (16..22).rev() {
-        b[i] = b'0' + (micro % 10) as u8;
-        micro /= 10;
-    }
-    // All bytes are ASCII digits or punctuation.
-    if let Ok(s) = std::str::from_utf8(&b) {
-        buf.push_str(s);
-    }
+    buf.push('.');
+    push_digits(buf, t.microsecond(), 6);
     if offset {
         let off = t.offset();
         buf.push(if off.is_negative() { '-' } else { '+' });
@@ -374,21 +410,42 @@ pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) 
     }
 }
 
+/// Appends a decimal integer without going through `fmt`.
 #[inline]
-fn two(out: &mut [u8], v: u32) {
-    out[0] = b'0' + (v / 10 % 10) as u8;
-    out[1] = b'0' + (v % 10) as u8;
-}
-
-fn push_digits(buf: &mut String, mut v: u32, width: usize) {
-    let mut tmp = [b'0'; 10];
-    for i in (0..width).rev() {
+pub(crate) fn push_u64(buf: &mut String, mut v: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
         tmp[i] = b'0' + (v % 10) as u8;
         v /= 10;
+        if v == 0 {
+            break;
+        }
     }
-    for &d in &tmp[..width] {
-        buf.push(d as char);
+    if let Ok(s) = std::str::from_utf8(&tmp[i..]) {
+        buf.push_str(s);
     }
+}
+
+/// Appends a signed decimal integer without going through `fmt`.
+#[inline]
+pub(crate) fn push_i64(buf: &mut String, v: i64) {
+    if v < 0 {
+        buf.push('-');
+    }
+    push_u64(buf, v.unsigned_abs());
+}
+
+/// Appends `v` zero-padded to `width` digits (at most 10).
+#[inline]
+fn push_digits(buf: &mut String, mut v: u32, width: usize) {
+    let mut tmp = [b'0'; 10];
+    for d in tmp[..width].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    buf.extend(tmp[..width].iter().map(|&d| d as char));
 }
 
 /// Writes the message straight into the line and the other fields into `extra`.
@@ -441,13 +498,13 @@ impl Visit for EventVisitor<'_> {
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.key(field) {
-            let _ = write!(self.extra, "{value}");
+            push_i64(self.extra, value);
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.key(field) {
-            let _ = write!(self.extra, "{value}");
+            push_u64(self.extra, value);
         }
     }
 
@@ -513,6 +570,30 @@ mod tests {
             push_timestamp(&mut b, t, offset);
             assert_eq!(b, want);
         }
+    }
+
+    #[test]
+    fn integers() {
+        let mut b = String::new();
+        for v in [0i64, 7, -7, 10, 8080, i64::MIN, i64::MAX] {
+            b.clear();
+            push_i64(&mut b, v);
+            assert_eq!(b, v.to_string());
+        }
+        b.clear();
+        push_u64(&mut b, u64::MAX);
+        assert_eq!(b, u64::MAX.to_string());
+    }
+
+    #[test]
+    fn cached_second_is_keyed_by_offset_too() {
+        let mut a = String::new();
+        push_timestamp(&mut a, datetime!(2024-03-01 12:00:00.5 UTC), false);
+        push_timestamp(&mut a, datetime!(2024-03-01 13:00:00.5 +01:00), true);
+        assert_eq!(
+            a,
+            "2024-03-01 12:00:00.5000002024-03-01 13:00:00.500000+0100"
+        );
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! `init` installs global state, so each scenario runs in a child process: the test
+//! re-executes this test binary with `LOGBOOK_CHILD=<scenario>` and checks its output.
+
+#![allow(clippy::print_stdout)] // the child scenarios report to the parent through stdout
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
+use tracing_logbook::{Env, LogbookFilter};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+const CHILD: &str = "LOGBOOK_CHILD";
+
+/// Runs `scenario` in a child process with `vars`; returns (success, stdout, stderr).
+fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, scenario)
+        .env_remove("RUST_LOG")
+        .env_remove("APP_ENV")
+        .env_remove("NO_COLOR")
+        .env_remove("LOG_COLOR");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Log lines of the child's stdout, without timestamps (the test harness's own lines
+/// are dropped).
+fn log_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        // The harness prints "test child ... " without a newline before the body runs.
+        .map(|l| l.strip_prefix("test child ... ").unwrap_or(l))
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split_once("] ").unwrap().1.to_owned())
+        .collect()
+}
+
+/// The entry point of every child scenario.
+#[test]
+fn child() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return; // not a child: nothing to do
+    };
+    match scenario.as_str() {
+        "development" => development(),
+        "interest" => interest(),
+        "io_result" => {
+            if let Err(e) = io_result_main() {
+                println!("MAIN_ERR {e:?}");
+            }
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn development() {
+    let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+    tracing::info!(target: "App", "hidden under notice");
+    tracing_logbook::notice!(target: "App", port = 8080, "listening");
+    log::warn!(target: "Legacy", "from the log crate");
+    log::info!(target: "Legacy", "log info hidden");
+    // A record handed to the logger directly, skipping log's own max-level check, with a
+    // runtime target, as web frameworks do.
+    let target = String::from("hyper::proto::h1");
+    for level in [log::Level::Info, log::Level::Error] {
+        log::logger().log(
+            &log::Record::builder()
+                .target(&target)
+                .level(level)
+                .args(format_args!("direct {level}"))
+                .build(),
+        );
+    }
+    let second = tracing_logbook::init(Env::development()).unwrap_err();
+    assert!(second.is_already_initialized());
+    tracing_logbook::critical!(target: "App", "second init: {second}");
+    assert!(guard.flush(std::time::Duration::from_secs(1)));
+}
+
+#[test]
+fn development_init_prints_logbook_lines() {
+    let (ok, stdout, stderr) = run_child("development", &[("RUST_LOG", "notice")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        [
+            "NOTICE: App: listening port=8080",
+            "WARNING: Legacy: from the log crate",
+            "ERROR: hyper::proto::h1: direct ERROR",
+            "CRITICAL: App: second init: a global tracing subscriber is already installed: \
+             tracing_logbook::init must be called once, before any other logger is set",
+        ]
+    );
+    // Piped stdout: no colors.
+    assert!(!stdout.contains('\x1b'));
+}
+
+#[test]
+fn colors_can_be_forced_and_no_color_wins_over_auto() {
+    let (ok, stdout, _) = run_child(
+        "development",
+        &[("RUST_LOG", "notice"), ("LOG_COLOR", "always")],
+    );
+    assert!(ok);
+    assert!(stdout.contains("\x1b[33;01m["), "{stdout:?}");
+    assert!(stdout.contains("\x1b[39;49;00m\n"));
+    let (ok, stdout, _) = run_child("development", &[("RUST_LOG", "notice"), ("NO_COLOR", "1")]);
+    assert!(ok);
+    assert!(!stdout.contains('\x1b'));
+}
+
+#[test]
+fn a_typo_in_app_env_fails_loudly() {
+    let (ok, stdout, stderr) = run_child("development", &[("APP_ENV", "prod")]);
+    assert!(!ok);
+    assert!(log_lines(&stdout).is_empty());
+    assert!(
+        stderr.contains(r#"invalid APP_ENV value "prod": expected one of development, test, staging, production"#),
+        "{stderr}"
+    );
+}
+
+/// `main` returning `std::io::Result` can use `?` on everything; its error prints well.
+fn io_result_main() -> std::io::Result<()> {
+    let env = Env::from_env()?;
+    let _guard = tracing_logbook::init(env)?;
+    Ok(())
+}
+
+#[test]
+fn question_mark_works_in_io_result_main() {
+    let (ok, stdout, _) = run_child("io_result", &[("RUST_LOG", "info,db=loud")]);
+    assert!(ok);
+    assert!(
+        stdout.contains(r#"MAIN_ERR Custom { kind: InvalidInput, error: invalid RUST_LOG value "info,db=loud": bad directive "db=loud": unknown level "loud""#),
+        "{stdout}"
+    );
+}
+
+/// Counts how often the subscriber asks whether a callsite is enabled, and the events.
+#[derive(Clone, Default)]
+struct Asked(Arc<AtomicUsize>, Arc<AtomicUsize>);
+
+impl<S: Subscriber> Layer<S> for Asked {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::always()
+    }
+    fn enabled(&self, _: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+    fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn interest() {
+    let asked = Asked::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(LogbookFilter::parse("notice").unwrap())
+        .with(asked.clone());
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    for i in 0..1000 {
+        tracing::trace!(i, "disabled trace");
+        tracing::info!(i, "disabled info under notice");
+    }
+    tracing_logbook::notice!("enabled");
+    println!(
+        "ASKED {} EVENTS {}",
+        asked.0.load(Ordering::Relaxed),
+        asked.1.load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn disabled_callsites_keep_the_interest_cache() {
+    let (ok, stdout, stderr) = run_child("interest", &[]);
+    assert!(ok, "{stderr}");
+    // The 2000 disabled events are rejected by the cached `Interest::never` without
+    // calling any layer's `enabled` (the counting layer is asked first when it is asked
+    // at all), and the notice gets through.
+    assert!(stdout.contains("ASKED 0 EVENTS 1\n"), "{stdout}");
+}

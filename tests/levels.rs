@@ -1,0 +1,344 @@
+//! Levels, `RUST_LOG` thresholds, fields, spans and hostile content, through real
+//! subscribers (scoped with `with_default`, nothing installed globally).
+
+use std::sync::{Arc, Mutex};
+
+use time::macros::datetime;
+use tracing::Subscriber;
+use tracing_logbook::{
+    critical, notice, CaptureWriter, ColorChoice, LogbookFilter, LogbookLayer, ManualClock,
+};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+const PREFIX: &str = "[2026-11-23 19:28:08.123456] ";
+
+fn layer(out: &CaptureWriter) -> LogbookLayer<CaptureWriter> {
+    LogbookLayer::builder()
+        .clock(ManualClock::new(datetime!(2026-11-23 19:28:08.123456 UTC)))
+        .color(ColorChoice::Never)
+        .build(out.clone())
+}
+
+/// The lines `f` produces under `RUST_LOG=spec`, without the timestamp prefix.
+fn lines(spec: &str, f: impl FnOnce()) -> Vec<String> {
+    let out = CaptureWriter::new();
+    let subscriber = tracing_subscriber::registry()
+        .with(LogbookFilter::parse(spec).unwrap())
+        .with(layer(&out));
+    tracing::subscriber::with_default(subscriber, f);
+    out.take_string()
+        .lines()
+        .map(|l| l.strip_prefix(PREFIX).unwrap_or(l).to_owned())
+        .collect()
+}
+
+fn all_levels() {
+    tracing::trace!(target: "App", "t");
+    tracing::debug!(target: "App", "d");
+    tracing::info!(target: "App", "i");
+    notice!(target: "App", "n");
+    tracing::warn!(target: "App", "w");
+    tracing::error!(target: "App", "e");
+    critical!(target: "App", "c");
+}
+
+#[test]
+fn the_issue_example() {
+    let got = lines("trace", || {
+        tracing::info!(target: "App", "server started");
+        notice!(target: "App", port = 8080, "listening");
+    });
+    assert_eq!(
+        got,
+        [
+            "INFO: App: server started",
+            "NOTICE: App: listening port=8080"
+        ]
+    );
+}
+
+#[test]
+fn seven_levels_printed_by_name() {
+    assert_eq!(
+        lines("trace", all_levels),
+        [
+            "TRACE: App: t",
+            "DEBUG: App: d",
+            "INFO: App: i",
+            "NOTICE: App: n",
+            "WARNING: App: w",
+            "ERROR: App: e",
+            "CRITICAL: App: c"
+        ]
+    );
+}
+
+#[test]
+fn thresholds_including_notice_and_critical() {
+    let names = |spec: &str| -> String {
+        lines(spec, all_levels)
+            .iter()
+            .map(|l| l.split(':').next().unwrap().chars().next().unwrap())
+            .collect()
+    };
+    assert_eq!(names("trace"), "TDINWEC");
+    assert_eq!(names("debug"), "DINWEC");
+    assert_eq!(names("info"), "INWEC");
+    assert_eq!(names("notice"), "NWEC");
+    assert_eq!(names("NOTICE"), "NWEC");
+    assert_eq!(names("warning"), "WEC");
+    assert_eq!(names("warn"), "WEC");
+    assert_eq!(names("error"), "EC");
+    assert_eq!(names("critical"), "C");
+    assert_eq!(names("off"), "");
+    // Unset means the documented default, info.
+    assert_eq!(names(""), "INWEC");
+    // Per-target thresholds, most specific wins; other targets keep the default.
+    assert_eq!(names("critical,App=notice"), "NWEC");
+    assert_eq!(names("App=critical"), "C");
+    assert_eq!(names("Ap=critical,App=trace"), "TDINWEC");
+    assert_eq!(names("Other=trace"), "INWEC");
+}
+
+#[test]
+fn directives_with_module_paths_and_spans() {
+    let got = lines("warning,my_app::db=trace,[request]=debug", || {
+        tracing::trace!(target: "my_app::db::pool", "pool trace");
+        tracing::info!(target: "my_app::web", "hidden");
+        let span = tracing::info_span!("request", path = "/x");
+        span.in_scope(|| tracing::debug!(target: "my_app::web", "in request"));
+    });
+    assert_eq!(
+        got,
+        [
+            "TRACE: my_app::db::pool: pool trace",
+            "DEBUG: my_app::web: in request in request{path=/x}"
+        ]
+    );
+}
+
+#[test]
+fn invalid_directives_are_named() {
+    for (spec, bad) in [
+        ("info,my_app=loud", "my_app=loud"),
+        ("=info", "=info"),
+        ("info,my_app=", "my_app="),
+        ("notice,[unclosed=info", "[unclosed=info"),
+    ] {
+        let err = LogbookFilter::parse(spec).unwrap_err();
+        assert_eq!(err.directive(), bad, "{spec}: {err}");
+        assert!(err.to_string().contains(bad));
+    }
+}
+
+/// Records the tracing level of each event, as a third-party layer sees it.
+#[derive(Clone, Default)]
+struct Levels(Arc<Mutex<Vec<tracing::Level>>>);
+
+impl<S: Subscriber> Layer<S> for Levels {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        self.0.lock().unwrap().push(*event.metadata().level());
+    }
+}
+
+#[test]
+fn other_layers_see_notice_as_info_and_critical_as_error() {
+    let levels = Levels::default();
+    let subscriber = tracing_subscriber::registry().with(levels.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        notice!("n");
+        critical!("c");
+    });
+    assert_eq!(
+        *levels.0.lock().unwrap(),
+        [tracing::Level::INFO, tracing::Level::ERROR]
+    );
+}
+
+#[test]
+fn every_macro_form() {
+    let got = lines("trace", || {
+        let span = tracing::info_span!("outer", id = 7);
+        let x = 3;
+        let name = "Zoë";
+        notice!("plain");
+        notice!("formatted {} {x}", 1);
+        notice!(x, "shorthand");
+        notice!(%name, ?x, "sigils");
+        notice!(a.b = 1, "dotted");
+        notice!(target: "T", "target");
+        notice!(parent: &span, "parent");
+        notice!(target: "T", parent: &span, "both");
+        notice!(name: "ev", "named");
+        notice!(name: "ev", target: "T", "named target");
+        notice!(name: "ev", parent: &span, "named parent");
+        notice!(name: "ev", target: "T", parent: &span, "all three");
+        critical!(target: "T", error = %std::io::Error::other("disk"), "critical {}", x);
+    });
+    let module = module_path!();
+    let want: Vec<String> = [
+        format!("NOTICE: {module}: plain"),
+        format!("NOTICE: {module}: formatted 1 3"),
+        format!("NOTICE: {module}: shorthand x=3"),
+        format!("NOTICE: {module}: sigils name=Zoë x=3"),
+        format!("NOTICE: {module}: dotted a.b=1"),
+        "NOTICE: T: target".to_owned(),
+        format!("NOTICE: {module}: parent in outer{{id=7}}"),
+        "NOTICE: T: both in outer{id=7}".to_owned(),
+        format!("NOTICE: {module}: named"),
+        "NOTICE: T: named target".to_owned(),
+        format!("NOTICE: {module}: named parent in outer{{id=7}}"),
+        "NOTICE: T: all three in outer{id=7}".to_owned(),
+        "CRITICAL: T: critical 3 error=disk".to_owned(),
+    ]
+    .into();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn fields_and_spans_follow_the_message() {
+    let got = lines("trace", || {
+        let request = tracing::info_span!("request", method = "GET", path = "/a b");
+        let _r = request.enter();
+        let handler = tracing::info_span!("handler", user = tracing::field::Empty);
+        let _h = handler.enter();
+        handler.record("user", 42);
+        tracing::info!(target: "App", status = 200u16, took = 1.5, ok = true, note = "", "done");
+        tracing::info!(target: "App", only = "fields");
+        let inner = tracing::info_span!("bare");
+        inner.in_scope(|| tracing::warn!(target: "App", "deep"));
+    });
+    assert_eq!(
+        got,
+        [
+            r#"INFO: App: done status=200 took=1.5 ok=true note="" in request{method=GET path="/a b"}:handler{user=42}"#,
+            r#"INFO: App: only=fields in request{method=GET path="/a b"}:handler{user=42}"#,
+            r#"WARNING: App: deep in request{method=GET path="/a b"}:handler{user=42}:bare"#,
+        ]
+    );
+}
+
+#[test]
+fn no_content_can_forge_a_record_or_reach_the_terminal() {
+    let fake = "ok\n[2026-11-23 19:28:08.123456] CRITICAL: App: forged\x1b[2J\r";
+    let out = CaptureWriter::new();
+    let subscriber = tracing_subscriber::registry().with(layer(&out));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("s", v = fake);
+        let _e = span.enter();
+        tracing::info!(target: "App", field = fake, debug = ?fake, "{}", fake);
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .target("evil\n[2026] CRITICAL: x")
+                .level(log::Level::Warn)
+                .args(format_args!("m"))
+                .build(),
+        )
+        .unwrap();
+    });
+    let text = out.take_string();
+    let records: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(records.len(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with('[') || l.starts_with("  ")),
+        "{text}"
+    );
+    assert!(
+        !text.bytes().any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "{text:?}"
+    );
+    assert!(text.contains(r#"field="ok\n[2026-11-23"#), "{text}");
+    assert!(
+        text.contains(r#"WARNING: evil\n[2026] CRITICAL: x: m"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn log_records_use_their_real_target() {
+    let target = String::from("actix_web::middleware::logger");
+    let got = lines("info", || {
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .target(&target)
+                .level(log::Level::Warn)
+                .file(Some("src/logger.rs"))
+                .line(Some(10))
+                .args(format_args!("slow request"))
+                .build(),
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        got,
+        ["WARNING: actix_web::middleware::logger: slow request"]
+    );
+}
+
+#[test]
+fn one_channel_for_a_whole_program() {
+    let out = CaptureWriter::new();
+    let layer = LogbookLayer::builder()
+        .clock(ManualClock::new(datetime!(2026-11-23 19:28:08.123456 UTC)))
+        .channel("levels", "App")
+        .build(out.clone());
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        tracing::info!("from the crate root");
+        tracing::info!(target: "levels::db", "from a module");
+        tracing::info!(target: "levelsx", "another crate");
+    });
+    assert_eq!(
+        out.take_string(),
+        format!("{PREFIX}INFO: App: from the crate root\n{PREFIX}INFO: App: from a module\n{PREFIX}INFO: levelsx: another crate\n")
+    );
+}
+
+#[test]
+fn a_display_impl_that_logs_does_not_deadlock_or_panic() {
+    struct Loud;
+    impl std::fmt::Display for Loud {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            tracing::warn!(target: "inner", "logged while formatting");
+            f.write_str("loud")
+        }
+    }
+    let got = lines(
+        "trace",
+        || tracing::info!(target: "outer", "value {}", Loud),
+    );
+    // tracing-core itself hands events emitted from inside a dispatch to the no-op
+    // dispatcher, so the inner event is not seen; the outer line must be intact.
+    assert_eq!(got, ["INFO: outer: value loud"]);
+}
+
+#[test]
+fn many_threads_never_tear_lines() {
+    let out = CaptureWriter::new();
+    let subscriber = Arc::new(tracing_subscriber::registry().with(layer(&out)));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let subscriber = subscriber.clone();
+            std::thread::spawn(move || {
+                tracing::subscriber::with_default(subscriber, || {
+                    for i in 0..500 {
+                        tracing::info!(target: "App", thread = t, i, "line {}", "x".repeat(i % 50));
+                    }
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let text = out.take_string();
+    assert_eq!(text.lines().count(), 4000);
+    for line in text.lines() {
+        let rest = line.strip_prefix(PREFIX).unwrap();
+        assert!(rest.starts_with("INFO: App: line "), "{line}");
+        let (msg, fields) = rest.rsplit_once(" thread=").unwrap();
+        let i: usize = fields.split_once(" i=").unwrap().1.parse().unwrap();
+        assert_eq!(msg, format!("INFO: App: line {}", "x".repeat(i % 50)));
+    }
+}
