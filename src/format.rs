@@ -410,6 +410,18 @@ pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) 
     }
 }
 
+/// Appends an RFC 3339 UTC timestamp with microseconds: `2026-11-23T19:28:08.123456Z`.
+pub(crate) fn push_rfc3339(buf: &mut String, t: OffsetDateTime) {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let start = buf.len();
+    push_timestamp(buf, t, false);
+    // `YYYY-MM-DD HH:...`: the date/time separator becomes `T`.
+    if let Some(pos) = buf[start..].find(' ') {
+        buf.replace_range(start + pos..start + pos + 1, "T");
+    }
+    buf.push('Z');
+}
+
 /// Appends a decimal integer without going through `fmt`.
 #[inline]
 pub(crate) fn push_u64(buf: &mut String, mut v: u64) {
@@ -458,7 +470,8 @@ struct EventVisitor<'a> {
 impl EventVisitor<'_> {
     #[inline]
     fn key(&mut self, field: &Field) -> bool {
-        if fields::is_hidden(field.name(), self.from_log) {
+        // The panic hook's structured fields repeat what its message says.
+        if fields::is_hidden(field.name(), self.from_log) || field.name().starts_with("panic.") {
             return false;
         }
         self.extra.push(' ');

@@ -54,7 +54,7 @@ impl Component for StdoutComponent {
 /// ```
 #[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
 pub struct Guard {
-    components: Vec<Box<dyn Component>>,
+    components: Vec<Arc<dyn Component>>,
     mode: Mode,
 }
 
@@ -85,6 +85,7 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        crate::panic::clear();
         let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
         for c in &self.components {
             c.shutdown(deadline.saturating_duration_since(std::time::Instant::now()));
@@ -101,7 +102,9 @@ type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 /// bridge (so `log::warn!` prints `WARNING`, with the record's real target as channel).
 ///
 /// In development and test, Logbook lines go to stdout (colored on a terminal in
-/// development, see [`ColorChoice`]).
+/// development, see [`ColorChoice`]). In staging and production a panic hook is also
+/// installed (see [`panic`](crate::panic)): a panic is logged as `CRITICAL` and everything
+/// is flushed before the process dies.
 ///
 /// # Errors
 ///
@@ -124,7 +127,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     let filter = env.build_filter()?;
     let max_level = filter.max_level();
     let mut layers: Vec<BoxedLayer> = Vec::new();
-    let mut components: Vec<Box<dyn Component>> = Vec::new();
+    let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
     let stdout = Arc::new(Stdout::new());
     let color = match env.mode {
@@ -134,7 +137,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     layers.push(Box::new(
         logbook_builder(&env).color(color).build(stdout.clone()),
     ));
-    components.push(Box::new(StdoutComponent(stdout)));
+    components.push(Arc::new(StdoutComponent(stdout)));
 
     let subscriber = tracing_subscriber::registry().with(filter).with(layers);
     tracing::subscriber::set_global_default(subscriber)
@@ -144,6 +147,9 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
 
+    if env.mode.is_production_like() {
+        crate::panic::install(components.clone());
+    }
     Ok(Guard {
         components,
         mode: env.mode,

@@ -60,9 +60,12 @@ pub mod fields;
 mod filter;
 mod format;
 mod init;
+pub mod json;
 pub mod level;
 mod macros;
+pub mod panic;
 mod sink;
+pub mod syslog;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
@@ -74,6 +77,7 @@ pub use format::{
     level_color, ColorChoice, LogbookLayer, LogbookLayerBuilder, LIGHTGRAY, RED, RESET, YELLOW,
 };
 pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
+pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
 

@@ -1,0 +1,93 @@
+//! The panic hook: a panic becomes a `CRITICAL` record, then everything is flushed.
+//!
+//! The hook emits one event with target `panic` through the installed subscriber, so
+//! every layer sees it: the Logbook line reads
+//! `CRITICAL: panic: thread 'main' panicked at src/main.rs:10:5: boom` (followed by the
+//! backtrace as indented continuation lines when `RUST_BACKTRACE` enables one), and a
+//! notifier receives the structured fields below to build a stack trace. Then the
+//! [`Guard`](crate::Guard)'s components are flushed within [`PANIC_FLUSH_TIMEOUT`], and
+//! the previous hook (by default, the message on stderr) runs.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::init::Component;
+
+/// The target of panic events.
+pub const PANIC_TARGET: &str = "panic";
+/// Field: the panic message.
+pub const FIELD_MESSAGE: &str = "panic.message";
+/// Field: `file:line:column` of the panic.
+pub const FIELD_LOCATION: &str = "panic.location";
+/// Field: the panicking thread's name (`<unnamed>` when it has none).
+pub const FIELD_THREAD: &str = "panic.thread";
+/// Field: the `Display` text of a force-captured [`Backtrace`].
+pub const FIELD_BACKTRACE: &str = "panic.backtrace";
+
+/// How long the panic hook waits, at most, for lines and notifications to go out.
+pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Components = Vec<Arc<dyn Component>>;
+
+static COMPONENTS: Mutex<Components> = Mutex::new(Vec::new());
+
+/// Installs the hook once per process and makes `components` the ones it flushes.
+pub(crate) fn install(components: Components) {
+    *COMPONENTS.lock().unwrap_or_else(PoisonError::into_inner) = components;
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            report(info);
+            previous(info);
+        }));
+    });
+}
+
+/// Forgets the components (when the guard is dropped), so a later panic does not wait on
+/// stopped workers.
+pub(crate) fn clear() {
+    COMPONENTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+}
+
+fn report(info: &std::panic::PanicHookInfo<'_>) {
+    let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = info.payload().downcast_ref::<String>() {
+        s.as_str()
+    } else {
+        "Box<dyn Any>"
+    };
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_else(|| "<unknown>".to_owned());
+    let thread = std::thread::current();
+    let thread = thread.name().unwrap_or("<unnamed>");
+    // Always captured for notifiers; printed on the line only when RUST_BACKTRACE asks.
+    let backtrace = Backtrace::force_capture();
+    let shown = match Backtrace::capture().status() {
+        BacktraceStatus::Captured => format!("\nstack backtrace:\n{backtrace}"),
+        _ => String::new(),
+    };
+    crate::critical!(
+        target: "panic",
+        panic.message = message,
+        panic.location = location.as_str(),
+        panic.thread = thread,
+        panic.backtrace = %backtrace,
+        "thread '{thread}' panicked at {location}: {message}{shown}"
+    );
+    let components = COMPONENTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let deadline = Instant::now() + PANIC_FLUSH_TIMEOUT;
+    for c in components {
+        c.flush(deadline.saturating_duration_since(Instant::now()));
+    }
+}
