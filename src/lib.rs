@@ -62,8 +62,10 @@ mod format;
 mod init;
 pub mod level;
 mod macros;
+mod rotate;
 mod sink;
 pub mod testing;
+mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
 pub use env::{Env, Mode, APP_ENV, LOG_COLOR, LOG_TIMEZONE, RUST_LOG};
@@ -76,6 +78,7 @@ pub use format::{
 pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
+pub use writer::{DailyFile, DailyFileBuilder};
 
 #[doc(hidden)]
 pub mod __private {
