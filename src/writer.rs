@@ -472,7 +472,6 @@ struct Shared {
     after_close: diag::Once,
 }
 
-#[derive(Default)]
 struct State {
     batch: Batch,
     /// Records (including drop warnings) put into batches so far.
@@ -487,6 +486,25 @@ struct State {
     /// Drops not yet reported in the log, and the time of the last one.
     unreported_drops: u64,
     last_drop: Option<OffsetDateTime>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            batch: Batch::default(),
+            // The startup pruning counts as the first item, so that a flush right after
+            // `build` also waits for it.
+            handed: 1,
+            written: 0,
+            writer_waiting: false,
+            space_waiters: 0,
+            done_waiters: 0,
+            closing: false,
+            exited: false,
+            unreported_drops: 0,
+            last_drop: None,
+        }
+    }
 }
 
 impl Shared {
@@ -662,6 +680,13 @@ fn run(shared: Arc<Shared>, mut out: Output) {
     let _exit = Exit(&shared);
 
     out.prune();
+    {
+        let mut st = shared.lock();
+        st.written = 1;
+        if st.done_waiters > 0 {
+            shared.done_cv.notify_all();
+        }
+    }
     let mut batch = Batch::default();
     loop {
         let target = {
