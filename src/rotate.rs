@@ -356,7 +356,8 @@ mod tests {
             ]
         };
         // (keep, protect, expected deletions)
-        let cases: Vec<(usize, Option<(Date, u32)>, Vec<&str>)> = vec![
+        type Case = (usize, Option<(Date, u32)>, Vec<&'static str>);
+        let cases: Vec<Case> = vec![
             (0, None, vec![]),
             (6, None, vec![]),
             (100, None, vec![]),

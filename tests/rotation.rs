@@ -453,7 +453,7 @@ fn eight_threads_exact_counts_no_torn_lines() {
     let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
     assert!(text.ends_with('\n'));
     let mut seen = vec![vec![false; LINES]; THREADS];
-    let mut next = vec![0; THREADS];
+    let mut next = [0; THREADS];
     let mut count = 0;
     for line in text.lines() {
         let (t, i) = parse_record(line);
