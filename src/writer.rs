@@ -27,6 +27,11 @@ use crate::sink::LineWriter;
 /// record is still accepted into an empty batch).
 const MAX_BATCH_BYTES: usize = 4 << 20;
 
+/// How long the writer lets a small batch grow before writing it. Fewer, larger writes
+/// (and fewer wake-ups of the writer) cost the callers less; a flush, shutdown or a
+/// half-full buffer ends the wait at once.
+const LINGER: Duration = Duration::from_millis(1);
+
 /// A [`LineWriter`] that appends each record to the file of the date printed on it:
 /// `logs/app.log` is written as `logs/app-2026-11-23.log`, `logs/app-2026-11-24.log`, ...
 ///
@@ -419,6 +424,7 @@ impl Handle {
         if !st.closing {
             shared.report_drops(&mut st);
             st.closing = true;
+            shared.wake_writer(&mut st);
             shared.writer_cv.notify_one();
             shared.space_cv.notify_all();
         }
@@ -479,6 +485,8 @@ struct State {
     /// `handed` as of the last batch the writer finished.
     written: u64,
     writer_waiting: bool,
+    /// The writer is letting a small batch grow (see [`LINGER`]).
+    writer_lingering: bool,
     space_waiters: usize,
     done_waiters: usize,
     closing: bool,
@@ -497,6 +505,7 @@ impl Default for State {
             handed: 1,
             written: 0,
             writer_waiting: false,
+            writer_lingering: false,
             space_waiters: 0,
             done_waiters: 0,
             closing: false,
@@ -537,6 +546,7 @@ impl Shared {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
+            self.wake_writer(&mut st);
             st.space_waiters += 1;
             st = self
                 .space_cv
@@ -549,8 +559,22 @@ impl Shared {
         }
         st.batch.push(time.date(), line, self.per_record);
         st.handed += 1;
-        if st.writer_waiting {
+        if st.writer_waiting
+            || (st.writer_lingering
+                && (st.batch.lines >= self.cap_lines.div_ceil(2)
+                    || st.batch.bytes.len() >= MAX_BATCH_BYTES / 2))
+        {
             st.writer_waiting = false;
+            st.writer_lingering = false;
+            self.writer_cv.notify_one();
+        }
+    }
+
+    /// Wakes the writer if it waits or lingers (for flush and shutdown).
+    fn wake_writer(&self, st: &mut State) {
+        if st.writer_waiting || st.writer_lingering {
+            st.writer_waiting = false;
+            st.writer_lingering = false;
             self.writer_cv.notify_one();
         }
     }
@@ -559,11 +583,8 @@ impl Shared {
     fn report_drops(&self, st: &mut State) {
         if let (true, Some(time)) = (st.unreported_drops > 0, st.last_drop) {
             self.push_drop_warning(st, time);
-            if st.writer_waiting {
-                st.writer_waiting = false;
-                self.writer_cv.notify_one();
-            }
         }
+        self.wake_writer(st);
     }
 
     #[cold]
@@ -702,6 +723,19 @@ fn run(shared: Arc<Shared>, mut out: Output) {
             if st.batch.lines == 0 {
                 // Closing, and everything is written.
                 break;
+            }
+            if !st.closing
+                && st.done_waiters == 0
+                && st.space_waiters == 0
+                && st.batch.lines < shared.cap_lines.div_ceil(2)
+            {
+                st.writer_lingering = true;
+                st = shared
+                    .writer_cv
+                    .wait_timeout(st, LINGER)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                st.writer_lingering = false;
             }
             std::mem::swap(&mut st.batch, &mut batch);
             if st.space_waiters > 0 {
