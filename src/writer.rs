@@ -47,7 +47,9 @@ const LINGER: Duration = Duration::from_millis(1);
 ///   and whenever a new file is started; files whose names are not exactly of this
 ///   log's shape are never touched. Pruning runs on the writer thread.
 /// * **Off the hot path**: the caller copies the record into a shared buffer and
-///   returns; the `tracing-logbook-file` thread writes whole batches.
+///   returns; the `tracing-logbook-file` thread writes whole batches. A record reaches
+///   the file within about a millisecond (the writer lets small batches grow that
+///   long), or at once on [`flush`](DailyFile::flush).
 /// * **Lossless by default**: when [`buffer_lines`](DailyFileBuilder::buffer_lines)
 ///   records are waiting, callers wait. In [`lossy`](DailyFileBuilder::lossy) mode they
 ///   drop instead; drops are counted ([`dropped_lines`](DailyFile::dropped_lines)) and a
