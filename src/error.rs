@@ -38,7 +38,6 @@ enum ErrorKind {
         expected: String,
     },
     /// A file or directory could not be used.
-    #[allow(dead_code)] // constructed by the file writer, which lands separately
     Io {
         path: PathBuf,
         action: &'static str,
@@ -63,7 +62,6 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used by the file writer, which lands separately
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error {
             kind: ErrorKind::Io {

@@ -64,9 +64,11 @@ pub mod json;
 pub mod level;
 mod macros;
 pub mod panic;
+mod rotate;
 mod sink;
 pub mod syslog;
 pub mod testing;
+mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
 pub use env::{Env, Mode, APP_ENV, LOG_COLOR, LOG_TIMEZONE, RUST_LOG};
@@ -80,6 +82,7 @@ pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
+pub use writer::{DailyFile, DailyFileBuilder};
 
 #[doc(hidden)]
 pub mod __private {
