@@ -1,6 +1,7 @@
 //! [`Env`]: which mode the program runs in, and the settings read from the environment.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{Clock, Timezone};
@@ -17,6 +18,63 @@ pub const LOG_COLOR: &str = "LOG_COLOR";
 /// The variable that chooses the displayed time zone: `utc` (default), `local`, or a
 /// fixed offset such as `+05:30`.
 pub const LOG_TIMEZONE: &str = "LOG_TIMEZONE";
+/// The variable naming the production log file (`-` for stdout).
+pub const LOG_FILE: &str = "LOG_FILE";
+/// The variable setting how many dated log files are kept (`0`: all).
+pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
+/// The variable setting a maximum size per log file (`100M`, `1G`, `65536`); unset: none.
+pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
+/// The variable choosing the line format: `logbook` (default) or `json`.
+pub const LOG_FORMAT: &str = "LOG_FORMAT";
+
+/// The format of each record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Logbook's line: `[2026-11-23 19:28:08.123456] INFO: app: message k=v`.
+    #[default]
+    Logbook,
+    /// One JSON object per line (see [`JsonLayer`](crate::JsonLayer)).
+    Json,
+}
+
+/// Where production lines go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFile {
+    /// A daily rotated file, named after this path (`logs/app.log` → `logs/app-2026-11-23.log`).
+    Path(PathBuf),
+    /// Standard output (`LOG_FILE=-`), for containers.
+    Stdout,
+}
+
+/// The default log file: `logs/<program name>.log`.
+pub fn default_log_file() -> PathBuf {
+    let name = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "app".to_owned());
+    PathBuf::from("logs").join(format!("{name}.log"))
+}
+
+/// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
+/// `KB`/`KiB` spellings accepted).
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let upper = s.to_ascii_uppercase();
+    let digits_end = upper
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(upper.len());
+    let (num, unit) = upper.split_at(digits_end);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult).filter(|&n| n > 0)
+}
 
 /// How the program runs, from `APP_ENV`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +136,11 @@ impl fmt::Display for Mode {
 /// | `RUST_LOG` | level directives, see [`LogbookFilter`] | `info` |
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
+/// | `LOG_FORMAT` | `logbook`, `json` | `logbook` |
+/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
+/// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
+/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 ///
 /// # Examples
 ///
@@ -101,6 +164,12 @@ pub struct Env {
     pub(crate) timezone: Timezone,
     pub(crate) channels: Vec<(String, String)>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub(crate) format: Format,
+    pub(crate) log_file: Option<LogFile>,
+    pub(crate) max_files: usize,
+    pub(crate) max_size: Option<u64>,
+    pub(crate) lossy: bool,
+    pub(crate) syslog: Option<String>,
 }
 
 impl Env {
@@ -113,6 +182,12 @@ impl Env {
             timezone: Timezone::Utc,
             channels: Vec::new(),
             clock: None,
+            format: Format::Logbook,
+            log_file: None,
+            max_files: crate::DailyFile::DEFAULT_MAX_FILES,
+            max_size: None,
+            lossy: false,
+            syslog: None,
         }
     }
 
@@ -187,6 +262,47 @@ impl Env {
                 )
             })?;
         }
+        if let Some(value) = lookup(LOG_FORMAT) {
+            env.format = match value.as_str() {
+                "logbook" => Format::Logbook,
+                "json" => Format::Json,
+                _ => return Err(Error::value(LOG_FORMAT, value, "expected logbook or json")),
+            };
+        }
+        if let Some(value) = lookup(LOG_FILE) {
+            env.log_file = Some(match value.as_str() {
+                "-" => LogFile::Stdout,
+                "" => {
+                    return Err(Error::value(
+                        LOG_FILE,
+                        value,
+                        "expected a file path, or - for stdout",
+                    ))
+                }
+                path => LogFile::Path(path.into()),
+            });
+        }
+        if let Some(value) = lookup(LOG_MAX_FILES) {
+            env.max_files = value.trim().parse().map_err(|_| {
+                Error::value(
+                    LOG_MAX_FILES,
+                    &value,
+                    "expected a number of files (0 keeps all)",
+                )
+            })?;
+        }
+        if let Some(value) = lookup(LOG_MAX_SIZE) {
+            env.max_size = Some(parse_size(&value).ok_or_else(|| {
+                Error::value(
+                    LOG_MAX_SIZE,
+                    &value,
+                    "expected a size in bytes such as 65536, 100M or 1G",
+                )
+            })?);
+        }
+        if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
+            env = env.syslog(value)?;
+        }
         Ok(env)
     }
 
@@ -231,6 +347,52 @@ impl Env {
         self
     }
 
+    /// Sets the record format (`LOG_FORMAT`).
+    pub fn format(mut self, format: Format) -> Env {
+        self.format = format;
+        self
+    }
+
+    /// Sets the daily log file (`LOG_FILE`); setting it in development writes the file
+    /// besides stdout.
+    pub fn log_file(mut self, file: LogFile) -> Env {
+        self.log_file = Some(file);
+        self
+    }
+
+    /// Keeps the newest `n` dated files; `0` keeps all (`LOG_MAX_FILES`).
+    pub fn max_files(mut self, n: usize) -> Env {
+        self.max_files = n;
+        self
+    }
+
+    /// Starts a new file within the day when a file would grow past `bytes`
+    /// (`LOG_MAX_SIZE`).
+    pub fn max_size(mut self, bytes: Option<u64>) -> Env {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Drops (and counts) lines instead of making callers wait when the file writer falls
+    /// behind. Off by default: no line is lost.
+    pub fn lossy(mut self, lossy: bool) -> Env {
+        self.lossy = lossy;
+        self
+    }
+
+    /// Also sends every record to syslog (`LOG_SYSLOG`), see
+    /// [`SyslogLayer`](crate::syslog::SyslogLayer).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `LOG_SYSLOG` if `url` is not understood.
+    pub fn syslog(mut self, url: impl Into<String>) -> Result<Env, Error> {
+        let url = url.into();
+        crate::syslog::SyslogAddr::parse(&url)?;
+        self.syslog = Some(url);
+        Ok(self)
+    }
+
     /// Uses `clock` instead of the system clock (for tests).
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
@@ -251,6 +413,12 @@ impl fmt::Debug for Env {
             .field("color", &self.color)
             .field("timezone", &self.timezone)
             .field("channels", &self.channels)
+            .field("format", &self.format)
+            .field("log_file", &self.log_file)
+            .field("max_files", &self.max_files)
+            .field("max_size", &self.max_size)
+            .field("lossy", &self.lossy)
+            .field("syslog", &self.syslog)
             .finish_non_exhaustive()
     }
 }
@@ -296,6 +464,45 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"my_app=loud\""), "{text}");
+    }
+
+    #[test]
+    fn production_settings() {
+        let e = env(&[
+            ("LOG_FILE", "/var/log/app/app.log"),
+            ("LOG_MAX_FILES", "7"),
+            ("LOG_MAX_SIZE", "100M"),
+            ("LOG_FORMAT", "json"),
+            ("LOG_SYSLOG", "tcp://127.0.0.1:601"),
+        ])
+        .unwrap();
+        assert_eq!(
+            e.log_file,
+            Some(LogFile::Path("/var/log/app/app.log".into()))
+        );
+        assert_eq!((e.max_files, e.max_size), (7, Some(100 << 20)));
+        assert_eq!(e.format, Format::Json);
+        assert_eq!(
+            env(&[("LOG_FILE", "-")]).unwrap().log_file,
+            Some(LogFile::Stdout)
+        );
+        for (var, bad) in [
+            ("LOG_FILE", ""),
+            ("LOG_MAX_FILES", "many"),
+            ("LOG_MAX_SIZE", "10X"),
+            ("LOG_MAX_SIZE", "0"),
+            ("LOG_FORMAT", "xml"),
+            ("LOG_SYSLOG", "syslog.internal"),
+        ] {
+            assert_eq!(
+                env(&[(var, bad)]).unwrap_err().var(),
+                Some(var),
+                "{var}={bad}"
+            );
+        }
+        assert_eq!(parse_size("64KiB"), Some(65536));
+        assert_eq!(parse_size("1g"), Some(1 << 30));
+        assert!(default_log_file().starts_with("logs"));
     }
 
     #[test]

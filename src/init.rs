@@ -8,7 +8,7 @@ use tracing_log::AsLog;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::Registry;
 
-use crate::env::{Env, Mode};
+use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
 use crate::sink::{LineWriter, Stdout};
@@ -98,18 +98,34 @@ impl Drop for Guard {
 type Base = tracing_subscriber::layer::Layered<crate::filter::LogbookFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
+impl Component for crate::DailyFile {
+    fn flush(&self, timeout: Duration) -> bool {
+        crate::DailyFile::flush(self, timeout)
+    }
+    fn shutdown(&self, timeout: Duration) {
+        crate::DailyFile::shutdown(self, timeout);
+    }
+}
+
 /// Installs Logbook logging for `env` as the global default: the subscriber, the `log`
-/// bridge (so `log::warn!` prints `WARNING`, with the record's real target as channel).
+/// bridge (so `log::warn!` prints `WARNING`, with the record's real target as channel),
+/// and the destinations the mode calls for:
 ///
-/// In development and test, Logbook lines go to stdout (colored on a terminal in
-/// development, see [`ColorChoice`]). In staging and production a panic hook is also
-/// installed (see [`panic`](crate::panic)): a panic is logged as `CRITICAL` and everything
-/// is flushed before the process dies.
+/// | mode | lines go to | also |
+/// |---|---|---|
+/// | development | stdout, colored on a terminal | the daily file when `LOG_FILE` is set |
+/// | test | stdout, never colored | the daily file when `LOG_FILE` is set |
+/// | staging, production | the daily file (`LOG_FILE`, default `logs/<program>.log`; `-` for stdout) | panic hook |
+///
+/// `LOG_FORMAT=json` writes JSON lines instead, and `LOG_SYSLOG` adds syslog, in every
+/// mode. In staging and production the panic hook (see [`panic`](crate::panic)) logs a
+/// panic as `CRITICAL` and flushes everything before the process dies.
 ///
 /// # Errors
 ///
 /// * `RUST_LOG` (or [`Env::filter`]) does not parse: the error names `RUST_LOG` and the
 ///   directive.
+/// * The log file's directory cannot be created or written: the error names the path.
 /// * A global subscriber or `log` logger is already installed, for example because
 ///   `init` was called before: [`Error::is_already_initialized`]. Never a panic.
 ///
@@ -129,15 +145,41 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     let mut layers: Vec<BoxedLayer> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
-    let stdout = Arc::new(Stdout::new());
-    let color = match env.mode {
-        Mode::Test => ColorChoice::Never,
-        _ => env.color,
+    let production = env.mode.is_production_like();
+    let file = match (&env.log_file, production) {
+        (Some(LogFile::Path(path)), _) => Some(path.clone()),
+        (None, true) => Some(crate::env::default_log_file()),
+        (Some(LogFile::Stdout), _) | (None, false) => None,
     };
-    layers.push(Box::new(
-        logbook_builder(&env).color(color).build(stdout.clone()),
-    ));
-    components.push(Arc::new(StdoutComponent(stdout)));
+    let stdout = !production || file.is_none();
+
+    if stdout {
+        let writer = Arc::new(Stdout::new());
+        let color = match env.mode {
+            Mode::Test => ColorChoice::Never,
+            _ => env.color,
+        };
+        layers.push(formatted(&env, color, writer.clone()));
+        components.push(Arc::new(StdoutComponent(writer)));
+    }
+    if let Some(path) = file {
+        let daily = crate::DailyFile::builder(path)
+            .max_files(env.max_files)
+            .max_size(env.max_size)
+            .lossy(env.lossy)
+            .build()?;
+        let color = match env.color {
+            ColorChoice::Always => ColorChoice::Always,
+            _ => ColorChoice::Never,
+        };
+        layers.push(formatted(&env, color, daily.clone()));
+        components.push(Arc::new(daily));
+    }
+    if let Some(url) = &env.syslog {
+        let (layer, handle) = crate::syslog::SyslogLayer::builder(url)?.build()?;
+        layers.push(Box::new(layer));
+        components.push(Arc::new(handle));
+    }
 
     let subscriber = tracing_subscriber::registry().with(filter).with(layers);
     tracing::subscriber::set_global_default(subscriber)
@@ -147,13 +189,27 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
 
-    if env.mode.is_production_like() {
+    if production {
         crate::panic::install(components.clone());
     }
     Ok(Guard {
         components,
         mode: env.mode,
     })
+}
+
+/// The formatting layer `env.format` asks for, writing to `writer`.
+fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> BoxedLayer {
+    match env.format {
+        Format::Logbook => Box::new(logbook_builder(env).color(color).build(writer)),
+        Format::Json => {
+            let mut builder = crate::JsonLayer::builder().timezone(env.timezone);
+            if let Some(clock) = &env.clock {
+                builder = builder.shared_clock(clock.clone());
+            }
+            Box::new(builder.build(writer))
+        }
+    }
 }
 
 /// The [`LogbookLayer`] builder configured from `env` (clock, time zone, channels, color).

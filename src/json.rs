@@ -33,7 +33,7 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, Timezone, Zone};
 use crate::fields::{self, FieldValue, SpanFields};
 use crate::level::Level;
 use crate::sink::{LineWriter, Stdout};
@@ -60,6 +60,7 @@ use crate::sink::{LineWriter, Stdout};
 pub struct JsonLayer<W = Stdout> {
     writer: W,
     clock: Arc<dyn Clock>,
+    zone: Zone,
     id: usize,
 }
 
@@ -70,10 +71,12 @@ pub struct JsonLayer<W = Stdout> {
 /// | setting | default |
 /// |---|---|
 /// | [`clock`](Self::clock) | [`SystemClock`] |
+/// | [`timezone`](Self::timezone) | [`Timezone::Utc`] |
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct JsonLayerBuilder {
     clock: Option<Arc<dyn Clock>>,
+    timezone: Timezone,
 }
 
 impl JsonLayerBuilder {
@@ -89,11 +92,19 @@ impl JsonLayerBuilder {
         self
     }
 
+    /// Sets where the day of a daily file begins. Timestamps in the JSON are always UTC;
+    /// the zone only decides which daily file a record goes to.
+    pub fn timezone(mut self, timezone: Timezone) -> Self {
+        self.timezone = timezone;
+        self
+    }
+
     /// Builds the layer writing to `writer`.
     pub fn build<W: LineWriter>(self, writer: W) -> JsonLayer<W> {
         JsonLayer {
             writer,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            zone: Zone::new(self.timezone),
             id: fields::next_layer_id(),
         }
     }
@@ -202,7 +213,8 @@ where
             buf.push_str(",\"thread\":");
             push_thread(buf);
             buf.push_str("}\n");
-            self.writer.write_line(time, buf.as_bytes());
+            self.writer
+                .write_line(self.zone.display(time), buf.as_bytes());
         });
     }
 }

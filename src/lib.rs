@@ -71,7 +71,10 @@ pub mod testing;
 mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
-pub use env::{Env, Mode, APP_ENV, LOG_COLOR, LOG_TIMEZONE, RUST_LOG};
+pub use env::{
+    default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE, LOG_FORMAT,
+    LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
+};
 pub use error::Error;
 pub use fields::{FieldValue, Fields};
 pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};

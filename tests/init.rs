@@ -56,6 +56,19 @@ fn child() {
     match scenario.as_str() {
         "development" => development(),
         "interest" => interest(),
+        "production" => production(),
+        "panic" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            tracing::info!(target: "App", "about to fail");
+            let v: Vec<u8> = Vec::new();
+            let _ = v[usize::MAX >> 1]; // index out of bounds: panics
+        }
+        "json" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            let span = tracing::info_span!("request", method = "GET");
+            let _e = span.enter();
+            tracing_logbook::notice!(target: "App", port = 8080, "listening\n\u{1b}[31m");
+        }
         "io_result" => {
             if let Err(e) = io_result_main() {
                 println!("MAIN_ERR {e:?}");
@@ -192,4 +205,170 @@ fn disabled_callsites_keep_the_interest_cache() {
     // calling any layer's `enabled` (the counting layer is asked first when it is asked
     // at all), and the notice gets through.
     assert!(stdout.contains("ASKED 0 EVENTS 1\n"), "{stdout}");
+}
+
+fn production() {
+    let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+    for i in 0..1000 {
+        tracing::info!(target: "App", i, "line");
+    }
+    tracing_logbook::critical!(target: "App", "done");
+    drop(guard); // flushes the file writer
+                 // After the guard is gone nothing is written, and nothing panics.
+    tracing::info!(target: "App", "after the guard");
+}
+
+/// The only file in `dir`, with its contents.
+fn only_file(dir: &std::path::Path) -> (String, String) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = files.pop().unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    (name, std::fs::read_to_string(path).unwrap())
+}
+
+#[test]
+fn production_writes_the_daily_file_and_nothing_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("logs").join("app.log");
+    let (ok, stdout, stderr) = run_child(
+        "production",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(log_lines(&stdout).is_empty(), "{stdout}");
+    let (name, text) = only_file(&dir.path().join("logs"));
+    let today = time::OffsetDateTime::now_utc().date();
+    assert!(
+        name == format!("app-{today}.log") || name.starts_with("app-"),
+        "{name}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1001);
+    assert!(
+        lines[999].ends_with("] INFO: App: line i=999"),
+        "{}",
+        lines[999]
+    );
+    assert!(lines[1000].ends_with("] CRITICAL: App: done"));
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn production_to_stdout_with_log_file_dash() {
+    let (ok, stdout, stderr) = run_child(
+        "production",
+        &[("APP_ENV", "production"), ("LOG_FILE", "-")],
+    );
+    assert!(ok, "{stderr}");
+    // Stdout needs no background thread, so it keeps working after the guard is dropped.
+    let lines = log_lines(&stdout);
+    assert_eq!(lines.len(), 1002);
+    assert_eq!(lines[1001], "INFO: App: after the guard");
+}
+
+#[test]
+fn an_unwritable_log_file_is_an_error_naming_the_path() {
+    let (ok, _, stderr) = run_child(
+        "production",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", "/proc/no-such-dir/app.log"),
+        ],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("/proc/no-such-dir"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked at src/"),
+        "a panic in the library: {stderr}"
+    );
+}
+
+#[test]
+fn a_panic_is_a_critical_line_in_the_file_before_the_process_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, stderr) = run_child(
+        "panic",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+            ("RUST_BACKTRACE", "0"),
+        ],
+    );
+    assert!(!ok);
+    // The previous (default) hook still ran.
+    assert!(stderr.contains("index out of bounds"), "{stderr}");
+    let (_, text) = only_file(dir.path());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].ends_with("] INFO: App: about to fail"), "{text}");
+    assert!(
+        lines[1].contains("] CRITICAL: panic: thread 'child' panicked at tests/init.rs:"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("index out of bounds: the len is 0"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.len(),
+        2,
+        "no backtrace unless RUST_BACKTRACE asks: {text}"
+    );
+}
+
+#[test]
+fn a_panic_with_rust_backtrace_shows_it_as_continuation_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, _) = run_child(
+        "panic",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+            ("RUST_BACKTRACE", "1"),
+        ],
+    );
+    assert!(!ok);
+    let (_, text) = only_file(dir.path());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 3, "{text}");
+    assert_eq!(lines[2], "  stack backtrace:");
+    assert!(lines[2..].iter().all(|l| l.starts_with("  ")), "{text}");
+}
+
+#[test]
+fn json_lines_on_stdout() {
+    let (ok, stdout, stderr) = run_child("json", &[("LOG_FORMAT", "json")]);
+    assert!(ok, "{stderr}");
+    let line = stdout
+        .lines()
+        .map(|l| l.strip_prefix("test child ... ").unwrap_or(l))
+        .find(|l| l.starts_with('{'))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["level"], "NOTICE");
+    assert_eq!(v["channel"], "App");
+    assert_eq!(v["message"], "listening\n\u{1b}[31m");
+    assert_eq!(v["fields"]["port"], 8080);
+    assert_eq!(v["spans"][0]["name"], "request");
+    assert_eq!(v["spans"][0]["fields"]["method"], "GET");
+    assert_eq!(v["thread"], "child");
+    assert!(!line.contains('\x1b'));
+}
+
+#[test]
+fn an_unknown_log_format_is_an_error() {
+    let (ok, _, stderr) = run_child("json", &[("LOG_FORMAT", "xml")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(r#"invalid LOG_FORMAT value "xml": expected logbook or json"#),
+        "{stderr}"
+    );
 }
