@@ -62,6 +62,7 @@ mod format;
 mod init;
 pub mod level;
 mod macros;
+pub mod notify;
 mod sink;
 pub mod testing;
 
@@ -75,6 +76,7 @@ pub use format::{
 };
 pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
+pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
 
 #[doc(hidden)]
