@@ -79,19 +79,29 @@ pub(crate) fn parse_location(location: &str) -> (&str, Option<u32>, Option<u32>)
     (location, None, None)
 }
 
-/// Whether a symbol belongs to the machinery that captures a backtrace or runs a panic.
-fn is_panic_machinery(method: &str) -> bool {
-    const MARKERS: [&str; 8] = [
-        "std::backtrace",
-        "std::backtrace_rs::",
-        "backtrace::backtrace::",
-        "std::panicking::",
-        "core::panicking::",
+/// Whether a symbol captures a backtrace.
+fn is_capture(method: &str) -> bool {
+    method.contains("std::backtrace") || method.contains("backtrace::backtrace::")
+}
+
+/// Whether a symbol is where a panic enters the runtime.
+fn is_panic_entry(method: &str) -> bool {
+    const MARKERS: [&str; 6] = [
+        "rust_panic_with_hook",
+        "begin_panic_handler",
         "rust_begin_unwind",
         "__rust_end_short_backtrace",
-        "begin_panic",
+        "std::panicking::begin_panic",
+        "core::panicking::",
     ];
     MARKERS.iter().any(|m| method.contains(m))
+}
+
+/// Whether a symbol belongs to the machinery that runs a panic.
+fn is_panic_machinery(method: &str) -> bool {
+    is_panic_entry(method)
+        || method.contains("std::panicking::")
+        || method.contains("std::sys::backtrace::__rust_end")
 }
 
 /// Whether a symbol is the runtime that starts `main` or a thread.
@@ -99,15 +109,27 @@ fn is_runtime_start(method: &str) -> bool {
     method.contains("__rust_begin_short_backtrace")
 }
 
-/// The frames of the panicking code, **oldest call first** as Rollbar wants them: the
-/// frames of the capture and panic machinery (and the hook that captured them) are cut
-/// from the innermost end, the runtime's start-up frames from the outermost end.
+/// The frames of the panicking code, **oldest call first** as Rollbar wants them.
+///
+/// From the innermost end, the capture frames, the hook that captured them and the
+/// panic machinery are cut: everything up to the first panic entry point
+/// (`rust_panic_with_hook`, `rust_begin_unwind`, `core::panicking::*`...) and the
+/// machinery frames right after it. Without a panic entry point (a backtrace captured
+/// outside a panic) only the capture frames are cut. From the outermost end, the
+/// runtime's start-up frames (from `__rust_begin_short_backtrace` outwards) are cut.
+/// If nothing would remain, every frame is kept.
 pub(crate) fn panic_frames(text: &str) -> Vec<Frame> {
     let all = parse(text);
-    let start = all
-        .iter()
-        .rposition(|f| is_panic_machinery(&f.method))
-        .map_or(0, |i| i + 1);
+    let start = match all.iter().position(|f| is_panic_entry(&f.method)) {
+        Some(entry) => {
+            entry
+                + all[entry..]
+                    .iter()
+                    .take_while(|f| is_panic_machinery(&f.method))
+                    .count()
+        }
+        None => all.iter().take_while(|f| is_capture(&f.method)).count(),
+    };
     let end = all
         .iter()
         .skip(start)
@@ -154,6 +176,8 @@ mod tests {
              at /rustc/abc/library/std/src/sys/backtrace.rs:152:18
   12: std::rt::lang_start::{{closure}}
              at /rustc/abc/library/std/src/rt.rs:206:18
+      std::panicking::catch_unwind::do_call
+             at /rustc/abc/library/std/src/panicking.rs:589:40
   13: main
   14: __libc_start_main
   15: <unknown>
@@ -163,7 +187,7 @@ mod tests {
     #[test]
     fn parses_every_symbol_with_its_location() {
         let frames = parse(SAMPLE);
-        assert_eq!(frames.len(), 18);
+        assert_eq!(frames.len(), 19);
         assert_eq!(
             frames[8],
             Frame {
@@ -175,9 +199,9 @@ mod tests {
         );
         assert_eq!(frames[9].method, "my_app::inlined_helper");
         assert_eq!(frames[9].filename.as_deref(), Some("./src/util.rs"));
-        assert_eq!(frames[14].method, "main");
-        assert_eq!(frames[14].filename, None);
-        assert_eq!(frames[16].method, "<unknown>");
+        assert_eq!(frames[15].method, "main");
+        assert_eq!(frames[15].filename, None);
+        assert_eq!(frames[17].method, "<unknown>");
     }
 
     #[test]
