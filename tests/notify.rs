@@ -9,28 +9,32 @@ use std::time::Duration;
 use serde_json::Value;
 use support::schema::Schema;
 use tracing_logbook::notify::{
-    NotifyConfig, NotifyHandle, NotifyLayer, Request, Response, TransportError,
+    NotifyConfig, NotifyHandle, NotifyLayer, Request, Response, Transport, TransportError,
 };
 use tracing_logbook::Level;
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+type Items = Arc<Mutex<Vec<Value>>>;
+
 /// A transport that records bodies in memory and answers 200.
-fn memory() -> (
-    impl FnMut(&Request<'_>) -> Result<Response, TransportError> + Send + 'static,
-    Arc<Mutex<Vec<Value>>>,
-) {
-    let items = Arc::new(Mutex::new(Vec::new()));
-    let sink = items.clone();
-    let transport = move |req: &Request<'_>| {
+struct Memory(Items);
+
+impl Transport for Memory {
+    fn send(&mut self, req: &Request<'_>) -> Result<Response, TransportError> {
         assert_eq!(req.token.expose(), "test-token");
-        sink.lock()
+        self.0
+            .lock()
             .unwrap()
             .push(serde_json::from_slice(req.body).unwrap());
         Ok(Response::status(200))
-    };
-    (transport, items)
+    }
+}
+
+fn memory() -> (Memory, Items) {
+    let items = Items::default();
+    (Memory(items.clone()), items)
 }
 
 fn run_with(layer: NotifyLayer, f: impl FnOnce()) {
@@ -73,7 +77,8 @@ fn schema_validator_accepts_pyrollbar_and_rejects_known_bad_payloads() {
         f(&mut v);
         schema.strict_errors(&v)
     };
-    let bad: [(&str, &dyn Fn(&mut Value)); 6] = [
+    type Mutation<'a> = (&'a str, &'a dyn Fn(&mut Value));
+    let bad: [Mutation<'_>; 6] = [
         ("missing uuid", &|v| {
             v["data"].as_object_mut().unwrap().remove("uuid");
         }),

@@ -374,11 +374,7 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 
 fn truncate_strings(value: &mut Value, max: usize) {
     match value {
-        Value::String(s) => {
-            if s.len() > max {
-                *s = truncate_chars(s, max);
-            }
-        }
+        Value::String(s) if s.len() > max => *s = truncate_chars(s, max),
         Value::Array(items) => items.iter_mut().for_each(|v| truncate_strings(v, max)),
         Value::Object(map) => map.values_mut().for_each(|v| truncate_strings(v, max)),
         _ => {}
