@@ -491,6 +491,7 @@ impl NotifyConfig {
             telemetry_size: self.telemetry,
             telemetry: Mutex::new(VecDeque::with_capacity(self.telemetry)),
             dedup,
+            queue_size: self.queue_size,
             id: fields::next_layer_id(),
         };
         (layer, handle)
@@ -518,6 +519,7 @@ pub struct NotifyLayer {
     telemetry_size: usize,
     telemetry: Mutex<VecDeque<TelemetryLine>>,
     dedup: Arc<Mutex<Dedup>>,
+    queue_size: usize,
     id: usize,
 }
 
@@ -555,13 +557,19 @@ impl NotifyLayer {
             state.pending = state.pending.saturating_sub(1);
             drop(state);
             self.shared.cond.notify_all();
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             if matches!(e, TrySendError::Full(_)) {
-                self.shared.queue_full.report(format_args!(
-                    "notification queue full: error notifications are being dropped"
-                ));
+                self.drop_full();
+            } else {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    fn drop_full(&self) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        self.shared.queue_full.report(format_args!(
+            "notification queue full: error notifications are being dropped"
+        ));
     }
 }
 
@@ -756,6 +764,12 @@ impl NotifyLayer {
                 .admit(key, Instant::now(), || make(Vec::new(), Vec::new()));
         if !admitted {
             self.shared.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // More pending than the queue holds plus the item in flight: the queue is
+        // certainly full, so drop before copying telemetry and spans.
+        if self.shared.lock().pending > self.queue_size {
+            self.drop_full();
             return;
         }
         let telemetry: Vec<TelemetryLine> = if self.telemetry_size > 0 {
