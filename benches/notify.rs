@@ -4,6 +4,8 @@
 //! A plain `main` (no criterion harness) timing every call, to report p50 and p99:
 //! `cargo bench --bench notify`.
 
+#![allow(clippy::print_stdout)]
+
 use std::hint::black_box;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
