@@ -63,6 +63,7 @@ mod init;
 pub mod json;
 pub mod level;
 mod macros;
+pub mod notify;
 pub mod panic;
 mod rotate;
 mod sink;
@@ -84,6 +85,7 @@ pub use format::{
 pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
+pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
 pub use writer::{DailyFile, DailyFileBuilder};
 

@@ -1,0 +1,252 @@
+//! A parser for the `Display` text of [`std::backtrace::Backtrace`].
+//!
+//! ```text
+//!    0: std::backtrace_rs::backtrace::libunwind::trace
+//!              at /rustc/.../backtrace/src/backtrace/libunwind.rs:117:9
+//!    1: my_app::handler
+//!              at ./src/main.rs:10:5
+//!       my_app::inlined_helper
+//!              at ./src/util.rs:3:1
+//!    2: <unknown>
+//! ```
+//!
+//! Each symbol (an inlined call appears as an extra, unnumbered symbol line) becomes one
+//! [`Frame`], innermost first, as printed.
+
+/// One parsed frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// The demangled function name, or the address when the symbol is unknown.
+    pub(crate) method: String,
+    pub(crate) filename: Option<String>,
+    pub(crate) lineno: Option<u32>,
+    pub(crate) colno: Option<u32>,
+}
+
+/// Parses a backtrace's `Display` text into frames, innermost (most recent) first.
+/// Returns no frames for `disabled backtrace` / `unsupported backtrace`.
+pub(crate) fn parse(text: &str) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(location) = trimmed.strip_prefix("at ") {
+            if let Some(frame) = frames.last_mut() {
+                if frame.filename.is_none() {
+                    let (file, lineno, colno) = parse_location(location);
+                    frame.filename = Some(file.to_owned());
+                    frame.lineno = lineno;
+                    frame.colno = colno;
+                }
+            }
+            continue;
+        }
+        let symbol = match trimmed.split_once(": ") {
+            Some((index, name)) if index.bytes().all(|b| b.is_ascii_digit()) => name,
+            // An unnumbered, indented line: an inlined symbol of the previous frame.
+            _ if line.starts_with(' ') && !frames.is_empty() => trimmed,
+            _ => continue,
+        };
+        frames.push(Frame {
+            method: symbol.to_owned(),
+            filename: None,
+            lineno: None,
+            colno: None,
+        });
+    }
+    frames
+}
+
+/// Splits `path:line:col` (or `path:line`, or just `path`); the path may contain `:`.
+pub(crate) fn parse_location(location: &str) -> (&str, Option<u32>, Option<u32>) {
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    if let Some((rest, last)) = location.rsplit_once(':') {
+        if let Some(last) = number(last) {
+            if let Some((path, line)) = rest.rsplit_once(':') {
+                if let Some(line) = number(line) {
+                    return (path, Some(line), Some(last));
+                }
+            }
+            return (rest, Some(last), None);
+        }
+    }
+    (location, None, None)
+}
+
+/// Whether a symbol captures a backtrace.
+fn is_capture(method: &str) -> bool {
+    method.contains("std::backtrace") || method.contains("backtrace::backtrace::")
+}
+
+/// Whether a symbol is where a panic enters the runtime.
+fn is_panic_entry(method: &str) -> bool {
+    const MARKERS: [&str; 6] = [
+        "rust_panic_with_hook",
+        "begin_panic_handler",
+        "rust_begin_unwind",
+        "__rust_end_short_backtrace",
+        "std::panicking::begin_panic",
+        "core::panicking::",
+    ];
+    MARKERS.iter().any(|m| method.contains(m))
+}
+
+/// Whether a symbol belongs to the machinery that runs a panic.
+fn is_panic_machinery(method: &str) -> bool {
+    is_panic_entry(method)
+        || method.contains("std::panicking::")
+        || method.contains("std::sys::backtrace::__rust_end")
+}
+
+/// Whether a symbol is the runtime that starts `main` or a thread.
+fn is_runtime_start(method: &str) -> bool {
+    method.contains("__rust_begin_short_backtrace")
+}
+
+/// The frames of the panicking code, **oldest call first** as Rollbar wants them.
+///
+/// From the innermost end, the capture frames, the hook that captured them and the
+/// panic machinery are cut: everything up to the first panic entry point
+/// (`rust_panic_with_hook`, `rust_begin_unwind`, `core::panicking::*`...) and the
+/// machinery frames right after it. Without a panic entry point (a backtrace captured
+/// outside a panic) only the capture frames are cut. From the outermost end, the
+/// runtime's start-up frames (from `__rust_begin_short_backtrace` outwards) are cut.
+/// If nothing would remain, every frame is kept.
+pub(crate) fn panic_frames(text: &str) -> Vec<Frame> {
+    let all = parse(text);
+    let start = match all.iter().position(|f| is_panic_entry(&f.method)) {
+        Some(entry) => {
+            entry
+                + all[entry..]
+                    .iter()
+                    .take_while(|f| is_panic_machinery(&f.method))
+                    .count()
+        }
+        None => all.iter().take_while(|f| is_capture(&f.method)).count(),
+    };
+    let end = all
+        .iter()
+        .skip(start)
+        .position(|f| is_runtime_start(&f.method))
+        .map_or(all.len(), |i| start + i);
+    let mut frames: Vec<Frame> = if start < end {
+        all[start..end].to_vec()
+    } else {
+        all
+    };
+    frames.reverse();
+    frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "   0: std::backtrace_rs::backtrace::libunwind::trace
+             at /rustc/abc/library/std/src/../../backtrace/src/backtrace/libunwind.rs:117:9
+   1: std::backtrace::Backtrace::force_capture
+             at /rustc/abc/library/std/src/backtrace.rs:312:9
+   2: my_app::install_hook::{{closure}}
+             at ./src/hook.rs:20:25
+   3: std::panicking::rust_panic_with_hook
+             at /rustc/abc/library/std/src/panicking.rs:841:13
+   4: std::panicking::begin_panic_handler::{{closure}}
+             at /rustc/abc/library/std/src/panicking.rs:706:13
+   5: std::sys::backtrace::__rust_end_short_backtrace
+             at /rustc/abc/library/std/src/sys/backtrace.rs:168:18
+   6: __rustc::rust_begin_unwind
+             at /rustc/abc/library/std/src/panicking.rs:697:5
+   7: core::panicking::panic_fmt
+             at /rustc/abc/library/core/src/panicking.rs:75:14
+   8: my_app::handler
+             at ./src/main.rs:10:5
+      my_app::inlined_helper
+             at ./src/util.rs:3:1
+   9: my_app::main
+             at ./src/main.rs:4:5
+  10: core::ops::function::FnOnce::call_once
+             at /rustc/abc/library/core/src/ops/function.rs:250:5
+  11: std::sys::backtrace::__rust_begin_short_backtrace
+             at /rustc/abc/library/std/src/sys/backtrace.rs:152:18
+  12: std::rt::lang_start::{{closure}}
+             at /rustc/abc/library/std/src/rt.rs:206:18
+      std::panicking::catch_unwind::do_call
+             at /rustc/abc/library/std/src/panicking.rs:589:40
+  13: main
+  14: __libc_start_main
+  15: <unknown>
+  16: _start
+";
+
+    #[test]
+    fn parses_every_symbol_with_its_location() {
+        let frames = parse(SAMPLE);
+        assert_eq!(frames.len(), 19);
+        assert_eq!(
+            frames[8],
+            Frame {
+                method: "my_app::handler".into(),
+                filename: Some("./src/main.rs".into()),
+                lineno: Some(10),
+                colno: Some(5),
+            }
+        );
+        assert_eq!(frames[9].method, "my_app::inlined_helper");
+        assert_eq!(frames[9].filename.as_deref(), Some("./src/util.rs"));
+        assert_eq!(frames[15].method, "main");
+        assert_eq!(frames[15].filename, None);
+        assert_eq!(frames[17].method, "<unknown>");
+    }
+
+    #[test]
+    fn panic_frames_are_the_application_oldest_first() {
+        let methods: Vec<_> = panic_frames(SAMPLE).into_iter().map(|f| f.method).collect();
+        assert_eq!(
+            methods,
+            [
+                "core::ops::function::FnOnce::call_once",
+                "my_app::main",
+                "my_app::inlined_helper",
+                "my_app::handler",
+            ]
+        );
+    }
+
+    #[test]
+    fn disabled_and_odd_backtraces() {
+        assert!(parse("disabled backtrace").is_empty());
+        assert!(parse("unsupported backtrace").is_empty());
+        assert!(panic_frames("").is_empty());
+        let frames = parse(
+            "   0: 0x55d5c0a1b2c3 - <unknown>\n   1: foo\n             at C:\\src\\lib.rs:7\n",
+        );
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].filename.as_deref(), Some("C:\\src\\lib.rs"));
+        assert_eq!(frames[1].lineno, Some(7));
+        assert_eq!(frames[1].colno, None);
+        // Nothing recognisable as machinery: everything kept, reversed.
+        let kept = panic_frames("   0: a\n   1: b\n");
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].method, "b");
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            parse_location("src/a.rs:1:2"),
+            ("src/a.rs", Some(1), Some(2))
+        );
+        assert_eq!(parse_location("src/a.rs:1"), ("src/a.rs", Some(1), None));
+        assert_eq!(parse_location("src/a.rs"), ("src/a.rs", None, None));
+        assert_eq!(
+            parse_location("C:\\x\\a.rs:10:3"),
+            ("C:\\x\\a.rs", Some(10), Some(3))
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Storm control: one item per error per window, then a count.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::rollbar::Occurrence;
+
+struct Entry {
+    started: Instant,
+    /// Occurrences folded into the window after the first.
+    count: u64,
+    /// What the summary item says (the first occurrence, without telemetry).
+    template: Occurrence,
+}
+
+/// Open windows keyed by error identity (callsite and message template).
+pub(crate) struct Dedup {
+    window: Duration,
+    max_keys: usize,
+    entries: HashMap<u64, Entry>,
+}
+
+impl Dedup {
+    pub(crate) fn new(window: Duration, max_keys: usize) -> Dedup {
+        Dedup {
+            window,
+            max_keys,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Whether an occurrence with identity `key` is to be sent. Repeats inside the window
+    /// are counted instead. When `max_keys` windows are open, new identities are sent
+    /// without being tracked, so memory stays bounded.
+    pub(crate) fn admit(
+        &mut self,
+        key: u64,
+        now: Instant,
+        template: impl FnOnce() -> Occurrence,
+    ) -> bool {
+        if self.window.is_zero() {
+            return true;
+        }
+        if let Some(entry) = self.entries.get_mut(&key) {
+            if now.saturating_duration_since(entry.started) < self.window {
+                entry.count += 1;
+                return false;
+            }
+            // An expired window the worker has not swept yet: its count is summarised by
+            // the sweep, which takes only windows that ended; restart it here instead.
+            if entry.count == 0 {
+                entry.started = now;
+                return true;
+            }
+            return true;
+        }
+        if self.entries.len() < self.max_keys {
+            let mut template = template();
+            template.telemetry.clear();
+            template.spans.clear();
+            self.entries.insert(
+                key,
+                Entry {
+                    started: now,
+                    count: 0,
+                    template,
+                },
+            );
+        }
+        true
+    }
+
+    /// When the next open window ends.
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.entries.values().map(|e| e.started + self.window).min()
+    }
+
+    /// Closes the windows that ended by `now`; returns the summaries to send.
+    pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<(Occurrence, u64)> {
+        let window = self.window;
+        let mut out = Vec::new();
+        self.entries.retain(|_, e| {
+            if e.started + window <= now {
+                if e.count > 0 {
+                    out.push((e.template.clone(), e.count));
+                }
+                false
+            } else {
+                true
+            }
+        });
+        out
+    }
+
+    /// Closes every window (at shutdown).
+    pub(crate) fn take_all(&mut self) -> Vec<(Occurrence, u64)> {
+        self.entries
+            .drain()
+            .filter(|(_, e)| e.count > 0)
+            .map(|(_, e)| (e.template, e.count))
+            .collect()
+    }
+
+    pub(crate) fn window(&self) -> Duration {
+        self.window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+
+    fn occ() -> Occurrence {
+        Occurrence {
+            level: Level::Error,
+            timestamp_ms: 0,
+            message: "m".into(),
+            channel: "c".into(),
+            file: None,
+            line: None,
+            module: None,
+            thread: None,
+            fields: Vec::new(),
+            spans: Vec::new(),
+            telemetry: Vec::new(),
+            panic: None,
+            repeated: None,
+        }
+    }
+
+    #[test]
+    fn repeats_are_counted_and_summarised_when_the_window_ends() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(60), 8);
+        assert!(d.admit(1, t0, occ));
+        assert!(!d.admit(1, t0 + Duration::from_secs(1), occ));
+        assert!(!d.admit(1, t0 + Duration::from_secs(2), occ));
+        assert!(d.admit(2, t0, occ));
+        assert_eq!(d.next_expiry(), Some(t0 + Duration::from_secs(60)));
+        assert!(d.take_expired(t0 + Duration::from_secs(59)).is_empty());
+        let summaries = d.take_expired(t0 + Duration::from_secs(60));
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(summaries[0].1, 2);
+        assert!(d.admit(1, t0 + Duration::from_secs(61), occ));
+    }
+
+    #[test]
+    fn memory_is_bounded_and_zero_window_disables() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(60), 2);
+        assert!(d.admit(1, t0, occ));
+        assert!(d.admit(2, t0, occ));
+        assert!(d.admit(3, t0, occ));
+        assert!(d.admit(3, t0, occ), "untracked identities are always sent");
+        assert_eq!(d.entries.len(), 2);
+        let mut off = Dedup::new(Duration::ZERO, 2);
+        assert!(off.admit(1, t0, occ) && off.admit(1, t0, occ));
+        assert!(off.take_all().is_empty());
+    }
+}

@@ -1,0 +1,944 @@
+//! Error notifications to Rollbar: [`NotifyLayer`], built from a [`NotifyConfig`].
+//!
+//! Every event at or above the threshold (default: `ERROR` and `CRITICAL`) becomes a
+//! Rollbar item, sent from a background thread so the logging call never waits for the
+//! network.
+//!
+//! # What is sent
+//!
+//! * `body.message.body` (and `title`): the rendered message; for a panic event (see
+//!   [below](#panics)) a `trace` with class `panic`, its message and the backtrace's
+//!   frames, oldest call first.
+//! * `body.telemetry`: the last [`telemetry`](NotifyConfig::telemetry) log lines (of any
+//!   level this layer sees) before the error, as Rollbar `log` telemetry events.
+//! * `custom`: the event's fields (`custom.fields`), the fields of its spans, root first
+//!   (`custom.spans`), and `channel`, `file`, `line`, `module`, `thread`.
+//! * `request`: the fields of the innermost span that looks like an HTTP request (it has
+//!   a `method` and a `url`, `uri` or `path`): `method`, `url`, `status_code`, `route`,
+//!   `user_ip`, `headers` (fields named `headers.*` or `http.request.header.*`).
+//! * `environment`, `level`, `timestamp`, a fresh `uuid` per occurrence (kept on retries,
+//!   so the API discards duplicates), `notifier`, `language: "rust"`, `platform`,
+//!   `server.host`, `server.pid`, `code_version` when known, `context` (the channel).
+//!
+//! # What is scrubbed
+//!
+//! Field names (at any depth of `custom`, `request` and telemetry) equal, ignoring
+//! ASCII case and `-`/`_`, to pyrollbar's default list ([`PYROLLBAR_SCRUB_FIELDS`]), to
+//! [`EXTRA_SCRUB_FIELDS`] (cookies, tokens, API keys) or to a name given with
+//! [`scrub`](NotifyConfig::scrub) have their value replaced by `***`; so do the password
+//! of a URL's userinfo and query parameters with such names, in every string value. A
+//! dotted field name is also matched by its last segment (`http.request.header.cookie`).
+//!
+//! # Delivery
+//!
+//! The caller hands the item to the thread `tracing-logbook-notify` through a bounded
+//! queue ([`queue_size`](NotifyConfig::queue_size)) and returns at once; when the queue
+//! is full the item is dropped and counted. Network errors and 5xx answers are retried
+//! with exponential backoff; a 429 pauses sending for as long as the rate-limit headers
+//! say (at most [`max_rate_limit_pause`](NotifyConfig::max_rate_limit_pause)); a 413 is
+//! answered by truncating the payload and sending it once more; other 4xx answers are
+//! reported once on stderr and not retried. Items over 512 KiB are truncated before
+//! they are sent (telemetry, then frames, then long strings).
+//!
+//! The same error (same callsite, so same message template) is sent once per
+//! [`dedup_window`](NotifyConfig::dedup_window); the repeats are counted and sent as
+//! one summary item, `"<message>" repeated N more times in 60 s`, when the window ends
+//! (or at shutdown).
+//!
+//! # Panics
+//!
+//! A `CRITICAL` event with target `"panic"` and the fields `panic.message`,
+//! `panic.location` (`file:line:col`), `panic.thread` and `panic.backtrace` (the
+//! `Display` text of [`std::backtrace::Backtrace`]) becomes a `trace` item. The panic
+//! hook should then call [`NotifyHandle::flush`].
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use tracing_logbook::notify::NotifyConfig;
+//! use tracing_subscriber::prelude::*;
+//!
+//! # fn main() -> Result<(), tracing_logbook::Error> {
+//! if let Some(config) = NotifyConfig::from_env("production")? {
+//!     let (layer, handle) = config.code_version("1.4.2").build();
+//!     let _default = tracing_subscriber::registry().with(layer).set_default();
+//!     tracing::error!(order = 7, "payment failed");
+//!     handle.shutdown(std::time::Duration::from_secs(5));
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod backtrace;
+mod dedup;
+mod rollbar;
+mod scrub;
+mod transport;
+mod worker;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::diag;
+use crate::error::Error;
+use crate::fields::{self, FieldValue, Fields, SpanFields};
+use crate::level::Level;
+
+use self::dedup::Dedup;
+use self::rollbar::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
+use self::scrub::Scrubber;
+use self::worker::{now_ms, Msg, Policy, Shared, Worker, IN_WORKER};
+
+pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
+pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
+#[cfg(feature = "rollbar")]
+pub use self::transport::UreqTransport;
+pub use self::transport::{AccessToken, Request, Response, Transport, TransportError};
+pub use self::worker::THREAD_NAME;
+
+/// Enables notifications: the project access token (scope `post_server_item`).
+pub const ROLLBAR_ACCESS_TOKEN: &str = "ROLLBAR_ACCESS_TOKEN";
+/// Overrides the item endpoint (an `http://` or `https://` URL).
+pub const ROLLBAR_ENDPOINT: &str = "ROLLBAR_ENDPOINT";
+/// The deployed code's version (at most 40 characters: semver, build number, git SHA).
+pub const ROLLBAR_CODE_VERSION: &str = "ROLLBAR_CODE_VERSION";
+/// Rollbar's item endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
+
+/// Settings of the notifier, and its builder.
+///
+/// # Default values
+///
+/// | setting | default |
+/// |---|---|
+/// | [`endpoint`](Self::endpoint) | [`DEFAULT_ENDPOINT`] |
+/// | [`environment`](Self::environment) | `production` |
+/// | [`code_version`](Self::code_version) | none |
+/// | [`host`](Self::host) | the machine's host name |
+/// | [`threshold`](Self::threshold) | [`Level::Error`] (error and critical are sent) |
+/// | [`telemetry`](Self::telemetry) | 20 lines |
+/// | [`dedup_window`](Self::dedup_window) | 60 s |
+/// | [`dedup_max_keys`](Self::dedup_max_keys) | 256 distinct errors |
+/// | [`scrub`](Self::scrub) | none beyond the defaults (see the [module docs](self)) |
+/// | [`connect_timeout`](Self::connect_timeout) | 3 s |
+/// | [`request_timeout`](Self::request_timeout) | 5 s |
+/// | [`queue_size`](Self::queue_size) | 64 items |
+/// | [`max_attempts`](Self::max_attempts) | 4 (1 + 3 retries) |
+/// | [`retry_backoff`](Self::retry_backoff) | 500 ms, doubling, at most 30 s |
+/// | [`max_rate_limit_pause`](Self::max_rate_limit_pause) | 60 s |
+/// | [`max_payload_bytes`](Self::max_payload_bytes) | 512 KiB |
+///
+/// The access token never appears in `Debug` output, diagnostics or errors.
+#[derive(Clone)]
+#[must_use]
+pub struct NotifyConfig {
+    token: AccessToken,
+    endpoint: String,
+    environment: String,
+    code_version: Option<String>,
+    host: Option<String>,
+    threshold: Level,
+    telemetry: usize,
+    dedup_window: Duration,
+    dedup_max_keys: usize,
+    scrub: Vec<String>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    queue_size: usize,
+    max_attempts: u32,
+    retry_backoff: Duration,
+    max_pause: Duration,
+    max_payload_bytes: usize,
+}
+
+impl fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("token", &self.token)
+            .field("endpoint", &self.endpoint)
+            .field("environment", &self.environment)
+            .field("code_version", &self.code_version)
+            .field("threshold", &self.threshold)
+            .field("telemetry", &self.telemetry)
+            .field("dedup_window", &self.dedup_window)
+            .field("queue_size", &self.queue_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn valid_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn valid_endpoint(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+impl NotifyConfig {
+    /// Settings with the [default values](#default-values) and `token`.
+    pub fn new(token: impl Into<String>) -> NotifyConfig {
+        NotifyConfig {
+            token: AccessToken::new(token),
+            endpoint: DEFAULT_ENDPOINT.to_owned(),
+            environment: "production".to_owned(),
+            code_version: None,
+            host: None,
+            threshold: Level::Error,
+            telemetry: 20,
+            dedup_window: Duration::from_secs(60),
+            dedup_max_keys: 256,
+            scrub: Vec::new(),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(5),
+            queue_size: 64,
+            max_attempts: 4,
+            retry_backoff: Duration::from_millis(500),
+            max_pause: Duration::from_secs(60),
+            max_payload_bytes: 512 * 1024,
+        }
+    }
+
+    /// Reads [`ROLLBAR_ACCESS_TOKEN`], [`ROLLBAR_ENDPOINT`] and [`ROLLBAR_CODE_VERSION`]
+    /// through `lookup`; `environment` is the Rollbar environment (usually
+    /// [`Mode::as_str`](crate::Mode::as_str) of `APP_ENV`).
+    ///
+    /// Returns `Ok(None)` when the token is not set: notifications are off.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the variable when the token is empty or contains spaces or
+    /// control characters (its value is not repeated), the endpoint is not an `http://`
+    /// or `https://` URL, or the code version is empty or longer than 40 characters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    ///
+    /// let none = NotifyConfig::from_lookup(|_| None, "production").unwrap();
+    /// assert!(none.is_none());
+    ///
+    /// let err = NotifyConfig::from_lookup(
+    ///     |name| match name {
+    ///         "ROLLBAR_ACCESS_TOKEN" => Some("secret-token".to_owned()),
+    ///         "ROLLBAR_ENDPOINT" => Some("api.rollbar.com".to_owned()),
+    ///         _ => None,
+    ///     },
+    ///     "production",
+    /// )
+    /// .unwrap_err();
+    /// assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"));
+    /// assert!(!err.to_string().contains("secret-token"));
+    /// ```
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        environment: &str,
+    ) -> Result<Option<NotifyConfig>, Error> {
+        let Some(token) = lookup(ROLLBAR_ACCESS_TOKEN) else {
+            return Ok(None);
+        };
+        if !valid_token(&token) {
+            let shown = if token.is_empty() { "" } else { "<redacted>" };
+            return Err(Error::value(
+                ROLLBAR_ACCESS_TOKEN,
+                shown,
+                "expected a Rollbar project access token (scope post_server_item): \
+                 printable ASCII without spaces",
+            ));
+        }
+        let mut config = NotifyConfig::new(token).environment(environment);
+        if let Some(endpoint) = lookup(ROLLBAR_ENDPOINT) {
+            if !valid_endpoint(&endpoint) {
+                return Err(Error::value(
+                    ROLLBAR_ENDPOINT,
+                    endpoint,
+                    "expected an http:// or https:// URL such as https://api.rollbar.com/api/1/item/",
+                ));
+            }
+            config.endpoint = endpoint;
+        }
+        if let Some(version) = lookup(ROLLBAR_CODE_VERSION) {
+            let len = version.chars().count();
+            if len == 0 || len > 40 || version.chars().any(char::is_control) {
+                return Err(Error::value(
+                    ROLLBAR_CODE_VERSION,
+                    version,
+                    "expected 1 to 40 characters: a version, build number or git SHA",
+                ));
+            }
+            config.code_version = Some(version);
+        }
+        Ok(Some(config))
+    }
+
+    /// [`from_lookup`](Self::from_lookup) on the process environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_lookup`](Self::from_lookup).
+    pub fn from_env(environment: &str) -> Result<Option<NotifyConfig>, Error> {
+        NotifyConfig::from_lookup(
+            |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
+            environment,
+        )
+    }
+
+    /// The item endpoint. An invalid URL makes every request fail (reported once).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = url.into();
+        self
+    }
+
+    /// The Rollbar environment (1 to 255 characters; longer names are cut, an empty
+    /// one means `production`).
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        let environment = environment.into();
+        self.environment = if environment.is_empty() {
+            "production".to_owned()
+        } else {
+            environment.chars().take(255).collect()
+        };
+        self
+    }
+
+    /// The deployed code's version (cut to 40 characters; empty means none).
+    pub fn code_version(mut self, version: impl Into<String>) -> Self {
+        let version: String = version.into().chars().take(40).collect();
+        self.code_version = (!version.is_empty()).then_some(version);
+        self
+    }
+
+    /// `server.host` (default: the machine's host name).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The least severe level that is sent (default [`Level::Error`]).
+    pub fn threshold(mut self, level: Level) -> Self {
+        self.threshold = level;
+        self
+    }
+
+    /// How many log lines before an error go with it as telemetry (0: none).
+    pub fn telemetry(mut self, lines: usize) -> Self {
+        self.telemetry = lines;
+        self
+    }
+
+    /// The window within which the same error is sent once (zero: no deduplication).
+    pub fn dedup_window(mut self, window: Duration) -> Self {
+        self.dedup_window = window;
+        self
+    }
+
+    /// How many distinct errors are tracked for deduplication at once; beyond it, new
+    /// errors are sent without being tracked.
+    pub fn dedup_max_keys(mut self, keys: usize) -> Self {
+        self.dedup_max_keys = keys;
+        self
+    }
+
+    /// Scrubs fields called `name` too (in addition to the defaults).
+    pub fn scrub(mut self, name: impl Into<String>) -> Self {
+        self.scrub.push(name.into());
+        self
+    }
+
+    /// How long connecting to the endpoint may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one whole request may take, connection included.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How many items may wait for the background thread (at least 1).
+    pub fn queue_size(mut self, items: usize) -> Self {
+        self.queue_size = items.max(1);
+        self
+    }
+
+    /// How many times an item is sent at most, retries included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait before the first retry; it doubles for each further retry, up to 30 s.
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// The longest a 429 answer can pause sending.
+    pub fn max_rate_limit_pause(mut self, pause: Duration) -> Self {
+        self.max_pause = pause;
+        self
+    }
+
+    /// The largest serialized item; bigger ones are truncated before they are sent.
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.max_payload_bytes = bytes.max(1024);
+        self
+    }
+
+    /// The configured endpoint.
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Builds the layer and its handle, sending over HTTPS with `ureq`.
+    #[cfg(feature = "rollbar")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rollbar")))]
+    pub fn build(self) -> (NotifyLayer, NotifyHandle) {
+        let transport = UreqTransport::new(self.connect_timeout, self.request_timeout);
+        self.build_with_transport(transport)
+    }
+
+    /// Builds the layer and its handle, sending with `transport` (for tests, or another
+    /// HTTP client). The timeouts are then the transport's business.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{NotifyConfig, Request, Response, TransportError};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let transport = |_: &Request<'_>| -> Result<Response, TransportError> {
+    ///     Ok(Response::status(200))
+    /// };
+    /// let (layer, handle) = NotifyConfig::new("token").build_with_transport(transport);
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::error!("disk full");
+    /// });
+    /// assert!(handle.flush(std::time::Duration::from_secs(5)));
+    /// assert_eq!(handle.sent(), 1);
+    /// ```
+    pub fn build_with_transport<T: Transport>(self, transport: T) -> (NotifyLayer, NotifyHandle) {
+        let shared = Arc::new(Shared::default());
+        let dedup = Arc::new(Mutex::new(Dedup::new(
+            self.dedup_window,
+            self.dedup_max_keys,
+        )));
+        let (tx, rx) = sync_channel(self.queue_size);
+        let worker = Worker {
+            rx,
+            shared: shared.clone(),
+            transport,
+            settings: PayloadSettings {
+                environment: self.environment.clone(),
+                code_version: self.code_version.clone(),
+                host: self.host.clone().unwrap_or_else(hostname),
+                scrubber: Scrubber::new(self.scrub.iter().map(String::as_str)),
+            },
+            policy: Policy {
+                endpoint: self.endpoint.clone(),
+                token: self.token.clone(),
+                max_attempts: self.max_attempts,
+                retry_backoff: self.retry_backoff,
+                max_backoff: Duration::from_secs(30),
+                max_pause: self.max_pause,
+                max_payload_bytes: self.max_payload_bytes,
+            },
+            dedup: dedup.clone(),
+            paused_until: None,
+        };
+        let spawned = std::thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || worker.run());
+        let tx = match spawned {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                diag::report(format_args!(
+                    "cannot start the notifier thread ({e}); error notifications are off"
+                ));
+                shared.lock().done = true;
+                None
+            }
+        };
+        let handle = NotifyHandle {
+            shared: shared.clone(),
+            tx: tx.clone(),
+        };
+        let layer = NotifyLayer {
+            tx,
+            shared: shared.clone(),
+            threshold: self.threshold,
+            telemetry_size: self.telemetry,
+            telemetry: Mutex::new(VecDeque::with_capacity(self.telemetry)),
+            dedup,
+            queue_size: self.queue_size,
+            id: fields::next_layer_id(),
+        };
+        (layer, handle)
+    }
+}
+
+/// The host name: `/proc/sys/kernel/hostname`, `HOSTNAME`, `COMPUTERNAME`, or
+/// `localhost`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("COMPUTERNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// A [`Layer`] that sends error events and panics to Rollbar; see the
+/// [module docs](self). Built by [`NotifyConfig::build`].
+pub struct NotifyLayer {
+    tx: Option<SyncSender<Msg>>,
+    shared: Arc<Shared>,
+    threshold: Level,
+    telemetry_size: usize,
+    telemetry: Mutex<VecDeque<TelemetryLine>>,
+    dedup: Arc<Mutex<Dedup>>,
+    queue_size: usize,
+    id: usize,
+}
+
+impl fmt::Debug for NotifyLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyLayer")
+            .field("threshold", &self.threshold)
+            .field("telemetry", &self.telemetry_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NotifyLayer {
+    /// Settings with the default values and `token`: [`NotifyConfig::new`].
+    pub fn builder(token: impl Into<String>) -> NotifyConfig {
+        NotifyConfig::new(token)
+    }
+
+    fn enqueue(&self, occ: Occurrence) {
+        let Some(tx) = &self.tx else {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        {
+            let mut state = self.shared.lock();
+            if state.deadline.is_some() || state.done {
+                drop(state);
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            state.pending += 1;
+        }
+        if let Err(e) = tx.try_send(Msg::Item(Box::new(occ))) {
+            let mut state = self.shared.lock();
+            state.pending = state.pending.saturating_sub(1);
+            drop(state);
+            self.shared.cond.notify_all();
+            if matches!(e, TrySendError::Full(_)) {
+                self.drop_full();
+            } else {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn drop_full(&self) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        self.shared.queue_full.report(format_args!(
+            "notification queue full: error notifications are being dropped"
+        ));
+    }
+}
+
+/// Collects an event's message and fields.
+#[derive(Default)]
+struct EventFields {
+    message: String,
+    fields: Fields,
+}
+
+impl tracing::field::Visit for EventFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_owned();
+        } else {
+            self.fields.record_str(field, value);
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        } else {
+            self.fields.record_debug(field, value);
+        }
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.fields.record_i64(field, value);
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.fields.record_u64(field, value);
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.fields.record_f64(field, value);
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.fields.record_bool(field, value);
+    }
+    fn record_error(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &(dyn std::error::Error + 'static),
+    ) {
+        self.fields.record_error(field, value);
+    }
+}
+
+impl<S> Layer<S> for NotifyLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        fields::on_new_span(attrs, id, &ctx, self.id);
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        fields::on_record(id, values, &ctx, self.id);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if IN_WORKER.with(|w| w.get()) {
+            return;
+        }
+        let normalized = event.normalized_metadata();
+        let from_log = normalized.is_some();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let level = Level::of(meta);
+        let notify = level >= self.threshold && self.tx.is_some();
+        if !notify && self.telemetry_size == 0 {
+            return;
+        }
+        let mut visited = EventFields::default();
+        event.record(&mut visited);
+        let EventFields {
+            message,
+            fields: Fields(mut fields),
+        } = visited;
+        fields.retain(|(name, _)| !fields::is_hidden(name, from_log));
+        let timestamp_ms = now_ms();
+
+        if notify {
+            self.notify(
+                event,
+                &ctx,
+                meta,
+                level,
+                timestamp_ms,
+                message.clone(),
+                fields.clone(),
+            );
+        }
+
+        if self.telemetry_size > 0 {
+            let line = TelemetryLine {
+                level,
+                timestamp_ms,
+                channel: meta.target().to_owned(),
+                message,
+                fields,
+            };
+            let mut ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
+            if ring.len() >= self.telemetry_size {
+                ring.pop_front();
+            }
+            ring.push_back(line);
+        }
+    }
+}
+
+impl NotifyLayer {
+    #[allow(clippy::too_many_arguments)]
+    fn notify<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        meta: &tracing::Metadata<'_>,
+        level: Level,
+        timestamp_ms: u64,
+        message: String,
+        mut fields: Vec<(&'static str, FieldValue)>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let panic = if meta.target() == "panic" && fields.iter().any(|(k, _)| *k == "panic.message")
+        {
+            let mut info = PanicInfo::default();
+            fields.retain(|(name, value)| {
+                let slot = match *name {
+                    "panic.message" => {
+                        info.message = value.to_text();
+                        return false;
+                    }
+                    "panic.location" => &mut info.location,
+                    "panic.thread" => &mut info.thread,
+                    "panic.backtrace" => &mut info.backtrace,
+                    _ => return true,
+                };
+                *slot = Some(value.to_text());
+                false
+            });
+            Some(info)
+        } else {
+            None
+        };
+
+        // The error's identity: its callsite (one message template), or for `log`
+        // records (which share callsites) and panics, where they come from.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        if let Some(p) = &panic {
+            p.location.hash(&mut hasher);
+            p.message.hash(&mut hasher);
+        } else if meta.callsite() == event.metadata().callsite() && !meta.target().is_empty() {
+            meta.callsite().hash(&mut hasher);
+            meta.target().hash(&mut hasher);
+            meta.file().hash(&mut hasher);
+            meta.line().hash(&mut hasher);
+        } else {
+            meta.target().hash(&mut hasher);
+            meta.file().hash(&mut hasher);
+            meta.line().hash(&mut hasher);
+        }
+        let key = hasher.finish();
+
+        let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
+            level,
+            timestamp_ms,
+            message: message.clone(),
+            channel: meta.target().to_owned(),
+            file: meta.file().map(str::to_owned),
+            line: meta.line(),
+            module: meta.module_path().map(str::to_owned),
+            thread: std::thread::current().name().map(str::to_owned),
+            fields: fields.clone(),
+            spans,
+            telemetry,
+            panic: panic.clone(),
+            repeated: None,
+        };
+        let admitted =
+            self.dedup
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .admit(key, Instant::now(), || make(Vec::new(), Vec::new()));
+        if !admitted {
+            self.shared.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // More pending than the queue holds plus the item in flight: the queue is
+        // certainly full, so drop before copying telemetry and spans.
+        if self.shared.lock().pending > self.queue_size {
+            self.drop_full();
+            return;
+        }
+        let telemetry: Vec<TelemetryLine> = if self.telemetry_size > 0 {
+            let ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
+            ring.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let mut spans = Vec::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                let ext = span.extensions();
+                let fields = ext
+                    .get::<SpanFields>()
+                    .map(|s| s.fields.clone())
+                    .unwrap_or_default();
+                spans.push((span.name(), fields));
+            }
+        }
+        self.enqueue(make(telemetry, spans));
+    }
+}
+
+/// Controls the notifier's background thread; cheap to clone.
+///
+/// Counters only grow: [`sent`](Self::sent) + [`failed`](Self::failed) +
+/// [`abandoned`](Self::abandoned) items were finished, [`dropped`](Self::dropped) never
+/// reached the queue, [`suppressed`](Self::suppressed) repeats were folded into a
+/// summary.
+#[derive(Clone)]
+pub struct NotifyHandle {
+    shared: Arc<Shared>,
+    tx: Option<SyncSender<Msg>>,
+}
+
+impl fmt::Debug for NotifyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyHandle")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// A snapshot of a [`NotifyHandle`]'s counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NotifyStats {
+    /// Items the server accepted.
+    pub sent: u64,
+    /// Re-sends (after a network error, 5xx, 429 or 413).
+    pub retried: u64,
+    /// Items dropped because the queue was full or the notifier was shut down.
+    pub dropped: u64,
+    /// Items given up on: rejected (4xx) or still failing after the last attempt.
+    pub failed: u64,
+    /// Repeats of an error within its dedup window (sent as one summary).
+    pub suppressed: u64,
+    /// Items queued or in flight when shutdown's deadline passed.
+    pub abandoned: u64,
+    /// Items queued or being sent now.
+    pub pending: u64,
+}
+
+impl NotifyHandle {
+    /// Waits until every item handed over so far has been delivered or given up on, at
+    /// most `timeout`. Returns false if the timeout passed first.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            if state.pending == 0 || state.done {
+                return state.pending == 0;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .shared
+                .cond
+                .wait_timeout(state, deadline - now)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Delivers what is queued (and the summaries of open dedup windows) and stops the
+    /// background thread, taking at most `timeout` even against a hanging server.
+    /// Items not delivered by then are counted as [`abandoned`](Self::abandoned) and
+    /// reported on stderr. Events logged afterwards are dropped. Calling it again
+    /// does nothing more.
+    pub fn shutdown(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        if state.deadline.is_some() {
+            return;
+        }
+        state.deadline = Some(deadline);
+        drop(state);
+        self.shared.cond.notify_all();
+        // Wake a worker blocked on an empty queue. A full queue needs no wake-up: the
+        // worker is busy and looks at the deadline before its next item.
+        if let Some(tx) = &self.tx {
+            let _ = tx.try_send(Msg::Wake);
+        }
+        let mut state = self.shared.lock();
+        while !state.done {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .shared
+                .cond
+                .wait_timeout(state, deadline - now)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        let pending = state.pending;
+        drop(state);
+        if pending > 0 {
+            diag::report(format_args!(
+                "{pending} error notification{} not delivered within the shutdown deadline of {:.1} s",
+                if pending == 1 { "" } else { "s" },
+                timeout.as_secs_f64()
+            ));
+        }
+    }
+
+    /// Items the server accepted.
+    pub fn sent(&self) -> u64 {
+        self.shared.sent.load(Ordering::Relaxed)
+    }
+
+    /// Re-sends after a network error, 5xx, 429 or 413.
+    pub fn retried(&self) -> u64 {
+        self.shared.retried.load(Ordering::Relaxed)
+    }
+
+    /// Items dropped because the queue was full or the notifier was shut down.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Items given up on: rejected by the server (4xx) or failing after the last attempt.
+    pub fn failed(&self) -> u64 {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// Repeats of an error folded into a summary by deduplication.
+    pub fn suppressed(&self) -> u64 {
+        self.shared.suppressed.load(Ordering::Relaxed)
+    }
+
+    /// Items still queued or in flight when [`shutdown`](Self::shutdown)'s deadline
+    /// passed.
+    pub fn abandoned(&self) -> u64 {
+        self.shared.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// All counters at once.
+    pub fn stats(&self) -> NotifyStats {
+        NotifyStats {
+            sent: self.sent(),
+            retried: self.retried(),
+            dropped: self.dropped(),
+            failed: self.failed(),
+            suppressed: self.suppressed(),
+            abandoned: self.abandoned(),
+            pending: self.shared.lock().pending as u64,
+        }
+    }
+}

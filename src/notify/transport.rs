@@ -1,0 +1,194 @@
+//! The HTTP side of the notifier, behind the [`Transport`] trait.
+
+use std::fmt;
+#[cfg(feature = "rollbar")]
+use std::time::Duration;
+
+/// A Rollbar access token. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> AccessToken {
+        AccessToken(token.into())
+    }
+
+    /// The token itself, to put in the `X-Rollbar-Access-Token` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+impl fmt::Display for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One item to POST.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// The item endpoint, e.g. `https://api.rollbar.com/api/1/item/`.
+    pub endpoint: &'a str,
+    /// Sent as the `X-Rollbar-Access-Token` header.
+    pub token: &'a AccessToken,
+    /// The JSON body (`Content-Type: application/json`).
+    pub body: &'a [u8],
+}
+
+/// What the server answered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Response headers (names as received); the notifier reads the rate-limit ones.
+    pub headers: Vec<(String, String)>,
+    /// The start of the response body (Rollbar's `{"err":1,"message":...}`), for
+    /// diagnostics.
+    pub body: String,
+}
+
+impl Response {
+    /// A response with `status` and no headers or body.
+    pub fn status(status: u16) -> Response {
+        Response {
+            status,
+            ..Response::default()
+        }
+    }
+
+    /// The first header called `name`, ignoring ASCII case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request that got no HTTP answer: refused, reset, timed out, TLS failure...
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError {
+    message: String,
+}
+
+impl TransportError {
+    /// An error described by `message` (which must not contain the token).
+    pub fn new(message: impl Into<String>) -> TransportError {
+        TransportError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Sends one request and returns the server's answer, whatever its status.
+///
+/// The notifier's background thread is the only caller, one request at a time.
+/// Implementations must bound the time a request can take (connect and read timeouts):
+/// a hanging server must not hold the thread forever.
+///
+/// # Examples
+///
+/// A transport that accepts everything, for tests:
+///
+/// ```
+/// use tracing_logbook::notify::{Request, Response, Transport, TransportError};
+///
+/// struct AcceptAll;
+///
+/// impl Transport for AcceptAll {
+///     fn send(&mut self, _request: &Request<'_>) -> Result<Response, TransportError> {
+///         Ok(Response::status(200))
+///     }
+/// }
+/// ```
+pub trait Transport: Send + 'static {
+    /// POSTs `request`.
+    fn send(&mut self, request: &Request<'_>) -> Result<Response, TransportError>;
+}
+
+impl<F> Transport for F
+where
+    F: FnMut(&Request<'_>) -> Result<Response, TransportError> + Send + 'static,
+{
+    fn send(&mut self, request: &Request<'_>) -> Result<Response, TransportError> {
+        self(request)
+    }
+}
+
+/// The [`Transport`] over HTTP(S) with `ureq` (feature `rollbar`).
+#[cfg(feature = "rollbar")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rollbar")))]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+}
+
+#[cfg(feature = "rollbar")]
+impl fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransport").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "rollbar")]
+impl UreqTransport {
+    /// A transport whose connections time out after `connect_timeout` and whose whole
+    /// request (connect, send, wait for and read the answer) after `request_timeout`.
+    pub fn new(connect_timeout: Duration, request_timeout: Duration) -> UreqTransport {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(connect_timeout))
+            .timeout_recv_response(Some(request_timeout))
+            .timeout_global(Some(request_timeout))
+            .max_redirects(0)
+            .user_agent(concat!("tracing-logbook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        UreqTransport { agent }
+    }
+}
+
+#[cfg(feature = "rollbar")]
+impl Transport for UreqTransport {
+    fn send(&mut self, request: &Request<'_>) -> Result<Response, TransportError> {
+        let mut response = self
+            .agent
+            .post(request.endpoint)
+            .header("Content-Type", "application/json")
+            .header("X-Rollbar-Access-Token", request.token.expose())
+            .send(request.body)
+            .map_err(|e| TransportError::new(e.to_string()))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(4096)
+            .read_to_string()
+            .unwrap_or_default();
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}

@@ -1,0 +1,390 @@
+//! The background delivery thread and the state it shares with the layer and handle.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::dedup::Dedup;
+use super::rollbar::{self, Occurrence, PayloadSettings};
+use super::transport::{AccessToken, Request, Response, Transport};
+use crate::diag;
+
+/// The name of the background thread.
+pub const THREAD_NAME: &str = "tracing-logbook-notify";
+
+thread_local! {
+    /// Set on the notifier's own thread: events emitted there (by the HTTP client's
+    /// `log` calls, for example) are never turned into items.
+    pub(crate) static IN_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A message to the worker.
+pub(crate) enum Msg {
+    Item(Box<Occurrence>),
+    /// Wakes the worker to look at the shutdown state.
+    Wake,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// Items accepted into the queue and not finished yet.
+    pub(crate) pending: usize,
+    /// Set by `shutdown`: deliver what is queued until then, then stop.
+    pub(crate) deadline: Option<Instant>,
+    /// Set when the worker has exited (or never started).
+    pub(crate) done: bool,
+}
+
+/// Counters and state shared by the layer, the handle and the worker.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) cond: Condvar,
+    pub(crate) sent: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) suppressed: AtomicU64,
+    pub(crate) abandoned: AtomicU64,
+    pub(crate) queue_full: diag::Once,
+    pub(crate) unreachable: diag::Once,
+    pub(crate) rejected: diag::Once,
+    pub(crate) rate_limited: diag::Once,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish_one(&self) {
+        let mut state = self.lock();
+        state.pending = state.pending.saturating_sub(1);
+        drop(state);
+        self.cond.notify_all();
+    }
+
+    /// Waits for `duration`, or less if shutdown's deadline comes first. Returns false
+    /// when the deadline has passed (the caller must give up).
+    fn wait(&self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        let mut state = self.lock();
+        loop {
+            let now = Instant::now();
+            if state.deadline.is_some_and(|d| now >= d) {
+                return false;
+            }
+            if now >= until {
+                return true;
+            }
+            let limit = state.deadline.map_or(until, |d| d.min(until));
+            state = self
+                .cond
+                .wait_timeout(state, limit.saturating_duration_since(now))
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.lock().deadline
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline().is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// How the worker retries.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    pub(crate) endpoint: String,
+    pub(crate) token: AccessToken,
+    pub(crate) max_attempts: u32,
+    pub(crate) retry_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) max_pause: Duration,
+    pub(crate) max_payload_bytes: usize,
+}
+
+pub(crate) struct Worker<T> {
+    pub(crate) rx: Receiver<Msg>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) transport: T,
+    pub(crate) settings: PayloadSettings,
+    pub(crate) policy: Policy,
+    pub(crate) dedup: Arc<Mutex<Dedup>>,
+    pub(crate) paused_until: Option<Instant>,
+}
+
+enum Outcome {
+    Sent,
+    Failed,
+    Abandoned,
+}
+
+impl<T: Transport> Worker<T> {
+    pub(crate) fn run(mut self) {
+        IN_WORKER.with(|w| w.set(true));
+        loop {
+            self.send_expired_summaries();
+            let deadline = self.shared.deadline();
+            let msg = if deadline.is_some() {
+                match self.rx.try_recv() {
+                    Ok(msg) => Some(msg),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            } else {
+                let wait = self
+                    .dedup_lock()
+                    .next_expiry()
+                    .map_or(Duration::from_secs(3600), |t| {
+                        t.saturating_duration_since(Instant::now())
+                    });
+                match self.rx.recv_timeout(wait) {
+                    Ok(msg) => Some(msg),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            };
+            if let Some(Msg::Item(occ)) = msg {
+                if self.shared.past_deadline() {
+                    self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.deliver(&occ);
+                }
+                self.shared.finish_one();
+            }
+        }
+        // Summaries of the windows still open, then stop.
+        let open = self.dedup_lock().take_all();
+        for (occ, n) in open {
+            self.send_summary(occ, n);
+        }
+        let mut state = self.shared.lock();
+        state.done = true;
+        drop(state);
+        self.shared.cond.notify_all();
+    }
+
+    fn dedup_lock(&self) -> MutexGuard<'_, Dedup> {
+        self.dedup.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn send_expired_summaries(&mut self) {
+        let expired = self.dedup_lock().take_expired(Instant::now());
+        for (occ, n) in expired {
+            self.send_summary(occ, n);
+        }
+    }
+
+    fn send_summary(&mut self, mut occ: Occurrence, n: u64) {
+        if self.shared.past_deadline() {
+            self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let window = self.dedup_lock().window();
+        occ.repeated = Some((n, window));
+        occ.timestamp_ms = now_ms();
+        self.deliver(&occ);
+    }
+
+    fn deliver(&mut self, occ: &Occurrence) {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let mut item = rollbar::build(occ, &self.settings, &uuid);
+        let (mut body, _) = rollbar::serialize_within(&mut item, self.policy.max_payload_bytes);
+        let mut attempt = 0u32;
+        let mut shrunk = false;
+        let outcome = loop {
+            if !self.wait_for_pause() {
+                break Outcome::Abandoned;
+            }
+            attempt += 1;
+            let request = Request {
+                endpoint: &self.policy.endpoint,
+                token: &self.policy.token,
+                body: &body,
+            };
+            let retry = match self.transport.send(&request) {
+                Ok(r) if (200..300).contains(&r.status) => break Outcome::Sent,
+                Ok(r) if r.status == 429 => {
+                    let pause = rate_limit_pause(&r, SystemTime::now())
+                        .unwrap_or(self.policy.retry_backoff)
+                        .min(self.policy.max_pause);
+                    self.paused_until = Some(Instant::now() + pause);
+                    self.shared.rate_limited.report(format_args!(
+                        "Rollbar rate limit reached: sending paused for {} s",
+                        pause.as_secs()
+                    ));
+                    true
+                }
+                Ok(r) if r.status == 413 && !shrunk => {
+                    shrunk = true;
+                    let target = (body.len() / 2).min(self.policy.max_payload_bytes);
+                    body = rollbar::serialize_within(&mut item, target).0;
+                    self.shared.retried.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Ok(r) if r.status >= 500 => {
+                    self.note_unreachable(attempt, format_args!("HTTP {}", r.status));
+                    true
+                }
+                Ok(r) => {
+                    let reason = self.redact(&r.body);
+                    self.shared.rejected.report(format_args!(
+                        "Rollbar rejected an item (HTTP {}): {}; not retrying (further rejections are not reported)",
+                        r.status,
+                        reason
+                    ));
+                    break Outcome::Failed;
+                }
+                Err(e) => {
+                    self.note_unreachable(attempt, format_args!("{e}"));
+                    true
+                }
+            };
+            if !retry || attempt >= self.policy.max_attempts {
+                break Outcome::Failed;
+            }
+            self.shared.retried.fetch_add(1, Ordering::Relaxed);
+            if self.paused_until.is_none() {
+                let factor = 1u32 << (attempt - 1).min(16);
+                let backoff = self
+                    .policy
+                    .retry_backoff
+                    .saturating_mul(factor)
+                    .min(self.policy.max_backoff);
+                if !self.shared.wait(backoff) {
+                    break Outcome::Abandoned;
+                }
+            }
+        };
+        match outcome {
+            Outcome::Sent => {
+                self.shared.sent.fetch_add(1, Ordering::Relaxed);
+                if self.shared.unreachable.reset() {
+                    diag::report(format_args!("Rollbar reachable again"));
+                }
+            }
+            Outcome::Failed => {
+                self.shared.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Abandoned => {
+                self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn note_unreachable(&self, attempt: u32, why: std::fmt::Arguments<'_>) {
+        if attempt >= self.policy.max_attempts {
+            self.shared.unreachable.report(format_args!(
+                "cannot deliver to Rollbar ({why}) after {attempt} attempts; items are being lost"
+            ));
+        }
+    }
+
+    /// Waits out a rate-limit pause; false when shutdown's deadline comes first.
+    fn wait_for_pause(&mut self) -> bool {
+        if let Some(until) = self.paused_until {
+            let now = Instant::now();
+            if let Some(deadline) = self.shared.deadline() {
+                if until > deadline {
+                    return false;
+                }
+            }
+            if until > now && !self.shared.wait(until - now) {
+                return false;
+            }
+            self.paused_until = None;
+        }
+        !self.shared.past_deadline()
+    }
+
+    /// The server's text, cut short and with the token removed should it be echoed.
+    fn redact(&self, text: &str) -> String {
+        let token = self.policy.token.expose();
+        let text = if token.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(token, "<redacted>")
+        };
+        let text: String = text.chars().filter(|c| !c.is_control()).collect();
+        rollbar::truncate_chars(text.trim(), 200)
+    }
+}
+
+/// How long to stop sending after a 429, from the rate-limit headers: the first of
+/// `X-Rate-Limit-Remaining-Seconds` (seconds), `X-Rate-Limit-Reset` (Unix time, or
+/// seconds when smaller than a day) and `Retry-After` (seconds) that parses.
+pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<Duration> {
+    let secs = |name: &str| {
+        response
+            .header(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    if let Some(s) = secs("X-Rate-Limit-Remaining-Seconds") {
+        return Some(Duration::from_secs_f64(s));
+    }
+    if let Some(reset) = secs("X-Rate-Limit-Reset") {
+        const DAY: f64 = 86_400.0;
+        if reset < DAY {
+            return Some(Duration::from_secs_f64(reset));
+        }
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        return Some(Duration::from_secs_f64((reset - now).max(0.0)));
+    }
+    secs("Retry-After").map(Duration::from_secs_f64)
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: 429,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(
+            rate_limit_pause(&response(&[("x-rate-limit-remaining-seconds", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "1000012")]), now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "999990")]), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("Retry-After", "3")]), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("Retry-After", "soon")]), now),
+            None
+        );
+    }
+}

@@ -1,0 +1,717 @@
+//! The Rollbar notifier: payloads against the strict schema, scrubbing, dedup, delivery
+//! (retries, 429, 413, 4xx, shutdown deadline) and panics in a child process.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::schema::Schema;
+use tracing_logbook::notify::{
+    NotifyConfig, NotifyHandle, NotifyLayer, Request, Response, Transport, TransportError,
+};
+use tracing_logbook::Level;
+use tracing_subscriber::prelude::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+type Items = Arc<Mutex<Vec<Value>>>;
+
+/// A transport that records bodies in memory and answers 200.
+struct Memory(Items);
+
+impl Transport for Memory {
+    fn send(&mut self, req: &Request<'_>) -> Result<Response, TransportError> {
+        assert_eq!(req.token.expose(), "test-token");
+        self.0
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(req.body).unwrap());
+        Ok(Response::status(200))
+    }
+}
+
+fn memory() -> (Memory, Items) {
+    let items = Items::default();
+    (Memory(items.clone()), items)
+}
+
+fn run_with(layer: NotifyLayer, f: impl FnOnce()) {
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, f);
+}
+
+fn in_memory(config: NotifyConfig, f: impl FnOnce()) -> (NotifyHandle, Vec<Value>) {
+    let (transport, items) = memory();
+    let (layer, handle) = config.build_with_transport(transport);
+    run_with(layer, f);
+    assert!(handle.flush(WAIT), "flush timed out: {:?}", handle.stats());
+    let items = items.lock().unwrap().clone();
+    (handle, items)
+}
+
+fn config() -> NotifyConfig {
+    NotifyConfig::new("test-token")
+        .environment("test")
+        .code_version("1.2.3")
+        .host("test-host")
+}
+
+// === schema validator ===
+
+#[test]
+fn schema_validator_accepts_pyrollbar_and_rejects_known_bad_payloads() {
+    let schema = Schema::load();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/pyrollbar_06_exc_single_trace.json"
+    ))
+    .unwrap();
+    let captured: Value = serde_json::from_str(&text).unwrap();
+    let good = captured["body"].clone();
+    schema.assert_strict(&good);
+
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        schema.strict_errors(&v)
+    };
+    type Mutation<'a> = (&'a str, &'a dyn Fn(&mut Value));
+    let bad: [Mutation<'_>; 6] = [
+        ("missing uuid", &|v| {
+            v["data"].as_object_mut().unwrap().remove("uuid");
+        }),
+        ("unknown level", &|v| v["data"]["level"] = "fatal".into()),
+        ("string timestamp", &|v| v["data"]["timestamp"] = "1".into()),
+        ("message and trace", &|v| {
+            v["data"]["body"]["message"] = serde_json::json!({"body": "x"})
+        }),
+        ("frame without filename", &|v| {
+            v["data"]["body"]["trace"]["frames"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("filename");
+        }),
+        ("telemetry log without message", &|v| {
+            v["data"]["body"]["telemetry"] = serde_json::json!([{
+                "level": "info", "type": "log", "source": "server",
+                "timestamp_ms": 1, "body": {}
+            }])
+        }),
+    ];
+    for (what, f) in bad {
+        assert!(!mutate(f).is_empty(), "{what} was accepted");
+    }
+}
+
+// === payloads (no sockets) ===
+
+#[test]
+fn error_event_becomes_a_strict_item_with_fields_spans_and_request() {
+    let (handle, items) = in_memory(config().telemetry(5), || {
+        tracing::info!(user = "bob", "logged in");
+        let request = tracing::info_span!(
+            "request",
+            method = "POST",
+            uri = "/pay?x=1",
+            status = tracing::field::Empty
+        );
+        let _r = request.enter();
+        request.record("status", 500u64);
+        let _db = tracing::info_span!("db", table = "orders").entered();
+        tracing::warn!("slow query");
+        tracing::error!(
+            order = 7,
+            retry = false,
+            "payment failed: {}",
+            "card declined"
+        );
+    });
+    assert_eq!(items.len(), 1, "{items:#?}");
+    let item = &items[0];
+    Schema::load().assert_strict(item);
+    let data = &item["data"];
+    assert_eq!(data["environment"], "test");
+    assert_eq!(data["level"], "error");
+    assert_eq!(data["code_version"], "1.2.3");
+    assert_eq!(data["language"], "rust");
+    assert_eq!(data["server"]["host"], "test-host");
+    assert_eq!(data["notifier"]["name"], "tracing-logbook");
+    assert_eq!(data["notifier"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(data["uuid"].as_str().unwrap().len(), 36);
+    assert_eq!(
+        data["body"]["message"]["body"],
+        "payment failed: card declined"
+    );
+    assert_eq!(data["title"], "payment failed: card declined");
+    assert_eq!(data["custom"]["fields"]["order"], 7);
+    assert_eq!(data["custom"]["fields"]["retry"], false);
+    assert_eq!(data["custom"]["spans"][0]["name"], "request");
+    assert_eq!(data["custom"]["spans"][1]["fields"]["table"], "orders");
+    assert_eq!(data["custom"]["channel"], "notify");
+    assert!(data["custom"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("notify.rs"));
+    assert!(data["custom"]["line"].is_u64());
+    assert_eq!(data["request"]["method"], "POST");
+    assert_eq!(data["request"]["url"], "/pay?x=1");
+    assert_eq!(data["request"]["status_code"], 500);
+    let telemetry = data["body"]["telemetry"].as_array().unwrap();
+    let lines: Vec<_> = telemetry
+        .iter()
+        .map(|t| t["body"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["logged in user=bob", "slow query"]);
+    assert_eq!(telemetry[1]["level"], "warning");
+    assert_eq!(handle.sent(), 1);
+}
+
+#[test]
+fn threshold_levels_and_critical() {
+    let (_, items) = in_memory(config().threshold(Level::Warning).telemetry(0), || {
+        tracing::info!("not sent");
+        tracing::warn!("a warning");
+        tracing_logbook::critical!("on fire");
+        tracing_logbook::notice!("not sent either");
+    });
+    let levels: Vec<_> = items.iter().map(|i| i["data"]["level"].clone()).collect();
+    assert_eq!(levels, ["warning", "critical"]);
+    let (_, items) = in_memory(config(), || tracing::warn!("below the default threshold"));
+    assert!(items.is_empty());
+}
+
+#[test]
+fn log_records_are_notified_with_their_own_location() {
+    let (_, items) = in_memory(config(), || {
+        tracing_log::LogTracer::builder().init().ok();
+        log::error!(target: "legacy::db", "connection lost");
+    });
+    if items.is_empty() {
+        // Another test installed the global `log` logger first; nothing to check.
+        return;
+    }
+    assert_eq!(items[0]["data"]["custom"]["channel"], "legacy::db");
+    assert_eq!(
+        items[0]["data"]["body"]["message"]["body"],
+        "connection lost"
+    );
+}
+
+#[test]
+fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
+    let (_, items) = in_memory(config().scrub("session_id"), || {
+        tracing::info!(password = "tele-secret", "before");
+        let _s = tracing::info_span!(
+            "request",
+            method = "GET",
+            url = "https://bob:url-secret@example.com/cb?token=q-secret&x=1",
+            headers.authorization = "Bearer hdr-secret",
+            headers.cookie = "sid=cookie-secret",
+            user_agent = "curl"
+        )
+        .entered();
+        tracing::error!(
+            Authorization = "auth-secret",
+            session_id = "custom-secret",
+            my_password = "kept",
+            "failed"
+        );
+    });
+    let item = &items[0];
+    Schema::load().assert_strict(item);
+    let text = item.to_string();
+    for secret in [
+        "tele-secret",
+        "url-secret",
+        "q-secret",
+        "hdr-secret",
+        "cookie-secret",
+        "auth-secret",
+        "custom-secret",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    let data = &item["data"];
+    assert_eq!(data["custom"]["fields"]["Authorization"], "***");
+    assert_eq!(data["custom"]["fields"]["my_password"], "kept");
+    assert_eq!(
+        data["request"]["url"],
+        "https://bob:***@example.com/cb?token=***&x=1"
+    );
+    assert_eq!(data["request"]["headers"]["authorization"], "***");
+    assert_eq!(data["request"]["headers"]["User-Agent"], "curl");
+    assert_eq!(
+        data["body"]["telemetry"][0]["body"]["message"],
+        "before password=***"
+    );
+}
+
+#[test]
+fn the_token_never_shows() {
+    let config = NotifyConfig::new("tok-SECRET-123");
+    assert!(!format!("{config:?}").contains("SECRET"));
+    let (layer, handle) = config.build_with_transport(|_: &Request<'_>| Ok(Response::status(200)));
+    assert!(!format!("{layer:?}{handle:?}").contains("SECRET"));
+    let lookup = |token: &'static str| {
+        move |name: &str| (name == "ROLLBAR_ACCESS_TOKEN").then(|| token.to_owned())
+    };
+    let err = NotifyConfig::from_lookup(lookup("tok SECRET"), "production").unwrap_err();
+    assert_eq!(err.var(), Some("ROLLBAR_ACCESS_TOKEN"));
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+    let ok = NotifyConfig::from_lookup(lookup("tok-SECRET-123"), "staging")
+        .unwrap()
+        .unwrap();
+    assert!(!format!("{ok:?}").contains("SECRET"));
+    assert!(format!("{ok:?}").contains("staging"));
+}
+
+#[test]
+fn from_lookup_validates_each_variable() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert!(NotifyConfig::from_lookup(env(&[]), "production")
+        .unwrap()
+        .is_none());
+    let config = NotifyConfig::from_lookup(
+        env(&[
+            ("ROLLBAR_ACCESS_TOKEN", "abc"),
+            ("ROLLBAR_ENDPOINT", "http://127.0.0.1:9/api/1/item/"),
+            (
+                "ROLLBAR_CODE_VERSION",
+                "0123456789abcdef0123456789abcdef01234567",
+            ),
+        ]),
+        "production",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(config.endpoint_url(), "http://127.0.0.1:9/api/1/item/");
+    for (pairs, var) in [
+        (
+            &[
+                ("ROLLBAR_ACCESS_TOKEN", "abc"),
+                ("ROLLBAR_ENDPOINT", "ftp://x/"),
+            ][..],
+            "ROLLBAR_ENDPOINT",
+        ),
+        (
+            &[
+                ("ROLLBAR_ACCESS_TOKEN", "abc"),
+                ("ROLLBAR_ENDPOINT", "https://"),
+            ][..],
+            "ROLLBAR_ENDPOINT",
+        ),
+        (
+            &[
+                ("ROLLBAR_ACCESS_TOKEN", "abc"),
+                (
+                    "ROLLBAR_CODE_VERSION",
+                    "0123456789abcdef0123456789abcdef012345678",
+                ),
+            ][..],
+            "ROLLBAR_CODE_VERSION",
+        ),
+        (&[("ROLLBAR_ACCESS_TOKEN", "")][..], "ROLLBAR_ACCESS_TOKEN"),
+    ] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(pairs.to_vec().into_boxed_slice());
+        let err = NotifyConfig::from_lookup(env(pairs), "production").unwrap_err();
+        assert_eq!(err.var(), Some(var), "{err}");
+    }
+}
+
+#[test]
+fn a_storm_is_sent_once_then_summarised() {
+    let (transport, items) = memory();
+    let (layer, handle) = config()
+        .dedup_window(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, || {
+        for i in 0..50 {
+            tracing::error!(attempt = i, "database unreachable");
+        }
+        tracing::error!("another error");
+    });
+    assert!(handle.flush(WAIT));
+    assert_eq!(items.lock().unwrap().len(), 2);
+    assert_eq!(handle.suppressed(), 49);
+    // The window is still open: its summary goes out at shutdown.
+    handle.shutdown(WAIT);
+    let items = items.lock().unwrap().clone();
+    assert_eq!(items.len(), 3, "{items:#?}");
+    let summary = &items[2];
+    Schema::load().assert_strict(summary);
+    assert_eq!(
+        summary["data"]["body"]["message"]["body"],
+        "\"database unreachable\" repeated 49 more times in 3600 s"
+    );
+    assert_eq!(summary["data"]["custom"]["repeated"], 49);
+    assert_ne!(summary["data"]["uuid"], items[0]["data"]["uuid"]);
+    assert_eq!(handle.sent(), 3);
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    // The transport blocks until released, so the worker holds one item and the queue
+    // (size 2) fills: every further event must be dropped at once.
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    let transport = move |_: &Request<'_>| {
+        let _ = entered_tx.send(());
+        let _ = release_rx.lock().unwrap().recv_timeout(WAIT);
+        Ok(Response::status(200))
+    };
+    let (layer, handle) = config()
+        .queue_size(2)
+        .dedup_window(Duration::ZERO)
+        .build_with_transport(transport);
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let dispatch = tracing::Dispatch::new(subscriber);
+    tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+    entered_rx
+        .recv_timeout(WAIT)
+        .expect("worker took the first item");
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0..12 {
+            tracing::error!(i, "more");
+        }
+    });
+    assert_eq!(handle.dropped(), 10);
+    assert_eq!(handle.stats().pending, 3);
+    drop(release_tx);
+    assert!(handle.flush(WAIT));
+    assert_eq!(handle.sent(), 3);
+}
+
+#[test]
+fn panic_event_becomes_a_trace_with_frames_oldest_first() {
+    #[inline(never)]
+    fn failing_function() -> std::backtrace::Backtrace {
+        std::backtrace::Backtrace::force_capture()
+    }
+    let backtrace = failing_function();
+    let (_, items) = in_memory(config(), || {
+        tracing_logbook::critical!(
+            target: "panic",
+            panic.message = "index out of bounds",
+            panic.location = "src/lib.rs:10:5",
+            panic.thread = "worker-1",
+            panic.backtrace = %backtrace,
+            "thread 'worker-1' panicked"
+        );
+    });
+    let item = &items[0];
+    Schema::load().assert_strict(item);
+    let data = &item["data"];
+    assert_eq!(data["level"], "critical");
+    let trace = &data["body"]["trace"];
+    assert_eq!(trace["exception"]["class"], "panic");
+    assert_eq!(trace["exception"]["message"], "index out of bounds");
+    let methods: Vec<&str> = trace["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["method"].as_str().unwrap())
+        .collect();
+    let here = methods
+        .iter()
+        .position(|m| m.contains("failing_function"))
+        .unwrap_or_else(|| panic!("no failing_function in {methods:#?}"));
+    let caller = methods
+        .iter()
+        .position(|m| m.contains("panic_event_becomes_a_trace"))
+        .expect("the test function is a frame");
+    assert!(caller < here, "oldest first: {methods:#?}");
+    assert!(!methods.iter().any(|m| m.contains("std::backtrace")));
+    assert!(
+        data["custom"].get("fields").is_none(),
+        "panic.* fields are in the trace"
+    );
+}
+
+// === delivery over loopback HTTP ===
+
+#[cfg(feature = "rollbar")]
+mod http {
+    use super::*;
+    use support::server::{refused_endpoint, Reply, Server};
+
+    fn http_config(endpoint: String) -> NotifyConfig {
+        config()
+            .endpoint(endpoint)
+            .retry_backoff(Duration::from_millis(1))
+            .connect_timeout(Duration::from_secs(5))
+            .request_timeout(Duration::from_secs(10))
+    }
+
+    #[test]
+    fn posts_items_with_the_token_header() {
+        let server = Server::start(vec![]);
+        let (layer, handle) = http_config(server.endpoint()).build();
+        run_with(layer, || tracing::error!(code = 3, "it broke"));
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let r = &requests[0];
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/api/1/item/");
+        assert_eq!(r.header("X-Rollbar-Access-Token"), Some("test-token"));
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        let item = r.json();
+        Schema::load().assert_strict(&item);
+        assert!(
+            item.get("access_token").is_none(),
+            "the token stays in the header"
+        );
+        assert_eq!(handle.stats().sent, 1);
+    }
+
+    #[test]
+    fn server_errors_and_dropped_connections_are_retried_with_the_same_uuid() {
+        let server = Server::start(vec![
+            Reply::Status(500, vec![]),
+            Reply::Close,
+            Reply::Status(503, vec![]),
+        ]);
+        let (layer, handle) = http_config(server.endpoint()).build();
+        run_with(layer, || tracing::error!("flaky"));
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 4);
+        let uuids: Vec<_> = requests
+            .iter()
+            .map(|r| r.json()["data"]["uuid"].clone())
+            .collect();
+        assert!(uuids.windows(2).all(|w| w[0] == w[1]), "{uuids:?}");
+        assert_eq!(
+            (handle.sent(), handle.retried(), handle.failed()),
+            (1, 3, 0)
+        );
+    }
+
+    #[test]
+    fn retries_are_bounded() {
+        let (layer, handle) = http_config(refused_endpoint()).max_attempts(3).build();
+        run_with(layer, || tracing::error!("nobody listens"));
+        assert!(handle.flush(WAIT));
+        assert_eq!(
+            (handle.sent(), handle.retried(), handle.failed()),
+            (0, 2, 1)
+        );
+    }
+
+    #[test]
+    fn rate_limit_pauses_sending_then_resends() {
+        let server = Server::start(vec![Reply::Status(
+            429,
+            vec![
+                ("X-Rate-Limit-Remaining", "0".into()),
+                ("X-Rate-Limit-Remaining-Seconds", "1".into()),
+            ],
+        )]);
+        let (layer, handle) = http_config(server.endpoint()).build();
+        run_with(layer, || {
+            tracing::error!("first");
+            tracing::error!("second");
+        });
+        assert!(handle.flush(WAIT));
+        let bodies: Vec<_> = server
+            .requests()
+            .iter()
+            .map(|r| r.json()["data"]["body"]["message"]["body"].clone())
+            .collect();
+        // The rate-limited item is sent again (same uuid) before anything else.
+        assert_eq!(bodies, ["first", "first", "second"]);
+        assert_eq!((handle.sent(), handle.retried()), (2, 1));
+    }
+
+    #[test]
+    fn too_large_is_truncated_and_sent_once_more() {
+        let server = Server::start(vec![Reply::Status(413, vec![])]);
+        let (layer, handle) = http_config(server.endpoint()).telemetry(50).build();
+        let big = "x".repeat(100 * 1024);
+        run_with(layer, || {
+            for i in 0..50 {
+                tracing::info!(i, "{big}");
+            }
+            tracing::error!(blob = %big, "too big");
+        });
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        let (first, second) = (requests[0].json(), requests[1].json());
+        assert!(
+            requests[0].body.len() <= 512 * 1024,
+            "{}",
+            requests[0].body.len()
+        );
+        assert!(requests[1].body.len() < requests[0].body.len());
+        assert_eq!(first["data"]["uuid"], second["data"]["uuid"]);
+        Schema::load().assert_strict(&first);
+        Schema::load().assert_strict(&second);
+        assert_eq!((handle.sent(), handle.retried()), (1, 1));
+    }
+
+    #[test]
+    fn client_errors_are_not_retried() {
+        let server = Server::start(vec![Reply::Status(403, vec![])]);
+        let (layer, handle) = http_config(server.endpoint()).build();
+        run_with(layer, || {
+            tracing::error!("rejected");
+            tracing::error!("accepted");
+        });
+        assert!(handle.flush(WAIT));
+        assert_eq!(server.requests().len(), 2);
+        assert_eq!(
+            (handle.sent(), handle.failed(), handle.retried()),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn shutdown_is_bounded_against_a_hanging_server() {
+        let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
+        let (layer, handle) = http_config(server.endpoint())
+            .request_timeout(Duration::from_secs(600))
+            .dedup_window(Duration::ZERO)
+            .build();
+        run_with(layer, || {
+            for _ in 0..3 {
+                tracing::error!("stuck");
+            }
+        });
+        assert!(server.wait_for(1, WAIT));
+        // The server holds the first request for 10 minutes; shutdown must return at
+        // its deadline with the three items not delivered.
+        handle.shutdown(Duration::from_millis(300));
+        let stats = handle.stats();
+        assert_eq!(stats.sent, 0);
+        assert_eq!(stats.pending, 3, "{stats:?}");
+        server.release();
+    }
+
+    #[test]
+    fn callers_never_wait_for_a_hanging_server() {
+        let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
+        let (layer, handle) = http_config(server.endpoint())
+            .request_timeout(Duration::from_secs(600))
+            .queue_size(4)
+            .dedup_window(Duration::ZERO)
+            .build();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        assert!(server.wait_for(1, WAIT));
+        // The worker is stuck in the first request: 4 items fit in the queue, the rest
+        // are dropped on the spot. Were the caller waiting for the server, this loop
+        // would not end before the server's 10-minute hang.
+        tracing::dispatcher::with_default(&dispatch, || {
+            for i in 0..100 {
+                tracing::error!(i, "while hanging");
+            }
+        });
+        assert_eq!(handle.dropped(), 96);
+        handle.shutdown(Duration::from_millis(100));
+        server.release();
+    }
+
+    const CHILD_MARKER: &str = "TRACING_LOGBOOK_PANIC_CHILD_ENDPOINT";
+
+    /// Runs in the child process only: installs the layer and a panic hook, then panics.
+    #[test]
+    fn panic_child_entry() {
+        let Ok(endpoint) = std::env::var(CHILD_MARKER) else {
+            return;
+        };
+        let (layer, handle) = http_config(endpoint).build();
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .unwrap();
+        std::panic::set_hook(Box::new(move |info| {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or("<unnamed>")
+                .to_owned();
+            tracing_logbook::critical!(
+                target: "panic",
+                panic.message = message.as_str(),
+                panic.location = location.as_str(),
+                panic.thread = thread.as_str(),
+                panic.backtrace = %backtrace,
+                "thread '{}' panicked at {}: {}", thread, location, message
+            );
+            handle.flush(Duration::from_secs(10));
+        }));
+        child_handler(3);
+    }
+
+    #[inline(never)]
+    fn child_handler(n: usize) {
+        let v: Vec<usize> = Vec::new();
+        if n > 0 {
+            panic!("child boom {}", v.len() + n);
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_child_process_reaches_the_server() {
+        let server = Server::start(vec![]);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "http::panic_child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_MARKER, server.endpoint())
+            .env("RUST_BACKTRACE", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("child ended")
+            .unwrap();
+        assert!(!status.success(), "the child test must fail by panicking");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let item = requests[0].json();
+        Schema::load().assert_strict(&item);
+        let data = &item["data"];
+        assert_eq!(data["level"], "critical");
+        let trace = &data["body"]["trace"];
+        assert_eq!(trace["exception"]["class"], "panic");
+        assert_eq!(trace["exception"]["message"], "child boom 3");
+        let frames = trace["frames"].as_array().unwrap();
+        let last = frames.last().unwrap();
+        assert!(
+            last["method"].as_str().unwrap().contains("child_handler"),
+            "innermost application frame last: {frames:#?}"
+        );
+        assert!(last["filename"].as_str().unwrap().ends_with("notify.rs"));
+        assert!(last["lineno"].is_u64());
+    }
+}
