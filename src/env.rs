@@ -141,6 +141,9 @@ impl fmt::Display for Mode {
 /// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
+/// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
+/// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
+/// | `ROLLBAR_CODE_VERSION` | a version or git SHA sent with every item | none |
 ///
 /// # Examples
 ///
@@ -170,6 +173,9 @@ pub struct Env {
     pub(crate) max_size: Option<u64>,
     pub(crate) lossy: bool,
     pub(crate) syslog: Option<String>,
+    pub(crate) notify: Option<crate::NotifyConfig>,
+    /// Whether notifications were asked for in code (then they work in every mode).
+    pub(crate) notify_explicit: bool,
 }
 
 impl Env {
@@ -188,6 +194,8 @@ impl Env {
             max_size: None,
             lossy: false,
             syslog: None,
+            notify: None,
+            notify_explicit: false,
         }
     }
 
@@ -303,6 +311,7 @@ impl Env {
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
         }
+        env.notify = crate::NotifyConfig::from_lookup(&lookup, mode.as_str())?;
         Ok(env)
     }
 
@@ -393,6 +402,25 @@ impl Env {
         Ok(self)
     }
 
+    /// Sends error notifications as `config` says, in every mode (from the environment,
+    /// `ROLLBAR_ACCESS_TOKEN` enables them only in staging and production).
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, NotifyConfig};
+    ///
+    /// let env = Env::development().notify(NotifyConfig::new("post-server-item-token"));
+    /// ```
+    pub fn notify(mut self, config: crate::NotifyConfig) -> Env {
+        self.notify = Some(config);
+        self.notify_explicit = true;
+        self
+    }
+
+    /// Whether `init` will send error notifications.
+    pub fn notifies(&self) -> bool {
+        self.notify.is_some() && (self.notify_explicit || self.mode.is_production_like())
+    }
+
     /// Uses `clock` instead of the system clock (for tests).
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
@@ -419,6 +447,7 @@ impl fmt::Debug for Env {
             .field("max_size", &self.max_size)
             .field("lossy", &self.lossy)
             .field("syslog", &self.syslog)
+            .field("notify", &self.notify)
             .finish_non_exhaustive()
     }
 }
@@ -503,6 +532,20 @@ mod tests {
         assert_eq!(parse_size("64KiB"), Some(65536));
         assert_eq!(parse_size("1g"), Some(1 << 30));
         assert!(default_log_file().starts_with("logs"));
+    }
+
+    #[test]
+    fn rollbar_only_in_production_unless_asked() {
+        let token = ("ROLLBAR_ACCESS_TOKEN", "tok3n");
+        assert!(!env(&[token]).unwrap().notifies());
+        assert!(env(&[token, ("APP_ENV", "staging")]).unwrap().notifies());
+        assert!(!env(&[("APP_ENV", "production")]).unwrap().notifies());
+        let err = env(&[token, ("ROLLBAR_ENDPOINT", "ftp://x")]).unwrap_err();
+        assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"));
+        assert!(!format!("{:?}", env(&[token]).unwrap()).contains("tok3n"));
+        assert!(Env::development()
+            .notify(crate::NotifyConfig::new("t"))
+            .notifies());
     }
 
     #[test]

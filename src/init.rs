@@ -56,6 +56,8 @@ impl Component for StdoutComponent {
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
     mode: Mode,
+    file: Option<crate::DailyFile>,
+    notifier: Option<crate::NotifyHandle>,
 }
 
 impl Guard {
@@ -71,6 +73,19 @@ impl Guard {
     /// The mode the logger was installed for.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The daily file writer, when lines go to a file: its
+    /// [`dropped_lines`](crate::DailyFile::dropped_lines) and
+    /// [`failed_lines`](crate::DailyFile::failed_lines) counters.
+    pub fn file(&self) -> Option<&crate::DailyFile> {
+        self.file.as_ref()
+    }
+
+    /// The error notifier, when notifications are on: its counters (`sent`, `retried`,
+    /// `dropped`, `failed`, ...).
+    pub fn notifier(&self) -> Option<&crate::NotifyHandle> {
+        self.notifier.as_ref()
     }
 }
 
@@ -98,6 +113,15 @@ impl Drop for Guard {
 type Base = tracing_subscriber::layer::Layered<crate::filter::LogbookFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
+impl Component for crate::NotifyHandle {
+    fn flush(&self, timeout: Duration) -> bool {
+        crate::NotifyHandle::flush(self, timeout)
+    }
+    fn shutdown(&self, timeout: Duration) {
+        crate::NotifyHandle::shutdown(self, timeout);
+    }
+}
+
 impl Component for crate::DailyFile {
     fn flush(&self, timeout: Duration) -> bool {
         crate::DailyFile::flush(self, timeout)
@@ -115,7 +139,7 @@ impl Component for crate::DailyFile {
 /// |---|---|---|
 /// | development | stdout, colored on a terminal | the daily file when `LOG_FILE` is set |
 /// | test | stdout, never colored | the daily file when `LOG_FILE` is set |
-/// | staging, production | the daily file (`LOG_FILE`, default `logs/<program>.log`; `-` for stdout) | panic hook |
+/// | staging, production | the daily file (`LOG_FILE`, default `logs/<program>.log`; `-` for stdout) | panic hook; error notifications when `ROLLBAR_ACCESS_TOKEN` is set |
 ///
 /// `LOG_FORMAT=json` writes JSON lines instead, and `LOG_SYSLOG` adds syslog, in every
 /// mode. In staging and production the panic hook (see [`panic`](crate::panic)) logs a
@@ -162,6 +186,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         layers.push(formatted(&env, color, writer.clone()));
         components.push(Arc::new(StdoutComponent(writer)));
     }
+    let mut daily_file = None;
     if let Some(path) = file {
         let daily = crate::DailyFile::builder(path)
             .max_files(env.max_files)
@@ -173,12 +198,23 @@ pub fn init(env: Env) -> Result<Guard, Error> {
             _ => ColorChoice::Never,
         };
         layers.push(formatted(&env, color, daily.clone()));
-        components.push(Arc::new(daily));
+        components.push(Arc::new(daily.clone()));
+        daily_file = Some(daily);
     }
     if let Some(url) = &env.syslog {
         let (layer, handle) = crate::syslog::SyslogLayer::builder(url)?.build()?;
         layers.push(Box::new(layer));
         components.push(Arc::new(handle));
+    }
+
+    let mut notifier = None;
+    if env.notifies() {
+        if let Some(config) = env.notify.clone() {
+            let (layer, handle) = build_notifier(config)?;
+            layers.push(Box::new(layer));
+            components.push(Arc::new(handle.clone()));
+            notifier = Some(handle);
+        }
     }
 
     let subscriber = tracing_subscriber::registry().with(filter).with(layers);
@@ -189,13 +225,33 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
 
-    if production {
+    if production || notifier.is_some() {
         crate::panic::install(components.clone());
     }
     Ok(Guard {
         components,
         mode: env.mode,
+        file: daily_file,
+        notifier,
     })
+}
+
+#[cfg(feature = "rollbar")]
+fn build_notifier(
+    config: crate::NotifyConfig,
+) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
+    Ok(config.build())
+}
+
+#[cfg(not(feature = "rollbar"))]
+fn build_notifier(
+    _config: crate::NotifyConfig,
+) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
+    Err(Error::value(
+        crate::notify::ROLLBAR_ACCESS_TOKEN,
+        "<redacted>",
+        "this build has no HTTP client: enable the `rollbar` cargo feature of tracing-logbook",
+    ))
 }
 
 /// The formatting layer `env.format` asks for, writing to `writer`.

@@ -13,6 +13,9 @@ use tracing_logbook::{Env, LogbookFilter};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
+#[cfg(feature = "rollbar")]
+mod support;
+
 const CHILD: &str = "LOGBOOK_CHILD";
 
 /// Runs `scenario` in a child process with `vars`; returns (success, stdout, stderr).
@@ -57,6 +60,24 @@ fn child() {
         "development" => development(),
         "interest" => interest(),
         "production" => production(),
+        "notify" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            let span =
+                tracing::info_span!("request", method = "POST", path = "/login?password=hunter2");
+            let _e = span.enter();
+            tracing::info!(target: "App", "before the error");
+            tracing::error!(target: "App", user = "ann", password = "hunter2", "login failed");
+            assert!(guard.flush(std::time::Duration::from_secs(10)));
+            let n = guard.notifier().unwrap();
+            println!(
+                "COUNTERS sent={} failed={} dropped={}",
+                n.sent(),
+                n.failed(),
+                n.dropped()
+            );
+            drop(_e);
+            panic!("boom in production");
+        }
         "panic" => {
             let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
             tracing::info!(target: "App", "about to fail");
@@ -370,5 +391,60 @@ fn an_unknown_log_format_is_an_error() {
     assert!(
         stderr.contains(r#"invalid LOG_FORMAT value "xml": expected logbook or json"#),
         "{stderr}"
+    );
+}
+
+#[cfg(feature = "rollbar")]
+#[test]
+fn production_notifies_errors_and_panics_through_init() {
+    use std::time::Duration;
+    let server = support::server::Server::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, stdout, stderr) = run_child(
+        "notify",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+            ("ROLLBAR_ACCESS_TOKEN", "test-token-123"),
+            ("ROLLBAR_ENDPOINT", &server.endpoint()),
+            ("ROLLBAR_CODE_VERSION", "1.2.3"),
+        ],
+    );
+    assert!(!ok, "the child panics");
+    assert!(
+        stdout.contains("COUNTERS sent=1 failed=0 dropped=0"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(server.wait_for(2, Duration::from_secs(10)), "{stderr}");
+    let requests = server.requests();
+    let schema = support::schema::Schema::load();
+    let error = requests[0].json();
+    schema.assert_strict(&error);
+    assert_eq!(error["data"]["level"], "error");
+    assert_eq!(error["data"]["environment"], "production");
+    assert_eq!(error["data"]["code_version"], "1.2.3");
+    let text = error.to_string();
+    assert!(
+        !text.contains("hunter2"),
+        "a secret left the process: {text}"
+    );
+    assert!(!text.contains("test-token-123"));
+    let panic = requests[1].json();
+    schema.assert_strict(&panic);
+    assert_eq!(panic["data"]["level"], "critical");
+    assert!(panic["data"]["body"]["trace"]["exception"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("boom in production"));
+    // The file has the lines too, panic included.
+    let text = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(text.contains("ERROR: App: login failed"), "{text}");
+    assert!(
+        text.contains("CRITICAL: panic: thread 'child' panicked at"),
+        "{text}"
     );
 }

@@ -118,9 +118,15 @@ impl Scrubber {
     }
 
     /// Scrubs the userinfo password and secret query parameters of every URL-looking
-    /// part of `text` (`scheme://...` up to whitespace). `None` when nothing changed.
+    /// part of `text` (`scheme://...` up to whitespace), and the query of a request
+    /// target (`/login?password=...`, as HTTP request spans record it). `None` when
+    /// nothing changed.
     pub(crate) fn scrub_url(&self, text: &str) -> Option<String> {
         if !text.contains("://") {
+            if text.starts_with('/') && !text.contains(char::is_whitespace) {
+                let cleaned = self.scrub_path_and_query(text);
+                return (cleaned != text).then_some(cleaned);
+            }
             return None;
         }
         let mut out = String::with_capacity(text.len());
@@ -172,7 +178,13 @@ impl Scrubber {
             }
             None => out.push_str(authority),
         }
-        let tail = &url[authority_end..];
+        out.push_str(&self.scrub_path_and_query(&url[authority_end..]));
+        out
+    }
+
+    /// Scrubs secret query parameters of `path?query#fragment`.
+    fn scrub_path_and_query(&self, tail: &str) -> String {
+        let mut out = String::with_capacity(tail.len());
         let (before_frag, frag) = match tail.find('#') {
             Some(i) => tail.split_at(i),
             None => (tail, ""),
@@ -291,6 +303,11 @@ mod tests {
             Some("connecting to postgres://app:***@db:5432/app failed")
         );
         assert_eq!(s.scrub_url("https://example.com/a?b=c"), None);
+        assert_eq!(
+            s.scrub_url("/login?user=ann&password=hunter2").as_deref(),
+            Some("/login?user=ann&password=***")
+        );
+        assert_eq!(s.scrub_url("/plain/path"), None);
         assert_eq!(s.scrub_url("no url here"), None);
         assert_eq!(
             s.scrub_url("http://h/?Access%5Ftoken=1").as_deref(),
