@@ -43,6 +43,31 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // A disabled `trace!` under our filter and under tracing-subscriber's EnvFilter: both
+    // should be the cached `Interest::never` check and nothing else.
+    let mut group = c.benchmark_group("disabled_trace");
+    group.bench_function("tracing_logbook_filter", |b| {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_logbook::LogbookFilter::parse("notice").unwrap())
+            .with(
+                LogbookLayer::builder()
+                    .color(ColorChoice::Never)
+                    .build(MakeWriterSink::new(io::sink)),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            b.iter(|| tracing::trace!(target: "App", port = 8080u16, "disabled"))
+        })
+    });
+    group.bench_function("env_filter", |b| {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(tracing_subscriber::fmt::layer().with_writer(io::sink));
+        tracing::subscriber::with_default(subscriber, || {
+            b.iter(|| tracing::trace!(target: "App", port = 8080u16, "disabled"))
+        })
+    });
+    group.finish();
+
     // The ratio, measured in the same run on the same machine.
     let per_event = |subscriber: &tracing::Dispatch| {
         tracing::dispatcher::with_default(subscriber, || {
