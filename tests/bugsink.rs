@@ -21,6 +21,13 @@ use std::time::Duration;
 
 const CHILD: &str = "BUGSINK_CHILD";
 
+/// Writes to the real stderr: `eprintln!` is captured by the test harness and a
+/// passing (skipped) test's capture is never shown.
+fn loud(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n{message}\n");
+}
+
 /// The child program: what an application does.
 #[test]
 fn child() {
@@ -52,9 +59,9 @@ fn panic_in_the_handler() {
 #[cfg(not(feature = "rollbar"))]
 #[test]
 fn events_reach_a_real_bugsink_server() {
-    eprintln!(
+    loud(format_args!(
         "*** SKIPPED bugsink integration test: built without the `rollbar` feature (no HTTP client) ***"
-    );
+    ));
 }
 
 #[cfg(feature = "rollbar")]
@@ -368,7 +375,9 @@ mod real {
         let venv = match venv() {
             Ok(venv) => venv,
             Err(Skip(reason)) => {
-                eprintln!("*** SKIPPED bugsink integration test: {reason} ***");
+                super::loud(format_args!(
+                    "*** SKIPPED bugsink integration test: {reason} ***"
+                ));
                 return;
             }
         };
@@ -523,9 +532,9 @@ mod real {
         assert_eq!(issues.len(), 3, "{issues:#?}");
 
         drop(server);
-        eprintln!(
+        super::loud(format_args!(
             "bugsink integration test: passed in {:.1} s",
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
 }
