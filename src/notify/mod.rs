@@ -1,4 +1,10 @@
-//! Error notifications to Rollbar: [`NotifyLayer`], built from a [`NotifyConfig`].
+//! Error notifications to Rollbar or to a Sentry-compatible tracker (Sentry, GlitchTip,
+//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::new`] for
+//! Rollbar, [`NotifyConfig::sentry`] for a [`Dsn`]). Everything below applies to both
+//! destinations; what differs is the payload: a Rollbar item as described here, or a
+//! Sentry event in an envelope (level `fatal` for critical, fields as `extra`, spans as
+//! `contexts`, telemetry as breadcrumbs, a panic as an `exception`), and Sentry's
+//! `X-Sentry-Rate-Limits` header. For both at once, add one layer per destination.
 //!
 //! Every event at or above the threshold (default: `ERROR` and `CRITICAL`) becomes a
 //! Rollbar item, sent from a background thread so the logging call never waits for the
