@@ -144,6 +144,9 @@ impl fmt::Display for Mode {
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
 /// | `ROLLBAR_CODE_VERSION` | a version or git SHA sent with every item | none |
+/// | `SENTRY_DSN` | a Sentry, GlitchTip or Bugsink DSN: error notifications in staging and production (besides Rollbar's, if both are set) | off |
+/// | `SENTRY_RELEASE` | the release sent with every event | none |
+/// | `SENTRY_ENVIRONMENT` | the Sentry environment | the mode |
 ///
 /// # Examples
 ///
@@ -176,6 +179,10 @@ pub struct Env {
     pub(crate) notify: Option<crate::NotifyConfig>,
     /// Whether notifications were asked for in code (then they work in every mode).
     pub(crate) notify_explicit: bool,
+    /// The Sentry destination's settings.
+    pub(crate) sentry: Option<crate::NotifyConfig>,
+    /// Whether the Sentry destination was asked for in code.
+    pub(crate) sentry_explicit: bool,
 }
 
 impl Env {
@@ -196,6 +203,8 @@ impl Env {
             syslog: None,
             notify: None,
             notify_explicit: false,
+            sentry: None,
+            sentry_explicit: false,
         }
     }
 
@@ -312,6 +321,7 @@ impl Env {
             env = env.syslog(value)?;
         }
         env.notify = crate::NotifyConfig::from_lookup(&lookup, mode.as_str())?;
+        env.sentry = crate::NotifyConfig::sentry_from_lookup(&lookup, mode.as_str())?;
         Ok(env)
     }
 
@@ -416,9 +426,37 @@ impl Env {
         self
     }
 
-    /// Whether `init` will send error notifications.
+    /// Also sends error notifications to a Sentry-compatible tracker as `config` (built
+    /// by [`NotifyConfig::sentry`](crate::NotifyConfig::sentry)) says, in every mode (from
+    /// the environment, `SENTRY_DSN` enables them only in staging and production).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::Env;
+    ///
+    /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
+    /// let env = Env::development().sentry(NotifyConfig::sentry(dsn));
+    /// assert!(env.notifies());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn sentry(mut self, config: crate::NotifyConfig) -> Env {
+        self.sentry = Some(config);
+        self.sentry_explicit = true;
+        self
+    }
+
+    /// Whether `init` will send error notifications (to Rollbar, a Sentry-compatible
+    /// tracker, or both).
     pub fn notifies(&self) -> bool {
+        self.rollbar_notifies() || self.sentry_notifies()
+    }
+
+    pub(crate) fn rollbar_notifies(&self) -> bool {
         self.notify.is_some() && (self.notify_explicit || self.mode.is_production_like())
+    }
+
+    pub(crate) fn sentry_notifies(&self) -> bool {
+        self.sentry.is_some() && (self.sentry_explicit || self.mode.is_production_like())
     }
 
     /// Uses `clock` instead of the system clock (for tests).
@@ -448,6 +486,7 @@ impl fmt::Debug for Env {
             .field("lossy", &self.lossy)
             .field("syslog", &self.syslog)
             .field("notify", &self.notify)
+            .field("sentry", &self.sentry)
             .finish_non_exhaustive()
     }
 }
@@ -545,6 +584,34 @@ mod tests {
         assert!(!format!("{:?}", env(&[token]).unwrap()).contains("tok3n"));
         assert!(Env::development()
             .notify(crate::NotifyConfig::new("t"))
+            .notifies());
+    }
+
+    #[test]
+    fn sentry_only_in_production_unless_asked() {
+        let dsn = ("SENTRY_DSN", "http://0123abcd@127.0.0.1:9000/3");
+        assert!(!env(&[dsn]).unwrap().notifies());
+        let e = env(&[dsn, ("APP_ENV", "production")]).unwrap();
+        assert!(e.notifies() && e.sentry_notifies() && !e.rollbar_notifies());
+        assert!(!format!("{e:?}").contains("0123abcd"));
+        let both = env(&[
+            dsn,
+            ("ROLLBAR_ACCESS_TOKEN", "tok3n"),
+            ("APP_ENV", "staging"),
+            ("SENTRY_RELEASE", "app@1.2"),
+            ("SENTRY_ENVIRONMENT", "eu-staging"),
+        ])
+        .unwrap();
+        assert!(both.sentry_notifies() && both.rollbar_notifies());
+        let err = env(&[("SENTRY_DSN", "https://0123abcd@sentry.example.com")]).unwrap_err();
+        assert_eq!(err.var(), Some("SENTRY_DSN"));
+        assert!(!err.to_string().contains("0123abcd"), "{err}");
+        for (var, bad) in [("SENTRY_RELEASE", ""), ("SENTRY_ENVIRONMENT", "a/b")] {
+            assert_eq!(env(&[dsn, (var, bad)]).unwrap_err().var(), Some(var));
+        }
+        let dsn = crate::notify::Dsn::parse(dsn.1).unwrap();
+        assert!(Env::development()
+            .sentry(crate::NotifyConfig::sentry(dsn))
             .notifies());
     }
 

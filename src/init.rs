@@ -58,6 +58,7 @@ pub struct Guard {
     mode: Mode,
     file: Option<crate::DailyFile>,
     notifier: Option<crate::NotifyHandle>,
+    sentry: Option<crate::NotifyHandle>,
 }
 
 impl Guard {
@@ -82,10 +83,16 @@ impl Guard {
         self.file.as_ref()
     }
 
-    /// The error notifier, when notifications are on: its counters (`sent`, `retried`,
-    /// `dropped`, `failed`, ...).
+    /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
+    /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
     pub fn notifier(&self) -> Option<&crate::NotifyHandle> {
         self.notifier.as_ref()
+    }
+
+    /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
+    /// counters, as for [`notifier`](Self::notifier).
+    pub fn sentry(&self) -> Option<&crate::NotifyHandle> {
+        self.sentry.as_ref()
     }
 }
 
@@ -139,7 +146,7 @@ impl Component for crate::DailyFile {
 /// |---|---|---|
 /// | development | stdout, colored on a terminal | the daily file when `LOG_FILE` is set |
 /// | test | stdout, never colored | the daily file when `LOG_FILE` is set |
-/// | staging, production | the daily file (`LOG_FILE`, default `logs/<program>.log`; `-` for stdout) | panic hook; error notifications when `ROLLBAR_ACCESS_TOKEN` is set |
+/// | staging, production | the daily file (`LOG_FILE`, default `logs/<program>.log`; `-` for stdout) | panic hook; error notifications when `ROLLBAR_ACCESS_TOKEN` and/or `SENTRY_DSN` is set |
 ///
 /// `LOG_FORMAT=json` writes JSON lines instead, and `LOG_SYSLOG` adds syslog, in every
 /// mode. In staging and production the panic hook (see [`panic`](crate::panic)) logs a
@@ -208,12 +215,23 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     }
 
     let mut notifier = None;
-    if env.notifies() {
+    if env.rollbar_notifies() {
         if let Some(config) = env.notify.clone() {
-            let (layer, handle) = build_notifier(config)?;
+            let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
             layers.push(Box::new(layer));
             components.push(Arc::new(handle.clone()));
             notifier = Some(handle);
+        }
+    }
+    // A second, independent layer: its own queue, worker, dedup and counters, so one
+    // destination's outage or rate limit never delays or drops the other's items.
+    let mut sentry = None;
+    if env.sentry_notifies() {
+        if let Some(config) = env.sentry.clone() {
+            let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
+            layers.push(Box::new(layer));
+            components.push(Arc::new(handle.clone()));
+            sentry = Some(handle);
         }
     }
 
@@ -225,7 +243,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
 
-    if production || notifier.is_some() {
+    if production || notifier.is_some() || sentry.is_some() {
         crate::panic::install(components.clone());
     }
     Ok(Guard {
@@ -233,12 +251,16 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         mode: env.mode,
         file: daily_file,
         notifier,
+        sentry,
     })
 }
 
+/// The notifier for `config`; `var` is the variable that enabled it, named in the error
+/// of a build without an HTTP client.
 #[cfg(feature = "rollbar")]
 fn build_notifier(
     config: crate::NotifyConfig,
+    _var: &'static str,
 ) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
     Ok(config.build())
 }
@@ -246,9 +268,10 @@ fn build_notifier(
 #[cfg(not(feature = "rollbar"))]
 fn build_notifier(
     _config: crate::NotifyConfig,
+    var: &'static str,
 ) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
     Err(Error::value(
-        crate::notify::ROLLBAR_ACCESS_TOKEN,
+        var,
         "<redacted>",
         "this build has no HTTP client: enable the `rollbar` cargo feature of tracing-logbook",
     ))

@@ -44,7 +44,8 @@
 //!
 //! # Feature flags
 //!
-//! * `rollbar` (default): error notifications over HTTPS with `ureq`.
+//! * `rollbar` (default): error notifications (to Rollbar and to Sentry-compatible
+//!   trackers) over HTTPS with `ureq`. `http` is an alias.
 //!
 //! # Supported Rust versions
 //!

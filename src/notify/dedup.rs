@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::rollbar::Occurrence;
+use super::occurrence::Occurrence;
 
 struct Entry {
     started: Instant,

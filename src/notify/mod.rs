@@ -1,4 +1,10 @@
-//! Error notifications to Rollbar: [`NotifyLayer`], built from a [`NotifyConfig`].
+//! Error notifications to Rollbar or to a Sentry-compatible tracker (Sentry, GlitchTip,
+//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::new`] for
+//! Rollbar, [`NotifyConfig::sentry`] for a [`Dsn`]). Everything below applies to both
+//! destinations; what differs is the payload: a Rollbar item as described here, or a
+//! Sentry event in an envelope (level `fatal` for critical, fields as `extra`, spans as
+//! `contexts`, telemetry as breadcrumbs, a panic as an `exception`), and Sentry's
+//! `X-Sentry-Rate-Limits` header. For both at once, add one layer per destination.
 //!
 //! Every event at or above the threshold (default: `ERROR` and `CRITICAL`) becomes a
 //! Rollbar item, sent from a background thread so the logging call never waits for the
@@ -71,8 +77,11 @@
 
 mod backtrace;
 mod dedup;
+mod destination;
+mod occurrence;
 mod rollbar;
 mod scrub;
+mod sentry;
 mod transport;
 mod worker;
 
@@ -95,12 +104,14 @@ use crate::fields::{self, FieldValue, Fields, SpanFields};
 use crate::level::Level;
 
 use self::dedup::Dedup;
-use self::rollbar::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
+use self::destination::Destination;
+use self::occurrence::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
 use self::worker::{now_ms, Msg, Policy, Shared, Worker, IN_WORKER};
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
+pub use self::sentry::{Dsn, SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE};
 #[cfg(feature = "rollbar")]
 pub use self::transport::UreqTransport;
 pub use self::transport::{AccessToken, Request, Response, Transport, TransportError};
@@ -144,6 +155,9 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 pub struct NotifyConfig {
     token: AccessToken,
     endpoint: String,
+    /// Set for the Sentry destination (then `token` is its key, `endpoint` its
+    /// envelope URL).
+    sentry: Option<Dsn>,
     environment: String,
     code_version: Option<String>,
     host: Option<String>,
@@ -164,6 +178,7 @@ pub struct NotifyConfig {
 impl fmt::Debug for NotifyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NotifyConfig")
+            .field("destination", &self.destination_name())
             .field("token", &self.token)
             .field("endpoint", &self.endpoint)
             .field("environment", &self.environment)
@@ -199,6 +214,7 @@ impl NotifyConfig {
         NotifyConfig {
             token: AccessToken::new(token),
             endpoint: DEFAULT_ENDPOINT.to_owned(),
+            sentry: None,
             environment: "production".to_owned(),
             code_version: None,
             host: None,
@@ -302,6 +318,138 @@ impl NotifyConfig {
         )
     }
 
+    /// Settings with the [default values](#default-values) that send to a Sentry-compatible
+    /// tracker (Sentry, GlitchTip, Bugsink) instead of Rollbar: events in envelopes to
+    /// [`Dsn::envelope_url`], authenticated with the DSN's key. Every other setting means
+    /// the same; [`code_version`](Self::code_version) is the Sentry `release` and
+    /// [`host`](Self::host) its `server_name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    ///
+    /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
+    /// let config = NotifyConfig::sentry(dsn).environment("staging");
+    /// assert_eq!(config.endpoint_url(), "https://sentry.example.com/api/7/envelope/");
+    /// assert!(config.is_sentry());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn sentry(dsn: Dsn) -> NotifyConfig {
+        let mut config = NotifyConfig::new(dsn.public_key().expose());
+        config.endpoint = dsn.envelope_url();
+        config.sentry = Some(dsn);
+        config
+    }
+
+    /// Reads [`SENTRY_DSN`], [`SENTRY_RELEASE`] and [`SENTRY_ENVIRONMENT`] through
+    /// `lookup`; `environment` is the Sentry environment unless `SENTRY_ENVIRONMENT`
+    /// says otherwise (usually [`Mode::as_str`](crate::Mode::as_str) of `APP_ENV`).
+    ///
+    /// Returns `Ok(None)` when the DSN is not set: the Sentry destination is off.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the variable when the DSN does not parse (its key is not
+    /// repeated; see [`Dsn::parse`]), or the release or environment is empty, too long
+    /// (200 and 64 characters) or contains control characters or slashes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    ///
+    /// assert!(NotifyConfig::sentry_from_lookup(|_| None, "production").unwrap().is_none());
+    ///
+    /// let err = NotifyConfig::sentry_from_lookup(
+    ///     |name| (name == "SENTRY_DSN").then(|| "https://0123abcd@sentry.example.com".to_owned()),
+    ///     "production",
+    /// )
+    /// .unwrap_err();
+    /// assert_eq!(err.var(), Some("SENTRY_DSN"));
+    /// assert!(!err.to_string().contains("0123abcd"));
+    /// ```
+    pub fn sentry_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        environment: &str,
+    ) -> Result<Option<NotifyConfig>, Error> {
+        let Some(dsn) = lookup(SENTRY_DSN) else {
+            return Ok(None);
+        };
+        let mut config = NotifyConfig::sentry(Dsn::parse(dsn.trim())?).environment(environment);
+        let check = |var: &'static str, value: String, max: usize, what: &str| {
+            let len = value.chars().count();
+            if len == 0
+                || len > max
+                || value
+                    .chars()
+                    .any(|c| c.is_control() || c == '/' || c == '\\')
+                || value == "."
+                || value == ".."
+            {
+                Err(Error::value(
+                    var,
+                    value,
+                    format!("expected 1 to {max} characters without slashes or control characters: {what}"),
+                ))
+            } else {
+                Ok(value)
+            }
+        };
+        if let Some(release) = lookup(SENTRY_RELEASE) {
+            config.code_version = Some(check(
+                SENTRY_RELEASE,
+                release,
+                200,
+                "a version, build number or git SHA",
+            )?);
+        }
+        if let Some(env) = lookup(SENTRY_ENVIRONMENT) {
+            config.environment = check(SENTRY_ENVIRONMENT, env, 64, "an environment name")?;
+        }
+        Ok(Some(config))
+    }
+
+    /// [`sentry_from_lookup`](Self::sentry_from_lookup) on the process environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`sentry_from_lookup`](Self::sentry_from_lookup).
+    pub fn sentry_from_env(environment: &str) -> Result<Option<NotifyConfig>, Error> {
+        NotifyConfig::sentry_from_lookup(
+            |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
+            environment,
+        )
+    }
+
+    /// Whether these settings send to a Sentry-compatible tracker (built by
+    /// [`sentry`](Self::sentry)) rather than Rollbar.
+    pub fn is_sentry(&self) -> bool {
+        self.sentry.is_some()
+    }
+
+    fn destination_name(&self) -> &'static str {
+        if self.is_sentry() {
+            "Sentry"
+        } else {
+            "Rollbar"
+        }
+    }
+
+    fn destination(&self) -> Box<dyn Destination> {
+        if self.sentry.is_some() {
+            Box::new(sentry::Sentry {
+                endpoint: self.endpoint.clone(),
+                key: self.token.clone(),
+            })
+        } else {
+            Box::new(rollbar::Rollbar {
+                endpoint: self.endpoint.clone(),
+                token: self.token.clone(),
+            })
+        }
+    }
+
     /// The item endpoint. An invalid URL makes every request fail (reported once).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = url.into();
@@ -320,9 +468,11 @@ impl NotifyConfig {
         self
     }
 
-    /// The deployed code's version (cut to 40 characters; empty means none).
+    /// The deployed code's version (cut to 40 characters for Rollbar, 200 for Sentry,
+    /// where it is the `release`; empty means none).
     pub fn code_version(mut self, version: impl Into<String>) -> Self {
-        let version: String = version.into().chars().take(40).collect();
+        let max = if self.is_sentry() { 200 } else { 40 };
+        let version: String = version.into().chars().take(max).collect();
         self.code_version = (!version.is_empty()).then_some(version);
         self
     }
@@ -455,9 +605,8 @@ impl NotifyConfig {
                 host: self.host.clone().unwrap_or_else(hostname),
                 scrubber: Scrubber::new(self.scrub.iter().map(String::as_str)),
             },
+            destination: self.destination(),
             policy: Policy {
-                endpoint: self.endpoint.clone(),
-                token: self.token.clone(),
                 max_attempts: self.max_attempts,
                 retry_backoff: self.retry_backoff,
                 max_backoff: Duration::from_secs(30),

@@ -1,12 +1,17 @@
-//! Rollbar item payloads: what an occurrence turns into, scrubbing and size limits.
+//! The Rollbar destination: item payloads (`POST /api/1/item/`), their size limits and
+//! Rollbar's rate-limit headers.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
 use super::backtrace;
-use super::scrub::Scrubber;
-use crate::fields::{FieldValue, Fields};
+use super::destination::{Destination, RateLimit};
+use super::occurrence::{
+    fields_json, keep_ends, keep_last, request_json, serialize_with_steps, telemetry_text,
+    truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
+};
+use super::transport::{AccessToken, Response};
 use crate::level::Level;
 
 /// The `notifier.name` of every item.
@@ -14,54 +19,6 @@ pub const NOTIFIER_NAME: &str = "tracing-logbook";
 
 /// The exception class of a panic's `trace`.
 pub const PANIC_CLASS: &str = "panic";
-
-/// One log line kept for telemetry.
-#[derive(Clone, Debug)]
-pub(crate) struct TelemetryLine {
-    pub(crate) level: Level,
-    pub(crate) timestamp_ms: u64,
-    pub(crate) channel: String,
-    pub(crate) message: String,
-    pub(crate) fields: Vec<(&'static str, FieldValue)>,
-}
-
-/// What the panic hook put on its event.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct PanicInfo {
-    pub(crate) message: String,
-    pub(crate) location: Option<String>,
-    pub(crate) thread: Option<String>,
-    pub(crate) backtrace: Option<String>,
-}
-
-/// Everything the background thread needs to build an item, captured by the caller.
-#[derive(Clone, Debug)]
-pub(crate) struct Occurrence {
-    pub(crate) level: Level,
-    pub(crate) timestamp_ms: u64,
-    pub(crate) message: String,
-    pub(crate) channel: String,
-    pub(crate) file: Option<String>,
-    pub(crate) line: Option<u32>,
-    pub(crate) module: Option<String>,
-    pub(crate) thread: Option<String>,
-    pub(crate) fields: Vec<(&'static str, FieldValue)>,
-    /// Span name and fields, root first.
-    pub(crate) spans: Vec<(&'static str, Fields)>,
-    pub(crate) telemetry: Vec<TelemetryLine>,
-    pub(crate) panic: Option<PanicInfo>,
-    /// For a storm summary: how many more times, over which window.
-    pub(crate) repeated: Option<(u64, Duration)>,
-}
-
-/// The settings that go into every item.
-#[derive(Clone, Debug)]
-pub(crate) struct PayloadSettings {
-    pub(crate) environment: String,
-    pub(crate) code_version: Option<String>,
-    pub(crate) host: String,
-    pub(crate) scrubber: Scrubber,
-}
 
 /// Rollbar's level name for a Logbook level.
 pub(crate) fn rollbar_level(level: Level) -> &'static str {
@@ -72,109 +29,6 @@ pub(crate) fn rollbar_level(level: Level) -> &'static str {
         Level::Info | Level::Notice => "info",
         Level::Debug | Level::Trace => "debug",
     }
-}
-
-pub(crate) fn field_json(value: &FieldValue) -> Value {
-    match value {
-        FieldValue::Str(s) | FieldValue::Debug(s) => Value::String(s.clone()),
-        FieldValue::I64(v) => json!(v),
-        FieldValue::U64(v) => json!(v),
-        FieldValue::F64(v) if v.is_finite() => json!(v),
-        FieldValue::F64(v) if v.is_nan() => json!("<NaN>"),
-        FieldValue::F64(v) if *v > 0.0 => json!("<Infinity>"),
-        FieldValue::F64(_) => json!("<NegativeInfinity>"),
-        FieldValue::Bool(v) => json!(v),
-    }
-}
-
-fn fields_json<'a>(fields: impl Iterator<Item = (&'static str, &'a FieldValue)>) -> Value {
-    let mut map = Map::new();
-    for (k, v) in fields {
-        map.insert(k.to_owned(), field_json(v));
-    }
-    Value::Object(map)
-}
-
-/// The text of a telemetry line: the message, then ` key=value` with secrets scrubbed.
-pub(crate) fn telemetry_text(line: &TelemetryLine, scrubber: &Scrubber) -> String {
-    let mut text = line.message.clone();
-    for (name, value) in &line.fields {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(name);
-        text.push('=');
-        if scrubber.is_secret(name) {
-            text.push_str(super::scrub::SCRUBBED);
-        } else {
-            value.render(&mut text);
-        }
-    }
-    text
-}
-
-/// Maps the fields of a span that looks like an HTTP request onto Rollbar's `request`.
-///
-/// A span looks like a request when it has a method (`method`, `http.method`,
-/// `http.request.method`) and a URL or path (`url`, `uri`, `path`, `target`,
-/// `http.url`, `http.target`, `url.full`, `url.path`).
-pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
-    fn key_of(name: &str) -> Option<&'static str> {
-        Some(match name {
-            "method" | "http.method" | "http.request.method" => "method",
-            "url" | "uri" | "http.url" | "url.full" => "url",
-            "path" | "target" | "http.target" | "url.path" => "path",
-            "query" | "query_string" | "url.query" => "query_string",
-            "status" | "status_code" | "http.status_code" | "http.response.status_code" => {
-                "status_code"
-            }
-            "route" | "http.route" => "route",
-            "user_ip" | "client_ip" | "remote_addr" | "client.address" | "http.client_ip" => {
-                "user_ip"
-            }
-            "request_id" | "http.request_id" => "request_id",
-            _ => return None,
-        })
-    }
-    let has_method = fields.iter().any(|(k, _)| key_of(k) == Some("method"));
-    let has_url = fields
-        .iter()
-        .any(|(k, _)| matches!(key_of(k), Some("url" | "path")));
-    if !has_method || !has_url {
-        return None;
-    }
-    let mut request = Map::new();
-    let mut headers = Map::new();
-    for (name, value) in fields.iter() {
-        if let Some(key) = key_of(name) {
-            let v = match key {
-                "method" | "url" | "path" | "query_string" | "user_ip" => {
-                    Value::String(value.to_text())
-                }
-                _ => field_json(value),
-            };
-            request.insert(key.to_owned(), v);
-        } else if let Some(header) = name
-            .strip_prefix("http.request.header.")
-            .or_else(|| name.strip_prefix("headers."))
-            .or_else(|| name.strip_prefix("header."))
-        {
-            headers.insert(header.to_owned(), Value::String(value.to_text()));
-        } else if name == "user_agent" || name == "http.user_agent" {
-            headers.insert("User-Agent".to_owned(), Value::String(value.to_text()));
-        } else {
-            request.insert(name.to_owned(), field_json(value));
-        }
-    }
-    if !request.contains_key("url") {
-        if let Some(path) = request.get("path").cloned() {
-            request.insert("url".to_owned(), path);
-        }
-    }
-    if !headers.is_empty() {
-        request.insert("headers".to_owned(), Value::Object(headers));
-    }
-    Some(Value::Object(request))
 }
 
 fn frame_json(frame: &backtrace::Frame) -> Value {
@@ -361,53 +215,17 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
 
 // === size ===
 
-/// Cuts `s` to at most `max` characters, the last three becoming `...`.
-pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let keep = max.saturating_sub(3);
-    let mut out: String = s.chars().take(keep).collect();
-    out.push_str(&"..."[..max.min(3)]);
-    out
-}
-
-fn truncate_strings(value: &mut Value, max: usize) {
-    match value {
-        Value::String(s) if s.len() > max => *s = truncate_chars(s, max),
-        Value::Array(items) => items.iter_mut().for_each(|v| truncate_strings(v, max)),
-        Value::Object(map) => map.values_mut().for_each(|v| truncate_strings(v, max)),
-        _ => {}
-    }
-}
-
-fn keep_frames(item: &mut Value, each_end: usize) {
-    if let Some(Value::Array(frames)) = item.pointer_mut("/data/body/trace/frames") {
-        if frames.len() > 2 * each_end {
-            let tail = frames.split_off(frames.len() - each_end);
-            frames.truncate(each_end);
-            frames.extend(tail);
-        }
-    }
-}
-
-fn keep_telemetry(item: &mut Value, last: usize) {
+fn drop_telemetry(item: &mut Value) {
     if let Some(body) = item
         .pointer_mut("/data/body")
         .and_then(Value::as_object_mut)
     {
-        if last == 0 {
-            body.remove("telemetry");
-        } else if let Some(Value::Array(lines)) = body.get_mut("telemetry") {
-            if lines.len() > last {
-                lines.drain(..lines.len() - last);
-            }
-        }
+        body.remove("telemetry");
     }
 }
 
 fn min_body(item: &mut Value) {
-    keep_frames(item, 1);
+    keep_ends(item, FRAMES, 1);
     if let Some(exception) = item
         .pointer_mut("/data/body/trace/exception")
         .and_then(Value::as_object_mut)
@@ -426,38 +244,110 @@ fn min_body(item: &mut Value) {
     }
 }
 
+const TELEMETRY: &str = "/data/body/telemetry";
+const FRAMES: &str = "/data/body/trace/frames";
+
 /// Serializes `item`, truncating it step by step (as rollbar.js does) until it fits in
 /// `max_bytes`: telemetry to the last 10 lines, then none; frames to 30 at each end;
 /// strings to 1024, 512, 256 characters; finally a minimal body. Returns the bytes and
 /// whether anything was cut.
 pub(crate) fn serialize_within(item: &mut Value, max_bytes: usize) -> (Vec<u8>, bool) {
-    type Step = fn(&mut Value);
-    const STEPS: [Step; 8] = [
-        |v| keep_telemetry(v, 10),
-        |v| keep_telemetry(v, 0),
-        |v| keep_frames(v, 30),
-        |v| truncate_strings(v, 1024),
-        |v| truncate_strings(v, 512),
-        |v| truncate_strings(v, 256),
-        min_body,
-        |v| truncate_strings(v, 64),
-    ];
-    let mut bytes = serde_json::to_vec(item).unwrap_or_default();
-    let mut cut = false;
-    for step in STEPS {
-        if bytes.len() <= max_bytes {
-            break;
-        }
-        step(item);
-        cut = true;
-        bytes = serde_json::to_vec(item).unwrap_or_default();
+    serialize_with_steps(
+        item,
+        max_bytes,
+        &[
+            |v| keep_last(v, TELEMETRY, 10),
+            drop_telemetry,
+            |v| keep_ends(v, FRAMES, 30),
+            |v| truncate_strings(v, 1024),
+            |v| truncate_strings(v, 512),
+            |v| truncate_strings(v, 256),
+            min_body,
+            |v| truncate_strings(v, 64),
+        ],
+    )
+}
+
+// === the destination ===
+
+/// Rollbar's item API: `POST <endpoint>` with `X-Rollbar-Access-Token`.
+#[derive(Debug)]
+pub(crate) struct Rollbar {
+    pub(crate) endpoint: String,
+    pub(crate) token: AccessToken,
+}
+
+impl Destination for Rollbar {
+    fn name(&self) -> &'static str {
+        "Rollbar"
     }
-    (bytes, cut)
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn secret(&self) -> &AccessToken {
+        &self.token
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "X-Rollbar-Access-Token".into(),
+                self.token.expose().to_owned(),
+            ),
+        ]
+    }
+
+    fn build(&self, occ: &Occurrence, settings: &PayloadSettings, id: uuid::Uuid) -> Value {
+        build(occ, settings, &id.hyphenated().to_string())
+    }
+
+    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8> {
+        serialize_within(payload, max_bytes).0
+    }
+
+    fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit> {
+        (response.status == 429).then(|| RateLimit {
+            pause: rate_limit_pause(response, now),
+        })
+    }
+}
+
+/// How long to stop sending after a 429, from the rate-limit headers: the first of
+/// `X-Rate-Limit-Remaining-Seconds` (seconds), `X-Rate-Limit-Reset` (Unix time, or
+/// seconds when smaller than a day) and `Retry-After` (seconds) that parses.
+pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<Duration> {
+    let secs = |name: &str| {
+        response
+            .header(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    if let Some(s) = secs("X-Rate-Limit-Remaining-Seconds") {
+        return Some(Duration::from_secs_f64(s));
+    }
+    if let Some(reset) = secs("X-Rate-Limit-Reset") {
+        const DAY: f64 = 86_400.0;
+        if reset < DAY {
+            return Some(Duration::from_secs_f64(reset));
+        }
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        return Some(Duration::from_secs_f64((reset - now).max(0.0)));
+    }
+    secs("Retry-After").map(Duration::from_secs_f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::{FieldValue, Fields};
+    use crate::notify::occurrence::TelemetryLine;
+    use crate::notify::scrub::Scrubber;
 
     fn occurrence() -> Occurrence {
         Occurrence {
@@ -582,5 +472,41 @@ mod tests {
         assert!(small.len() <= 1024, "{}", small.len());
         assert_eq!(truncate_chars("abcdef", 5), "ab...");
         assert_eq!(truncate_chars("abc", 5), "abc");
+    }
+
+    fn response(headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: 429,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(
+            rate_limit_pause(&response(&[("x-rate-limit-remaining-seconds", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "1000012")]), now),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "999990")]), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("Retry-After", "3")]), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_pause(&response(&[("Retry-After", "soon")]), now),
+            None
+        );
     }
 }

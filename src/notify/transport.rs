@@ -4,7 +4,8 @@ use std::fmt;
 #[cfg(feature = "rollbar")]
 use std::time::Duration;
 
-/// A Rollbar access token. Its `Debug` and `Display` never show it.
+/// A credential: a Rollbar access token, or the public key of a Sentry DSN. Its `Debug`
+/// and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken(String);
 
@@ -14,7 +15,7 @@ impl AccessToken {
         AccessToken(token.into())
     }
 
-    /// The token itself, to put in the `X-Rollbar-Access-Token` header.
+    /// The token itself (already in the request's [`headers`](Request::headers)).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -32,15 +33,41 @@ impl fmt::Display for AccessToken {
     }
 }
 
-/// One item to POST.
-#[derive(Debug)]
+/// One item to POST. Its `Debug` shows header names, not values.
 pub struct Request<'a> {
-    /// The item endpoint, e.g. `https://api.rollbar.com/api/1/item/`.
+    /// The endpoint, e.g. `https://api.rollbar.com/api/1/item/` or a Sentry
+    /// `.../api/<project>/envelope/` URL.
     pub endpoint: &'a str,
-    /// Sent as the `X-Rollbar-Access-Token` header.
+    /// The destination's credential (the Rollbar access token, the Sentry key), for
+    /// transports that check it; it is also in [`headers`](Self::headers).
     pub token: &'a AccessToken,
-    /// The JSON body (`Content-Type: application/json`).
+    /// Every header to send: `Content-Type` and the authentication
+    /// (`X-Rollbar-Access-Token`, `X-Sentry-Auth`).
+    pub headers: &'a [(String, String)],
+    /// The body: Rollbar's JSON item, or a Sentry envelope.
     pub body: &'a [u8],
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Request")
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl Request<'_> {
+    /// The first header called `name`, ignoring ASCII case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// What the server answered.
@@ -166,11 +193,11 @@ impl UreqTransport {
 #[cfg(feature = "rollbar")]
 impl Transport for UreqTransport {
     fn send(&mut self, request: &Request<'_>) -> Result<Response, TransportError> {
-        let mut response = self
-            .agent
-            .post(request.endpoint)
-            .header("Content-Type", "application/json")
-            .header("X-Rollbar-Access-Token", request.token.expose())
+        let mut post = self.agent.post(request.endpoint);
+        for (name, value) in request.headers {
+            post = post.header(name.as_str(), value.as_str());
+        }
+        let mut response = post
             .send(request.body)
             .map_err(|e| TransportError::new(e.to_string()))?;
         let status = response.status().as_u16();

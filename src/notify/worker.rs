@@ -7,8 +7,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::dedup::Dedup;
-use super::rollbar::{self, Occurrence, PayloadSettings};
-use super::transport::{AccessToken, Request, Response, Transport};
+use super::destination::{Destination, Verdict};
+use super::occurrence::{truncate_chars, Occurrence, PayloadSettings};
+use super::transport::{Request, Transport};
 use crate::diag;
 
 /// The name of the background thread.
@@ -100,8 +101,6 @@ impl Shared {
 /// How the worker retries.
 #[derive(Clone, Debug)]
 pub(crate) struct Policy {
-    pub(crate) endpoint: String,
-    pub(crate) token: AccessToken,
     pub(crate) max_attempts: u32,
     pub(crate) retry_backoff: Duration,
     pub(crate) max_backoff: Duration,
@@ -115,6 +114,7 @@ pub(crate) struct Worker<T> {
     pub(crate) transport: T,
     pub(crate) settings: PayloadSettings,
     pub(crate) policy: Policy,
+    pub(crate) destination: Box<dyn Destination>,
     pub(crate) dedup: Arc<Mutex<Dedup>>,
     pub(crate) paused_until: Option<Instant>,
 }
@@ -192,9 +192,12 @@ impl<T: Transport> Worker<T> {
     }
 
     fn deliver(&mut self, occ: &Occurrence) {
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let mut item = rollbar::build(occ, &self.settings, &uuid);
-        let (mut body, _) = rollbar::serialize_within(&mut item, self.policy.max_payload_bytes);
+        let id = uuid::Uuid::new_v4();
+        let dest = &*self.destination;
+        let mut payload = dest.build(occ, &self.settings, id);
+        let mut body = dest.serialize(&mut payload, self.policy.max_payload_bytes);
+        let headers = dest.headers();
+        let name = dest.name();
         let mut attempt = 0u32;
         let mut shrunk = false;
         let outcome = loop {
@@ -203,45 +206,46 @@ impl<T: Transport> Worker<T> {
             }
             attempt += 1;
             let request = Request {
-                endpoint: &self.policy.endpoint,
-                token: &self.policy.token,
+                endpoint: self.destination.endpoint(),
+                token: self.destination.secret(),
+                headers: &headers,
                 body: &body,
             };
             let retry = match self.transport.send(&request) {
-                Ok(r) if (200..300).contains(&r.status) => break Outcome::Sent,
-                Ok(r) if r.status == 429 => {
-                    let pause = rate_limit_pause(&r, SystemTime::now())
-                        .unwrap_or(self.policy.retry_backoff)
-                        .min(self.policy.max_pause);
-                    self.paused_until = Some(Instant::now() + pause);
-                    self.shared.rate_limited.report(format_args!(
-                        "Rollbar rate limit reached: sending paused for {} s",
-                        pause.as_secs()
-                    ));
-                    true
-                }
-                Ok(r) if r.status == 413 && !shrunk => {
-                    shrunk = true;
-                    let target = (body.len() / 2).min(self.policy.max_payload_bytes);
-                    body = rollbar::serialize_within(&mut item, target).0;
-                    self.shared.retried.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                Ok(r) if r.status >= 500 => {
-                    self.note_unreachable(attempt, format_args!("HTTP {}", r.status));
-                    true
-                }
-                Ok(r) => {
-                    let reason = self.redact(&r.body);
-                    self.shared.rejected.report(format_args!(
-                        "Rollbar rejected an item (HTTP {}): {}; not retrying (further rejections are not reported)",
-                        r.status,
-                        reason
-                    ));
-                    break Outcome::Failed;
-                }
+                Ok(r) => match self.destination.classify(&r, SystemTime::now()) {
+                    Verdict::Accepted(pause) => {
+                        if let Some(pause) = pause {
+                            self.pause(name, pause);
+                        }
+                        break Outcome::Sent;
+                    }
+                    Verdict::RateLimited(pause) => {
+                        self.pause(name, pause.unwrap_or(self.policy.retry_backoff));
+                        true
+                    }
+                    Verdict::TooLarge if !shrunk => {
+                        shrunk = true;
+                        let target = (body.len() / 2).min(self.policy.max_payload_bytes);
+                        body = self.destination.serialize(&mut payload, target);
+                        self.shared.retried.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Verdict::Retry => {
+                        self.note_unreachable(name, attempt, format_args!("HTTP {}", r.status));
+                        true
+                    }
+                    Verdict::TooLarge | Verdict::Rejected => {
+                        let reason = self.redact(&r.body);
+                        self.shared.rejected.report(format_args!(
+                            "{name} rejected an item (HTTP {}): {}; not retrying (further rejections are not reported)",
+                            r.status,
+                            reason
+                        ));
+                        break Outcome::Failed;
+                    }
+                },
                 Err(e) => {
-                    self.note_unreachable(attempt, format_args!("{e}"));
+                    self.note_unreachable(name, attempt, format_args!("{e}"));
                     true
                 }
             };
@@ -265,7 +269,7 @@ impl<T: Transport> Worker<T> {
             Outcome::Sent => {
                 self.shared.sent.fetch_add(1, Ordering::Relaxed);
                 if self.shared.unreachable.reset() {
-                    diag::report(format_args!("Rollbar reachable again"));
+                    diag::report(format_args!("{name} reachable again"));
                 }
             }
             Outcome::Failed => {
@@ -277,10 +281,21 @@ impl<T: Transport> Worker<T> {
         }
     }
 
-    fn note_unreachable(&self, attempt: u32, why: std::fmt::Arguments<'_>) {
+    /// Stops sending for `pause` (at most the configured maximum).
+    fn pause(&mut self, name: &str, pause: Duration) {
+        let pause = pause.min(self.policy.max_pause);
+        let until = Instant::now() + pause;
+        self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
+        self.shared.rate_limited.report(format_args!(
+            "{name} rate limit reached: sending paused for {} s",
+            pause.as_secs()
+        ));
+    }
+
+    fn note_unreachable(&self, name: &str, attempt: u32, why: std::fmt::Arguments<'_>) {
         if attempt >= self.policy.max_attempts {
             self.shared.unreachable.report(format_args!(
-                "cannot deliver to Rollbar ({why}) after {attempt} attempts; items are being lost"
+                "cannot deliver to {name} ({why}) after {attempt} attempts; items are being lost"
             ));
         }
     }
@@ -304,87 +319,19 @@ impl<T: Transport> Worker<T> {
 
     /// The server's text, cut short and with the token removed should it be echoed.
     fn redact(&self, text: &str) -> String {
-        let token = self.policy.token.expose();
+        let token = self.destination.secret().expose();
         let text = if token.is_empty() {
             text.to_owned()
         } else {
             text.replace(token, "<redacted>")
         };
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
-        rollbar::truncate_chars(text.trim(), 200)
+        truncate_chars(text.trim(), 200)
     }
-}
-
-/// How long to stop sending after a 429, from the rate-limit headers: the first of
-/// `X-Rate-Limit-Remaining-Seconds` (seconds), `X-Rate-Limit-Reset` (Unix time, or
-/// seconds when smaller than a day) and `Retry-After` (seconds) that parses.
-pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<Duration> {
-    let secs = |name: &str| {
-        response
-            .header(name)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
-    };
-    if let Some(s) = secs("X-Rate-Limit-Remaining-Seconds") {
-        return Some(Duration::from_secs_f64(s));
-    }
-    if let Some(reset) = secs("X-Rate-Limit-Reset") {
-        const DAY: f64 = 86_400.0;
-        if reset < DAY {
-            return Some(Duration::from_secs_f64(reset));
-        }
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        return Some(Duration::from_secs_f64((reset - now).max(0.0)));
-    }
-    secs("Retry-After").map(Duration::from_secs_f64)
 }
 
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn response(headers: &[(&str, &str)]) -> Response {
-        Response {
-            status: 429,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: String::new(),
-        }
-    }
-
-    #[test]
-    fn rate_limit_headers() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(
-            rate_limit_pause(&response(&[("x-rate-limit-remaining-seconds", "7")]), now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "1000012")]), now),
-            Some(Duration::from_secs(12))
-        );
-        assert_eq!(
-            rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "999990")]), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            rate_limit_pause(&response(&[("Retry-After", "3")]), now),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            rate_limit_pause(&response(&[("Retry-After", "soon")]), now),
-            None
-        );
-    }
 }

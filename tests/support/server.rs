@@ -100,6 +100,10 @@ impl Server {
         Server { addr, inner }
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}/api/1/item/", self.addr)
     }

@@ -1,0 +1,79 @@
+//! What a destination (Rollbar, a Sentry-compatible tracker, ...) must provide, and
+//! nothing more: how an [`Occurrence`] becomes a request body, which headers go with it,
+//! and what the server's rate-limit answers mean.
+//!
+//! Everything else is shared and lives elsewhere: capturing occurrences, telemetry,
+//! deduplication and the bounded queue in the layer (`mod.rs`), delivery with retries,
+//! backoff, pauses and the shutdown deadline in the worker (`worker.rs`), scrubbing
+//! (`scrub.rs`) and the HTTP client (`transport.rs`). A new destination is one new file
+//! implementing [`Destination`], plus a constructor on `NotifyConfig`.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use super::occurrence::{Occurrence, PayloadSettings};
+use super::transport::{AccessToken, Response};
+
+/// A rate limit announced by the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RateLimit {
+    /// How long to stop sending; `None`: the server did not say (the worker then waits
+    /// its retry backoff).
+    pub(crate) pause: Option<Duration>,
+}
+
+/// What the worker does with a server's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Delivered. A pause, if any, applies to the items after this one.
+    Accepted(Option<Duration>),
+    /// Not delivered because of a rate limit: pause, then send the same body again.
+    RateLimited(Option<Duration>),
+    /// The body is too large: cut it and send it once more.
+    TooLarge,
+    /// A server error: retry with backoff.
+    Retry,
+    /// Rejected for good (a 4xx): not retried.
+    Rejected,
+}
+
+/// One destination's payload format and HTTP semantics.
+pub(crate) trait Destination: Send + 'static {
+    /// Its name in diagnostics ("Rollbar", "Sentry").
+    fn name(&self) -> &'static str;
+
+    /// The URL every request is POSTed to.
+    fn endpoint(&self) -> &str;
+
+    /// The credential, redacted from anything the server echoes back.
+    fn secret(&self) -> &AccessToken;
+
+    /// The headers of every request (content type and authentication).
+    fn headers(&self) -> Vec<(String, String)>;
+
+    /// The scrubbed payload for `occ`; `id` is fresh per occurrence and is the same on
+    /// every retry, so the server can discard duplicates.
+    fn build(&self, occ: &Occurrence, settings: &PayloadSettings, id: uuid::Uuid) -> Value;
+
+    /// The request body for `payload`, cut down (in place) to at most `max_bytes` as far
+    /// as the destination's format allows.
+    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8>;
+
+    /// The rate limit `response` announces, if any (on any status).
+    fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit>;
+
+    /// What `response` means. The default: 2xx accepted (with the pause that
+    /// [`rate_limit`](Self::rate_limit) finds), 429 rate-limited, 413 too large, 5xx
+    /// retried, any other status rejected.
+    fn classify(&self, response: &Response, now: SystemTime) -> Verdict {
+        let limit = self.rate_limit(response, now);
+        match response.status {
+            200..=299 => Verdict::Accepted(limit.and_then(|l| l.pause)),
+            429 => Verdict::RateLimited(limit.and_then(|l| l.pause)),
+            413 => Verdict::TooLarge,
+            500..=599 => Verdict::Retry,
+            _ => Verdict::Rejected,
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! What the layer captures about an error (an [`Occurrence`]) and the helpers every
+//! destination's payload builder shares: field values as JSON, HTTP request spans,
+//! telemetry text, and size limits.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::scrub::Scrubber;
+use crate::fields::{FieldValue, Fields};
+use crate::level::Level;
+
+/// One log line kept for telemetry.
+#[derive(Clone, Debug)]
+pub(crate) struct TelemetryLine {
+    pub(crate) level: Level,
+    pub(crate) timestamp_ms: u64,
+    pub(crate) channel: String,
+    pub(crate) message: String,
+    pub(crate) fields: Vec<(&'static str, FieldValue)>,
+}
+
+/// What the panic hook put on its event.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PanicInfo {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+    pub(crate) thread: Option<String>,
+    pub(crate) backtrace: Option<String>,
+}
+
+/// Everything the background thread needs to build an item, captured by the caller.
+#[derive(Clone, Debug)]
+pub(crate) struct Occurrence {
+    pub(crate) level: Level,
+    pub(crate) timestamp_ms: u64,
+    pub(crate) message: String,
+    pub(crate) channel: String,
+    pub(crate) file: Option<String>,
+    pub(crate) line: Option<u32>,
+    pub(crate) module: Option<String>,
+    pub(crate) thread: Option<String>,
+    pub(crate) fields: Vec<(&'static str, FieldValue)>,
+    /// Span name and fields, root first.
+    pub(crate) spans: Vec<(&'static str, Fields)>,
+    pub(crate) telemetry: Vec<TelemetryLine>,
+    pub(crate) panic: Option<PanicInfo>,
+    /// For a storm summary: how many more times, over which window.
+    pub(crate) repeated: Option<(u64, Duration)>,
+}
+
+/// The settings that go into every item.
+#[derive(Clone, Debug)]
+pub(crate) struct PayloadSettings {
+    pub(crate) environment: String,
+    pub(crate) code_version: Option<String>,
+    pub(crate) host: String,
+    pub(crate) scrubber: Scrubber,
+}
+
+pub(crate) fn field_json(value: &FieldValue) -> Value {
+    match value {
+        FieldValue::Str(s) | FieldValue::Debug(s) => Value::String(s.clone()),
+        FieldValue::I64(v) => json!(v),
+        FieldValue::U64(v) => json!(v),
+        FieldValue::F64(v) if v.is_finite() => json!(v),
+        FieldValue::F64(v) if v.is_nan() => json!("<NaN>"),
+        FieldValue::F64(v) if *v > 0.0 => json!("<Infinity>"),
+        FieldValue::F64(_) => json!("<NegativeInfinity>"),
+        FieldValue::Bool(v) => json!(v),
+    }
+}
+
+pub(crate) fn fields_json<'a>(
+    fields: impl Iterator<Item = (&'static str, &'a FieldValue)>,
+) -> Value {
+    let mut map = Map::new();
+    for (k, v) in fields {
+        map.insert(k.to_owned(), field_json(v));
+    }
+    Value::Object(map)
+}
+
+/// The text of a telemetry line: the message, then ` key=value` with secrets scrubbed.
+pub(crate) fn telemetry_text(line: &TelemetryLine, scrubber: &Scrubber) -> String {
+    let mut text = line.message.clone();
+    for (name, value) in &line.fields {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(name);
+        text.push('=');
+        if scrubber.is_secret(name) {
+            text.push_str(super::scrub::SCRUBBED);
+        } else {
+            value.render(&mut text);
+        }
+    }
+    text
+}
+
+/// Maps the fields of a span that looks like an HTTP request onto Rollbar's `request`.
+///
+/// A span looks like a request when it has a method (`method`, `http.method`,
+/// `http.request.method`) and a URL or path (`url`, `uri`, `path`, `target`,
+/// `http.url`, `http.target`, `url.full`, `url.path`).
+pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
+    fn key_of(name: &str) -> Option<&'static str> {
+        Some(match name {
+            "method" | "http.method" | "http.request.method" => "method",
+            "url" | "uri" | "http.url" | "url.full" => "url",
+            "path" | "target" | "http.target" | "url.path" => "path",
+            "query" | "query_string" | "url.query" => "query_string",
+            "status" | "status_code" | "http.status_code" | "http.response.status_code" => {
+                "status_code"
+            }
+            "route" | "http.route" => "route",
+            "user_ip" | "client_ip" | "remote_addr" | "client.address" | "http.client_ip" => {
+                "user_ip"
+            }
+            "request_id" | "http.request_id" => "request_id",
+            _ => return None,
+        })
+    }
+    let has_method = fields.iter().any(|(k, _)| key_of(k) == Some("method"));
+    let has_url = fields
+        .iter()
+        .any(|(k, _)| matches!(key_of(k), Some("url" | "path")));
+    if !has_method || !has_url {
+        return None;
+    }
+    let mut request = Map::new();
+    let mut headers = Map::new();
+    for (name, value) in fields.iter() {
+        if let Some(key) = key_of(name) {
+            let v = match key {
+                "method" | "url" | "path" | "query_string" | "user_ip" => {
+                    Value::String(value.to_text())
+                }
+                _ => field_json(value),
+            };
+            request.insert(key.to_owned(), v);
+        } else if let Some(header) = name
+            .strip_prefix("http.request.header.")
+            .or_else(|| name.strip_prefix("headers."))
+            .or_else(|| name.strip_prefix("header."))
+        {
+            headers.insert(header.to_owned(), Value::String(value.to_text()));
+        } else if name == "user_agent" || name == "http.user_agent" {
+            headers.insert("User-Agent".to_owned(), Value::String(value.to_text()));
+        } else {
+            request.insert(name.to_owned(), field_json(value));
+        }
+    }
+    if !request.contains_key("url") {
+        if let Some(path) = request.get("path").cloned() {
+            request.insert("url".to_owned(), path);
+        }
+    }
+    if !headers.is_empty() {
+        request.insert("headers".to_owned(), Value::Object(headers));
+    }
+    Some(Value::Object(request))
+}
+
+// === size ===
+
+/// Cuts `s` to at most `max` characters, the last three becoming `...`.
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep = max.saturating_sub(3);
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(&"..."[..max.min(3)]);
+    out
+}
+
+pub(crate) fn truncate_strings(value: &mut Value, max: usize) {
+    match value {
+        Value::String(s) if s.len() > max => *s = truncate_chars(s, max),
+        Value::Array(items) => items.iter_mut().for_each(|v| truncate_strings(v, max)),
+        Value::Object(map) => map.values_mut().for_each(|v| truncate_strings(v, max)),
+        _ => {}
+    }
+}
+
+/// Keeps the first and last `each_end` elements of the array at `pointer`.
+pub(crate) fn keep_ends(item: &mut Value, pointer: &str, each_end: usize) {
+    if let Some(Value::Array(items)) = item.pointer_mut(pointer) {
+        if items.len() > 2 * each_end {
+            let tail = items.split_off(items.len() - each_end);
+            items.truncate(each_end);
+            items.extend(tail);
+        }
+    }
+}
+
+/// Keeps the last `last` elements of the array at `pointer` (the newest lines).
+pub(crate) fn keep_last(item: &mut Value, pointer: &str, last: usize) {
+    if let Some(Value::Array(items)) = item.pointer_mut(pointer) {
+        if items.len() > last {
+            items.drain(..items.len() - last);
+        }
+    }
+}
+
+/// Serializes `item`, applying `steps` one by one until it fits in `max_bytes`.
+/// Returns the bytes and whether anything was cut.
+pub(crate) fn serialize_with_steps(
+    item: &mut Value,
+    max_bytes: usize,
+    steps: &[fn(&mut Value)],
+) -> (Vec<u8>, bool) {
+    let mut bytes = serde_json::to_vec(item).unwrap_or_default();
+    let mut cut = false;
+    for step in steps {
+        if bytes.len() <= max_bytes {
+            break;
+        }
+        step(item);
+        cut = true;
+        bytes = serde_json::to_vec(item).unwrap_or_default();
+    }
+    (bytes, cut)
+}

@@ -1,0 +1,835 @@
+//! The Sentry destination: events in envelopes (`POST /api/<project>/envelope/`) for
+//! Sentry and the trackers that speak its protocol (GlitchTip, Bugsink, ...).
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Map, Value};
+
+use super::backtrace;
+use super::destination::{Destination, RateLimit};
+use super::occurrence::{
+    field_json, keep_ends, keep_last, request_json, serialize_with_steps, truncate_chars,
+    truncate_strings, Occurrence, PayloadSettings,
+};
+use super::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
+use super::scrub::Scrubber;
+use super::transport::{AccessToken, Response};
+use crate::error::Error;
+use crate::level::Level;
+
+/// Enables the Sentry destination: the project's DSN,
+/// `https://<public key>@<host>/<project id>`.
+pub const SENTRY_DSN: &str = "SENTRY_DSN";
+/// The release sent with every event (default: none).
+pub const SENTRY_RELEASE: &str = "SENTRY_RELEASE";
+/// The Sentry environment (default: the mode, e.g. `production`).
+pub const SENTRY_ENVIRONMENT: &str = "SENTRY_ENVIRONMENT";
+
+/// How long sending stops after a 429 that does not say.
+const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// A parsed Sentry DSN: `{scheme}://{public_key}[:{secret}]@{host}[:{port}][/{path}]/{project_id}`.
+///
+/// Its `Debug` and `Display` show the DSN with the key replaced by `<redacted>`.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::notify::Dsn;
+///
+/// let dsn = Dsn::parse("https://abc123@o1.ingest.example.com/42").unwrap();
+/// assert_eq!(dsn.project_id(), "42");
+/// assert_eq!(dsn.envelope_url(), "https://o1.ingest.example.com/api/42/envelope/");
+/// assert_eq!(dsn.to_string(), "https://<redacted>@o1.ingest.example.com/42");
+///
+/// let err = Dsn::parse("https://o1.ingest.example.com/42").unwrap_err();
+/// assert_eq!(err.var(), Some("SENTRY_DSN"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Dsn {
+    scheme: String,
+    key: AccessToken,
+    host: String,
+    path: String,
+    project_id: String,
+}
+
+/// `dsn` with its userinfo (the key, and a legacy secret) replaced by `<redacted>`; all
+/// of it when it does not look like a URL.
+fn redact_dsn(dsn: &str) -> String {
+    match dsn.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rsplit_once('@') {
+                Some((_, host)) => {
+                    format!("{scheme}://<redacted>@{host}{}", &rest[authority_end..])
+                }
+                None => dsn.to_owned(),
+            }
+        }
+        None if dsn.is_empty() => String::new(),
+        None => "<redacted>".to_owned(),
+    }
+}
+
+impl Dsn {
+    /// Parses a DSN.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming [`SENTRY_DSN`], with the key redacted from the value shown,
+    /// when `dsn` is not an `http://` or `https://` URL with a key, a host and a
+    /// numeric project id.
+    pub fn parse(dsn: &str) -> Result<Dsn, Error> {
+        let invalid = |why: &str| {
+            Error::value(
+                SENTRY_DSN,
+                redact_dsn(dsn),
+                format!(
+                    "expected a DSN such as https://<public key>@o0.ingest.sentry.io/<project id> ({why})"
+                ),
+            )
+        };
+        if dsn.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("it contains spaces or control characters"));
+        }
+        let (scheme, rest) = dsn
+            .split_once("://")
+            .ok_or_else(|| invalid("no http:// or https://"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(invalid("the scheme is not http or https"));
+        }
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (userinfo, host) = rest[..authority_end]
+            .rsplit_once('@')
+            .ok_or_else(|| invalid("no public key before the host"))?;
+        let key = userinfo.split(':').next().unwrap_or("");
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(invalid("the public key is missing or not alphanumeric"));
+        }
+        if host.is_empty() || host.starts_with(':') {
+            return Err(invalid("no host"));
+        }
+        let path = &rest[authority_end..];
+        if path.contains(['?', '#']) {
+            return Err(invalid("it has a query or fragment"));
+        }
+        let path = path.trim_end_matches('/');
+        let (prefix, project_id) = path.rsplit_once('/').unwrap_or(("", ""));
+        if project_id.is_empty() || !project_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("the path does not end with a numeric project id"));
+        }
+        Ok(Dsn {
+            scheme: scheme.to_owned(),
+            key: AccessToken::new(key),
+            host: host.to_owned(),
+            path: prefix.to_owned(),
+            project_id: project_id.to_owned(),
+        })
+    }
+
+    /// The project id (the DSN's last path segment).
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// The public key, which authenticates the events.
+    pub fn public_key(&self) -> &AccessToken {
+        &self.key
+    }
+
+    /// Where events are sent: `{scheme}://{host}{path}/api/{project_id}/envelope/`.
+    pub fn envelope_url(&self) -> String {
+        format!(
+            "{}://{}{}/api/{}/envelope/",
+            self.scheme, self.host, self.path, self.project_id
+        )
+    }
+}
+
+impl fmt::Display for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}://<redacted>@{}{}/{}",
+            self.scheme, self.host, self.path, self.project_id
+        )
+    }
+}
+
+impl fmt::Debug for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dsn({self})")
+    }
+}
+
+/// The `X-Sentry-Auth` header's value for `key`.
+pub(crate) fn auth_header(key: &AccessToken) -> String {
+    format!(
+        "Sentry sentry_version=7, sentry_key={}, sentry_client={NOTIFIER_NAME}/{}",
+        key.expose(),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Sentry's level name for a Logbook level.
+pub(crate) fn sentry_level(level: Level) -> &'static str {
+    match level {
+        Level::Critical => "fatal",
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info | Level::Notice => "info",
+        Level::Debug | Level::Trace => "debug",
+    }
+}
+
+fn seconds(timestamp_ms: u64) -> Value {
+    json!(timestamp_ms as f64 / 1000.0)
+}
+
+/// Whether a frame is the application's code rather than the standard library's or a
+/// dependency's.
+fn in_app(frame: &backtrace::Frame) -> bool {
+    let std_symbol = [
+        "std::", "core::", "alloc::", "<std::", "<core::", "<alloc::",
+    ]
+    .iter()
+    .any(|p| frame.method.starts_with(p));
+    let foreign_file = frame.filename.as_deref().is_some_and(|f| {
+        f.starts_with("/rustc/")
+            || f.contains("/.cargo/registry/")
+            || f.contains("/.cargo/git/")
+            || f.contains("/rustlib/")
+    });
+    !std_symbol && !foreign_file && frame.method != "<unknown>"
+}
+
+fn frame_json(frame: &backtrace::Frame) -> Value {
+    let mut f = Map::new();
+    f.insert("function".into(), json!(frame.method));
+    if let Some(file) = &frame.filename {
+        f.insert("filename".into(), json!(file));
+        if file.starts_with('/') {
+            f.insert("abs_path".into(), json!(file));
+        }
+    }
+    if let Some(line) = frame.lineno {
+        f.insert("lineno".into(), json!(line));
+    }
+    if let Some(col) = frame.colno {
+        f.insert("colno".into(), json!(col));
+    }
+    f.insert("in_app".into(), json!(in_app(frame)));
+    Value::Object(f)
+}
+
+/// Sentry's `request` from the fields of an HTTP request span, scrubbed before the URL
+/// is split (a bare query string no longer looks like a URL).
+fn request(fields: &crate::fields::Fields, scrubber: &Scrubber) -> Option<Value> {
+    let mut value = request_json(fields)?;
+    scrubber.scrub_value(&mut value);
+    let Value::Object(mut r) = value else {
+        return None;
+    };
+    let mut out = Map::new();
+    for key in ["method", "headers"] {
+        if let Some(v) = r.remove(key) {
+            out.insert(key.into(), v);
+        }
+    }
+    let mut query = r.remove("query_string");
+    if let Some(Value::String(url)) = r.remove("url") {
+        match url.split_once('?') {
+            Some((base, q)) => {
+                out.insert("url".into(), json!(base));
+                if query.is_none() {
+                    query = Some(json!(q));
+                }
+            }
+            None => {
+                out.insert("url".into(), json!(url));
+            }
+        }
+    }
+    if let Some(q) = query {
+        out.insert("query_string".into(), json!(q));
+    }
+    r.remove("path");
+    let mut env = Map::new();
+    if let Some(ip) = r.remove("user_ip") {
+        env.insert("REMOTE_ADDR".into(), ip);
+    }
+    for (k, v) in r {
+        let text = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        env.insert(k, Value::String(text));
+    }
+    if !env.is_empty() {
+        out.insert("env".into(), Value::Object(env));
+    }
+    Some(Value::Object(out))
+}
+
+fn exception(occ: &Occurrence, panic: &super::occurrence::PanicInfo) -> Value {
+    let mut frames: Vec<Value> = panic
+        .backtrace
+        .as_deref()
+        .map(backtrace::panic_frames)
+        .unwrap_or_default()
+        .iter()
+        .map(frame_json)
+        .collect();
+    if frames.is_empty() {
+        let location = panic.location.as_deref().unwrap_or("<unknown>");
+        let (file, lineno, colno) = backtrace::parse_location(location);
+        let mut frame = frame_json(&backtrace::Frame {
+            method: "<panic>".to_owned(),
+            filename: Some(file.to_owned()),
+            lineno,
+            colno,
+        });
+        frame["in_app"] = json!(true);
+        frames.push(frame);
+    }
+    let mut value = json!({
+        "type": PANIC_CLASS,
+        "value": panic.message,
+        "mechanism": { "type": "panic", "handled": false },
+        "stacktrace": { "frames": frames },
+    });
+    if let Some(thread) = panic.thread.as_deref().or(occ.thread.as_deref()) {
+        value["thread_id"] = json!(thread);
+    }
+    json!({ "values": [value] })
+}
+
+/// The complete event for `occ`, scrubbed.
+pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str) -> Value {
+    let mut event = Map::new();
+    event.insert("event_id".into(), json!(event_id));
+    event.insert("timestamp".into(), seconds(occ.timestamp_ms));
+    event.insert("platform".into(), json!("native"));
+    event.insert("level".into(), json!(sentry_level(occ.level)));
+    if !occ.channel.is_empty() {
+        event.insert("logger".into(), json!(occ.channel));
+    }
+    event.insert("server_name".into(), json!(settings.host));
+    event.insert("environment".into(), json!(settings.environment));
+    if let Some(release) = &settings.code_version {
+        event.insert("release".into(), json!(release));
+    }
+    event.insert(
+        "sdk".into(),
+        json!({ "name": NOTIFIER_NAME, "version": env!("CARGO_PKG_VERSION") }),
+    );
+    match (&occ.panic, occ.repeated) {
+        (Some(panic), None) => {
+            event.insert("exception".into(), exception(occ, panic));
+        }
+        (_, Some((n, window))) => {
+            let text = format!(
+                "\"{}\" repeated {} more time{} in {} s",
+                occ.panic.as_ref().map_or(&occ.message, |p| &p.message),
+                n,
+                if n == 1 { "" } else { "s" },
+                window.as_secs()
+            );
+            event.insert("logentry".into(), json!({ "formatted": text }));
+        }
+        (None, None) => {
+            event.insert("logentry".into(), json!({ "formatted": occ.message }));
+        }
+    }
+
+    let mut tags = Map::new();
+    if !occ.channel.is_empty() {
+        tags.insert("channel".into(), json!(occ.channel));
+    }
+    if let Some(thread) = &occ.thread {
+        tags.insert("thread".into(), json!(thread));
+    }
+    event.insert("tags".into(), Value::Object(tags));
+
+    let mut extra = Map::new();
+    for (name, value) in &occ.fields {
+        extra.insert((*name).to_owned(), field_json(value));
+    }
+    if let Some((n, window)) = occ.repeated {
+        extra.insert("repeated".into(), json!(n));
+        extra.insert("window_secs".into(), json!(window.as_secs()));
+    }
+    event.insert("extra".into(), Value::Object(extra));
+
+    let mut contexts = Map::new();
+    contexts.insert(
+        "os".into(),
+        json!({ "type": "os", "name": std::env::consts::OS }),
+    );
+    let mut callsite = Map::new();
+    if let Some(file) = &occ.file {
+        callsite.insert("file".into(), json!(file));
+    }
+    if let Some(line) = occ.line {
+        callsite.insert("line".into(), json!(line));
+    }
+    if let Some(module) = &occ.module {
+        callsite.insert("module".into(), json!(module));
+    }
+    if !callsite.is_empty() {
+        contexts.insert("callsite".into(), Value::Object(callsite));
+    }
+    for (i, (name, fields)) in occ.spans.iter().enumerate() {
+        let mut key = format!("span {name}");
+        if contexts.contains_key(&key) {
+            key = format!("span {name} #{i}");
+        }
+        let mut ctx = Map::new();
+        ctx.insert("depth".into(), json!(i));
+        for (k, v) in fields.iter() {
+            ctx.insert(k.to_owned(), field_json(v));
+        }
+        contexts.insert(key, Value::Object(ctx));
+    }
+    event.insert("contexts".into(), Value::Object(contexts));
+
+    if let Some(request) = occ
+        .spans
+        .iter()
+        .rev()
+        .find_map(|(_, f)| request(f, &settings.scrubber))
+    {
+        event.insert("request".into(), request);
+    }
+
+    if !occ.telemetry.is_empty() {
+        let crumbs: Vec<Value> = occ
+            .telemetry
+            .iter()
+            .map(|line| {
+                let mut crumb = json!({
+                    "timestamp": seconds(line.timestamp_ms),
+                    "type": "default",
+                    "category": line.channel,
+                    "level": sentry_level(line.level),
+                    "message": line.message,
+                });
+                if !line.fields.is_empty() {
+                    let mut data = Map::new();
+                    for (k, v) in &line.fields {
+                        data.insert((*k).to_owned(), field_json(v));
+                    }
+                    crumb["data"] = Value::Object(data);
+                }
+                crumb
+            })
+            .collect();
+        event.insert("breadcrumbs".into(), json!({ "values": crumbs }));
+    }
+
+    for key in ["tags", "extra", "contexts", "request", "breadcrumbs"] {
+        if let Some(v) = event.get_mut(key) {
+            settings.scrubber.scrub_value(v);
+        }
+    }
+    Value::Object(event)
+}
+
+// === size ===
+
+const BREADCRUMBS: &str = "/breadcrumbs/values";
+const FRAMES: &str = "/exception/values/0/stacktrace/frames";
+
+fn drop_breadcrumbs(event: &mut Value) {
+    if let Some(map) = event.as_object_mut() {
+        map.remove("breadcrumbs");
+    }
+}
+
+fn min_event(event: &mut Value) {
+    keep_ends(event, FRAMES, 1);
+    if let Some(Value::String(m)) = event.pointer_mut("/logentry/formatted") {
+        *m = truncate_chars(m, 1024);
+    }
+    if let Some(Value::String(m)) = event.pointer_mut("/exception/values/0/value") {
+        *m = truncate_chars(m, 255);
+    }
+    if let Some(map) = event.as_object_mut() {
+        map.insert("extra".into(), json!({ "truncated": true }));
+        map.remove("contexts");
+        map.remove("request");
+    }
+}
+
+/// The event serialized within `max_bytes` (breadcrumbs to the last 10, then none;
+/// frames to 30 at each end; strings to 1024, 512, 256 characters; a minimal event),
+/// wrapped in an envelope.
+pub(crate) fn envelope(event: &mut Value, max_bytes: usize) -> Vec<u8> {
+    let (payload, _) = serialize_with_steps(
+        event,
+        max_bytes,
+        &[
+            |v| keep_last(v, BREADCRUMBS, 10),
+            drop_breadcrumbs,
+            |v| keep_ends(v, FRAMES, 30),
+            |v| truncate_strings(v, 1024),
+            |v| truncate_strings(v, 512),
+            |v| truncate_strings(v, 256),
+            min_event,
+            |v| truncate_strings(v, 64),
+        ],
+    );
+    let header = json!({
+        "event_id": event.get("event_id").cloned().unwrap_or(Value::Null),
+        "sdk": { "name": NOTIFIER_NAME, "version": env!("CARGO_PKG_VERSION") },
+    });
+    let item = json!({
+        "type": "event",
+        "length": payload.len(),
+        "content_type": "application/json",
+    });
+    let mut out = Vec::with_capacity(payload.len() + 200);
+    out.extend_from_slice(header.to_string().as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(item.to_string().as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&payload);
+    out.push(b'\n');
+    out
+}
+
+// === rate limits ===
+
+/// The pause `X-Sentry-Rate-Limits` asks for events: the longest `retry_after` of the
+/// limits whose categories are empty (all) or include `error` or `default`.
+/// `retry_after:categories:scope[:reason[:namespaces]]`, comma-separated.
+pub(crate) fn sentry_rate_limits(header: &str) -> Option<Duration> {
+    header
+        .split(',')
+        .filter_map(|limit| {
+            let mut parts = limit.trim().split(':');
+            let secs: f64 = parts.next()?.trim().parse().ok()?;
+            if !secs.is_finite() || secs < 0.0 {
+                return None;
+            }
+            let categories = parts.next().unwrap_or("").trim();
+            let applies = categories.is_empty()
+                || categories
+                    .split(';')
+                    .any(|c| matches!(c.trim(), "error" | "default"));
+            applies.then(|| Duration::from_secs_f64(secs))
+        })
+        .max()
+}
+
+/// Sentry's item API: envelopes authenticated with `X-Sentry-Auth`.
+#[derive(Debug)]
+pub(crate) struct Sentry {
+    pub(crate) endpoint: String,
+    pub(crate) key: AccessToken,
+}
+
+impl Destination for Sentry {
+    fn name(&self) -> &'static str {
+        "Sentry"
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn secret(&self) -> &AccessToken {
+        &self.key
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "Content-Type".into(),
+                "application/x-sentry-envelope".into(),
+            ),
+            ("X-Sentry-Auth".into(), auth_header(&self.key)),
+        ]
+    }
+
+    fn build(&self, occ: &Occurrence, settings: &PayloadSettings, id: uuid::Uuid) -> Value {
+        build(occ, settings, &id.simple().to_string())
+    }
+
+    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8> {
+        envelope(payload, max_bytes)
+    }
+
+    /// `X-Sentry-Rate-Limits` (on any status) first; on a 429 without it,
+    /// `Retry-After` seconds, else 60 s.
+    fn rate_limit(&self, response: &Response, _now: SystemTime) -> Option<RateLimit> {
+        if let Some(pause) = response
+            .header("X-Sentry-Rate-Limits")
+            .and_then(sentry_rate_limits)
+        {
+            return Some(RateLimit { pause: Some(pause) });
+        }
+        if response.status != 429 {
+            return None;
+        }
+        let pause = response
+            .header("Retry-After")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map_or(DEFAULT_RATE_LIMIT_PAUSE, Duration::from_secs_f64);
+        Some(RateLimit { pause: Some(pause) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::{FieldValue, Fields};
+    use crate::notify::occurrence::{PanicInfo, TelemetryLine};
+
+    fn occurrence() -> Occurrence {
+        Occurrence {
+            level: Level::Error,
+            timestamp_ms: 1_795_462_463_123,
+            message: "payment failed".into(),
+            channel: "shop::pay".into(),
+            file: Some("src/pay.rs".into()),
+            line: Some(42),
+            module: Some("shop::pay".into()),
+            thread: Some("main".into()),
+            fields: vec![
+                ("order", FieldValue::U64(7)),
+                ("password", FieldValue::Str("hunter2".into())),
+            ],
+            spans: vec![(
+                "request",
+                Fields(vec![
+                    ("method", FieldValue::Str("POST".into())),
+                    (
+                        "uri",
+                        FieldValue::Str("https://u:p@shop/pay?token=abc&x=1".into()),
+                    ),
+                    ("status", FieldValue::U64(500)),
+                    ("client_ip", FieldValue::Str("10.0.0.9".into())),
+                    (
+                        "headers.authorization",
+                        FieldValue::Str("Bearer xyz".into()),
+                    ),
+                ]),
+            )],
+            telemetry: vec![TelemetryLine {
+                level: Level::Notice,
+                timestamp_ms: 1_795_462_463_000,
+                channel: "shop".into(),
+                message: "login".into(),
+                fields: vec![("secret", FieldValue::Str("s3".into()))],
+            }],
+            panic: None,
+            repeated: None,
+        }
+    }
+
+    fn settings() -> PayloadSettings {
+        PayloadSettings {
+            environment: "production".into(),
+            code_version: Some("1.2.3".into()),
+            host: "web-1".into(),
+            scrubber: Scrubber::new([]),
+        }
+    }
+
+    #[test]
+    fn dsns() {
+        let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9000/sub/path/7/").unwrap();
+        assert_eq!(
+            dsn.envelope_url(),
+            "http://127.0.0.1:9000/sub/path/api/7/envelope/"
+        );
+        assert_eq!(dsn.public_key().expose(), "0123abcd");
+        assert!(!format!("{dsn:?}").contains("0123abcd"));
+        let legacy = Dsn::parse("https://pub:sec@h/1").unwrap();
+        assert_eq!(legacy.public_key().expose(), "pub");
+        for bad in [
+            "",
+            "0123abcd",
+            "ftp://k@h/1",
+            "https://h/1",
+            "https://k@/1",
+            "https://k@h",
+            "https://k@h/abc",
+            "https://k@h/1?x=1",
+            "https://k y@h/1",
+        ] {
+            let err = Dsn::parse(bad).unwrap_err();
+            assert_eq!(err.var(), Some(SENTRY_DSN), "{bad}");
+            let text = err.to_string();
+            assert!(
+                !text.contains("0123abcd") && !text.contains("k y"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            redact_dsn("https://secretkey@h/x"),
+            "https://<redacted>@h/x"
+        );
+    }
+
+    #[test]
+    fn error_event_has_everything_and_no_secrets() {
+        let event = build(&occurrence(), &settings(), "e1");
+        assert_eq!(event["level"], "error");
+        assert_eq!(event["logger"], "shop::pay");
+        assert_eq!(event["logentry"]["formatted"], "payment failed");
+        assert_eq!(event["platform"], "native");
+        assert_eq!(event["server_name"], "web-1");
+        assert_eq!(event["release"], "1.2.3");
+        assert_eq!(event["environment"], "production");
+        assert_eq!(event["timestamp"], 1_795_462_463.123);
+        assert_eq!(event["extra"]["order"], 7);
+        assert_eq!(event["extra"]["password"], "***");
+        assert_eq!(event["tags"]["channel"], "shop::pay");
+        assert_eq!(event["contexts"]["span request"]["method"], "POST");
+        let request = &event["request"];
+        assert_eq!(request["method"], "POST");
+        assert_eq!(request["url"], "https://u:***@shop/pay");
+        assert_eq!(request["query_string"], "token=***&x=1");
+        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(request["env"]["REMOTE_ADDR"], "10.0.0.9");
+        assert_eq!(request["env"]["status_code"], "500");
+        let crumb = &event["breadcrumbs"]["values"][0];
+        assert_eq!(crumb["message"], "login");
+        assert_eq!(crumb["level"], "info");
+        assert_eq!(crumb["category"], "shop");
+        assert_eq!(crumb["data"]["secret"], "***");
+        let text = event.to_string();
+        for secret in ["hunter2", "xyz", "abc", "s3\""] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn levels() {
+        let names: Vec<_> = [
+            Level::Critical,
+            Level::Error,
+            Level::Warning,
+            Level::Notice,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+        ]
+        .into_iter()
+        .map(sentry_level)
+        .collect();
+        assert_eq!(
+            names,
+            ["fatal", "error", "warning", "info", "info", "debug", "debug"]
+        );
+    }
+
+    #[test]
+    fn panic_event_has_an_exception_with_frames_oldest_first() {
+        let mut occ = occurrence();
+        occ.level = Level::Critical;
+        occ.panic = Some(PanicInfo {
+            message: "boom".into(),
+            location: Some("src/main.rs:10:5".into()),
+            thread: Some("main".into()),
+            backtrace: Some(
+                "   0: std::panicking::rust_panic_with_hook\n   1: core::panicking::panic_fmt\n   2: my_app::handler\n             at ./src/main.rs:10:5\n   3: my_app::main\n             at ./src/main.rs:4:5\n   4: core::ops::function::FnOnce::call_once\n             at /rustc/abc/library/core/src/ops/function.rs:250:5\n   5: std::sys::backtrace::__rust_begin_short_backtrace\n"
+                    .into(),
+            ),
+        });
+        let event = build(&occ, &settings(), "e");
+        assert_eq!(event["level"], "fatal");
+        assert!(event.get("logentry").is_none());
+        let exc = &event["exception"]["values"][0];
+        assert_eq!(exc["type"], "panic");
+        assert_eq!(exc["value"], "boom");
+        assert_eq!(exc["mechanism"]["handled"], false);
+        let frames = exc["stacktrace"]["frames"].as_array().unwrap();
+        let functions: Vec<_> = frames
+            .iter()
+            .map(|f| f["function"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            functions,
+            [
+                "core::ops::function::FnOnce::call_once",
+                "my_app::main",
+                "my_app::handler"
+            ]
+        );
+        assert_eq!(frames[0]["in_app"], false);
+        assert_eq!(frames[2]["in_app"], true);
+        assert_eq!(frames[2]["filename"], "./src/main.rs");
+        assert_eq!(frames[2]["lineno"], 10);
+
+        occ.panic.as_mut().unwrap().backtrace = Some("disabled backtrace".into());
+        let event = build(&occ, &settings(), "e");
+        let frame = &event["exception"]["values"][0]["stacktrace"]["frames"][0];
+        assert_eq!(frame["filename"], "src/main.rs");
+        assert_eq!(frame["in_app"], true);
+    }
+
+    #[test]
+    fn envelopes_have_three_lines_and_fit() {
+        let mut occ = occurrence();
+        occ.message = "x".repeat(700 * 1024);
+        occ.telemetry = vec![occ.telemetry[0].clone(); 500];
+        let mut event = build(&occ, &settings(), "0123456789abcdef0123456789abcdef");
+        let bytes = envelope(&mut event, 512 * 1024);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.trim_end().split('\n').collect();
+        assert_eq!(lines.len(), 3);
+        let header: Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(header["event_id"], "0123456789abcdef0123456789abcdef");
+        let item: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(item["type"], "event");
+        assert_eq!(item["length"], lines[2].len());
+        assert!(lines[2].len() <= 512 * 1024);
+        let event: Value = serde_json::from_str(lines[2]).unwrap();
+        assert!(event["breadcrumbs"].is_null());
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        assert_eq!(
+            sentry_rate_limits("60:transaction:key, 2700:default;error;security:organization"),
+            Some(Duration::from_secs(2700))
+        );
+        assert_eq!(
+            sentry_rate_limits("30::organization"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(sentry_rate_limits("60:transaction:key"), None);
+        assert_eq!(sentry_rate_limits("soon"), None);
+        let sentry = Sentry {
+            endpoint: String::new(),
+            key: AccessToken::new("k"),
+        };
+        let now = SystemTime::now();
+        let mut r = Response::status(429);
+        assert_eq!(
+            sentry.rate_limit(&r, now),
+            Some(RateLimit {
+                pause: Some(DEFAULT_RATE_LIMIT_PAUSE)
+            })
+        );
+        r.headers.push(("retry-after".into(), "7".into()));
+        assert_eq!(
+            sentry.rate_limit(&r, now).unwrap().pause,
+            Some(Duration::from_secs(7))
+        );
+        let mut ok = Response::status(200);
+        assert_eq!(sentry.rate_limit(&ok, now), None);
+        ok.headers
+            .push(("X-Sentry-Rate-Limits".into(), "5:error:project".into()));
+        assert_eq!(
+            sentry.classify(&ok, now),
+            super::super::destination::Verdict::Accepted(Some(Duration::from_secs(5)))
+        );
+    }
+}

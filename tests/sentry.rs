@@ -1,0 +1,354 @@
+//! The Sentry destination over loopback HTTP: the envelope and its auth header, rate
+//! limits (429 with `Retry-After` or `X-Sentry-Rate-Limits`, and the header on a 200),
+//! 5xx retries with the same event id, a hanging server, scrubbing, panics, and both
+//! destinations at once.
+
+#[cfg(feature = "rollbar")]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tracing_logbook::notify::{Dsn, NotifyConfig, NotifyLayer, Request, Response, TransportError};
+use tracing_subscriber::prelude::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn run_with(layer: NotifyLayer, f: impl FnOnce()) {
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+}
+
+fn config(dsn: &str) -> NotifyConfig {
+    NotifyConfig::sentry(Dsn::parse(dsn).unwrap())
+        .environment("test")
+        .code_version("shop@1.2.3")
+        .host("test-host")
+        .retry_backoff(Duration::from_millis(1))
+}
+
+/// The three lines of an envelope: header, item header, event.
+fn envelope(body: &[u8]) -> (Value, Value, Value) {
+    let text = std::str::from_utf8(body).expect("UTF-8 envelope");
+    let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let item: Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(item["length"], lines[2].len(), "item length");
+    (
+        serde_json::from_str(lines[0]).unwrap(),
+        item,
+        serde_json::from_str(lines[2]).unwrap(),
+    )
+}
+
+/// Sends through an in-memory transport; returns every envelope's event.
+fn in_memory(config: NotifyConfig, f: impl FnOnce()) -> Vec<Value> {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let sink = bodies.clone();
+    let transport = move |req: &Request<'_>| -> Result<Response, TransportError> {
+        sink.lock().unwrap().push(req.body.to_vec());
+        Ok(Response::status(200))
+    };
+    let (layer, handle) = config.build_with_transport(transport);
+    run_with(layer, f);
+    assert!(handle.flush(WAIT), "{:?}", handle.stats());
+    let bodies = bodies.lock().unwrap().clone();
+    bodies.iter().map(|b| envelope(b).2).collect()
+}
+
+#[test]
+fn panic_event_becomes_an_exception_with_frames_oldest_first() {
+    #[inline(never)]
+    fn failing_function() -> std::backtrace::Backtrace {
+        std::backtrace::Backtrace::force_capture()
+    }
+    let backtrace = failing_function();
+    let events = in_memory(config(&format!("http://{KEY}@127.0.0.1:9/1")), || {
+        tracing_logbook::critical!(
+            target: "panic",
+            panic.message = "index out of bounds",
+            panic.location = "src/lib.rs:10:5",
+            panic.thread = "worker-1",
+            panic.backtrace = %backtrace,
+            "thread 'worker-1' panicked"
+        );
+    });
+    let event = &events[0];
+    assert_eq!(event["level"], "fatal");
+    let exception = &event["exception"]["values"][0];
+    assert_eq!(exception["type"], "panic");
+    assert_eq!(exception["value"], "index out of bounds");
+    let frames = exception["stacktrace"]["frames"].as_array().unwrap();
+    let functions: Vec<&str> = frames
+        .iter()
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    let here = functions
+        .iter()
+        .position(|m| m.contains("failing_function"))
+        .unwrap_or_else(|| panic!("no failing_function in {functions:#?}"));
+    let caller = functions
+        .iter()
+        .position(|m| m.contains("panic_event_becomes_an_exception"))
+        .expect("the test function is a frame");
+    assert!(caller < here, "oldest first: {functions:#?}");
+    assert!(!functions.iter().any(|m| m.contains("std::backtrace")));
+    assert_eq!(frames[here]["in_app"], true);
+    assert!(frames[here]["lineno"].as_u64().is_some());
+    assert!(frames[here]["filename"]
+        .as_str()
+        .unwrap()
+        .ends_with("sentry.rs"));
+    assert!(event["extra"].get("panic.message").is_none());
+}
+
+#[test]
+fn secrets_are_scrubbed_everywhere() {
+    let events = in_memory(
+        config(&format!("http://{KEY}@127.0.0.1:9/1")).scrub("session_id"),
+        || {
+            tracing::info!(api_key = "k-telemetry", "calling the bank");
+            let _r = tracing::info_span!(
+                "request",
+                method = "POST",
+                uri = "https://shop.example/pay?token=t-query&x=1",
+                headers.cookie = "c-header",
+                session_id = "s-span",
+            )
+            .entered();
+            tracing::error!(
+                password = "p-field",
+                dsn = "postgres://app:p-url@db/app",
+                "payment failed"
+            );
+        },
+    );
+    let text = events[0].to_string();
+    for secret in [
+        "k-telemetry",
+        "t-query",
+        "c-header",
+        "s-span",
+        "p-field",
+        "p-url",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(events[0]["request"]["query_string"], "token=***&x=1");
+    assert_eq!(events[0]["extra"]["password"], "***");
+}
+
+#[cfg(not(feature = "rollbar"))]
+#[test]
+fn without_an_http_client_a_dsn_is_an_init_error_naming_it() {
+    let dsn = Dsn::parse(&format!("http://{KEY}@127.0.0.1:9/1")).unwrap();
+    let err = tracing_logbook::init(
+        tracing_logbook::Env::new(tracing_logbook::Mode::Test).sentry(NotifyConfig::sentry(dsn)),
+    )
+    .unwrap_err();
+    assert_eq!(err.var(), Some("SENTRY_DSN"));
+    assert!(!err.to_string().contains(KEY));
+}
+
+#[cfg(feature = "rollbar")]
+mod http {
+    use super::*;
+    use support::server::{Recorded, Reply, Server};
+
+    fn dsn(server: &Server) -> String {
+        format!("http://{KEY}@{}/1", server.addr())
+    }
+
+    fn event_id(r: &Recorded) -> String {
+        let (header, _, event) = envelope(&r.body);
+        assert_eq!(header["event_id"], event["event_id"]);
+        event["event_id"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn posts_envelopes_with_the_auth_header() {
+        let server = Server::start(vec![]);
+        let (layer, handle) = config(&dsn(&server)).telemetry(5).build();
+        run_with(layer, || {
+            tracing_logbook::notice!(target: "shop", user = "ann", "logged in");
+            let _r = tracing::info_span!(
+                "request",
+                method = "GET",
+                url = "http://shop.example/cart?page=2",
+                headers.accept = "text/html",
+                client_ip = "10.1.2.3",
+            )
+            .entered();
+            tracing::error!(target: "shop::cart", order = 7, "cart lost");
+        });
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let r = &requests[0];
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/api/1/envelope/");
+        assert_eq!(
+            r.header("X-Sentry-Auth"),
+            Some(
+                format!(
+                    "Sentry sentry_version=7, sentry_key={KEY}, sentry_client=tracing-logbook/{}",
+                    env!("CARGO_PKG_VERSION")
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("application/x-sentry-envelope")
+        );
+        let (header, item, event) = envelope(&r.body);
+        assert_eq!(item["type"], "event");
+        let id = event["event_id"].as_str().unwrap();
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        assert_eq!(header["event_id"], id);
+        assert_eq!(event["level"], "error");
+        assert_eq!(event["logger"], "shop::cart");
+        assert_eq!(event["logentry"]["formatted"], "cart lost");
+        assert_eq!(event["platform"], "native");
+        assert_eq!(event["server_name"], "test-host");
+        assert_eq!(event["release"], "shop@1.2.3");
+        assert_eq!(event["environment"], "test");
+        assert!(event["timestamp"].as_f64().unwrap() > 1.7e9);
+        assert_eq!(event["extra"]["order"], 7);
+        assert_eq!(event["tags"]["channel"], "shop::cart");
+        assert_eq!(event["contexts"]["span request"]["method"], "GET");
+        let request = &event["request"];
+        assert_eq!(request["method"], "GET");
+        assert_eq!(request["url"], "http://shop.example/cart");
+        assert_eq!(request["query_string"], "page=2");
+        assert_eq!(request["headers"]["accept"], "text/html");
+        assert_eq!(request["env"]["REMOTE_ADDR"], "10.1.2.3");
+        let crumb = &event["breadcrumbs"]["values"][0];
+        assert_eq!(crumb["message"], "logged in");
+        assert_eq!(crumb["level"], "info");
+        assert_eq!(crumb["category"], "shop");
+        assert_eq!(crumb["data"]["user"], "ann");
+        assert_eq!(handle.sent(), 1);
+    }
+
+    #[test]
+    fn server_errors_are_retried_with_the_same_event_id() {
+        let server = Server::start(vec![
+            Reply::Status(500, vec![]),
+            Reply::Close,
+            Reply::Status(503, vec![]),
+        ]);
+        let (layer, handle) = config(&dsn(&server)).build();
+        run_with(layer, || tracing::error!("flaky"));
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 4);
+        let ids: Vec<String> = requests.iter().map(event_id).collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_eq!((handle.sent(), handle.retried()), (1, 3));
+    }
+
+    #[test]
+    fn a_429_with_retry_after_pauses_then_resends() {
+        let server = Server::start(vec![Reply::Status(
+            429,
+            vec![("Retry-After", "1".to_owned())],
+        )]);
+        let (layer, handle) = config(&dsn(&server)).build();
+        run_with(layer, || tracing::error!("limited"));
+        assert!(handle.flush(WAIT));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(event_id(&requests[0]), event_id(&requests[1]));
+        assert_eq!((handle.sent(), handle.retried()), (1, 1));
+    }
+
+    #[test]
+    fn a_429_with_sentry_rate_limits_pauses_as_long_as_it_says() {
+        // Only the error category counts: the 600 s transaction limit does not apply,
+        // the 1 s one for errors does (with a 10 minute pause the flush would time out).
+        let server = Server::start(vec![Reply::Status(
+            429,
+            vec![(
+                "X-Sentry-Rate-Limits",
+                "600:transaction:key, 1:error;default:project".to_owned(),
+            )],
+        )]);
+        let (layer, handle) = config(&dsn(&server)).build();
+        run_with(layer, || tracing::error!("limited"));
+        assert!(handle.flush(WAIT), "{:?}", handle.stats());
+        assert_eq!(server.requests().len(), 2);
+        assert_eq!((handle.sent(), handle.retried()), (1, 1));
+    }
+
+    #[test]
+    fn rate_limits_on_a_200_pause_the_next_items() {
+        let server = Server::start(vec![Reply::Status(
+            200,
+            vec![("X-Sentry-Rate-Limits", "600::organization".to_owned())],
+        )]);
+        let (layer, handle) = config(&dsn(&server))
+            .max_rate_limit_pause(Duration::from_secs(600))
+            .build();
+        run_with(layer, || {
+            tracing::error!("first");
+            tracing::error!("second");
+        });
+        assert!(server.wait_for(1, WAIT));
+        // The second item waits out the 10-minute pause: shutdown gives up on it at its
+        // deadline instead of sending it.
+        handle.shutdown(Duration::from_millis(300));
+        assert_eq!(server.requests().len(), 1);
+        let stats = handle.stats();
+        assert_eq!((stats.sent, stats.abandoned), (1, 1), "{stats:?}");
+    }
+
+    #[test]
+    fn shutdown_is_bounded_against_a_hanging_server() {
+        let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
+        let (layer, handle) = config(&dsn(&server))
+            .request_timeout(Duration::from_secs(600))
+            .dedup_window(Duration::ZERO)
+            .build();
+        run_with(layer, || {
+            tracing::error!("stuck");
+            tracing::error!("stuck");
+        });
+        assert!(server.wait_for(1, WAIT));
+        handle.shutdown(Duration::from_millis(300));
+        let stats = handle.stats();
+        assert_eq!(stats.sent, 0);
+        assert_eq!(stats.pending, 2, "{stats:?}");
+        server.release();
+    }
+
+    #[test]
+    fn client_errors_are_not_retried() {
+        let server = Server::start(vec![Reply::Status(403, vec![])]);
+        let (layer, handle) = config(&dsn(&server)).build();
+        run_with(layer, || tracing::error!("wrong key"));
+        assert!(handle.flush(WAIT));
+        assert_eq!(server.requests().len(), 1);
+        assert_eq!((handle.sent(), handle.failed()), (0, 1));
+    }
+
+    #[test]
+    fn both_destinations_get_every_error() {
+        let server = Server::start(vec![]);
+        let (rollbar, rollbar_handle) = NotifyConfig::new("test-token")
+            .endpoint(server.endpoint())
+            .build();
+        let (sentry, sentry_handle) = config(&dsn(&server)).build();
+        let subscriber = tracing_subscriber::registry().with(rollbar).with(sentry);
+        tracing::subscriber::with_default(subscriber, || tracing::error!("everywhere"));
+        assert!(rollbar_handle.flush(WAIT) && sentry_handle.flush(WAIT));
+        let mut paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+        paths.sort();
+        assert_eq!(paths, ["/api/1/envelope/", "/api/1/item/"]);
+        assert_eq!((rollbar_handle.sent(), sentry_handle.sent()), (1, 1));
+    }
+}
