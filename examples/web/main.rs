@@ -32,10 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        let shutdown = app::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("listening on http://{}", listener.local_addr()?);
         tracing_logbook::notice!(addr = %listener.local_addr()?, "listening");
-        app::serve(listener, app::shutdown_signal()).await
+        app::serve(listener, shutdown).await
     })?;
     tracing::info!("stopped");
     Ok(())
