@@ -45,7 +45,9 @@
 //! # Feature flags
 //!
 //! * `rollbar` (default): error notifications (to Rollbar and to Sentry-compatible
-//!   trackers) over HTTPS with `ureq`. `http` is an alias.
+//!   trackers) over HTTPS with `ureq`.
+//! * `http`: the [`web`] module, request spans and response lines for web services built
+//!   on the `http` crate (axum, tower-http's `TraceLayer`); adds the `http` crate only.
 //!
 //! # Supported Rust versions
 //!
@@ -70,6 +72,9 @@ mod rotate;
 mod sink;
 pub mod syslog;
 pub mod testing;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod web;
 mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};

@@ -1,0 +1,43 @@
+//! A web service logged with tracing-logbook: one line per request, one notification per
+//! failed request.
+//!
+//! ```console
+//! cargo run --example web --features http
+//! curl -i localhost:3000/            # 200
+//! curl -i localhost:3000/nope        # 404: a line, no notification
+//! curl -i localhost:3000/fail        # 500: an ERROR line (notified in production)
+//! curl -i localhost:3000/panic       # a panicking handler: CRITICAL, answered 500
+//! curl -i 'localhost:3000/login?user=ann&password=hunter2'   # the password is logged as ***
+//! ```
+//!
+//! In development the lines go to the terminal. With `APP_ENV=production` they go to the
+//! daily file (`LOG_FILE`, default `logs/web.log`), and with `ROLLBAR_ACCESS_TOKEN` set
+//! each 5xx and each panic is sent to Rollbar with its request. `PORT` picks the port
+//! (default 3000); the service listens on 127.0.0.1 only. Ctrl+C stops it gracefully,
+//! delivering what is still queued.
+
+#![allow(clippy::print_stdout)] // the bound address is for the person who started it
+
+mod app;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Bound first, dropped last: after the runtime has stopped, it flushes the file and
+    // delivers the queued notifications.
+    let _guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port}: expected a port number"))?,
+        Err(_) => 3000,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let shutdown = app::shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        println!("listening on http://{}", listener.local_addr()?);
+        tracing_logbook::notice!(addr = %listener.local_addr()?, "listening");
+        app::serve(listener, shutdown).await
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,472 @@
+//! Web services: one request span per request, one line per response, one notification
+//! per failed request (feature `http`).
+//!
+//! Plain functions over the [`http`] crate's types, meant for tower-http's `TraceLayer`
+//! (any framework built on `http` works: axum, tonic, hyper services):
+//!
+//! * [`request_span`] makes the span every line of the request is logged in, with the
+//!   field names the notifier maps onto Rollbar's `request`: `method`, `url` (secret
+//!   query parameters already scrubbed), `route`, `client.address`, `request_id`,
+//!   `http.request.header.*` for the [`HEADERS`] (Authorization and Cookie only as
+//!   `***`), and `status` once the response is known. Secrets are scrubbed before they
+//!   are recorded, so they reach neither the log file nor a notification.
+//! * [`on_response`] writes the request's one line, at `INFO` below 500 and at `ERROR`
+//!   for a 5xx, which is therefore the request's one notification.
+//! * [`panic_response`] answers a panicking handler (for tower-http's
+//!   `CatchPanicLayer::custom`) and marks the response [`Panicked`]: the panic hook has
+//!   already sent the panic (with its backtrace) as `CRITICAL` inside the request span,
+//!   so the request's line is a `WARNING`, not a second notification.
+//! * [`on_failure`] reports a failure that is not a status code (an I/O error while
+//!   streaming the body) at `ERROR`.
+//!
+//! The span is made at `ERROR` level so that it exists whenever errors are logged (a
+//! `RUST_LOG=warn` must not strip the request from a notification). Events and the span
+//! use the target [`TARGET`] (`http`): `RUST_LOG=info,http=warn` hides the lines of
+//! successful requests.
+//!
+//! # With axum and tower-http
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use std::time::Duration;
+//!
+//! use axum::extract::{ConnectInfo, MatchedPath, Request};
+//! use axum::{routing::get, Router};
+//! use tower_http::catch_panic::CatchPanicLayer;
+//! use tower_http::classify::ServerErrorsFailureClass;
+//! use tower_http::trace::TraceLayer;
+//! use tracing::Span;
+//! use tracing_logbook::web;
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     // Inside the TraceLayer: a panic is caught in the request span.
+//!     .layer(CatchPanicLayer::custom(web::panic_response))
+//!     .layer(
+//!         TraceLayer::new_for_http()
+//!             .make_span_with(|req: &Request| {
+//!                 let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+//!                 let client = req
+//!                     .extensions()
+//!                     .get::<ConnectInfo<SocketAddr>>()
+//!                     .map(|ConnectInfo(addr)| addr.ip());
+//!                 web::request_span(req, route, client)
+//!             })
+//!             .on_request(())
+//!             .on_response(web::on_response)
+//!             .on_failure(|class, latency: Duration, span: &Span| {
+//!                 // A 5xx status was reported by on_response already.
+//!                 if let ServerErrorsFailureClass::Error(error) = class {
+//!                     web::on_failure(error, latency, span);
+//!                 }
+//!             }),
+//!     );
+//! ```
+//!
+//! Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the client
+//! address. `examples/web` is a complete service.
+//!
+//! ```text
+//! [2026-11-23 19:28:08.123456] INFO: http: 200 OK latency_ms=0.412 in request{method=GET url=/login?user=ann&password=*** route=/login client.address=127.0.0.1 request_id=5f0e… status=200}
+//! [2026-11-23 19:28:08.130001] ERROR: http: 500 Internal Server Error latency_ms=1.03 in request{method=GET url=/fail route=/fail … status=500}
+//! ```
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tracing::field::Empty;
+use tracing::Span;
+
+use crate::notify::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
+
+/// The target (Logbook channel) of request spans and response lines.
+pub const TARGET: &str = "http";
+
+/// The name of request spans.
+pub const SPAN_NAME: &str = "request";
+
+/// The request header that carries a request id in and out of the service.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request headers [`request_span`] records, as `http.request.header.<name>` with
+/// `-` written `_`. Authorization and Cookie are recorded as `***` (their presence
+/// helps; their value must never be stored).
+pub const HEADERS: [&str; 6] = [
+    "user-agent",
+    "referer",
+    "content-type",
+    "x-forwarded-for",
+    "authorization",
+    "cookie",
+];
+
+/// The span a request is logged in: see the [module docs](self) for its fields.
+///
+/// `route` is the matched route (axum's `MatchedPath`), `client` the peer's address.
+/// The request id is the `x-request-id` header when it holds a sensible value (at most
+/// 128 visible ASCII characters), otherwise a fresh UUID.
+///
+/// ```
+/// let req = http::Request::get("/login?user=ann&password=hunter2")
+///     .header("authorization", "Bearer abc")
+///     .body(())
+///     .unwrap();
+/// let span = tracing_logbook::web::request_span(&req, Some("/login"), None);
+/// let _in_request = span.enter();
+/// tracing::info!("checking the password");
+/// ```
+pub fn request_span<B>(
+    request: &http::Request<B>,
+    route: Option<&str>,
+    client: Option<IpAddr>,
+) -> Span {
+    let headers = request.headers();
+    let header = |name: &str| -> Option<String> {
+        let value = headers.get(name)?;
+        Some(match name {
+            "authorization" | "cookie" => SCRUBBED.to_owned(),
+            _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        })
+    };
+    let span = tracing::span!(
+        target: TARGET,
+        tracing::Level::ERROR,
+        SPAN_NAME,
+        method = %request.method(),
+        url = Empty,
+        request_id = Empty,
+        route = Empty,
+        client.address = Empty,
+        http.request.header.user_agent = Empty,
+        http.request.header.referer = Empty,
+        http.request.header.content_type = Empty,
+        http.request.header.x_forwarded_for = Empty,
+        http.request.header.authorization = Empty,
+        http.request.header.cookie = Empty,
+        status = Empty,
+    );
+    if span.is_disabled() {
+        // Logging is off for requests: skip the scrubbing and the id.
+        return span;
+    }
+    span.record("url", scrub_target(&request.uri().to_string()).as_ref());
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
+    match request_id {
+        Some(id) => span.record("request_id", id),
+        None => span.record(
+            "request_id",
+            uuid::Uuid::new_v4().simple().to_string().as_str(),
+        ),
+    };
+    if let Some(route) = route {
+        span.record("route", route);
+    }
+    if let Some(client) = client {
+        span.record("client.address", tracing::field::display(client));
+    }
+    for name in HEADERS {
+        if let Some(value) = header(name) {
+            let field = match name {
+                "user-agent" => "http.request.header.user_agent",
+                "referer" => "http.request.header.referer",
+                "content-type" => "http.request.header.content_type",
+                "x-forwarded-for" => "http.request.header.x_forwarded_for",
+                "authorization" => "http.request.header.authorization",
+                _ => "http.request.header.cookie",
+            };
+            span.record(field, value.as_str());
+        }
+    }
+    span
+}
+
+/// Logs the request's one line when its response is ready, inside `span`: `INFO` below
+/// 500, `ERROR` for a 5xx (so it is notified, with the request), `WARNING` for the 500 of
+/// a [`Panicked`] response (the panic itself was already notified). Records `status` on
+/// the span.
+///
+/// ```
+/// # use std::time::Duration;
+/// let req = http::Request::get("/missing").body(()).unwrap();
+/// let span = tracing_logbook::web::request_span(&req, None, None);
+/// let res = http::Response::builder().status(404).body(()).unwrap();
+/// tracing_logbook::web::on_response(&res, Duration::from_micros(420), &span);
+/// // INFO: http: 404 Not Found latency_ms=0.42 in request{method=GET url=/missing … status=404}
+/// ```
+pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Span) {
+    let status = response.status();
+    span.record("status", status.as_u16());
+    let latency_ms = round_ms(latency);
+    let reason = status.canonical_reason().unwrap_or("");
+    let code = status.as_u16();
+    if response.extensions().get::<Panicked>().is_some() {
+        tracing::warn!(
+            target: TARGET,
+            parent: span,
+            latency_ms,
+            "{code} {reason} (the handler panicked)"
+        );
+    } else if status.is_server_error() {
+        tracing::error!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
+    } else {
+        tracing::info!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
+    }
+}
+
+/// Reports a request that failed without a response status (the service returned an
+/// error, or the response body failed while streaming) at `ERROR`, inside `span`.
+///
+/// Give it tower-http's `ServerErrorsFailureClass::Error` only: a 5xx status was
+/// already reported by [`on_response`].
+///
+/// ```
+/// # use std::time::Duration;
+/// let span = tracing::Span::none();
+/// tracing_logbook::web::on_failure("connection reset", Duration::from_millis(3), &span);
+/// ```
+pub fn on_failure(error: impl fmt::Display, latency: Duration, span: &Span) {
+    let latency_ms = round_ms(latency);
+    tracing::error!(target: TARGET, parent: span, latency_ms, "request failed: {error}");
+}
+
+/// Marks a response made for a panicking handler (see [`panic_response`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Panicked;
+
+/// The answer to a panicking handler, for tower-http's `CatchPanicLayer::custom`: a
+/// plain `500 Internal Server Error` marked [`Panicked`], so that [`on_response`] does
+/// not notify the request a second time. The panic message stays out of the response.
+///
+/// ```
+/// let res = tracing_logbook::web::panic_response(Box::new("boom"));
+/// assert_eq!(res.status(), 500);
+/// assert!(res.extensions().get::<tracing_logbook::web::Panicked>().is_some());
+/// ```
+pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> http::Response<String> {
+    let mut response = http::Response::new("Internal Server Error".to_owned());
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response.extensions_mut().insert(Panicked);
+    response
+}
+
+/// Milliseconds with three decimals.
+fn round_ms(latency: Duration) -> f64 {
+    (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Whether a query parameter called `name` holds a secret: the notifier's default scrub
+/// names, ignoring ASCII case and `-`/`_`, also as the last dotted segment.
+fn is_secret(name: &str) -> bool {
+    let matches = |candidate: &str| {
+        PYROLLBAR_SCRUB_FIELDS
+            .iter()
+            .chain(EXTRA_SCRUB_FIELDS.iter())
+            .any(|secret| {
+                secret.len() == candidate.len()
+                    && secret.bytes().zip(candidate.bytes()).all(|(a, b)| {
+                        let norm = |c: u8| {
+                            if c == b'-' {
+                                b'_'
+                            } else {
+                                c.to_ascii_lowercase()
+                            }
+                        };
+                        norm(a) == norm(b)
+                    })
+            })
+    };
+    matches(name) || name.rsplit_once('.').is_some_and(|(_, last)| matches(last))
+}
+
+/// Decodes `%XX` escapes and `+` of a query parameter name (lossily).
+fn decode_name(name: &str) -> Cow<'_, str> {
+    if !name.contains(['%', '+']) {
+        return Cow::Borrowed(name);
+    }
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The request target (or URL) with the userinfo password and the values of secret query
+/// parameters replaced by `***`.
+fn scrub_target(target: &str) -> Cow<'_, str> {
+    let (before_fragment, fragment) = match target.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (target, None),
+    };
+    let (base, query) = match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (before_fragment, None),
+    };
+    let mut changed = false;
+    let mut base = Cow::Borrowed(base);
+    if let Some((scheme, rest)) = base.split_once("://") {
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') {
+            if let Some((user, _password)) = userinfo.split_once(':') {
+                base = Cow::Owned(format!(
+                    "{scheme}://{user}:{SCRUBBED}@{host}{}",
+                    &rest[authority_end..]
+                ));
+                changed = true;
+            }
+        }
+    }
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value)) if is_secret(&decode_name(name)) && value != SCRUBBED => {
+                    changed = true;
+                    Cow::Owned(format!("{name}={SCRUBBED}"))
+                }
+                _ => Cow::Borrowed(pair),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    if !changed {
+        return Cow::Borrowed(target);
+    }
+    let mut out = base.into_owned();
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&q);
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_query_values_are_scrubbed() {
+        assert_eq!(
+            scrub_target("/login?user=ann&password=hunter2&Api-Key=k&x=1"),
+            "/login?user=ann&password=***&Api-Key=***&x=1"
+        );
+        assert_eq!(scrub_target("/a?pass%77ord=x"), "/a?pass%77ord=***");
+        assert_eq!(
+            scrub_target("/a?user.token=x#frag"),
+            "/a?user.token=***#frag"
+        );
+        assert_eq!(scrub_target("/plain?q=rust"), "/plain?q=rust");
+        assert!(matches!(scrub_target("/plain?q=rust"), Cow::Borrowed(_)));
+        assert_eq!(
+            scrub_target("http://u:pw@h/p?secret=s"),
+            "http://u:***@h/p?secret=***"
+        );
+        assert_eq!(scrub_target("/a?password"), "/a?password");
+        assert_eq!(scrub_target("/a?%zz=1&%7"), "/a?%zz=1&%7");
+    }
+
+    #[test]
+    fn latency_has_microsecond_resolution() {
+        assert_eq!(round_ms(Duration::from_micros(1234)), 1.234);
+        assert_eq!(round_ms(Duration::from_nanos(400)), 0.0);
+    }
+
+    #[test]
+    fn one_line_per_response_at_the_right_level() {
+        let logs = crate::testing::capture(|| {
+            let req = http::Request::get("/x?token=t")
+                .header("authorization", "Bearer abc")
+                .header("cookie", "sid=1")
+                .header("user-agent", "curl/8")
+                .header(REQUEST_ID_HEADER, "r-1")
+                .body(())
+                .unwrap();
+            for (status, panicked) in [(200, false), (404, false), (500, false), (500, true)] {
+                let span = request_span(&req, Some("/x"), Some([127, 0, 0, 1].into()));
+                let mut res = http::Response::builder().status(status).body(()).unwrap();
+                if panicked {
+                    res.extensions_mut().insert(Panicked);
+                }
+                on_response(&res, Duration::from_micros(1500), &span);
+            }
+        });
+        let lines = logs.formatted();
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        let expected = [
+            ("INFO", "200 OK"),
+            ("INFO", "404 Not Found"),
+            ("ERROR", "500 Internal Server Error"),
+            (
+                "WARNING",
+                "500 Internal Server Error (the handler panicked)",
+            ),
+        ];
+        for (line, (level, message)) in lines.iter().zip(expected) {
+            assert!(
+                line.contains(&format!("[{level}] http: {message} latency_ms=1.5 in request{{method=GET url=\"/x?token=***\" request_id=r-1 ")),
+                "{line}"
+            );
+            for part in [
+                "route=/x",
+                "client.address=127.0.0.1",
+                "http.request.header.user_agent=curl/8",
+                "http.request.header.authorization=***",
+                "http.request.header.cookie=***",
+            ] {
+                assert!(line.contains(part), "{part} not in {line}");
+            }
+            assert!(!line.contains("abc") && !line.contains("sid=1"), "{line}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_taken_or_made() {
+        let logs = crate::testing::capture(|| {
+            let bad = http::Request::get("/")
+                .header(REQUEST_ID_HEADER, "has space")
+                .body(())
+                .unwrap();
+            let span = request_span(&bad, None, None);
+            on_response(&http::Response::new(()), Duration::ZERO, &span);
+        });
+        let line = logs.formatted()[0].clone();
+        let id = line
+            .split("request_id=")
+            .nth(1)
+            .unwrap()
+            .split([' ', '}'])
+            .next()
+            .unwrap();
+        assert_eq!(id.len(), 32, "{line}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+    }
+}
