@@ -163,8 +163,10 @@ fn error_event_becomes_a_strict_item_with_fields_spans_and_request() {
         .iter()
         .map(|t| t["body"]["message"].as_str().unwrap())
         .collect();
-    assert_eq!(lines, ["logged in user=bob", "slow query"]);
-    assert_eq!(telemetry[1]["level"], "warning");
+    // Inside a request, telemetry is that request's own lines: "logged in" came before
+    // the request span and is not part of it.
+    assert_eq!(lines, ["slow query"]);
+    assert_eq!(telemetry[0]["level"], "warning");
     assert_eq!(handle.sent(), 1);
 }
 
@@ -200,9 +202,30 @@ fn log_records_are_notified_with_their_own_location() {
 }
 
 #[test]
+fn outside_a_request_telemetry_is_the_last_lines_of_the_process() {
+    let (_, items) = in_memory(config().telemetry(2), || {
+        tracing::info!("one");
+        let _job = tracing::info_span!("job", id = 3).entered();
+        tracing::info!("two");
+        tracing::warn!("three");
+        tracing::error!("failed");
+    });
+    let lines: Vec<_> = items[0]["data"]["body"]["telemetry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["body"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        ["two", "three"],
+        "the newest 2, spans without a method are not requests"
+    );
+}
+
+#[test]
 fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     let (_, items) = in_memory(config().scrub("session_id"), || {
-        tracing::info!(password = "tele-secret", "before");
         let _s = tracing::info_span!(
             "request",
             method = "GET",
@@ -212,6 +235,7 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
             user_agent = "curl"
         )
         .entered();
+        tracing::info!(password = "tele-secret", "before");
         tracing::error!(
             Authorization = "auth-secret",
             session_id = "custom-secret",

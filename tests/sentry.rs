@@ -171,7 +171,6 @@ mod http {
         let server = Server::start(vec![]);
         let (layer, handle) = config(&dsn(&server)).telemetry(5).build();
         run_with(layer, || {
-            tracing_logbook::notice!(target: "shop", user = "ann", "logged in");
             let _r = tracing::info_span!(
                 "request",
                 method = "GET",
@@ -180,6 +179,8 @@ mod http {
                 client_ip = "10.1.2.3",
             )
             .entered();
+            // Breadcrumbs are the request's own lines.
+            tracing_logbook::notice!(target: "shop", user = "ann", "logged in");
             tracing::error!(target: "shop::cart", order = 7, "cart lost");
         });
         assert!(handle.flush(WAIT));

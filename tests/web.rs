@@ -2,8 +2,9 @@
 //! notifications to a loopback server), requests over loopback, then the file's lines and
 //! the items received.
 //!
-//! `init` is global, so this file holds one end-to-end test; the notifier gaps found on
-//! the way are `#[ignore]`d tests on local subscribers.
+//! `init` is global, so this file holds one end-to-end test; the notifier's per-request
+//! behaviour (own telemetry, summaries that keep the last request) is tested on local
+//! subscribers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -333,11 +334,9 @@ fn request(id: &str, status: u16) {
     tracing_logbook::web::on_response(&res, Duration::from_millis(1), &span);
 }
 
-/// Notifier gap: telemetry is the last lines of the whole process, so a failed request's
-/// item carries the lines of the requests before it (and, under load, of its neighbours)
-/// although the request span tells them apart.
+/// A failed request's item carries its own lines as telemetry, not those of the requests
+/// before it (or, under load, of its neighbours).
 #[test]
-#[ignore = "notifier gap: telemetry is not limited to the failed request's own lines"]
 fn telemetry_is_the_failed_requests_own() {
     let items = local_items(
         |c| c,
@@ -354,11 +353,10 @@ fn telemetry_is_the_failed_requests_own() {
     }
 }
 
-/// Notifier gap: deduplication is per callsite, so with the default 60 s window the
-/// second failed request of a route is only counted in a summary that carries no
-/// request: which request failed is lost.
+/// With the default 60 s window the second failed request of a route is folded into a
+/// summary; the summary carries the latest repeat's request, so which request failed last
+/// is not lost.
 #[test]
-#[ignore = "notifier gap: deduplicated failures lose their request"]
 fn repeated_failures_keep_their_requests() {
     let items = local_items(
         |c| c,

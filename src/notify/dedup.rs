@@ -9,7 +9,9 @@ struct Entry {
     started: Instant,
     /// Occurrences folded into the window after the first.
     count: u64,
-    /// What the summary item says (the first occurrence, without telemetry).
+    /// What the summary item says: the first occurrence, without telemetry, whose spans
+    /// and fields are those of the latest repeat (so the summary still tells which
+    /// request failed last).
     template: Occurrence,
 }
 
@@ -30,13 +32,15 @@ impl Dedup {
     }
 
     /// Whether an occurrence with identity `key` is to be sent. Repeats inside the window
-    /// are counted instead. When `max_keys` windows are open, new identities are sent
-    /// without being tracked, so memory stays bounded.
+    /// are counted instead, and `repeat` updates the summary's occurrence with them. When
+    /// `max_keys` windows are open, new identities are sent without being tracked, so
+    /// memory stays bounded.
     pub(crate) fn admit(
         &mut self,
         key: u64,
         now: Instant,
         template: impl FnOnce() -> Occurrence,
+        repeat: impl FnOnce(&mut Occurrence),
     ) -> bool {
         if self.window.is_zero() {
             return true;
@@ -44,6 +48,7 @@ impl Dedup {
         if let Some(entry) = self.entries.get_mut(&key) {
             if now.saturating_duration_since(entry.started) < self.window {
                 entry.count += 1;
+                repeat(&mut entry.template);
                 return false;
             }
             // An expired window the worker has not swept yet: its count is summarised by
@@ -133,29 +138,46 @@ mod tests {
     fn repeats_are_counted_and_summarised_when_the_window_ends() {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(60), 8);
-        assert!(d.admit(1, t0, occ));
-        assert!(!d.admit(1, t0 + Duration::from_secs(1), occ));
-        assert!(!d.admit(1, t0 + Duration::from_secs(2), occ));
-        assert!(d.admit(2, t0, occ));
+        assert!(d.admit(1, t0, occ, |_| {}));
+        assert!(!d.admit(1, t0 + Duration::from_secs(1), occ, |_| {}));
+        assert!(!d.admit(1, t0 + Duration::from_secs(2), occ, |_| {}));
+        assert!(d.admit(2, t0, occ, |_| {}));
         assert_eq!(d.next_expiry(), Some(t0 + Duration::from_secs(60)));
         assert!(d.take_expired(t0 + Duration::from_secs(59)).is_empty());
         let summaries = d.take_expired(t0 + Duration::from_secs(60));
         assert_eq!(summaries.len(), 1);
         assert_eq!(summaries[0].1, 2);
-        assert!(d.admit(1, t0 + Duration::from_secs(61), occ));
+        assert!(d.admit(1, t0 + Duration::from_secs(61), occ, |_| {}));
+    }
+
+    #[test]
+    fn the_summary_carries_the_latest_repeat() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(60), 8);
+        assert!(d.admit(1, t0, occ, |_| unreachable!("not a repeat")));
+        for n in 1..=3u64 {
+            let repeat = |o: &mut Occurrence| o.message = format!("repeat {n}");
+            assert!(!d.admit(1, t0, occ, repeat));
+        }
+        let all = d.take_all();
+        assert_eq!(all.len(), 1);
+        assert_eq!((all[0].0.message.as_str(), all[0].1), ("repeat 3", 3));
     }
 
     #[test]
     fn memory_is_bounded_and_zero_window_disables() {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(60), 2);
-        assert!(d.admit(1, t0, occ));
-        assert!(d.admit(2, t0, occ));
-        assert!(d.admit(3, t0, occ));
-        assert!(d.admit(3, t0, occ), "untracked identities are always sent");
+        assert!(d.admit(1, t0, occ, |_| {}));
+        assert!(d.admit(2, t0, occ, |_| {}));
+        assert!(d.admit(3, t0, occ, |_| {}));
+        assert!(
+            d.admit(3, t0, occ, |_| {}),
+            "untracked identities are always sent"
+        );
         assert_eq!(d.entries.len(), 2);
         let mut off = Dedup::new(Duration::ZERO, 2);
-        assert!(off.admit(1, t0, occ) && off.admit(1, t0, occ));
+        assert!(off.admit(1, t0, occ, |_| {}) && off.admit(1, t0, occ, |_| {}));
         assert!(off.take_all().is_empty());
     }
 }

@@ -16,7 +16,10 @@
 //!   [below](#panics)) a `trace` with class `panic`, its message and the backtrace's
 //!   frames, oldest call first.
 //! * `body.telemetry`: the last [`telemetry`](NotifyConfig::telemetry) log lines (of any
-//!   level this layer sees) before the error, as Rollbar `log` telemetry events.
+//!   level this layer sees) before the error, as Rollbar `log` telemetry events. Inside
+//!   a span that looks like an HTTP request (one with a `method` field), only that
+//!   request's own lines: under concurrent requests an item never carries a
+//!   neighbour's.
 //! * `custom`: the event's fields (`custom.fields`), the fields of its spans, root first
 //!   (`custom.spans`), and `channel`, `file`, `line`, `module`, `thread`.
 //! * `request`: the fields of the innermost span that looks like an HTTP request (it has
@@ -46,10 +49,12 @@
 //! reported once on stderr and not retried. Items over 512 KiB are truncated before
 //! they are sent (telemetry, then frames, then long strings).
 //!
-//! The same error (same callsite, so same message template) is sent once per
-//! [`dedup_window`](NotifyConfig::dedup_window); the repeats are counted and sent as
-//! one summary item, `"<message>" repeated N more times in 60 s`, when the window ends
-//! (or at shutdown).
+//! The same error (same callsite, so same message template, and inside an HTTP request
+//! span the same route) is sent once per [`dedup_window`](NotifyConfig::dedup_window);
+//! the repeats are counted and sent as one summary item,
+//! `"<message>" repeated N more times in 60 s`, when the window ends (or at shutdown).
+//! The summary carries the spans and fields of the latest repeat, so it still tells
+//! which request failed last.
 //!
 //! # Panics
 //!
@@ -828,6 +833,19 @@ where
                 message,
                 fields,
             };
+            // A request's own lines are also kept on its span, so its error carries
+            // them rather than its neighbours' (see `request_span`).
+            if let Some(span) = request_span(event, &ctx) {
+                let mut ext = span.extensions_mut();
+                match ext.get_mut::<RequestTelemetry>() {
+                    Some(own) => own.push(line.clone(), self.telemetry_size),
+                    None => {
+                        let mut own = RequestTelemetry(VecDeque::new());
+                        own.push(line.clone(), self.telemetry_size);
+                        ext.insert(own);
+                    }
+                }
+            }
             let mut ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
             if ring.len() >= self.telemetry_size {
                 ring.pop_front();
@@ -835,6 +853,53 @@ where
             ring.push_back(line);
         }
     }
+}
+
+/// The lines logged inside one request's span, newest last (bounded like the ring).
+struct RequestTelemetry(VecDeque<TelemetryLine>);
+
+impl RequestTelemetry {
+    fn push(&mut self, line: TelemetryLine, max: usize) {
+        if self.0.len() >= max {
+            self.0.pop_front();
+        }
+        self.0.push_back(line);
+    }
+}
+
+/// The innermost span around `event` that looks like an HTTP request (it has a method
+/// field), if any: the unit whose own lines and route identify an error.
+fn request_span<'a, S>(
+    event: &Event<'_>,
+    ctx: &'a Context<'_, S>,
+) -> Option<tracing_subscriber::registry::SpanRef<'a, S>>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    ctx.event_scope(event)?.find(|span| {
+        span.extensions().get::<SpanFields>().is_some_and(|stored| {
+            stored
+                .fields
+                .iter()
+                .any(|(name, _)| matches!(name, "method" | "http.method" | "http.request.method"))
+        })
+    })
+}
+
+/// The route of a request span (`route` or `http.route`), which is part of an error's
+/// identity: the same failure on two routes is two errors.
+fn request_route<S>(span: &tracing_subscriber::registry::SpanRef<'_, S>) -> Option<String>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    let ext = span.extensions();
+    let stored = ext.get::<SpanFields>()?;
+    let route = stored
+        .fields
+        .iter()
+        .find(|(name, _)| matches!(*name, "route" | "http.route"))
+        .map(|(_, value)| value.to_text());
+    route
 }
 
 impl NotifyLayer {
@@ -889,7 +954,25 @@ impl NotifyLayer {
             meta.file().hash(&mut hasher);
             meta.line().hash(&mut hasher);
         }
+        let request = request_span(event, ctx);
+        if let Some(route) = request.as_ref().and_then(request_route) {
+            route.hash(&mut hasher);
+        }
         let key = hasher.finish();
+        let spans_of = || {
+            let mut spans = Vec::new();
+            if let Some(scope) = ctx.event_scope(event) {
+                for span in scope.from_root() {
+                    let ext = span.extensions();
+                    let fields = ext
+                        .get::<SpanFields>()
+                        .map(|s| s.fields.clone())
+                        .unwrap_or_default();
+                    spans.push((span.name(), fields));
+                }
+            }
+            spans
+        };
 
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
             level,
@@ -906,11 +989,19 @@ impl NotifyLayer {
             panic: panic.clone(),
             repeated: None,
         };
-        let admitted =
-            self.dedup
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .admit(key, Instant::now(), || make(Vec::new(), Vec::new()));
+        let admitted = self.dedup.lock().unwrap_or_else(|e| e.into_inner()).admit(
+            key,
+            Instant::now(),
+            || make(Vec::new(), Vec::new()),
+            |summary| {
+                // The summary tells the latest repeat's request (only events
+                // inside spans pay for copying them).
+                if ctx.event_scope(event).is_some() {
+                    summary.spans = spans_of();
+                    summary.fields = fields.clone();
+                }
+            },
+        );
         if !admitted {
             self.shared.suppressed.fetch_add(1, Ordering::Relaxed);
             return;
@@ -921,24 +1012,19 @@ impl NotifyLayer {
             self.drop_full();
             return;
         }
-        let telemetry: Vec<TelemetryLine> = if self.telemetry_size > 0 {
+        let telemetry: Vec<TelemetryLine> = if self.telemetry_size == 0 {
+            Vec::new()
+        } else if let Some(span) = &request {
+            // Inside a request: that request's own lines, never its neighbours'.
+            span.extensions()
+                .get::<RequestTelemetry>()
+                .map(|own| own.0.iter().cloned().collect())
+                .unwrap_or_default()
+        } else {
             let ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
             ring.iter().cloned().collect()
-        } else {
-            Vec::new()
         };
-        let mut spans = Vec::new();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                let ext = span.extensions();
-                let fields = ext
-                    .get::<SpanFields>()
-                    .map(|s| s.fields.clone())
-                    .unwrap_or_default();
-                spans.push((span.name(), fields));
-            }
-        }
-        self.enqueue(make(telemetry, spans));
+        self.enqueue(make(telemetry, spans_of()));
     }
 }
 
