@@ -75,12 +75,14 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::notify::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
+use crate::notify::scrub::Scrubber;
+use crate::notify::SCRUBBED;
 
 /// The target (Logbook channel) of request spans and response lines.
 pub const TARGET: &str = "http";
@@ -265,108 +267,16 @@ fn round_ms(latency: Duration) -> f64 {
     (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// Whether a query parameter called `name` holds a secret: the notifier's default scrub
-/// names, ignoring ASCII case and `-`/`_`, also as the last dotted segment.
-fn is_secret(name: &str) -> bool {
-    let matches = |candidate: &str| {
-        PYROLLBAR_SCRUB_FIELDS
-            .iter()
-            .chain(EXTRA_SCRUB_FIELDS.iter())
-            .any(|secret| {
-                secret.len() == candidate.len()
-                    && secret.bytes().zip(candidate.bytes()).all(|(a, b)| {
-                        let norm = |c: u8| {
-                            if c == b'-' {
-                                b'_'
-                            } else {
-                                c.to_ascii_lowercase()
-                            }
-                        };
-                        norm(a) == norm(b)
-                    })
-            })
-    };
-    matches(name) || name.rsplit_once('.').is_some_and(|(_, last)| matches(last))
-}
-
-/// Decodes `%XX` escapes and `+` of a query parameter name (lossily).
-fn decode_name(name: &str) -> Cow<'_, str> {
-    if !name.contains(['%', '+']) {
-        return Cow::Borrowed(name);
-    }
-    let bytes = name.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push((hi * 16 + lo) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// The request target (or URL) with the userinfo password and the values of secret query
-/// parameters replaced by `***`.
+/// parameters replaced by `***`: the notifier's own scrubbing rule (its default scrub
+/// names, ignoring ASCII case and `-`/`_`, also as the last dotted segment).
 fn scrub_target(target: &str) -> Cow<'_, str> {
-    let (before_fragment, fragment) = match target.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (target, None),
-    };
-    let (base, query) = match before_fragment.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (before_fragment, None),
-    };
-    let mut changed = false;
-    let mut base = Cow::Borrowed(base);
-    if let Some((scheme, rest)) = base.split_once("://") {
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') {
-            if let Some((user, _password)) = userinfo.split_once(':') {
-                base = Cow::Owned(format!(
-                    "{scheme}://{user}:{SCRUBBED}@{host}{}",
-                    &rest[authority_end..]
-                ));
-                changed = true;
-            }
-        }
+    static SCRUBBER: OnceLock<Scrubber> = OnceLock::new();
+    let scrubber = SCRUBBER.get_or_init(|| Scrubber::new([]));
+    match scrubber.scrub_url(target) {
+        Some(clean) => Cow::Owned(clean),
+        None => Cow::Borrowed(target),
     }
-    let query = query.map(|q| {
-        q.split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, value)) if is_secret(&decode_name(name)) && value != SCRUBBED => {
-                    changed = true;
-                    Cow::Owned(format!("{name}={SCRUBBED}"))
-                }
-                _ => Cow::Borrowed(pair),
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    });
-    if !changed {
-        return Cow::Borrowed(target);
-    }
-    let mut out = base.into_owned();
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(&q);
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -187,14 +187,22 @@ fn threshold_levels_and_critical() {
 #[test]
 fn log_records_are_notified_with_their_own_location() {
     let (_, items) = in_memory(config(), || {
-        tracing_log::LogTracer::builder().init().ok();
-        log::error!(target: "legacy::db", "connection lost");
+        // What the `log` bridge does with a record, without installing a global logger.
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .target("legacy::db")
+                .level(log::Level::Error)
+                .file(Some("src/legacy/db.rs"))
+                .line(Some(42))
+                .args(format_args!("connection lost"))
+                .build(),
+        )
+        .unwrap();
     });
-    if items.is_empty() {
-        // Another test installed the global `log` logger first; nothing to check.
-        return;
-    }
+    assert_eq!(items.len(), 1);
     assert_eq!(items[0]["data"]["custom"]["channel"], "legacy::db");
+    assert_eq!(items[0]["data"]["custom"]["file"], "src/legacy/db.rs");
+    assert_eq!(items[0]["data"]["custom"]["line"], 42);
     assert_eq!(
         items[0]["data"]["body"]["message"]["body"],
         "connection lost"

@@ -85,7 +85,7 @@ mod dedup;
 mod destination;
 mod occurrence;
 mod rollbar;
-mod scrub;
+pub(crate) mod scrub;
 mod sentry;
 mod transport;
 mod worker;
