@@ -586,59 +586,8 @@ impl Destination for Sentry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::{FieldValue, Fields};
-    use crate::notify::occurrence::{PanicInfo, TelemetryLine};
-
-    fn occurrence() -> Occurrence {
-        Occurrence {
-            level: Level::Error,
-            timestamp_ms: 1_795_462_463_123,
-            message: "payment failed".into(),
-            channel: "shop::pay".into(),
-            file: Some("src/pay.rs".into()),
-            line: Some(42),
-            module: Some("shop::pay".into()),
-            thread: Some("main".into()),
-            fields: vec![
-                ("order", FieldValue::U64(7)),
-                ("password", FieldValue::Str("hunter2".into())),
-            ],
-            spans: vec![(
-                "request",
-                Fields(vec![
-                    ("method", FieldValue::Str("POST".into())),
-                    (
-                        "uri",
-                        FieldValue::Str("https://u:p@shop/pay?token=abc&x=1".into()),
-                    ),
-                    ("status", FieldValue::U64(500)),
-                    ("client_ip", FieldValue::Str("10.0.0.9".into())),
-                    (
-                        "headers.authorization",
-                        FieldValue::Str("Bearer xyz".into()),
-                    ),
-                ]),
-            )],
-            telemetry: vec![TelemetryLine {
-                level: Level::Notice,
-                timestamp_ms: 1_795_462_463_000,
-                channel: "shop".into(),
-                message: "login".into(),
-                fields: vec![("secret", FieldValue::Str("s3".into()))],
-            }],
-            panic: None,
-            repeated: None,
-        }
-    }
-
-    fn settings() -> PayloadSettings {
-        PayloadSettings {
-            environment: "production".into(),
-            code_version: Some("1.2.3".into()),
-            host: "web-1".into(),
-            scrubber: Scrubber::new([]),
-        }
-    }
+    use crate::notify::occurrence::fixtures::{occurrence, settings};
+    use crate::notify::occurrence::PanicInfo;
 
     #[test]
     fn dsns() {
