@@ -219,6 +219,32 @@ pub(crate) fn on_record<S>(
     }
 }
 
+/// The `on_new_span` and `on_record` methods every layer of ours has: store a span's
+/// fields (see [`on_new_span`]) and append the ones recorded later (see [`on_record`]).
+/// Used inside `impl<S> Layer<S> for ...` of a type with an `id: usize` field.
+macro_rules! span_field_hooks {
+    () => {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            $crate::fields::on_new_span(attrs, id, &ctx, self.id);
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            $crate::fields::on_record(id, values, &ctx, self.id);
+        }
+    };
+}
+pub(crate) use span_field_hooks;
+
 // === escaping ===
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -274,23 +274,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: LineWriter,
 {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        fields::on_new_span(attrs, id, &ctx, self.id);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        fields::on_record(id, values, &ctx, self.id);
-    }
+    crate::fields::span_field_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let time = self.zone.display(self.clock.now_utc());

@@ -774,23 +774,7 @@ impl<S> Layer<S> for NotifyLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        fields::on_new_span(attrs, id, &ctx, self.id);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        fields::on_record(id, values, &ctx, self.id);
-    }
+    crate::fields::span_field_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if IN_WORKER.with(|w| w.get()) {
