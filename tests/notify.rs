@@ -210,9 +210,11 @@ fn log_records_are_notified_with_their_own_location() {
 }
 
 #[test]
-fn outside_a_request_telemetry_is_the_last_lines_of_the_process() {
+fn outside_a_request_telemetry_is_the_last_lines_outside_requests() {
     let (_, items) = in_memory(config().telemetry(2), || {
         tracing::info!("one");
+        tracing::info_span!("request", method = "GET", path = "/x")
+            .in_scope(|| tracing::info!("a request's line"));
         let _job = tracing::info_span!("job", id = 3).entered();
         tracing::info!("two");
         tracing::warn!("three");

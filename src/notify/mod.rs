@@ -19,7 +19,7 @@
 //!   level this layer sees) before the error, as Rollbar `log` telemetry events. Inside
 //!   a span that looks like an HTTP request (one with a `method` field), only that
 //!   request's own lines: under concurrent requests an item never carries a
-//!   neighbour's.
+//!   neighbour's. Outside requests, the last lines logged outside requests.
 //! * `custom`: the event's fields (`custom.fields`), the fields of its spans, root first
 //!   (`custom.spans`), and `channel`, `file`, `line`, `module`, `thread`.
 //! * `request`: the fields of the innermost span that looks like an HTTP request (it has
@@ -817,18 +817,20 @@ where
                 message,
                 fields,
             };
-            // A request's own lines are also kept on its span, so its error carries
-            // them rather than its neighbours' (see `request_span`).
+            // A request's lines are kept on its span, so its error carries them rather
+            // than its neighbours' (see `request_span`); other lines go to the ring, which
+            // serves errors outside requests. Concurrent requests so share no lock.
             if let Some(span) = request_span(event, &ctx) {
                 let mut ext = span.extensions_mut();
                 match ext.get_mut::<RequestTelemetry>() {
-                    Some(own) => own.push(line.clone(), self.telemetry_size),
+                    Some(own) => own.push(line, self.telemetry_size),
                     None => {
                         let mut own = RequestTelemetry(VecDeque::new());
-                        own.push(line.clone(), self.telemetry_size);
+                        own.push(line, self.telemetry_size);
                         ext.insert(own);
                     }
                 }
+                return;
             }
             let mut ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
             if ring.len() >= self.telemetry_size {
