@@ -161,10 +161,7 @@ pub fn request_span<B>(
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
     match request_id {
         Some(id) => span.record("request_id", id),
-        None => span.record(
-            "request_id",
-            uuid::Uuid::new_v4().simple().to_string().as_str(),
-        ),
+        None => span.record("request_id", fresh_request_id().as_str()),
     };
     if let Some(route) = route {
         span.record("route", route);
@@ -260,6 +257,38 @@ pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> http::Response
     );
     response.extensions_mut().insert(Panicked);
     response
+}
+
+/// A fresh random request id (32 hex digits, a UUID v4's form).
+///
+/// Drawn from a per-thread generator seeded once from the OS, not from a system call per
+/// request: request ids must be unique, not secret.
+fn fresh_request_id() -> String {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(std::process::id().into());
+            h.finish() | 1
+        });
+    }
+    // SplitMix64: two outputs make the 128 bits.
+    let next = || {
+        STATE.with(|s| {
+            let x = s.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            s.set(x);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    let bytes = (u128::from(next()) << 64 | u128::from(next())).to_be_bytes();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .simple()
+        .to_string()
 }
 
 /// Milliseconds with three decimals.
@@ -378,5 +407,21 @@ mod tests {
             .unwrap();
         assert_eq!(id.len(), 32, "{line}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+    }
+
+    #[test]
+    fn fresh_request_ids_are_v4_and_distinct_across_threads() {
+        let ids: Vec<String> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| (0..1000).map(|_| fresh_request_id()).collect::<Vec<_>>())
+            })
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+        }
     }
 }

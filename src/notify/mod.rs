@@ -1109,6 +1109,14 @@ impl NotifyHandle {
                 .unwrap_or_else(|e| e.into_inner().0);
         }
         let pending = state.pending;
+        if pending > 0 && !state.done {
+            // What is still queued or in flight now is what the deadline abandons; the
+            // worker, finishing in the background, counts no more (see `State::gave_up`).
+            state.gave_up = true;
+            self.shared
+                .abandoned
+                .fetch_add(pending as u64, Ordering::Relaxed);
+        }
         drop(state);
         if pending > 0 {
             diag::report(format_args!(

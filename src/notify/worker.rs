@@ -36,6 +36,9 @@ pub(crate) struct State {
     pub(crate) deadline: Option<Instant>,
     /// Set when the worker has exited (or never started).
     pub(crate) done: bool,
+    /// Set by `shutdown` when its deadline passed with items pending: it counted them as
+    /// abandoned, so the worker, still finishing in the background, counts no more.
+    pub(crate) gave_up: bool,
 }
 
 /// Counters and state shared by the layer, the handle and the worker.
@@ -58,6 +61,13 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one finished item in `counter`, unless `shutdown` already gave up on it.
+    fn count(&self, counter: &AtomicU64) {
+        if !self.lock().gave_up {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn finish_one(&self) {
@@ -151,7 +161,7 @@ impl<T: Transport> Worker<T> {
             };
             if let Some(Msg::Item(occ)) = msg {
                 if self.shared.past_deadline() {
-                    self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+                    self.shared.count(&self.shared.abandoned);
                 } else {
                     self.deliver(&occ);
                 }
@@ -182,7 +192,7 @@ impl<T: Transport> Worker<T> {
 
     fn send_summary(&mut self, mut occ: Occurrence, n: u64) {
         if self.shared.past_deadline() {
-            self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+            self.shared.count(&self.shared.abandoned);
             return;
         }
         let window = self.dedup_lock().window();
@@ -267,16 +277,16 @@ impl<T: Transport> Worker<T> {
         };
         match outcome {
             Outcome::Sent => {
-                self.shared.sent.fetch_add(1, Ordering::Relaxed);
+                self.shared.count(&self.shared.sent);
                 if self.shared.unreachable.reset() {
                     diag::report(format_args!("{name} reachable again"));
                 }
             }
             Outcome::Failed => {
-                self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                self.shared.count(&self.shared.failed);
             }
             Outcome::Abandoned => {
-                self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+                self.shared.count(&self.shared.abandoned);
             }
         }
     }
