@@ -157,6 +157,10 @@ impl Component for crate::DailyFile {
 /// * `RUST_LOG` (or [`Env::filter`]) does not parse: the error names `RUST_LOG` and the
 ///   directive.
 /// * The log file's directory cannot be created or written: the error names the path.
+/// * Notifications are configured (`ROLLBAR_ACCESS_TOKEN`, `SENTRY_DSN`) in a build
+///   without the `rollbar` feature, which holds the HTTP client: the error names the
+///   variable rather than silently sending nothing.
+/// * A background thread (file writer, notifier, syslog) cannot be started.
 /// * A global subscriber or `log` logger is already installed, for example because
 ///   `init` was called before: [`Error::is_already_initialized`]. Never a panic.
 ///
