@@ -160,7 +160,8 @@ impl Component for crate::DailyFile {
 /// * Notifications are configured (`ROLLBAR_ACCESS_TOKEN`, `SENTRY_DSN`) in a build
 ///   without the `rollbar` feature, which holds the HTTP client: the error names the
 ///   variable rather than silently sending nothing.
-/// * A background thread (file writer, notifier, syslog) cannot be started.
+/// * The file writer or syslog thread cannot be started (a notifier whose thread cannot
+///   start reports it on stderr and counts its items as dropped instead).
 /// * A global subscriber or `log` logger is already installed, for example because
 ///   `init` was called before: [`Error::is_already_initialized`]. Never a panic.
 ///
