@@ -664,8 +664,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// A [`Layer`] that sends error events and panics to Rollbar; see the
-/// [module docs](self). Built by [`NotifyConfig::build`].
+/// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
+/// tracker); see the [module docs](self). Built by `NotifyConfig::build` (with the
+/// `rollbar` feature) or [`NotifyConfig::build_with_transport`].
 pub struct NotifyLayer {
     tx: Option<SyncSender<Msg>>,
     shared: Arc<Shared>,
