@@ -435,20 +435,7 @@ fn eight_threads_exact_counts_no_torn_lines() {
         Timezone::Utc,
         datetime!(2026-11-23 10:00 UTC),
     );
-    let pad = "x".repeat(40);
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let dispatch = log.dispatch.clone();
-            let pad = &pad;
-            s.spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    for i in 0..LINES {
-                        tracing::info!(target: "load", t, i, pad = pad.as_str(), "line");
-                    }
-                });
-            });
-        }
-    });
+    log_from_threads(&log, THREADS, LINES);
     log.flush();
     let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
     assert!(text.ends_with('\n'));
@@ -480,20 +467,7 @@ fn lossy_mode_counts_drops_and_writes_them_into_the_log() {
         Timezone::Utc,
         datetime!(2026-11-23 10:00 UTC),
     );
-    let pad = "x".repeat(40);
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let dispatch = log.dispatch.clone();
-            let pad = &pad;
-            s.spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    for i in 0..LINES {
-                        tracing::info!(target: "load", t, i, pad = pad.as_str(), "line");
-                    }
-                });
-            });
-        }
-    });
+    log_from_threads(&log, THREADS, LINES);
     log.flush();
     let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
     let (mut written, mut reported) = (0u64, 0u64);
@@ -735,4 +709,22 @@ fn flush_with_zero_timeout_does_not_block() {
     // Whatever it returns, it returns.
     let _ = file.flush(Duration::ZERO);
     assert!(file.flush(WAIT));
+}
+
+/// Logs `lines` records `line t=<thread> i=<n> pad=...` from each of `threads` threads.
+fn log_from_threads(log: &Log, threads: usize, lines: usize) {
+    let pad = "x".repeat(40);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let dispatch = log.dispatch.clone();
+            let pad = &pad;
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..lines {
+                        tracing::info!(target: "load", t, i, pad = pad.as_str(), "line");
+                    }
+                });
+            });
+        }
+    });
 }
