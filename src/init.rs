@@ -13,23 +13,13 @@ use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
 use crate::sink::{LineWriter, Stdout};
 
-/// How long dropping the [`Guard`] waits, at most, for buffered lines and notifications.
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A background part of the logger that can be flushed and stopped.
-pub(crate) trait Component: Send + Sync + 'static {
-    /// Waits until everything handed over so far is written; false on timeout.
-    fn flush(&self, timeout: Duration) -> bool;
-    /// Flushes and stops, within `timeout`.
-    fn shutdown(&self, timeout: Duration) {
-        self.flush(timeout);
-    }
-}
+use crate::lifecycle::SHUTDOWN_TIMEOUT;
+use crate::lifecycle::{Component, Deadline};
 
 struct StdoutComponent(Arc<Stdout>);
 
 impl Component for StdoutComponent {
-    fn flush(&self, _timeout: Duration) -> bool {
+    fn flush(&self, _deadline: Deadline) -> bool {
         self.0.flush();
         true
     }
@@ -63,12 +53,12 @@ pub struct Guard {
 
 impl Guard {
     /// Waits until every line and notification handed over so far has been written or
-    /// delivered, at most `timeout`. Returns false if the timeout passed first.
+    /// delivered, at most `timeout` in all. Returns false if the timeout passed first for
+    /// any part; every part is still flushed (one slow notifier does not leave the file
+    /// unflushed). A timeout too large to measure (`Duration::MAX`) waits as long as it
+    /// takes.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        self.components
-            .iter()
-            .all(|c| c.flush(deadline.saturating_duration_since(std::time::Instant::now())))
+        crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
     }
 
     /// The mode the logger was installed for.
@@ -108,10 +98,7 @@ impl fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         crate::panic::clear();
-        let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
-        for c in &self.components {
-            c.shutdown(deadline.saturating_duration_since(std::time::Instant::now()));
-        }
+        crate::lifecycle::shutdown_all(&self.components, Deadline::after(SHUTDOWN_TIMEOUT));
     }
 }
 
@@ -121,20 +108,21 @@ type Base = tracing_subscriber::layer::Layered<crate::filter::LogbookFilter, Reg
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
 impl Component for crate::NotifyHandle {
-    fn flush(&self, timeout: Duration) -> bool {
-        crate::NotifyHandle::flush(self, timeout)
+    fn flush(&self, deadline: Deadline) -> bool {
+        crate::NotifyHandle::flush(self, deadline.timeout())
     }
-    fn shutdown(&self, timeout: Duration) {
-        crate::NotifyHandle::shutdown(self, timeout);
+    fn shutdown(&self, deadline: Deadline) -> bool {
+        crate::NotifyHandle::shutdown(self, deadline.timeout());
+        self.stats().abandoned == 0
     }
 }
 
 impl Component for crate::DailyFile {
-    fn flush(&self, timeout: Duration) -> bool {
-        crate::DailyFile::flush(self, timeout)
+    fn flush(&self, deadline: Deadline) -> bool {
+        crate::DailyFile::flush(self, deadline.timeout())
     }
-    fn shutdown(&self, timeout: Duration) {
-        crate::DailyFile::shutdown(self, timeout);
+    fn shutdown(&self, deadline: Deadline) -> bool {
+        crate::DailyFile::shutdown(self, deadline.timeout())
     }
 }
 
@@ -176,8 +164,46 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
+    let max_level = env.build_filter()?.max_level();
+    let (dispatch, guard) = build(env)?;
+    tracing::dispatcher::set_global_default(dispatch)
+        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
+    tracing_log::LogTracer::builder()
+        .with_max_level(max_level.as_log())
+        .init()
+        .map_err(|_| Error::already_initialized("a `log` logger"))?;
+
+    if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
+        crate::panic::install(guard.components.clone());
+    }
+    Ok(guard)
+}
+
+/// Builds exactly the subscriber [`init`] would install for `env`, without installing
+/// anything: no global default, no `log` bridge, no panic hook. For benchmarks, for
+/// tests that want production's layers under `tracing::dispatcher::with_default`, and
+/// for programs that install the subscriber themselves.
+///
+/// The [`Guard`] owns the background threads as with [`init`].
+///
+/// # Errors
+///
+/// As [`init`], except that nothing can be already installed.
+///
+/// # Examples
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Production)
+///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+/// let (dispatch, guard) = tracing_logbook::build(env)?;
+/// tracing::dispatcher::with_default(&dispatch, || tracing::info!("into the file"));
+/// assert!(guard.flush(std::time::Duration::from_secs(5)));
+/// assert_eq!(guard.file().unwrap().failed_lines(), 0);
+/// # Ok::<(), tracing_logbook::Error>(())
+/// ```
+pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
     let filter = env.build_filter()?;
-    let max_level = filter.max_level();
     let mut layers: Vec<BoxedLayer> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
@@ -241,23 +267,14 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     }
 
     let subscriber = tracing_subscriber::registry().with(filter).with(layers);
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
-    tracing_log::LogTracer::builder()
-        .with_max_level(max_level.as_log())
-        .init()
-        .map_err(|_| Error::already_initialized("a `log` logger"))?;
-
-    if production || notifier.is_some() || sentry.is_some() {
-        crate::panic::install(components.clone());
-    }
-    Ok(Guard {
+    let guard = Guard {
         components,
         mode: env.mode,
         file: daily_file,
         notifier,
         sentry,
-    })
+    };
+    Ok((tracing::Dispatch::new(subscriber), guard))
 }
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error

@@ -65,6 +65,7 @@ mod format;
 mod init;
 pub mod json;
 pub mod level;
+pub mod lifecycle;
 mod macros;
 pub mod notify;
 pub mod panic;
@@ -88,9 +89,10 @@ pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};
 pub use format::{
     level_color, ColorChoice, LogbookLayer, LogbookLayerBuilder, LIGHTGRAY, RED, RESET, YELLOW,
 };
-pub use init::{init, Guard, SHUTDOWN_TIMEOUT};
+pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
+pub use lifecycle::SHUTDOWN_TIMEOUT;
 pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
 pub use writer::{DailyFile, DailyFileBuilder};

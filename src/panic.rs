@@ -10,9 +10,9 @@
 
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::sync::{Arc, Mutex, Once, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::init::Component;
+use crate::lifecycle::{Component, Deadline};
 
 /// The target of panic events.
 pub const PANIC_TARGET: &str = "panic";
@@ -86,8 +86,5 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let deadline = Instant::now() + PANIC_FLUSH_TIMEOUT;
-    for c in components {
-        c.flush(deadline.saturating_duration_since(Instant::now()));
-    }
+    crate::lifecycle::flush_all(&components, Deadline::after(PANIC_FLUSH_TIMEOUT));
 }

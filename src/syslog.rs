@@ -365,7 +365,7 @@ impl SyslogHandle {
 
     /// Waits until every message queued so far was handed to the socket; false on timeout.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::lifecycle::Deadline::after(timeout);
         let Some(tx) = self
             .tx
             .lock()
@@ -381,7 +381,7 @@ impl SyslogHandle {
             match tx.try_send(msg) {
                 Ok(()) => break,
                 Err(TrySendError::Full(m)) => {
-                    if Instant::now() >= deadline {
+                    if deadline.passed() {
                         return false;
                     }
                     msg = m;
@@ -390,9 +390,10 @@ impl SyslogHandle {
                 Err(TrySendError::Disconnected(_)) => return true,
             }
         }
-        reply_rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .is_ok()
+        match deadline.remaining() {
+            Some(left) => reply_rx.recv_timeout(left).is_ok(),
+            None => reply_rx.recv().is_ok(),
+        }
     }
 
     /// Flushes, then stops the thread, within `timeout`.
@@ -422,12 +423,13 @@ impl SyslogHandle {
     }
 }
 
-impl crate::init::Component for SyslogHandle {
-    fn flush(&self, timeout: Duration) -> bool {
-        SyslogHandle::flush(self, timeout)
+impl crate::lifecycle::Component for SyslogHandle {
+    fn flush(&self, deadline: crate::lifecycle::Deadline) -> bool {
+        SyslogHandle::flush(self, deadline.timeout())
     }
-    fn shutdown(&self, timeout: Duration) {
-        SyslogHandle::shutdown(self, timeout)
+    fn shutdown(&self, deadline: crate::lifecycle::Deadline) -> bool {
+        SyslogHandle::shutdown(self, deadline.timeout());
+        true
     }
 }
 

@@ -19,7 +19,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::diag;
 use crate::error::Error;
-use crate::init::SHUTDOWN_TIMEOUT;
+use crate::lifecycle::SHUTDOWN_TIMEOUT;
 use crate::rotate::{self, FileNames};
 use crate::sink::LineWriter;
 

@@ -1058,23 +1058,11 @@ impl NotifyHandle {
     /// Waits until every item handed over so far has been delivered or given up on, at
     /// most `timeout`. Returns false if the timeout passed first.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
-            if state.pending == 0 || state.done {
-                return state.pending == 0;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            state = self
-                .shared
-                .cond
-                .wait_timeout(state, deadline - now)
-                .map(|(s, _)| s)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
+        let state = self.shared.lock();
+        let (state, _) =
+            crate::lifecycle::Deadline::after(timeout)
+                .wait_until(&self.shared.cond, state, |s| s.pending == 0 || s.done);
+        state.pending == 0
     }
 
     /// Delivers what is queued (and the summaries of open dedup windows) and stops the
@@ -1083,12 +1071,18 @@ impl NotifyHandle {
     /// reported on stderr. Events logged afterwards are dropped. Calling it again
     /// does nothing more.
     pub fn shutdown(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::lifecycle::Deadline::after(timeout);
         let mut state = self.shared.lock();
         if state.deadline.is_some() {
             return;
         }
-        state.deadline = Some(deadline);
+        // Without a representable deadline, the worker still gets a bounded one: the
+        // network must never hold the process hostage.
+        state.deadline = Some(
+            deadline
+                .instant()
+                .unwrap_or_else(|| Instant::now() + crate::lifecycle::SHUTDOWN_TIMEOUT),
+        );
         drop(state);
         self.shared.cond.notify_all();
         // Wake a worker blocked on an empty queue. A full queue needs no wake-up: the
@@ -1096,19 +1090,8 @@ impl NotifyHandle {
         if let Some(tx) = &self.tx {
             let _ = tx.try_send(Msg::Wake);
         }
-        let mut state = self.shared.lock();
-        while !state.done {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            state = self
-                .shared
-                .cond
-                .wait_timeout(state, deadline - now)
-                .map(|(s, _)| s)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
+        let state = self.shared.lock();
+        let (mut state, _) = deadline.wait_until(&self.shared.cond, state, |s| s.done);
         let pending = state.pending;
         if pending > 0 && !state.done {
             // What is still queued or in flight now is what the deadline abandons; the

@@ -80,7 +80,10 @@ impl Shared {
     /// Waits for `duration`, or less if shutdown's deadline comes first. Returns false
     /// when the deadline has passed (the caller must give up).
     fn wait(&self, duration: Duration) -> bool {
-        let until = Instant::now() + duration;
+        // A wait too long to represent is capped: a year is "forever" for a backoff.
+        let until = crate::lifecycle::Deadline::after(duration)
+            .instant()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
         let mut state = self.lock();
         loop {
             let now = Instant::now();
@@ -294,7 +297,9 @@ impl<T: Transport> Worker<T> {
     /// Stops sending for `pause` (at most the configured maximum).
     fn pause(&mut self, name: &str, pause: Duration) {
         let pause = pause.min(self.policy.max_pause);
-        let until = Instant::now() + pause;
+        let until = crate::lifecycle::Deadline::after(pause)
+            .instant()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
         self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
         self.shared.rate_limited.report(format_args!(
             "{name} rate limit reached: sending paused for {} s",

@@ -1,0 +1,185 @@
+//! The life of the crate's background parts: one [`Deadline`] type, one shutdown bound
+//! ([`SHUTDOWN_TIMEOUT`]) and one trait ([`Component`]) for everything the
+//! [`Guard`](crate::Guard) flushes and stops (the daily file, syslog, the notifiers,
+//! stdout).
+//!
+//! Every wait of the crate is measured against a [`Deadline`], which never panics: a
+//! timeout too large to add to "now" (`Duration::MAX`) means "no deadline".
+
+use std::sync::{Condvar, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long dropping the [`Guard`](crate::Guard) waits, at most, for buffered lines and
+/// notifications, in all.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A point in time after which a wait gives up, or none (wait as long as it takes).
+///
+/// Built from a timeout; a timeout that does not fit in an [`Instant`] (such as
+/// [`Duration::MAX`]) is no deadline rather than a panic.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_logbook::lifecycle::Deadline;
+///
+/// let never = Deadline::after(Duration::MAX);
+/// assert_eq!(never.remaining(), None);
+/// let soon = Deadline::after(Duration::from_millis(10));
+/// assert!(soon.remaining().unwrap() <= Duration::from_millis(10));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// The deadline `timeout` from now; none if that cannot be represented.
+    pub fn after(timeout: Duration) -> Deadline {
+        Deadline(Instant::now().checked_add(timeout))
+    }
+
+    /// No deadline at all.
+    pub const fn none() -> Deadline {
+        Deadline(None)
+    }
+
+    /// The instant, if there is one.
+    pub fn instant(self) -> Option<Instant> {
+        self.0
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Time left until the deadline (zero once passed), or `None` without a deadline.
+    pub fn remaining(self) -> Option<Duration> {
+        self.0
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Time left, with "no deadline" as [`Duration::MAX`]: what to hand on to a part
+    /// that takes a timeout.
+    pub fn timeout(self) -> Duration {
+        self.remaining().unwrap_or(Duration::MAX)
+    }
+
+    /// The earlier of `self` and the deadline `timeout` from now.
+    #[must_use]
+    pub fn min_after(self, timeout: Duration) -> Deadline {
+        match (self.0, Deadline::after(timeout).0) {
+            (Some(a), Some(b)) => Deadline(Some(a.min(b))),
+            (a, b) => Deadline(a.or(b)),
+        }
+    }
+
+    /// Waits on `cv` until `ready` holds or the deadline passes; returns the guard and
+    /// whether `ready` holds. Lock poisoning is ignored.
+    pub(crate) fn wait_until<'a, T>(
+        self,
+        cv: &Condvar,
+        mut guard: MutexGuard<'a, T>,
+        mut ready: impl FnMut(&mut T) -> bool,
+    ) -> (MutexGuard<'a, T>, bool) {
+        loop {
+            if ready(&mut guard) {
+                return (guard, true);
+            }
+            guard = match self.remaining() {
+                None => cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
+                Some(left) if left.is_zero() => return (guard, false),
+                Some(left) => {
+                    cv.wait_timeout(guard, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// A background part of the logger that can be flushed and stopped.
+pub(crate) trait Component: Send + Sync + 'static {
+    /// Waits until everything handed over so far is written; false if the deadline
+    /// passed first.
+    fn flush(&self, deadline: Deadline) -> bool;
+    /// Flushes and stops, by the deadline; false if something was left undone.
+    fn shutdown(&self, deadline: Deadline) -> bool {
+        self.flush(deadline)
+    }
+}
+
+/// Flushes every component, each by the same deadline, even when an earlier one did not
+/// make it; true if all did.
+pub(crate) fn flush_all(components: &[std::sync::Arc<dyn Component>], deadline: Deadline) -> bool {
+    components
+        .iter()
+        .fold(true, |all, c| c.flush(deadline) & all)
+}
+
+/// Stops every component by the same deadline; true if all finished cleanly.
+pub(crate) fn shutdown_all(
+    components: &[std::sync::Arc<dyn Component>],
+    deadline: Deadline,
+) -> bool {
+    components
+        .iter()
+        .fold(true, |all, c| c.shutdown(deadline) & all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn huge_timeouts_are_no_deadline() {
+        for t in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+            let d = Deadline::after(t);
+            assert_eq!(d.remaining(), None);
+            assert!(!d.passed());
+            assert_eq!(d.timeout(), Duration::MAX);
+        }
+        assert!(Deadline::after(Duration::ZERO).passed());
+        let min = Deadline::none().min_after(Duration::from_secs(1));
+        assert!(min.remaining().is_some());
+    }
+
+    struct Slow {
+        ok: bool,
+        flushed: AtomicUsize,
+    }
+    impl Component for Slow {
+        fn flush(&self, _deadline: Deadline) -> bool {
+            self.flushed.fetch_add(1, Ordering::Relaxed);
+            self.ok
+        }
+    }
+
+    #[test]
+    fn every_component_is_flushed_even_after_one_times_out() {
+        let parts: Vec<Arc<Slow>> = [false, true, false, true]
+            .into_iter()
+            .map(|ok| {
+                Arc::new(Slow {
+                    ok,
+                    flushed: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        let dyns: Vec<Arc<dyn Component>> = parts
+            .iter()
+            .map(|p| p.clone() as Arc<dyn Component>)
+            .collect();
+        assert!(!flush_all(&dyns, Deadline::after(Duration::from_secs(1))));
+        assert!(!shutdown_all(
+            &dyns,
+            Deadline::after(Duration::from_secs(1))
+        ));
+        for p in &parts {
+            assert_eq!(p.flushed.load(Ordering::Relaxed), 2);
+        }
+    }
+}
