@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tracing_log::AsLog;
-use tracing_subscriber::layer::{Layer, SubscriberExt};
-use tracing_subscriber::Registry;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
+use crate::layout::{Emit, Spine};
 use crate::sink::{LineWriter, Stdout};
 
 use crate::lifecycle::SHUTDOWN_TIMEOUT;
@@ -102,10 +102,9 @@ impl Drop for Guard {
     }
 }
 
-/// The subscriber our layers sit on: the registry behind the level filter, so the
-/// filter's per-callsite interest applies to all of them.
-type Base = tracing_subscriber::layer::Layered<crate::filter::LogbookFilter, Registry>;
-type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
+/// One output of the subscriber `init` builds: every output reads the one record the
+/// [`Spine`] captures per event.
+type Output = Box<dyn Emit>;
 
 impl Component for crate::NotifyHandle {
     fn flush(&self, deadline: Deadline) -> bool {
@@ -204,7 +203,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
 /// ```
 pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
     let filter = env.build_filter()?;
-    let mut layers: Vec<BoxedLayer> = Vec::new();
+    let mut layers: Vec<Output> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
     let production = env.mode.is_production_like();
@@ -266,7 +265,13 @@ pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
         }
     }
 
-    let subscriber = tracing_subscriber::registry().with(filter).with(layers);
+    let clock = env
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(Spine::new(layers, clock));
     let guard = Guard {
         components,
         mode: env.mode,
@@ -300,7 +305,7 @@ fn build_notifier(
 }
 
 /// The formatting layer `env.format` asks for, writing to `writer`.
-fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> BoxedLayer {
+fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output {
     match env.format {
         Format::Logbook => Box::new(logbook_builder(env).color(color).build(writer)),
         Format::Json => {

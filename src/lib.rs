@@ -55,20 +55,27 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod ansi;
 pub mod clock;
 mod diag;
 mod env;
 mod error;
-pub mod fields;
 mod filter;
 mod format;
+/// Transition paths while parallel branches land; removed once they have.
+mod fields {
+    pub(crate) use crate::record::{FieldValue, Fields};
+}
+mod host;
 mod init;
 pub mod json;
+mod layout;
 pub mod level;
 pub mod lifecycle;
 mod macros;
 pub mod notify;
 pub mod panic;
+mod record;
 mod rotate;
 mod sink;
 pub mod syslog;
@@ -84,17 +91,15 @@ pub use env::{
     LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
-pub use fields::{FieldValue, Fields};
 pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};
-pub use format::{
-    level_color, ColorChoice, LogbookLayer, LogbookLayerBuilder, LIGHTGRAY, RED, RESET, YELLOW,
-};
+pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
 pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
-pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
+pub use record::{FieldValue, Fields};
+pub use sink::{CaptureWriter, LineWriter, LossNotice, MakeWriterSink, Stdout};
 pub use writer::{DailyFile, DailyFileBuilder};
 
 #[doc(hidden)]

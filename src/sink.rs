@@ -31,6 +31,53 @@ pub trait LineWriter: Send + Sync + 'static {
 
     /// Flushes buffered records, if the writer buffers.
     fn flush(&self) {}
+
+    /// Tells the writer how to announce lost records (`N lines dropped`) in the format
+    /// of the layer writing to it. Layers call this when they are built with the
+    /// writer; writers that can lose records (the daily file in lossy mode or when
+    /// stalled) keep the last notice they were given. The default ignores it.
+    fn set_loss_notice(&self, notice: LossNotice) {
+        let _ = notice;
+    }
+}
+
+/// How a writer announces lost records in its layer's format: a `WARNING` record from
+/// `tracing-logbook` rendered by that layer's layout (a Logbook line, a JSON line, an
+/// RFC 5424 message). Given to writers by [`LineWriter::set_loss_notice`].
+#[derive(Clone)]
+pub struct LossNotice(Arc<NoticeFn>);
+
+type NoticeFn = dyn Fn(OffsetDateTime, &str, &mut Vec<u8>) + Send + Sync;
+
+impl LossNotice {
+    pub(crate) fn new(
+        render: impl Fn(OffsetDateTime, &str, &mut Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        LossNotice(Arc::new(render))
+    }
+
+    /// Appends the notice record for `message` (`12 lines dropped`) at `utc` to `out`.
+    #[allow(dead_code)] // until the daily file's spool renders its notices through it
+    pub(crate) fn render(&self, utc: OffsetDateTime, message: &str, out: &mut Vec<u8>) {
+        (self.0)(utc, message, out)
+    }
+}
+
+impl Default for LossNotice {
+    /// A Logbook line in UTC, without colors.
+    fn default() -> Self {
+        crate::layout::loss_notice(Arc::new(crate::layout::logbook::LogbookLayout::new(
+            crate::clock::Timezone::Utc,
+            false,
+            Vec::new(),
+        )))
+    }
+}
+
+impl fmt::Debug for LossNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LossNotice")
+    }
 }
 
 impl<W: LineWriter + ?Sized> LineWriter for Arc<W> {
@@ -44,6 +91,9 @@ impl<W: LineWriter + ?Sized> LineWriter for Arc<W> {
     fn flush(&self) {
         (**self).flush()
     }
+    fn set_loss_notice(&self, notice: LossNotice) {
+        (**self).set_loss_notice(notice)
+    }
 }
 
 impl<W: LineWriter + ?Sized> LineWriter for Box<W> {
@@ -56,6 +106,9 @@ impl<W: LineWriter + ?Sized> LineWriter for Box<W> {
     }
     fn flush(&self) {
         (**self).flush()
+    }
+    fn set_loss_notice(&self, notice: LossNotice) {
+        (**self).set_loss_notice(notice)
     }
 }
 

@@ -31,7 +31,7 @@
 //! message `N messages dropped` is sent first. TCP connections are re-established with
 //! backoff.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::{self, Write as _};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,17 +40,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock};
 use crate::diag;
 use crate::error::Error;
-use crate::fields::{self, push_escaped, Mode, SpanFields};
-use crate::level::Level;
+use crate::layout::syslog::SyslogLayout;
+use crate::layout::{Emit, Layout};
+use crate::record::{self, FieldList, Record};
+
+pub use crate::layout::syslog::severity;
 
 /// The variable that enables syslog output.
 pub const LOG_SYSLOG: &str = "LOG_SYSLOG";
@@ -138,18 +139,6 @@ pub enum Facility {
     Local7 = 23,
 }
 
-/// The syslog severity of a Logbook level.
-pub const fn severity(level: Level) -> u8 {
-    match level {
-        Level::Critical => 2,
-        Level::Error => 3,
-        Level::Warning => 4,
-        Level::Notice => 5,
-        Level::Info => 6,
-        Level::Debug | Level::Trace => 7,
-    }
-}
-
 /// Builds a [`SyslogLayer`].
 ///
 /// # Default values
@@ -209,20 +198,21 @@ impl SyslogLayerBuilder {
         let addr = self.addr.clone();
         let app = sanitize_header(self.app_name.as_deref().unwrap_or(&program_name()), 48);
         let host = sanitize_header(&hostname(), 255);
-        let prefix = format!(" {host} {app} {} - ", std::process::id());
-        let worker_prefix = prefix.clone();
-        let facility = self.facility as u8;
+        let layout = Arc::new(SyslogLayout {
+            facility: self.facility as u8,
+            prefix: format!(" {host} {app} {} - ", std::process::id()),
+        });
+        let worker_layout = layout.clone();
         let thread = std::thread::Builder::new()
             .name("tracing-logbook-syslog".into())
-            .spawn(move || Worker::new(addr, worker_stats, facility, worker_prefix).run(rx))
+            .spawn(move || Worker::new(addr, worker_stats, worker_layout).run(rx))
             .map_err(|e| Error::io("start the syslog thread for", "LOG_SYSLOG", e))?;
         let layer = SyslogLayer {
             tx: tx.clone(),
             stats: stats.clone(),
-            facility,
-            prefix,
+            layout,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            id: fields::next_layer_id(),
+            id: record::next_layer_id(),
         };
         let handle = SyslogHandle {
             tx: Mutex::new(Some(tx)),
@@ -240,13 +230,8 @@ fn program_name() -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "-".to_owned())
+fn hostname() -> String {
+    crate::host::hostname().unwrap_or_else(|| "-".to_owned())
 }
 
 /// RFC 5424 header fields: printable ASCII without spaces, bounded length, `-` if empty.
@@ -299,8 +284,7 @@ enum Msg {
 pub struct SyslogLayer {
     tx: SyncSender<Msg>,
     stats: Arc<Stats>,
-    facility: u8,
-    prefix: String,
+    layout: Arc<SyslogLayout>,
     clock: Arc<dyn Clock>,
     id: usize,
 }
@@ -325,7 +309,7 @@ impl SyslogLayer {
 impl fmt::Debug for SyslogLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyslogLayer")
-            .field("facility", &self.facility)
+            .field("facility", &self.layout.facility)
             .finish_non_exhaustive()
     }
 }
@@ -433,108 +417,26 @@ impl crate::lifecycle::Component for SyslogHandle {
     }
 }
 
+impl Emit for SyslogLayer {
+    fn emit(&self, record: &Record<'_>) {
+        let mut msg = String::with_capacity(256);
+        self.layout.render(record, &mut msg);
+        if self.tx.try_send(Msg::Line(msg.into_bytes())).is_err() {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 impl<S> Layer<S> for SyslogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    crate::fields::span_field_hooks!();
+    record::span_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let level = Level::of(meta);
-        let mut visitor = SdVisitor {
-            message: String::new(),
-            params: String::new(),
-            from_log: normalized.is_some(),
-        };
-        event.record(&mut visitor);
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                if let Some(stored) = span.extensions().get::<SpanFields>() {
-                    for (name, value) in stored.fields.iter() {
-                        push_param(&mut visitor.params, name, &value.to_text());
-                    }
-                }
-            }
-        }
-        let mut msg = String::with_capacity(128 + visitor.message.len() + visitor.params.len());
-        let _ = write!(msg, "<{}>1 ", self.facility * 8 + severity(level));
-        crate::format::push_rfc3339(&mut msg, self.clock.now_utc());
-        msg.push_str(&self.prefix);
-        msg.push_str("[logbook@32473");
-        push_param(&mut msg, "channel", meta.target());
-        push_param(&mut msg, "level", level.as_str());
-        msg.push(']');
-        if !visitor.params.is_empty() {
-            msg.push_str("[fields@32473");
-            msg.push_str(&visitor.params);
-            msg.push(']');
-        }
-        msg.push(' ');
-        push_escaped(&mut msg, meta.target(), Mode::Inline);
-        msg.push_str(": ");
-        push_escaped(&mut msg, &visitor.message, Mode::Inline);
-        match self.tx.try_send(Msg::Line(msg.into_bytes())) {
-            Ok(()) => {}
-            Err(_) => {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Appends ` name="value"` with RFC 5424 name rules and value escapes.
-fn push_param(out: &mut String, name: &str, value: &str) {
-    out.push(' ');
-    let mut n = 0;
-    for c in name.chars() {
-        if n == 32 {
-            break;
-        }
-        out.push(if c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"') {
-            c
-        } else {
-            '_'
+        record::capture(event, &ctx, self.clock.now_utc(), |record| {
+            self.emit(record)
         });
-        n += 1;
-    }
-    if n == 0 {
-        out.push('_');
-    }
-    out.push_str("=\"");
-    let mut escaped = String::new();
-    push_escaped(&mut escaped, value, Mode::Inline);
-    for c in escaped.chars() {
-        if matches!(c, '"' | '\\' | ']') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
-struct SdVisitor {
-    message: String,
-    params: String,
-    from_log: bool,
-}
-
-impl Visit for SdVisitor {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else if !fields::is_hidden(field.name(), self.from_log) {
-            push_param(&mut self.params, field.name(), value);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else if !fields::is_hidden(field.name(), self.from_log) {
-            push_param(&mut self.params, field.name(), &format!("{value:?}"));
-        }
     }
 }
 
@@ -551,8 +453,7 @@ struct Worker {
     addr: SyslogAddr,
     conn: Option<Conn>,
     stats: Arc<Stats>,
-    facility: u8,
-    prefix: String,
+    layout: Arc<SyslogLayout>,
     /// Losses not yet announced to the server.
     unannounced: u64,
     seen_dropped: u64,
@@ -562,13 +463,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(addr: SyslogAddr, stats: Arc<Stats>, facility: u8, prefix: String) -> Worker {
+    fn new(addr: SyslogAddr, stats: Arc<Stats>, layout: Arc<SyslogLayout>) -> Worker {
         Worker {
             addr,
             conn: None,
             stats,
-            facility,
-            prefix,
+            layout,
             unannounced: 0,
             seen_dropped: 0,
             retry_at: None,
@@ -707,14 +607,18 @@ impl Worker {
         }
     }
 
+    /// `N messages dropped`, as a record of the crate's own in the syslog layout.
     fn loss_message(&self, n: u64) -> String {
-        let mut msg = format!("<{}>1 ", self.facility * 8 + 4);
-        crate::format::push_rfc3339(&mut msg, time::OffsetDateTime::now_utc());
-        msg.push_str(&self.prefix);
-        let _ = write!(
-            msg,
-            "[logbook@32473 channel=\"tracing-logbook\" level=\"WARNING\"] tracing-logbook: {n} messages dropped"
+        let message = format!("{n} messages dropped");
+        let fields = FieldList::default();
+        let record = Record::notice(
+            time::OffsetDateTime::now_utc(),
+            crate::level::Level::Warning,
+            &message,
+            &fields,
         );
+        let mut msg = String::new();
+        self.layout.render(&record, &mut msg);
         msg
     }
 }
@@ -745,16 +649,6 @@ mod tests {
             let err = SyslogAddr::parse(bad).unwrap_err();
             assert_eq!(err.var(), Some("LOG_SYSLOG"), "{bad}");
         }
-    }
-
-    #[test]
-    fn params_follow_rfc5424() {
-        let mut s = String::new();
-        push_param(&mut s, "a b=c]\"", "x\"y\\z]\n");
-        assert_eq!(s, r#" a_b_c__="x\"y\\z\]\\n""#);
-        let mut s = String::new();
-        push_param(&mut s, &"n".repeat(40), "");
-        assert_eq!(s, format!(" {}=\"\"", "n".repeat(32)));
     }
 
     #[cfg(unix)]
@@ -788,7 +682,7 @@ mod tests {
 
     #[test]
     fn severities() {
-        let got: Vec<u8> = Level::ALL.iter().map(|l| severity(*l)).collect();
+        let got: Vec<u8> = crate::Level::ALL.iter().map(|l| severity(*l)).collect();
         assert_eq!(got, [7, 7, 6, 5, 4, 3, 2]);
     }
 }

@@ -19,17 +19,15 @@
 //! assert_eq!(logs.formatted(), ["[WARNING] booking: large reservation seats=12"]);
 //! ```
 
-use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::fields::{self, FieldValue, Fields, SpanFields};
+use crate::layout::Emit;
 use crate::level::Level;
+use crate::record::{self, FieldValue, Fields};
 
 /// One captured event.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,18 +58,16 @@ impl Record {
     /// The record as Logbook's TestHandler formats it: `[LEVEL] channel: message`, plus
     /// fields and spans the way Logbook lines print them.
     pub fn formatted(&self) -> String {
+        use std::fmt::Write as _;
         let mut s = format!("[{}] {}: {}", self.level, self.channel, self.message);
         if !self.fields.is_empty() {
-            s.push(' ');
-            self.fields.render(&mut s);
+            let _ = write!(s, " {}", self.fields);
         }
         for (i, (name, fields)) in self.spans.iter().enumerate() {
             s.push_str(if i == 0 { " in " } else { ":" });
-            s.push_str(name);
+            record::text::push_name(&mut s, name);
             if !fields.is_empty() {
-                s.push('{');
-                fields.render(&mut s);
-                s.push('}');
+                let _ = write!(s, "{{{fields}}}");
             }
         }
         s
@@ -139,7 +135,7 @@ impl CaptureLayer {
         (
             CaptureLayer {
                 captured: captured.clone(),
-                id: fields::next_layer_id(),
+                id: record::next_layer_id(),
             },
             captured,
         )
@@ -154,43 +150,26 @@ pub fn capture(f: impl FnOnce()) -> Captured {
     captured
 }
 
-struct RecordVisitor<'a> {
-    message: &'a mut String,
-    fields: &'a mut Fields,
-    from_log: bool,
-}
-
-impl Visit for RecordVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else if !fields::is_hidden(field.name(), self.from_log) {
-            self.fields.record_str(field, value);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else if !fields::is_hidden(field.name(), self.from_log) {
-            self.fields.record_debug(field, value);
-        }
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.fields.record_error(field, value);
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.fields.record_i64(field, value);
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.fields.record_u64(field, value);
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.fields.record_bool(field, value);
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.fields.record_f64(field, value);
+impl Emit for CaptureLayer {
+    fn emit(&self, record: &record::Record<'_>) {
+        let captured = Record {
+            level: record.level,
+            channel: record.target.to_owned(),
+            message: record.message.to_owned(),
+            fields: record.fields.to_fields(),
+            spans: record
+                .spans
+                .iter()
+                .map(|span| (span.name, span.data.fields.to_fields()))
+                .collect(),
+            file: record.file.map(str::to_owned),
+            line: record.line,
+        };
+        self.captured
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(captured);
     }
 }
 
@@ -198,47 +177,12 @@ impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    crate::fields::span_field_hooks!();
+    record::span_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let mut message = String::new();
-        let mut event_fields = Fields::default();
-        event.record(&mut RecordVisitor {
-            message: &mut message,
-            fields: &mut event_fields,
-            from_log: normalized.is_some(),
+        // Capture has no clock of its own: records carry no time.
+        record::capture(event, &ctx, time::OffsetDateTime::UNIX_EPOCH, |record| {
+            self.emit(record)
         });
-        let spans = ctx
-            .event_scope(event)
-            .map(|scope| {
-                scope
-                    .from_root()
-                    .map(|span| {
-                        let fields = span
-                            .extensions()
-                            .get::<SpanFields>()
-                            .map(|s| s.fields.clone())
-                            .unwrap_or_default();
-                        (span.name(), fields)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let record = Record {
-            level: Level::of(meta),
-            channel: meta.target().to_owned(),
-            message,
-            fields: event_fields,
-            spans,
-            file: meta.file().map(str::to_owned),
-            line: meta.line(),
-        };
-        self.captured
-            .records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(record);
     }
 }

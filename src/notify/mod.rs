@@ -95,24 +95,25 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tracing::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::clock::Clock as _;
 use crate::diag;
 use crate::error::Error;
-use crate::fields::{self, FieldValue, Fields, SpanFields};
+use crate::layout::Emit;
 use crate::level::Level;
+use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
 use self::dedup::Dedup;
 use self::destination::Destination;
 use self::occurrence::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
-use self::worker::{now_ms, Msg, Policy, Shared, Worker, IN_WORKER};
+use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
@@ -643,10 +644,10 @@ impl NotifyConfig {
             shared: shared.clone(),
             threshold: self.threshold,
             telemetry_size: self.telemetry,
-            telemetry: Mutex::new(VecDeque::with_capacity(self.telemetry)),
+            telemetry: Mutex::new(LineRing(VecDeque::with_capacity(self.telemetry))),
             dedup,
             queue_size: self.queue_size,
-            id: fields::next_layer_id(),
+            id: record::next_layer_id(),
         };
         (layer, handle)
     }
@@ -655,13 +656,7 @@ impl NotifyConfig {
 /// The host name: `/proc/sys/kernel/hostname`, `HOSTNAME`, `COMPUTERNAME`, or
 /// `localhost`.
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("COMPUTERNAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "localhost".to_owned())
+    crate::host::hostname().unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
@@ -672,7 +667,7 @@ pub struct NotifyLayer {
     shared: Arc<Shared>,
     threshold: Level,
     telemetry_size: usize,
-    telemetry: Mutex<VecDeque<TelemetryLine>>,
+    telemetry: Mutex<LineRing>,
     dedup: Arc<Mutex<Dedup>>,
     queue_size: usize,
     id: usize,
@@ -728,46 +723,93 @@ impl NotifyLayer {
     }
 }
 
-/// Collects an event's message and fields.
-#[derive(Default)]
-struct EventFields {
+/// A telemetry line as the hot path keeps it: overwritten in place, so the ring costs no
+/// allocation per line once it is full. Turned into a [`TelemetryLine`] only when an
+/// error takes it along.
+#[derive(Debug, Default)]
+struct LineSlot {
+    level: Option<Level>,
+    timestamp_ms: u64,
+    channel: String,
     message: String,
-    fields: Fields,
+    fields: FieldList,
 }
 
-impl tracing::field::Visit for EventFields {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "message" {
-            self.message = value.to_owned();
-        } else {
-            self.fields.record_str(field, value);
+impl LineSlot {
+    fn fill(&mut self, record: &Record<'_>, timestamp_ms: u64) {
+        self.level = Some(record.level);
+        self.timestamp_ms = timestamp_ms;
+        self.channel.clear();
+        self.channel.push_str(record.target);
+        self.message.clear();
+        self.message.push_str(record.message);
+        self.fields.clone_from(record.fields);
+    }
+
+    fn to_line(&self) -> TelemetryLine {
+        TelemetryLine {
+            level: self.level.unwrap_or(Level::Info),
+            timestamp_ms: self.timestamp_ms,
+            channel: self.channel.clone(),
+            message: self.message.clone(),
+            fields: self
+                .fields
+                .iter()
+                .map(|(k, v)| (k, v.to_owned_value()))
+                .collect(),
         }
     }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
-            self.message = format!("{value:?}");
+}
+
+/// The last lines, newest last, bounded; slots are reused.
+#[derive(Debug, Default)]
+struct LineRing(VecDeque<LineSlot>);
+
+impl LineRing {
+    fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+        let mut slot = if self.0.len() >= max {
+            self.0.pop_front().unwrap_or_default()
         } else {
-            self.fields.record_debug(field, value);
+            LineSlot::default()
+        };
+        slot.fill(record, timestamp_ms);
+        self.0.push_back(slot);
+    }
+
+    fn lines(&self) -> Vec<TelemetryLine> {
+        self.0.iter().map(LineSlot::to_line).collect()
+    }
+}
+
+impl Emit for NotifyLayer {
+    fn emit(&self, record: &Record<'_>) {
+        if IN_WORKER.with(|w| w.get()) {
+            return;
         }
-    }
-    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.fields.record_i64(field, value);
-    }
-    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.fields.record_u64(field, value);
-    }
-    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        self.fields.record_f64(field, value);
-    }
-    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
-        self.fields.record_bool(field, value);
-    }
-    fn record_error(
-        &mut self,
-        field: &tracing::field::Field,
-        value: &(dyn std::error::Error + 'static),
-    ) {
-        self.fields.record_error(field, value);
+        let notify = record.level >= self.threshold && self.tx.is_some();
+        if !notify && self.telemetry_size == 0 {
+            return;
+        }
+        let timestamp_ms = unix_ms(record.time);
+        let request = request_span(record);
+        if notify {
+            self.notify(record, request, timestamp_ms);
+        }
+        if self.telemetry_size > 0 {
+            // A request's lines are kept on its span, so its error carries them rather
+            // than its neighbours' (see `request_span`); other lines go to the ring, which
+            // serves errors outside requests. Concurrent requests so share no lock.
+            if let Some(entry) = request.and_then(|span| span.entry.as_ref()) {
+                entry.with_side(self.id, LineRing::default, |ring: &mut LineRing| {
+                    ring.push(record, timestamp_ms, self.telemetry_size)
+                });
+                return;
+            }
+            self.telemetry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(record, timestamp_ms, self.telemetry_size);
+        }
     }
 }
 
@@ -775,135 +817,42 @@ impl<S> Layer<S> for NotifyLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    crate::fields::span_field_hooks!();
+    record::span_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if IN_WORKER.with(|w| w.get()) {
             return;
         }
-        let normalized = event.normalized_metadata();
-        let from_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let level = Level::of(meta);
-        let notify = level >= self.threshold && self.tx.is_some();
-        if !notify && self.telemetry_size == 0 {
-            return;
-        }
-        let mut visited = EventFields::default();
-        event.record(&mut visited);
-        let EventFields {
-            message,
-            fields: Fields(mut fields),
-        } = visited;
-        fields.retain(|(name, _)| !fields::is_hidden(name, from_log));
-        let timestamp_ms = now_ms();
-
-        if notify {
-            self.notify(
-                event,
-                &ctx,
-                meta,
-                level,
-                timestamp_ms,
-                message.clone(),
-                fields.clone(),
-            );
-        }
-
-        if self.telemetry_size > 0 {
-            let line = TelemetryLine {
-                level,
-                timestamp_ms,
-                channel: meta.target().to_owned(),
-                message,
-                fields,
-            };
-            // A request's lines are kept on its span, so its error carries them rather
-            // than its neighbours' (see `request_span`); other lines go to the ring, which
-            // serves errors outside requests. Concurrent requests so share no lock.
-            if let Some(span) = request_span(event, &ctx) {
-                let mut ext = span.extensions_mut();
-                match ext.get_mut::<RequestTelemetry>() {
-                    Some(own) => own.push(line, self.telemetry_size),
-                    None => {
-                        let mut own = RequestTelemetry(VecDeque::new());
-                        own.push(line, self.telemetry_size);
-                        ext.insert(own);
-                    }
-                }
-                return;
-            }
-            let mut ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
-            if ring.len() >= self.telemetry_size {
-                ring.pop_front();
-            }
-            ring.push_back(line);
-        }
+        record::capture(event, &ctx, crate::clock::SystemClock.now_utc(), |record| {
+            self.emit(record)
+        });
     }
 }
 
-/// The lines logged inside one request's span, newest last (bounded like the ring).
-struct RequestTelemetry(VecDeque<TelemetryLine>);
-
-impl RequestTelemetry {
-    fn push(&mut self, line: TelemetryLine, max: usize) {
-        if self.0.len() >= max {
-            self.0.pop_front();
-        }
-        self.0.push_back(line);
-    }
+/// Milliseconds since the Unix epoch.
+fn unix_ms(t: time::OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
-/// The innermost span around `event` that looks like an HTTP request (it has a method
-/// field), if any: the unit whose own lines and route identify an error.
-fn request_span<'a, S>(
-    event: &Event<'_>,
-    ctx: &'a Context<'_, S>,
-) -> Option<tracing_subscriber::registry::SpanRef<'a, S>>
-where
-    S: Subscriber + for<'l> LookupSpan<'l>,
-{
-    ctx.event_scope(event)?.find(|span| {
-        span.extensions().get::<SpanFields>().is_some_and(|stored| {
-            stored
-                .fields
-                .iter()
-                .any(|(name, _)| matches!(name, "method" | "http.method" | "http.request.method"))
-        })
+/// The innermost span around the record that looks like an HTTP request (it has a
+/// method field), if any: the unit whose own lines and route identify an error.
+fn request_span<'r>(record: &'r Record<'_>) -> Option<&'r SpanRef> {
+    record.spans.iter().rev().find(|span| {
+        span.data
+            .fields
+            .iter()
+            .any(|(name, _)| matches!(name, "method" | "http.method" | "http.request.method"))
     })
 }
 
-/// The route of a request span (`route` or `http.route`), which is part of an error's
-/// identity: the same failure on two routes is two errors.
-fn request_route<S>(span: &tracing_subscriber::registry::SpanRef<'_, S>) -> Option<String>
-where
-    S: Subscriber + for<'l> LookupSpan<'l>,
-{
-    let ext = span.extensions();
-    let stored = ext.get::<SpanFields>()?;
-    let route = stored
-        .fields
-        .iter()
-        .find(|(name, _)| matches!(*name, "route" | "http.route"))
-        .map(|(_, value)| value.to_text());
-    route
-}
-
 impl NotifyLayer {
-    #[allow(clippy::too_many_arguments)]
-    fn notify<S>(
-        &self,
-        event: &Event<'_>,
-        ctx: &Context<'_, S>,
-        meta: &tracing::Metadata<'_>,
-        level: Level,
-        timestamp_ms: u64,
-        message: String,
-        mut fields: Vec<(&'static str, FieldValue)>,
-    ) where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let panic = if meta.target() == "panic" && fields.iter().any(|(k, _)| *k == "panic.message")
+    fn notify(&self, record: &Record<'_>, request: Option<&SpanRef>, timestamp_ms: u64) {
+        let mut fields: Vec<(&'static str, FieldValue)> = record
+            .fields
+            .iter()
+            .map(|(k, v)| (k, v.to_owned_value()))
+            .collect();
+        let panic = if record.target == "panic" && fields.iter().any(|(k, _)| *k == "panic.message")
         {
             let mut info = PanicInfo::default();
             fields.retain(|(name, value)| {
@@ -931,44 +880,38 @@ impl NotifyLayer {
         if let Some(p) = &panic {
             p.location.hash(&mut hasher);
             p.message.hash(&mut hasher);
-        } else if meta.callsite() == event.metadata().callsite() && !meta.target().is_empty() {
-            meta.callsite().hash(&mut hasher);
-            meta.target().hash(&mut hasher);
-            meta.file().hash(&mut hasher);
-            meta.line().hash(&mut hasher);
         } else {
-            meta.target().hash(&mut hasher);
-            meta.file().hash(&mut hasher);
-            meta.line().hash(&mut hasher);
+            record.origin.hash(&mut hasher);
+            record.target.hash(&mut hasher);
+            record.file.hash(&mut hasher);
+            record.line.hash(&mut hasher);
         }
-        let request = request_span(event, ctx);
-        if let Some(route) = request.as_ref().and_then(request_route) {
+        if let Some(route) = request.and_then(|span| {
+            span.data
+                .fields
+                .iter()
+                .find(|(name, _)| matches!(*name, "route" | "http.route"))
+                .map(|(_, value)| value.to_owned_value().to_text())
+        }) {
             route.hash(&mut hasher);
         }
         let key = hasher.finish();
-        let spans_of = || {
-            let mut spans = Vec::new();
-            if let Some(scope) = ctx.event_scope(event) {
-                for span in scope.from_root() {
-                    let ext = span.extensions();
-                    let fields = ext
-                        .get::<SpanFields>()
-                        .map(|s| s.fields.clone())
-                        .unwrap_or_default();
-                    spans.push((span.name(), fields));
-                }
-            }
-            spans
+        let spans_of = || -> Vec<(&'static str, Fields)> {
+            record
+                .spans
+                .iter()
+                .map(|span| (span.name, span.data.fields.to_fields()))
+                .collect()
         };
 
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
-            level,
+            level: record.level,
             timestamp_ms,
-            message: message.clone(),
-            channel: meta.target().to_owned(),
-            file: meta.file().map(str::to_owned),
-            line: meta.line(),
-            module: meta.module_path().map(str::to_owned),
+            message: record.message.to_owned(),
+            channel: record.target.to_owned(),
+            file: record.file.map(str::to_owned),
+            line: record.line,
+            module: record.module.map(str::to_owned),
             thread: std::thread::current().name().map(str::to_owned),
             fields: fields.clone(),
             spans,
@@ -983,7 +926,7 @@ impl NotifyLayer {
             |summary| {
                 // The summary tells the latest repeat's request (only events
                 // inside spans pay for copying them).
-                if ctx.event_scope(event).is_some() {
+                if !record.spans.is_empty() {
                     summary.spans = spans_of();
                     summary.fields = fields.clone();
                 }
@@ -1001,15 +944,17 @@ impl NotifyLayer {
         }
         let telemetry: Vec<TelemetryLine> = if self.telemetry_size == 0 {
             Vec::new()
-        } else if let Some(span) = &request {
+        } else if let Some(span) = request {
             // Inside a request: that request's own lines, never its neighbours'.
-            span.extensions()
-                .get::<RequestTelemetry>()
-                .map(|own| own.0.iter().cloned().collect())
+            span.entry
+                .as_ref()
+                .and_then(|entry| entry.read_side(self.id, LineRing::lines))
                 .unwrap_or_default()
         } else {
-            let ring = self.telemetry.lock().unwrap_or_else(|e| e.into_inner());
-            ring.iter().cloned().collect()
+            self.telemetry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .lines()
         };
         self.enqueue(make(telemetry, spans_of()));
     }

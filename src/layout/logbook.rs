@@ -1,0 +1,99 @@
+//! Logbook's line: `[2026-11-23 19:28:08.123456] NOTICE: App: listening port=8080 in request{method=GET}`.
+
+use time::OffsetDateTime;
+
+use super::Layout;
+use crate::ansi::{level_color, RESET};
+use crate::clock::{Timezone, Zone};
+use crate::level::Level;
+use crate::record::text::{self, Mode};
+use crate::record::{push_logbook_fields, Record, SpanText};
+
+/// The Logbook line layout.
+#[derive(Debug)]
+pub(crate) struct LogbookLayout {
+    pub(crate) zone: Zone,
+    pub(crate) color: bool,
+    pub(crate) channels: Vec<(String, String)>,
+}
+
+impl LogbookLayout {
+    pub(crate) fn new(timezone: Timezone, color: bool, channels: Vec<(String, String)>) -> Self {
+        LogbookLayout {
+            zone: Zone::new(timezone),
+            color,
+            channels,
+        }
+    }
+
+    fn channel<'a>(&'a self, target: &'a str) -> &'a str {
+        for (module, name) in &self.channels {
+            if let Some(rest) = target.strip_prefix(module.as_str()) {
+                if rest.is_empty() || rest.starts_with("::") {
+                    return name;
+                }
+            }
+        }
+        target
+    }
+}
+
+impl Layout for LogbookLayout {
+    #[inline]
+    fn shown_time(&self, utc: OffsetDateTime) -> OffsetDateTime {
+        self.zone.display(utc)
+    }
+
+    fn render(&self, record: &Record<'_>, buf: &mut String) {
+        let level = record.level;
+        if self.color {
+            buf.push_str(level_color(level));
+        }
+        buf.push('[');
+        text::push_timestamp(
+            buf,
+            self.shown_time(record.time),
+            self.zone.timezone().shows_offset(),
+        );
+        buf.push_str("] ");
+        buf.push_str(level.as_str());
+        buf.push_str(": ");
+        text::push_escaped(buf, self.channel(record.target), Mode::Inline);
+        buf.push_str(": ");
+
+        let message_start = buf.len();
+        text::push_escaped(buf, record.message, Mode::Message);
+        let mut first = buf.len() == message_start;
+        for (name, value) in record.fields.iter() {
+            // The panic hook's structured fields repeat what its message says.
+            if name.starts_with("panic.") {
+                continue;
+            }
+            if !first {
+                buf.push(' ');
+            }
+            first = false;
+            text::push_name(buf, name);
+            buf.push('=');
+            value.push_logbook(buf);
+        }
+
+        for (i, span) in record.spans.iter().enumerate() {
+            buf.push_str(if i == 0 { " in " } else { ":" });
+            text::push_name(buf, span.name);
+            let fields = span.data.text(SpanText::Logbook, |fields, out| {
+                push_logbook_fields(out, fields.iter())
+            });
+            if !fields.is_empty() {
+                buf.push('{');
+                buf.push_str(fields);
+                buf.push('}');
+            }
+        }
+
+        if self.color {
+            buf.push_str(RESET);
+        }
+        buf.push('\n');
+    }
+}

@@ -1,0 +1,122 @@
+//! Layouts: pure renderers from a [`Record`] into a reused buffer. Logbook lines, JSON
+//! lines and RFC 5424 messages are the three; every name and value in them goes through
+//! [`record::text`](crate::record::text), and the crate's own notices (`N lines
+//! dropped`) are records rendered by the destination's own layout.
+//!
+//! [`Emit`] is what an output does with a record, and [`Spine`] is the one layer
+//! [`init`](crate::init) installs: it captures each event once and hands the record to
+//! every output in turn.
+
+pub(crate) mod json;
+pub(crate) mod logbook;
+pub(crate) mod syslog;
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::clock::Clock;
+use crate::level::Level;
+use crate::record::{self, FieldList, Record};
+use crate::sink::{LineWriter, LossNotice};
+
+/// Renders records.
+pub(crate) trait Layout: Send + Sync + 'static {
+    /// Appends `record` to `out` as one complete record (ending in `\n` for lines).
+    fn render(&self, record: &Record<'_>, out: &mut String);
+
+    /// The record's time as this layout shows it (in its time zone); it also decides
+    /// which daily file the record belongs to.
+    fn shown_time(&self, utc: OffsetDateTime) -> OffsetDateTime;
+}
+
+/// How `layout` announces lost records: a `WARNING` record from `tracing-logbook`
+/// (`N lines dropped`), in the layout's own format.
+pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>) -> LossNotice {
+    LossNotice::new(
+        move |utc: OffsetDateTime, message: &str, out: &mut Vec<u8>| {
+            let fields = FieldList::default();
+            let record = Record::notice(utc, Level::Warning, message, &fields);
+            let mut text = String::new();
+            layout.render(&record, &mut text);
+            out.extend_from_slice(text.as_bytes());
+        },
+    )
+}
+
+/// What an output does with a captured record.
+pub(crate) trait Emit: Send + Sync + 'static {
+    fn emit(&self, record: &Record<'_>);
+}
+
+/// A layout writing to a [`LineWriter`]: the body of the Logbook and JSON layers.
+pub(crate) struct Formatted<L, W> {
+    pub(crate) layout: Arc<L>,
+    pub(crate) writer: W,
+}
+
+impl<L: Layout, W: LineWriter> Formatted<L, W> {
+    pub(crate) fn new(layout: L, writer: W) -> Self {
+        let layout = Arc::new(layout);
+        writer.set_loss_notice(loss_notice(layout.clone()));
+        Formatted { layout, writer }
+    }
+}
+
+impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
+    #[inline]
+    fn emit(&self, record: &Record<'_>) {
+        let shown = self.layout.shown_time(record.time);
+        record::with_line(|buf| {
+            self.layout.render(record, buf);
+            self.writer.write_line(shown, buf.as_bytes());
+        });
+    }
+}
+
+/// The layer [`init`](crate::init) installs: one capture per event, then every output.
+pub(crate) struct Spine {
+    outputs: Vec<Box<dyn Emit>>,
+    clock: Arc<dyn Clock>,
+    id: usize,
+}
+
+impl Spine {
+    pub(crate) fn new(outputs: Vec<Box<dyn Emit>>, clock: Arc<dyn Clock>) -> Spine {
+        Spine {
+            outputs,
+            clock,
+            id: record::next_layer_id(),
+        }
+    }
+}
+
+impl fmt::Debug for Spine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spine")
+            .field("outputs", &self.outputs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for Spine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    record::span_hooks!();
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if self.outputs.is_empty() {
+            return;
+        }
+        record::capture(event, &ctx, self.clock.now_utc(), |record| {
+            for output in &self.outputs {
+                output.emit(record);
+            }
+        });
+    }
+}

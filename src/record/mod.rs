@@ -1,0 +1,808 @@
+//! The spine of the crate: one [`Record`] per event, captured once and read by every
+//! output (Logbook lines, JSON, syslog, the notifiers, test capture).
+//!
+//! Capturing an event reads the clock once, decides the Logbook level once, renders the
+//! message once and types the fields once, into per-thread buffers that are reused (no
+//! allocation per event in the steady state). Span fields are typed once per span when
+//! it is created, and copied-on-write when `span.record(..)` adds to them; each layout
+//! renders a span's fields once and caches the text on the span.
+//!
+//! No user code (`Display`, `Debug`) ever runs while a lock of ours or of the registry
+//! is held: values are recorded into a private list first and only then stored. So a
+//! `Display` that logs, or that panics (with the panic hook logging the panic), cannot
+//! deadlock the process.
+
+pub(crate) mod text;
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use time::OffsetDateTime;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::level::Level;
+
+// === public field values ===
+
+/// A recorded field value, as kept for [`testing`](crate::testing).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// A string recorded with `record_str` (a plain `&str` value).
+    Str(String),
+    /// The rendered `Debug` (`?value`) or `Display` (`%value`) form of a value, or an
+    /// error with its causes (`err: cause: cause's cause`).
+    Debug(String),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl FieldValue {
+    /// The value as text, without quotes or escapes (`"a b"` is `a b`).
+    ///
+    /// ```
+    /// use tracing_logbook::FieldValue;
+    /// assert_eq!(FieldValue::Str("a b".into()).to_text(), "a b");
+    /// assert_eq!(FieldValue::F64(f64::NAN).to_text(), "NaN");
+    /// ```
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        self.as_value().push_text(&mut s);
+        s
+    }
+
+    /// Appends the value as a Logbook line prints it.
+    pub(crate) fn render(&self, buf: &mut String) {
+        self.as_value().push_logbook(buf);
+    }
+
+    pub(crate) fn as_value(&self) -> Value<'_> {
+        match self {
+            FieldValue::Str(s) => Value::Str(s),
+            FieldValue::Debug(s) => Value::Debug(s),
+            FieldValue::I64(v) => Value::I64(*v),
+            FieldValue::U64(v) => Value::U64(*v),
+            FieldValue::F64(v) => Value::F64(*v),
+            FieldValue::Bool(v) => Value::Bool(*v),
+        }
+    }
+}
+
+impl fmt::Display for FieldValue {
+    /// The value as a Logbook line prints it (quoted and escaped when needed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.as_value().push_logbook(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// An ordered list of recorded fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields(pub(crate) Vec<(&'static str, FieldValue)>);
+
+impl Fields {
+    /// The fields in recording order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &FieldValue)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// The last value recorded for `name`.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether no field was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Fields {
+    /// `k=v k2=v2`, as on a Logbook line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        push_logbook_fields(&mut s, self.iter().map(|(k, v)| (k, v.as_value())));
+        f.write_str(&s)
+    }
+}
+
+// === borrowed values and the reusable field list ===
+
+/// A field value borrowed from a [`FieldList`] or a [`FieldValue`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Value<'a> {
+    Str(&'a str),
+    Debug(&'a str),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+}
+
+impl Value<'_> {
+    pub(crate) fn to_owned_value(self) -> FieldValue {
+        match self {
+            Value::Str(s) => FieldValue::Str(s.to_owned()),
+            Value::Debug(s) => FieldValue::Debug(s.to_owned()),
+            Value::I64(v) => FieldValue::I64(v),
+            Value::U64(v) => FieldValue::U64(v),
+            Value::F64(v) => FieldValue::F64(v),
+            Value::Bool(v) => FieldValue::Bool(v),
+        }
+    }
+
+    /// The raw text, unescaped.
+    pub(crate) fn push_text(self, buf: &mut String) {
+        match self {
+            Value::Str(s) | Value::Debug(s) => buf.push_str(s),
+            Value::I64(v) => text::push_i64(buf, v),
+            Value::U64(v) => text::push_u64(buf, v),
+            Value::F64(v) => text::push_f64(buf, v),
+            Value::Bool(v) => buf.push_str(if v { "true" } else { "false" }),
+        }
+    }
+
+    /// As on a Logbook line: strings bare when they are plain words and quoted
+    /// otherwise, `?`/`%` values escaped on one line.
+    pub(crate) fn push_logbook(self, buf: &mut String) {
+        match self {
+            Value::Str(s) => text::push_str_value(buf, s),
+            Value::Debug(s) => text::push_escaped(buf, s, text::Mode::Inline),
+            other => other.push_text(buf),
+        }
+    }
+
+    /// As a JSON value: numbers and booleans as such, everything else (NaN and the
+    /// infinities included) as a string.
+    pub(crate) fn push_json(self, buf: &mut String) {
+        match self {
+            Value::Str(s) | Value::Debug(s) => text::push_json_str(buf, s),
+            Value::F64(v) => text::push_json_f64(buf, v),
+            other => other.push_text(buf),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Str(usize, usize),
+    Debug(usize, usize),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+}
+
+/// Typed fields whose text lives in one reused buffer: clearing and refilling it (or
+/// `clone_from` into it) allocates nothing once it has grown to size.
+#[derive(Debug, Default)]
+pub(crate) struct FieldList {
+    text: String,
+    items: Vec<(&'static str, Kind)>,
+}
+
+impl Clone for FieldList {
+    fn clone(&self) -> Self {
+        FieldList {
+            text: self.text.clone(),
+            items: self.items.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.text.clone_from(&source.text);
+        self.items.clone_from(&source.items);
+    }
+}
+
+impl FieldList {
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.items.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn value(&self, kind: Kind) -> Value<'_> {
+        match kind {
+            Kind::Str(a, b) => Value::Str(&self.text[a..b]),
+            Kind::Debug(a, b) => Value::Debug(&self.text[a..b]),
+            Kind::I64(v) => Value::I64(v),
+            Kind::U64(v) => Value::U64(v),
+            Kind::F64(v) => Value::F64(v),
+            Kind::Bool(v) => Value::Bool(v),
+        }
+    }
+
+    /// The fields in recording order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, Value<'_>)> + '_ {
+        self.items
+            .iter()
+            .map(|&(name, kind)| (name, self.value(kind)))
+    }
+
+    /// An owned copy, for the public [`Fields`].
+    pub(crate) fn to_fields(&self) -> Fields {
+        Fields(self.iter().map(|(k, v)| (k, v.to_owned_value())).collect())
+    }
+
+    /// Appends every field of `other`.
+    pub(crate) fn extend(&mut self, other: &FieldList) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.items
+            .extend(other.items.iter().map(|&(name, kind)| match kind {
+                Kind::Str(a, b) => (name, Kind::Str(a + base, b + base)),
+                Kind::Debug(a, b) => (name, Kind::Debug(a + base, b + base)),
+                other => (name, other),
+            }));
+    }
+
+    fn push_str(&mut self, name: &'static str, value: &str) {
+        let a = self.text.len();
+        self.text.push_str(value);
+        self.items.push((name, Kind::Str(a, self.text.len())));
+    }
+
+    fn push_debug(&mut self, name: &'static str, value: &dyn fmt::Debug) {
+        let a = self.text.len();
+        let _ = write!(self.text, "{value:?}");
+        self.items.push((name, Kind::Debug(a, self.text.len())));
+    }
+
+    fn push_error(&mut self, name: &'static str, value: &(dyn std::error::Error + 'static)) {
+        let a = self.text.len();
+        text::push_error_chain(&mut self.text, value);
+        self.items.push((name, Kind::Debug(a, self.text.len())));
+    }
+
+    fn push(&mut self, name: &'static str, kind: Kind) {
+        self.items.push((name, kind));
+    }
+}
+
+/// Appends `k=v k2=v2` (names and values escaped as on Logbook lines).
+pub(crate) fn push_logbook_fields<'a>(
+    buf: &mut String,
+    fields: impl Iterator<Item = (&'static str, Value<'a>)>,
+) {
+    for (i, (name, value)) in fields.enumerate() {
+        if i > 0 {
+            buf.push(' ');
+        }
+        text::push_name(buf, name);
+        buf.push('=');
+        value.push_logbook(buf);
+    }
+}
+
+/// Appends `"k":v,"k2":v2` (the inside of a JSON object).
+pub(crate) fn push_json_fields<'a>(
+    buf: &mut String,
+    fields: impl Iterator<Item = (&'static str, Value<'a>)>,
+) {
+    for (i, (name, value)) in fields.enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        text::push_json_str(buf, name);
+        buf.push(':');
+        value.push_json(buf);
+    }
+}
+
+/// Whether a field is internal to the crate or to the `log` bridge and never shown.
+#[inline]
+pub(crate) fn is_hidden(name: &str, from_log: bool) -> bool {
+    name == crate::level::LEVEL_FIELD || (from_log && name.starts_with("log."))
+}
+
+/// The one visitor of the crate: the message (for events) and typed fields.
+struct Collect<'a> {
+    message: Option<&'a mut String>,
+    fields: &'a mut FieldList,
+    from_log: bool,
+}
+
+impl Collect<'_> {
+    #[inline]
+    fn keep(&self, field: &Field) -> bool {
+        !is_hidden(field.name(), self.from_log)
+    }
+}
+
+impl Visit for Collect<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            if let Some(message) = self.message.as_deref_mut() {
+                message.push_str(value);
+                return;
+            }
+        }
+        if self.keep(field) {
+            self.fields.push_str(field.name(), value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            if let Some(message) = self.message.as_deref_mut() {
+                let _ = write!(message, "{value:?}");
+                return;
+            }
+        }
+        if self.keep(field) {
+            self.fields.push_debug(field.name(), value);
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if self.keep(field) {
+            self.fields.push_error(field.name(), value);
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.keep(field) {
+            self.fields.push(field.name(), Kind::I64(value));
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.keep(field) {
+            self.fields.push(field.name(), Kind::U64(value));
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.keep(field) {
+            self.fields.push(field.name(), Kind::F64(value));
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.keep(field) {
+            self.fields.push(field.name(), Kind::Bool(value));
+        }
+    }
+}
+
+// === spans ===
+
+/// Which layout's rendering of a span's fields is cached.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SpanText {
+    Logbook = 0,
+    Json = 1,
+    Syslog = 2,
+}
+
+/// A span's fields as of one moment: replaced, never changed, by `span.record(..)`.
+#[derive(Debug, Default)]
+pub(crate) struct SpanData {
+    pub(crate) fields: FieldList,
+    texts: [OnceLock<String>; 3],
+}
+
+impl SpanData {
+    /// The fields as `kind` renders them, rendered on first use and then cached.
+    pub(crate) fn text(
+        &self,
+        kind: SpanText,
+        render: impl FnOnce(&FieldList, &mut String),
+    ) -> &str {
+        self.texts[kind as usize].get_or_init(|| {
+            let mut s = String::new();
+            render(&self.fields, &mut s);
+            s
+        })
+    }
+}
+
+/// What we keep on each span, in its registry extensions: its current fields and the
+/// notifiers' per-span line rings.
+#[derive(Debug)]
+pub(crate) struct SpanEntry {
+    /// The layer instance that stores later `record` calls, so two of our layers in one
+    /// subscriber do not record everything twice.
+    owner: usize,
+    data: Mutex<Arc<SpanData>>,
+    /// Per-layer side data (a notifier's recent lines of this request), by layer id.
+    pub(crate) side: Mutex<Vec<(usize, Box<dyn std::any::Any + Send>)>>,
+}
+
+impl SpanEntry {
+    fn snapshot(&self) -> Arc<SpanData> {
+        self.data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn append(&self, added: &FieldList) {
+        let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut fields = data.fields.clone();
+        fields.extend(added);
+        *data = Arc::new(SpanData {
+            fields,
+            texts: Default::default(),
+        });
+    }
+
+    /// Runs `f` on this span's side data of layer `id`, made by `make` on first use.
+    pub(crate) fn with_side<T: Send + 'static, R>(
+        &self,
+        id: usize,
+        make: impl Fn() -> T,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut side = self.side.lock().unwrap_or_else(PoisonError::into_inner);
+        let pos = match side.iter().position(|(owner, _)| *owner == id) {
+            Some(pos) => pos,
+            None => {
+                side.push((id, Box::new(make())));
+                side.len() - 1
+            }
+        };
+        match side[pos].1.downcast_mut::<T>() {
+            Some(value) => f(value),
+            None => {
+                let mut fresh = make();
+                let r = f(&mut fresh);
+                side[pos].1 = Box::new(fresh);
+                r
+            }
+        }
+    }
+
+    /// Reads this span's side data of layer `id`, if any.
+    pub(crate) fn read_side<T: 'static, R>(&self, id: usize, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let side = self.side.lock().unwrap_or_else(PoisonError::into_inner);
+        side.iter()
+            .find(|(owner, _)| *owner == id)
+            .and_then(|(_, value)| value.downcast_ref::<T>())
+            .map(f)
+    }
+}
+
+/// A process-unique id for a layer instance (see [`SpanEntry`]).
+pub(crate) fn next_layer_id() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Stores the new span's fields unless another of our layers already did. The values
+/// are recorded before any lock is taken.
+pub(crate) fn on_new_span<S>(
+    attrs: &tracing::span::Attributes<'_>,
+    id: &tracing::span::Id,
+    ctx: &Context<'_, S>,
+    owner: usize,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    if span.extensions().get::<Arc<SpanEntry>>().is_some() {
+        return;
+    }
+    let mut fields = FieldList::default();
+    attrs.record(&mut Collect {
+        message: None,
+        fields: &mut fields,
+        from_log: false,
+    });
+    let entry = Arc::new(SpanEntry {
+        owner,
+        data: Mutex::new(Arc::new(SpanData {
+            fields,
+            texts: Default::default(),
+        })),
+        side: Mutex::new(Vec::new()),
+    });
+    let mut ext = span.extensions_mut();
+    if ext.get_mut::<Arc<SpanEntry>>().is_none() {
+        ext.insert(entry);
+    }
+}
+
+/// Appends fields recorded later on a span (`span.record(..)`). The values are
+/// recorded (user code runs) before any lock is taken.
+pub(crate) fn on_record<S>(
+    id: &tracing::span::Id,
+    values: &tracing::span::Record<'_>,
+    ctx: &Context<'_, S>,
+    owner: usize,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let entry = {
+        let ext = span.extensions();
+        ext.get::<Arc<SpanEntry>>().cloned()
+    };
+    let Some(entry) = entry.filter(|e| e.owner == owner) else {
+        return;
+    };
+    let mut added = FieldList::default();
+    values.record(&mut Collect {
+        message: None,
+        fields: &mut added,
+        from_log: false,
+    });
+    if !added.is_empty() {
+        entry.append(&added);
+    }
+}
+
+/// The `on_new_span` and `on_record` methods every layer of ours has (see
+/// [`on_new_span`] and [`on_record`]). Used inside `impl<S> Layer<S> for ...` of a
+/// type with an `id: usize` field.
+macro_rules! span_hooks {
+    () => {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            $crate::record::on_new_span(attrs, id, &ctx, self.id);
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            $crate::record::on_record(id, values, &ctx, self.id);
+        }
+    };
+}
+pub(crate) use span_hooks;
+
+// === the record ===
+
+/// One span around a record: its name, our entry, and its fields as of the event.
+#[derive(Debug)]
+pub(crate) struct SpanRef {
+    pub(crate) name: &'static str,
+    pub(crate) entry: Option<Arc<SpanEntry>>,
+    pub(crate) data: Arc<SpanData>,
+}
+
+/// Where a record comes from: the identity of its callsite, for deduplication.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Origin {
+    /// A `tracing` callsite of its own.
+    Callsite(tracing::callsite::Identifier),
+    /// A `log` record (they share the bridge's callsites), or one of the crate's own
+    /// notices: identified by target, file and line.
+    Shared,
+}
+
+/// Everything every output needs of one event, captured once (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    /// The one clock reading of this event, in UTC.
+    pub(crate) time: OffsetDateTime,
+    pub(crate) level: Level,
+    /// The target (the real one for `log` records).
+    pub(crate) target: &'a str,
+    pub(crate) file: Option<&'a str>,
+    pub(crate) line: Option<u32>,
+    pub(crate) module: Option<&'a str>,
+    pub(crate) origin: Origin,
+    /// The rendered message, raw: every layout escapes it its own way.
+    pub(crate) message: &'a str,
+    pub(crate) fields: &'a FieldList,
+    /// The enclosing spans, root first.
+    pub(crate) spans: &'a [SpanRef],
+}
+
+impl<'a> Record<'a> {
+    /// One of the crate's own records (a loss notice): target `tracing-logbook`, no
+    /// fields, no spans.
+    pub(crate) fn notice(
+        time: OffsetDateTime,
+        level: Level,
+        message: &'a str,
+        fields: &'a FieldList,
+    ) -> Record<'a> {
+        Record {
+            time,
+            level,
+            target: NOTICE_TARGET,
+            file: None,
+            line: None,
+            module: None,
+            origin: Origin::Shared,
+            message,
+            fields,
+            spans: &[],
+        }
+    }
+}
+
+/// The target of the crate's own records.
+pub(crate) const NOTICE_TARGET: &str = "tracing-logbook";
+
+#[derive(Default)]
+struct Scratch {
+    message: String,
+    fields: FieldList,
+    spans: Vec<SpanRef>,
+}
+
+/// Captures `event` as a [`Record`] stamped `time` and runs `f` on it.
+///
+/// The buffers are per thread and reused; an event logged while one is being captured
+/// or output (from a `Display` impl, say) gets fresh ones.
+pub(crate) fn capture<S, R>(
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+    time: OffsetDateTime,
+    f: impl FnOnce(&Record<'_>) -> R,
+) -> R
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    thread_local! {
+        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    }
+    let normalized = event.normalized_metadata();
+    let from_log = normalized.is_some();
+    let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    let run = |scratch: &mut Scratch| {
+        let Scratch {
+            message,
+            fields,
+            spans,
+        } = scratch;
+        message.clear();
+        fields.clear();
+        spans.clear();
+        event.record(&mut Collect {
+            message: Some(message),
+            fields,
+            from_log,
+        });
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                let entry = span.extensions().get::<Arc<SpanEntry>>().cloned();
+                let data = entry.as_ref().map(|e| e.snapshot()).unwrap_or_default();
+                spans.push(SpanRef {
+                    name: span.name(),
+                    entry,
+                    data,
+                });
+            }
+        }
+        let origin = if from_log || meta.target().is_empty() {
+            Origin::Shared
+        } else {
+            Origin::Callsite(meta.callsite())
+        };
+        let record = Record {
+            time,
+            level: Level::of(meta),
+            target: meta.target(),
+            file: meta.file(),
+            line: meta.line(),
+            module: meta.module_path(),
+            origin,
+            message,
+            fields,
+            spans,
+        };
+        let r = f(&record);
+        // Spans are not kept alive by the buffer between events.
+        spans.clear();
+        // Do not keep one huge record's allocation forever.
+        if message.capacity() > 64 * 1024 {
+            *message = String::new();
+        }
+        if fields.text.capacity() > 64 * 1024 {
+            *fields = FieldList::default();
+        }
+        r
+    };
+    let mut run = Some(run);
+    let result = SCRATCH.try_with(|cell| {
+        let mut scratch = cell.try_borrow_mut().ok()?;
+        Some((run.take()?)(&mut scratch))
+    });
+    match (result, run) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(run)) => run(&mut Scratch::default()),
+        (_, None) => unreachable_result(),
+    }
+}
+
+/// Runs `f` with a cleared, reused per-thread output buffer (a fresh one if re-entered).
+pub(crate) fn with_line<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    thread_local! {
+        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let mut f = Some(f);
+    let result = LINE.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        buf.clear();
+        let r = (f.take()?)(&mut buf);
+        if buf.capacity() > 64 * 1024 {
+            *buf = String::new();
+        }
+        Some(r)
+    });
+    match (result, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(&mut String::new()),
+        (_, None) => unreachable_result(),
+    }
+}
+
+#[cold]
+fn unreachable_result<R>() -> R {
+    unreachable!("the closure ran without producing a result")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_lists_reuse_and_extend() {
+        let mut a = FieldList::default();
+        a.push_str("a", "x y");
+        a.push("n", Kind::I64(-3));
+        let mut b = FieldList::default();
+        b.push_str("b", "z");
+        a.extend(&b);
+        let got: Vec<_> = a.iter().map(|(k, v)| (k, v.to_owned_value())).collect();
+        assert_eq!(
+            got,
+            [
+                ("a", FieldValue::Str("x y".into())),
+                ("n", FieldValue::I64(-3)),
+                ("b", FieldValue::Str("z".into())),
+            ]
+        );
+        let mut c = FieldList::default();
+        c.clone_from(&a);
+        let mut s = String::new();
+        push_logbook_fields(&mut s, c.iter());
+        assert_eq!(s, "a=\"x y\" n=-3 b=z");
+        s.clear();
+        push_json_fields(&mut s, c.iter());
+        assert_eq!(s, r#""a":"x y","n":-3,"b":"z""#);
+    }
+
+    #[test]
+    fn reentrant_buffers_do_not_panic() {
+        let out = with_line(|a| {
+            a.push_str("outer");
+            with_line(|b| {
+                b.push_str("inner");
+                b.clone()
+            })
+        });
+        assert_eq!(out, "inner");
+    }
+}

@@ -1,0 +1,570 @@
+//! Text primitives every layout shares, one implementation each: escaping for Logbook
+//! lines (messages, one-line text, quoted values, names), JSON string literals, RFC 5424
+//! parameter values, numbers (floats included: NaN and infinities read the same
+//! everywhere), timestamps, and an error's cause chain.
+//!
+//! # Log forging and terminal injection
+//!
+//! No content of an event can produce a line that reads as a separate record, or put a
+//! raw control byte on the output. This is a deliberate difference from Logbook, which
+//! writes messages raw:
+//!
+//! * a newline inside the message starts a continuation line indented by two spaces, so
+//!   every record starts with `[` at the beginning of a line and nothing else does;
+//!   trailing newlines of a message are dropped;
+//! * a lone `\r`, ESC and every other C0/C1 control character, DEL, the Unicode line and
+//!   paragraph separators and the bidirectional overrides are written as Rust escapes
+//!   (`\u{1b}`); tabs stay tabs in messages;
+//! * field values, field names, span names and channels never contain a newline: it is
+//!   escaped as `\n`; names and string values are quoted when they are not bare words.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Message text: `\n` starts an indented continuation line, tabs stay.
+    Message,
+    /// One-line text (channels, unquoted values): newlines and tabs are escaped too.
+    Inline,
+    /// Inside double quotes: also `"` and `\` are escaped.
+    Quoted,
+}
+
+/// The indentation of a message's continuation lines.
+pub(crate) const CONTINUATION: &str = "\n  ";
+
+/// Whether a character must never reach the output raw.
+#[inline]
+fn is_dangerous(c: char) -> bool {
+    matches!(c,
+        '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{2028}' | '\u{2029}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// ASCII bytes that may appear in a bare (unquoted) string value.
+static BARE_ASCII: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21; // after space
+    while b < 0x7f {
+        t[b] = !(b == b'"' as usize || b == b'=' as usize || b == b'\\' as usize);
+        b += 1;
+    }
+    t
+};
+
+/// A cheap byte scan: false means the text certainly needs no escaping in message mode
+/// except for `\n`/`\r` handling (bytes 0xC2 and 0xE2 start the dangerous non-ASCII
+/// characters).
+///
+/// Written without early exits inside 16-byte chunks so that it compiles to SIMD
+/// comparisons: this scan runs over every message.
+#[inline]
+pub(crate) fn may_need_escape(s: &str) -> bool {
+    #[inline(always)]
+    fn bad(b: u8) -> bool {
+        ((b < 0x20) & (b != b'\t')) | (b == 0x7f) | (b == 0xc2) | (b == 0xe2)
+    }
+    let mut chunks = s.as_bytes().chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| bad(b))
+}
+
+/// Appends `s` escaped for `mode`.
+pub(crate) fn push_escaped(buf: &mut String, s: &str, mode: Mode) {
+    let fast = match mode {
+        Mode::Message => !may_need_escape(s),
+        Mode::Inline => !may_need_escape(s) && !s.contains('\t'),
+        Mode::Quoted => !may_need_escape(s) && !s.contains(['\t', '"', '\\']),
+    };
+    if fast {
+        buf.push_str(s);
+        return;
+    }
+    let s = if mode == Mode::Message {
+        s.trim_end_matches(['\n', '\r'])
+    } else {
+        s
+    };
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if mode == Mode::Message && chars.peek() == Some(&'\n') => {}
+            '\n' if mode == Mode::Message => buf.push_str(CONTINUATION),
+            '\t' if mode == Mode::Message => buf.push('\t'),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            '\t' => buf.push_str("\\t"),
+            '"' if mode == Mode::Quoted => buf.push_str("\\\""),
+            '\\' if mode == Mode::Quoted => buf.push_str("\\\\"),
+            c if is_dangerous(c) => {
+                let _ = write!(buf, "\\u{{{:x}}}", c as u32);
+            }
+            c => buf.push(c),
+        }
+    }
+}
+
+/// Appends a string field value: bare when safe and unambiguous, quoted otherwise.
+pub(crate) fn push_str_value(buf: &mut String, s: &str) {
+    let ascii_bare = !s.is_empty() && s.bytes().all(|b| BARE_ASCII[b as usize]);
+    let bare = ascii_bare
+        || !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '"' | '=' | '\\') || is_dangerous(c));
+    if bare {
+        buf.push_str(s);
+    } else {
+        buf.push('"');
+        push_escaped(buf, s, Mode::Quoted);
+        buf.push('"');
+    }
+}
+
+/// Appends a float the way every layout prints it: Rust's shortest round-trip form
+/// (`1.5`, `1e300`), and `NaN`, `inf`, `-inf` for the values JSON cannot hold (JSON
+/// writes those as strings).
+#[inline]
+pub(crate) fn push_f64(buf: &mut String, v: f64) {
+    if v.is_nan() {
+        buf.push_str("NaN");
+    } else if v.is_infinite() {
+        buf.push_str(if v > 0.0 { "inf" } else { "-inf" });
+    } else {
+        let _ = write!(buf, "{v}");
+    }
+}
+
+/// Appends `err: source: source's source`, the way an error and its causes read best on
+/// one line (every layout and both notification destinations use this form).
+pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 'static)) {
+    let _ = write!(buf, "{err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let _ = write!(buf, ": {cause}");
+        source = cause.source();
+    }
+}
+
+/// Appends a name (a field name, a span name) on a Logbook line: exactly like a string
+/// value, bare when it is a plain word and quoted with escapes otherwise.
+#[inline]
+pub(crate) fn push_name(buf: &mut String, name: &str) {
+    push_str_value(buf, name);
+}
+
+/// Appends ` name="value"` for RFC 5424 structured data: the name reduced to the 32
+/// printable ASCII characters the RFC allows, the value escaped as on Logbook lines and
+/// then for `"`, `\` and `]`.
+pub(crate) fn push_sd_param(out: &mut String, name: &str, value: &str) {
+    out.push(' ');
+    let mut n = 0;
+    for c in name.chars() {
+        if n == 32 {
+            break;
+        }
+        out.push(if c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"') {
+            c
+        } else {
+            '_'
+        });
+        n += 1;
+    }
+    if n == 0 {
+        out.push('_');
+    }
+    out.push_str("=\"");
+    let start = out.len();
+    push_escaped(out, value, Mode::Inline);
+    if out[start..].contains(['"', '\\', ']']) {
+        let tail = out.split_off(start);
+        for c in tail.chars() {
+            if matches!(c, '"' | '\\' | ']') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out.push('"');
+}
+
+/// The second a thread last printed (date, hour, minute, second; offset) and its text.
+type CachedSecond = (Option<(time::Date, u8, u8, u8)>, i32, String);
+
+/// Appends `YYYY-MM-DD HH:MM:SS.ffffff` (and `+HHMM` when `offset`).
+///
+/// The part up to the seconds is cached per thread: consecutive records within one
+/// second only format their microseconds.
+pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) {
+    thread_local! {
+        static SECOND: RefCell<CachedSecond> = const { RefCell::new((None, 0, String::new())) };
+    }
+    let key = Some((t.date(), t.hour(), t.minute(), t.second()));
+    let off = t.offset().whole_seconds();
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let _ = write!(
+            buf,
+            "{year}-{:02}-{:02} {:02}:{:02}:{:02}",
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+    } else {
+        let hit = SECOND
+            .try_with(|c| {
+                let Ok(mut c) = c.try_borrow_mut() else {
+                    return false;
+                };
+                if c.0 != key || c.1 != off {
+                    let s = &mut c.2;
+                    s.clear();
+                    push_digits(s, year as u32, 4);
+                    s.push('-');
+                    push_digits(s, u8::from(t.month()) as u32, 2);
+                    s.push('-');
+                    push_digits(s, t.day() as u32, 2);
+                    s.push(' ');
+                    push_digits(s, t.hour() as u32, 2);
+                    s.push(':');
+                    push_digits(s, t.minute() as u32, 2);
+                    s.push(':');
+                    push_digits(s, t.second() as u32, 2);
+                    c.0 = key;
+                    c.1 = off;
+                }
+                buf.push_str(&c.2);
+                true
+            })
+            .unwrap_or(false);
+        if !hit {
+            let _ = write!(
+                buf,
+                "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+        }
+    }
+    buf.push('.');
+    push_digits(buf, t.microsecond(), 6);
+    if offset {
+        let off = t.offset();
+        buf.push(if off.is_negative() { '-' } else { '+' });
+        push_digits(buf, off.whole_hours().unsigned_abs() as u32, 2);
+        push_digits(buf, off.minutes_past_hour().unsigned_abs() as u32, 2);
+    }
+}
+
+/// Appends an RFC 3339 UTC timestamp with microseconds: `2026-11-23T19:28:08.123456Z`.
+pub(crate) fn push_rfc3339(buf: &mut String, t: OffsetDateTime) {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let start = buf.len();
+    push_timestamp(buf, t, false);
+    // `YYYY-MM-DD HH:...`: the date/time separator becomes `T`.
+    if let Some(pos) = buf[start..].find(' ') {
+        buf.replace_range(start + pos..start + pos + 1, "T");
+    }
+    buf.push('Z');
+}
+
+/// Appends a decimal integer without going through `fmt`.
+#[inline]
+pub(crate) fn push_u64(buf: &mut String, mut v: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if let Ok(s) = std::str::from_utf8(&tmp[i..]) {
+        buf.push_str(s);
+    }
+}
+
+/// Appends a signed decimal integer without going through `fmt`.
+#[inline]
+pub(crate) fn push_i64(buf: &mut String, v: i64) {
+    if v < 0 {
+        buf.push('-');
+    }
+    push_u64(buf, v.unsigned_abs());
+}
+
+/// Appends `v` zero-padded to `width` digits (at most 10).
+#[inline]
+fn push_digits(buf: &mut String, mut v: u32, width: usize) {
+    let mut tmp = [b'0'; 10];
+    for d in tmp[..width].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    buf.extend(tmp[..width].iter().map(|&d| d as char));
+}
+
+pub(crate) fn push_json_f64(buf: &mut String, v: f64) {
+    if v.is_finite() {
+        // Debug keeps floats floats (`1.0`) and uses exponents for extremes (`1e300`).
+        let _ = write!(buf, "{v:?}");
+    } else {
+        let _ = write!(buf, "\"{v}\"");
+    }
+}
+
+/// Appends `s` as a JSON string literal (see the module docs for the extra escapes).
+pub(crate) fn push_json_str(buf: &mut String, s: &str) {
+    buf.push('"');
+    let mut rest = s;
+    while let Some(i) = rest.find(|c: char| needs_json_escape(c)) {
+        buf.push_str(&rest[..i]);
+        let c = rest[i..].chars().next().unwrap_or('\0');
+        match c {
+            '"' => buf.push_str("\\\""),
+            '\\' => buf.push_str("\\\\"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            '\t' => buf.push_str("\\t"),
+            c => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+        }
+        rest = &rest[i + c.len_utf8()..];
+    }
+    buf.push_str(rest);
+    buf.push('"');
+}
+
+#[inline]
+fn needs_json_escape(c: char) -> bool {
+    matches!(c,
+        '"' | '\\' | '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn esc(s: &str, mode: Mode) -> String {
+        let mut b = String::new();
+        push_escaped(&mut b, s, mode);
+        b
+    }
+
+    #[test]
+    fn message_newlines_become_indented_continuations() {
+        assert_eq!(
+            esc("one\ntwo\r\nthree\n", Mode::Message),
+            "one\n  two\n  three"
+        );
+        assert_eq!(esc("a\tb", Mode::Message), "a\tb");
+        assert_eq!(esc("cr\ronly", Mode::Message), "cr\\ronly");
+    }
+
+    #[test]
+    fn control_characters_never_pass() {
+        let hostile = "nul\0 bell\x07 esc\x1b[31m del\x7f c1\u{9b} ls\u{2028} rlo\u{202e}";
+        for mode in [Mode::Message, Mode::Inline, Mode::Quoted] {
+            let out = esc(hostile, mode);
+            assert!(
+                !out.chars().any(is_dangerous),
+                "{mode:?}: {out:?}",
+                mode = mode as u8
+            );
+            assert!(out.contains("\\u{1b}[31m"), "{out}");
+        }
+    }
+
+    #[test]
+    fn string_values_quote_only_when_needed() {
+        let v = |s| {
+            let mut b = String::new();
+            push_str_value(&mut b, s);
+            b
+        };
+        assert_eq!(v("GET"), "GET");
+        assert_eq!(v("/a/b?c"), "/a/b?c");
+        assert_eq!(v("a b"), "\"a b\"");
+        assert_eq!(v(""), "\"\"");
+        assert_eq!(v("x=1"), "\"x=1\"");
+        assert_eq!(v("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
+        assert_eq!(v("ünï"), "ünï");
+    }
+
+    #[test]
+    fn timestamps() {
+        let cases = [
+            (
+                datetime!(2024-01-02 03:04:05 UTC),
+                false,
+                "2024-01-02 03:04:05.000000",
+            ),
+            (
+                datetime!(2024-01-02 03:04:05.000007 UTC),
+                false,
+                "2024-01-02 03:04:05.000007",
+            ),
+            (
+                datetime!(1999-12-31 23:59:59.999999999 UTC),
+                false,
+                "1999-12-31 23:59:59.999999",
+            ),
+            (
+                datetime!(2024-03-01 18:04:56.789012 +05:30),
+                true,
+                "2024-03-01 18:04:56.789012+0530",
+            ),
+            (
+                datetime!(2024-03-01 04:34:56.789012 -08:00),
+                true,
+                "2024-03-01 04:34:56.789012-0800",
+            ),
+            (
+                datetime!(2024-03-01 12:34:56.789012 UTC),
+                true,
+                "2024-03-01 12:34:56.789012+0000",
+            ),
+            (
+                datetime!(2024-03-01 12:00:00 -00:30),
+                true,
+                "2024-03-01 12:00:00.000000-0030",
+            ),
+        ];
+        for (t, offset, want) in cases {
+            let mut b = String::new();
+            push_timestamp(&mut b, t, offset);
+            assert_eq!(b, want);
+        }
+    }
+
+    #[test]
+    fn integers() {
+        let mut b = String::new();
+        for v in [0i64, 7, -7, 10, 8080, i64::MIN, i64::MAX] {
+            b.clear();
+            push_i64(&mut b, v);
+            assert_eq!(b, v.to_string());
+        }
+        b.clear();
+        push_u64(&mut b, u64::MAX);
+        assert_eq!(b, u64::MAX.to_string());
+    }
+
+    #[test]
+    fn cached_second_is_keyed_by_offset_too() {
+        let mut a = String::new();
+        push_timestamp(&mut a, datetime!(2024-03-01 12:00:00.5 UTC), false);
+        push_timestamp(&mut a, datetime!(2024-03-01 13:00:00.5 +01:00), true);
+        assert_eq!(
+            a,
+            "2024-03-01 12:00:00.5000002024-03-01 13:00:00.500000+0100"
+        );
+    }
+
+    #[test]
+    fn sd_params_follow_rfc5424() {
+        let mut s = String::new();
+        push_sd_param(&mut s, "a b=c]\"", "x\"y\\z]\n");
+        assert_eq!(s, r#" a_b_c__="x\"y\\z\]\\n""#);
+        let mut s = String::new();
+        push_sd_param(&mut s, &"n".repeat(40), "");
+        assert_eq!(s, format!(" {}=\"\"", "n".repeat(32)));
+    }
+
+    #[test]
+    fn floats_read_the_same_everywhere() {
+        for (v, want) in [
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            let mut b = String::new();
+            push_f64(&mut b, v);
+            assert_eq!(b, want);
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_like_values() {
+        let n = |s| {
+            let mut b = String::new();
+            push_name(&mut b, s);
+            b
+        };
+        assert_eq!(n("port"), "port");
+        assert_eq!(n("user.id"), "user.id");
+        assert_eq!(n("a b"), "\"a b\"");
+        assert_eq!(n("x\n[2026] CRITICAL"), "\"x\\n[2026] CRITICAL\"");
+        assert_eq!(n("k=v"), "\"k=v\"");
+    }
+
+    /// A deterministic pseudo-random string generator (xorshift), biased towards the
+    /// characters that need escaping.
+    fn hostile_strings(n: usize) -> Vec<String> {
+        let alphabet: Vec<char> = "\"\\\n\r\t\0\u{1}\u{1b}\u{7f}\u{85}\u{9f}\u{2028}\u{2029}\u{202e}\u{2066}a Zé日🎉{}[]:,/"
+            .chars()
+            .collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|_| {
+                let len = (next() % 40) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn strings_round_trip_through_a_json_parser() {
+        for s in hostile_strings(5000) {
+            let mut b = String::new();
+            push_json_str(&mut b, &s);
+            assert!(!b.chars().any(|c| c.is_control()), "{b:?}");
+            let back: String = serde_json::from_str(&b).unwrap_or_else(|e| panic!("{b:?}: {e}"));
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn floats_stay_valid_json() {
+        for (v, want) in [
+            (1.0, "1.0"),
+            (1.5, "1.5"),
+            (1e300, "1e300"),
+            (f64::NAN, "\"NaN\""),
+            (f64::INFINITY, "\"inf\""),
+        ] {
+            let mut b = String::new();
+            push_json_f64(&mut b, v);
+            assert_eq!(b, want);
+            serde_json::from_str::<serde_json::Value>(&b).unwrap();
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The one capture every output shares, under hostile input: a `Display` that logs or
+//! panics inside `span.record(..)` never hangs the process (in every mode, production
+//! with its panic hook included), and names (field names, span names, targets) are
+//! escaped in every layout exactly like values, so no name can forge a record.
+//!
+//! The `init` scenarios run in child processes (`init` is global), each with a deadline:
+//! a hang is a failure, not a stuck test run.
+
+#![allow(clippy::print_stdout)]
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tracing_subscriber::prelude::*;
+
+const CHILD: &str = "SPINE_CHILD";
+
+/// Runs `scenario` in a child with `vars`; kills it after `limit`. Returns
+/// (finished in time, exit success, stdout, stderr).
+fn run_child(
+    scenario: &str,
+    vars: &[(&str, &str)],
+    limit: Duration,
+) -> (bool, bool, String, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, scenario)
+        .env_remove("RUST_LOG")
+        .env_remove("APP_ENV")
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    (
+        status.is_some(),
+        status.is_some_and(|s| s.success()),
+        stdout,
+        stderr,
+    )
+}
+
+struct Logs;
+impl std::fmt::Display for Logs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::warn!(target: "App", "logged from Display");
+        f.write_str("shown")
+    }
+}
+
+struct Panics;
+impl std::fmt::Display for Panics {
+    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display panicked")
+    }
+}
+
+#[test]
+fn child() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return;
+    };
+    let guard = tracing_logbook::init(tracing_logbook::Env::from_env().unwrap()).unwrap();
+    let span = tracing::info_span!("request", method = "GET", user = tracing::field::Empty);
+    let _entered = span.enter();
+    match scenario.as_str() {
+        "record_logs" => {
+            span.record("user", tracing::field::display(Logs));
+            tracing::info!(target: "App", "after the record");
+            assert!(guard.flush(Duration::from_secs(5)));
+            println!("SURVIVED");
+        }
+        "record_panics" => {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                span.record("user", tracing::field::display(Panics));
+            }));
+            assert!(caught.is_err());
+            tracing::info!(target: "App", "after the panic");
+            assert!(guard.flush(Duration::from_secs(5)));
+            println!("SURVIVED");
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn check_scenario(scenario: &str, mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let log_file = log.to_string_lossy().into_owned();
+    let (finished, ok, stdout, stderr) = run_child(
+        scenario,
+        &[
+            ("APP_ENV", mode),
+            ("LOG_FILE", &log_file),
+            ("RUST_LOG", "info"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(finished, "{scenario} in {mode} hung\n{stdout}\n{stderr}");
+    assert!(ok, "{scenario} in {mode}\n{stdout}\n{stderr}");
+    assert!(stdout.contains("SURVIVED"), "{stdout}\n{stderr}");
+    // Everything logged went through: into the file (both modes write it, LOG_FILE set).
+    let text: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let after = if scenario == "record_logs" {
+        "after the record"
+    } else {
+        "after the panic"
+    };
+    assert!(text.contains(after), "{text}");
+    if scenario == "record_logs" {
+        assert!(text.contains("WARNING: App: logged from Display"), "{text}");
+        assert!(text.contains("user=shown"), "{text}");
+    } else if mode == "production" {
+        // The panic hook logged the panic, inside the span, without deadlocking.
+        assert!(text.contains("CRITICAL: panic: "), "{text}");
+        assert!(text.contains("Display panicked"), "{text}");
+    }
+}
+
+#[test]
+fn a_display_that_logs_inside_span_record_never_hangs() {
+    for mode in ["development", "production"] {
+        check_scenario("record_logs", mode);
+    }
+}
+
+#[test]
+fn a_display_that_panics_inside_span_record_never_hangs() {
+    for mode in ["development", "production"] {
+        check_scenario("record_panics", mode);
+    }
+}
+
+// === names escaped like values, in every layout ===
+
+const FORGED: &str = "x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged";
+
+#[test]
+fn names_cannot_forge_a_logbook_line() {
+    let out = tracing_logbook::CaptureWriter::new();
+    let layer = tracing_logbook::LogbookLayer::builder()
+        .color(tracing_logbook::ColorChoice::Never)
+        .build(out.clone());
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let span = tracing::info_span!(
+            "req\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged span",
+            "span key\nCRITICAL" = 1
+        );
+        let _e = span.enter();
+        tracing::event!(target: "App\n[2026-11-23 00:00:00.000000] CRITICAL: t", tracing::Level::INFO, { "x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged" = 2 }, "hello");
+    });
+    let text = out.take_string();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("\n["), "{text}");
+    // Names that are not plain words are quoted, as string values are.
+    assert!(
+        text.contains(r#""x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged"=2"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"span key\nCRITICAL"=1}"#), "{text}");
+    assert!(
+        text.contains(r#" in "req\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged span""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn names_stay_inside_their_json_strings() {
+    let out = tracing_logbook::CaptureWriter::new();
+    let layer = tracing_logbook::JsonLayer::builder().build(out.clone());
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let span = tracing::info_span!("sp\"an\n", "k\"\n" = 1);
+        let _e = span.enter();
+        tracing::event!(target: "t\"\n", tracing::Level::INFO, { "x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged" = f64::NAN }, "m");
+    });
+    let text = out.take_string();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["channel"], "t\"\n");
+    assert_eq!(v["fields"][FORGED], "NaN");
+    assert_eq!(v["spans"][0]["name"], "sp\"an\n");
+    assert_eq!(v["spans"][0]["fields"]["k\"\n"], 1);
+}
+
+#[test]
+fn names_stay_inside_their_syslog_parameters() {
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let url = format!("udp://{}", server.local_addr().unwrap());
+    let (layer, handle) = tracing_logbook::syslog::SyslogLayer::builder(&url)
+        .unwrap()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let span = tracing::info_span!("sp", "a]\"b c" = "v]\"");
+        let _e = span.enter();
+        tracing::event!(target: "t\n<13>1 forged", tracing::Level::INFO, { "x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged" = f64::INFINITY }, "m\nn");
+    });
+    assert!(handle.flush(Duration::from_secs(10)));
+    let mut buf = [0u8; 4096];
+    let n = server.recv(&mut buf).unwrap();
+    let msg = std::str::from_utf8(&buf[..n]).unwrap();
+    assert!(!msg.contains('\n'), "{msg}");
+    // Names reduced to RFC 5424's characters, values escaped.
+    assert!(msg.contains(r#" a__b_c="v\]\"""#), "{msg}");
+    assert!(
+        msg.contains(r#" x_[2026-11-23_00:00:00.000000__C="inf""#),
+        "{msg}"
+    );
+    assert!(msg.contains(r#"channel="t\\n<13>1 forged""#), "{msg}");
+    assert!(msg.ends_with(r"t\n<13>1 forged: m\nn"), "{msg}");
+}
