@@ -5,7 +5,6 @@ use time::OffsetDateTime;
 use super::Layout;
 use crate::ansi::{level_color, RESET};
 use crate::clock::{Timezone, Zone};
-use crate::level::Level;
 use crate::record::text::{self, Mode};
 use crate::record::{push_logbook_fields, Record, SpanText};
 
