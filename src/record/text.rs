@@ -56,34 +56,65 @@ static BARE_ASCII: [bool; 256] = {
     t
 };
 
-/// A cheap byte scan: false means the text certainly needs no escaping in message mode
-/// except for `\n`/`\r` handling (bytes 0xC2 and 0xE2 start the dangerous non-ASCII
-/// characters).
-///
-/// Written without early exits inside 16-byte chunks so that it compiles to SIMD
-/// comparisons: this scan runs over every message.
-#[inline]
-pub(crate) fn may_need_escape(s: &str) -> bool {
-    #[inline(always)]
-    fn bad(b: u8) -> bool {
-        ((b < 0x20) & (b != b'\t')) | (b == 0x7f) | (b == 0xc2) | (b == 0xe2)
+/// Byte classes for the escape scans: [`MSG`] bytes need escaping in every mode (C0
+/// controls but tab, DEL, and 0xC2/0xE2, which start the dangerous non-ASCII
+/// characters), [`TAB`] outside messages, [`QUOTE`] (`"`, `\\`) inside quotes.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = MSG;
+        b += 1;
     }
-    let mut chunks = s.as_bytes().chunks_exact(16);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+    t[b'\t' as usize] = TAB;
+    t[0x7f] = MSG;
+    t[0xc2] = MSG;
+    t[0xe2] = MSG;
+    t[b'"' as usize] = QUOTE;
+    t[b'\\' as usize] = QUOTE;
+    t
+};
+const MSG: u8 = 1;
+const TAB: u8 = 2;
+const QUOTE: u8 = 4;
+
+/// Whether any byte of `s` is in one of the classes of `mask`: one table lookup per
+/// byte, eight bytes per step without early exits. This scan runs over every message,
+/// channel and value.
+#[inline]
+fn scan(s: &str, mask: u8) -> bool {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let any = CLASS[c[0] as usize]
+            | CLASS[c[1] as usize]
+            | CLASS[c[2] as usize]
+            | CLASS[c[3] as usize]
+            | CLASS[c[4] as usize]
+            | CLASS[c[5] as usize]
+            | CLASS[c[6] as usize]
+            | CLASS[c[7] as usize];
+        if any & mask != 0 {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| bad(b))
+    chunks
+        .remainder()
+        .iter()
+        .fold(0, |acc, &b| acc | CLASS[b as usize])
+        & mask
+        != 0
 }
 
 /// Appends `s` escaped for `mode`.
 pub(crate) fn push_escaped(buf: &mut String, s: &str, mode: Mode) {
-    let fast = match mode {
-        Mode::Message => !may_need_escape(s),
-        Mode::Inline => !may_need_escape(s) && !s.contains('\t'),
-        Mode::Quoted => !may_need_escape(s) && !s.contains(['\t', '"', '\\']),
-    };
+    let fast = !scan(
+        s,
+        match mode {
+            Mode::Message => MSG,
+            Mode::Inline => MSG | TAB,
+            Mode::Quoted => MSG | TAB | QUOTE,
+        },
+    );
     if fast {
         buf.push_str(s);
         return;
@@ -284,6 +315,10 @@ pub(crate) fn push_rfc3339(buf: &mut String, t: OffsetDateTime) {
 /// Appends a decimal integer without going through `fmt`.
 #[inline]
 pub(crate) fn push_u64(buf: &mut String, mut v: u64) {
+    if v < 10 {
+        buf.push((b'0' + v as u8) as char);
+        return;
+    }
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
     loop {
