@@ -38,6 +38,25 @@
 //! tracing::subscriber::with_default(subscriber, || tracing::info!("composed"));
 //! ```
 //!
+//! # How an event travels
+//!
+//! [`init`] installs the registry, the [`LogbookFilter`] and one layer, the *spine*. For
+//! each enabled event the spine captures one record (one clock reading,
+//! one level decision, the message rendered once, fields typed once; span fields are
+//! typed once per span and each layout's rendering of them is cached on the span) and
+//! hands it to every output in turn: a *layout* (Logbook lines, JSON lines, RFC 5424)
+//! renders it into a reused buffer, and a writer takes the finished bytes (stdout, the
+//! daily file, syslog); each notifier reads the same record to decide whether it is a
+//! notification and to keep its recent lines for telemetry. No user code (`Display`,
+//! `Debug`) runs while one of our locks is held.
+//!
+//! Threads the crate starts: `tracing-logbook-file` (writes the daily file's batches),
+//! `tracing-logbook-syslog` (sends syslog messages) and `tracing-logbook-notify` (one
+//! per notification destination, delivers items over HTTP). The calling thread never
+//! waits on the network; it waits on the file only for buffer space, and only within a
+//! documented bound. Dropping the [`Guard`] flushes and stops them all within
+//! [`SHUTDOWN_TIMEOUT`].
+//!
 //! # Testing your own code
 //!
 //! [`testing::capture`] records what your code logs, as Logbook's `TestHandler` does.
