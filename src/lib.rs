@@ -60,6 +60,7 @@ mod diag;
 mod env;
 mod error;
 pub mod fields;
+mod file;
 mod filter;
 mod format;
 mod init;
@@ -69,14 +70,12 @@ pub mod lifecycle;
 mod macros;
 pub mod notify;
 pub mod panic;
-mod rotate;
 mod sink;
 pub mod syslog;
 pub mod testing;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod web;
-mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
 pub use env::{
@@ -85,6 +84,7 @@ pub use env::{
 };
 pub use error::Error;
 pub use fields::{FieldValue, Fields};
+pub use file::{DailyFile, DailyFileBuilder};
 pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};
 pub use format::{
     level_color, ColorChoice, LogbookLayer, LogbookLayerBuilder, LIGHTGRAY, RED, RESET, YELLOW,
@@ -95,7 +95,6 @@ pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
 pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
 pub use sink::{CaptureWriter, LineWriter, MakeWriterSink, Stdout};
-pub use writer::{DailyFile, DailyFileBuilder};
 
 #[doc(hidden)]
 pub mod __private {

@@ -20,8 +20,10 @@ use time::{Date, OffsetDateTime};
 use crate::diag;
 use crate::error::Error;
 use crate::lifecycle::SHUTDOWN_TIMEOUT;
-use crate::rotate::{self, FileNames};
+mod names;
+
 use crate::sink::LineWriter;
+use names::FileNames;
 
 /// A batch never grows past this many bytes before the writer takes it (a single larger
 /// record is still accepted into an empty batch).
@@ -875,8 +877,8 @@ impl Output {
             self.identity = None;
             self.date = Some(date);
             self.index = match self.max_size {
-                Some(_) => rotate::list(&self.names)
-                    .map(|files| rotate::last_index(&files, date))
+                Some(_) => names::list(&self.names)
+                    .map(|files| names::last_index(&files, date))
                     .unwrap_or(0),
                 None => 0,
             };
@@ -908,7 +910,7 @@ impl Output {
         if self.max_files == 0 {
             return;
         }
-        let files = match rotate::list(&self.names) {
+        let files = match names::list(&self.names) {
             Ok(files) => files,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return,
             Err(err) => {
@@ -923,7 +925,7 @@ impl Output {
             (true, Some(date)) => Some((date, self.index)),
             _ => None,
         };
-        for old in rotate::select_for_deletion(files, self.max_files, protect) {
+        for old in names::select_for_deletion(files, self.max_files, protect) {
             let path = self.names.dir().join(&old.name);
             match fs::remove_file(&path) {
                 Ok(()) => {}
