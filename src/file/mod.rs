@@ -1,38 +1,31 @@
 //! [`DailyFile`]: a new Logbook log file every day, written by a background thread.
 //!
-//! The calling thread copies each finished record into a shared batch buffer under a
-//! short lock and returns; a writer thread named `tracing-logbook-file` swaps the batch
-//! for an empty one and writes it with one `write` per file, so records from many threads
-//! never interleave or tear. When the buffer is full the caller waits (backpressure), or,
-//! in [lossy](DailyFileBuilder::lossy) mode, the record is dropped and counted.
+//! The calling thread copies each finished record into the shared batch of a
+//! [`Spool`] under a short lock and returns; its writer thread, named
+//! `tracing-logbook-file`, swaps the batch for an empty one and hands it to the
+//! [`FileOutput`], which writes it with one `write` per file, so records from many
+//! threads never interleave or tear. When the buffer is full the caller waits
+//! (backpressure, at most [`max_wait`](DailyFileBuilder::max_wait)), or, in
+//! [lossy](DailyFileBuilder::lossy) mode, the record is dropped and counted.
+
+mod names;
+mod output;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs::{self, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use crate::diag;
 use crate::error::Error;
-use crate::lifecycle::SHUTDOWN_TIMEOUT;
-mod names;
-
+use crate::lifecycle::{Deadline, SHUTDOWN_TIMEOUT};
+use crate::sink::spool::{Config, Notice, Spool};
 use crate::sink::LineWriter;
 use names::FileNames;
-
-/// A batch never grows past this many bytes before the writer takes it (a single larger
-/// record is still accepted into an empty batch).
-const MAX_BATCH_BYTES: usize = 4 << 20;
-
-/// How long the writer lets a small batch grow before writing it. Fewer, larger writes
-/// (and fewer wake-ups of the writer) cost the callers less; a flush, shutdown or a
-/// half-full buffer ends the wait at once.
-const LINGER: Duration = Duration::from_millis(1);
+use output::FileOutput;
 
 /// A [`LineWriter`] that appends each record to the file of the date printed on it:
 /// `logs/app.log` is written as `logs/app-2026-11-23.log`, `logs/app-2026-11-24.log`, ...
@@ -57,12 +50,23 @@ const LINGER: Duration = Duration::from_millis(1);
 ///   drop instead; drops are counted ([`dropped_lines`](DailyFile::dropped_lines)) and a
 ///   line `[<time>] WARNING: tracing-logbook: N lines dropped` is written into the log
 ///   when writing resumes.
+/// * **A stalled file system never holds the program hostage**: a caller waits for room
+///   at most [`max_wait`](DailyFileBuilder::max_wait) (2 s by default). If the writer
+///   made no progress in that time (an `open` or `write` that does not return: a hung
+///   NFS mount, a FIFO nobody reads), the record is dropped and counted, a diagnostic
+///   says so once, and later callers drop at once instead of waiting again, until the
+///   writer takes its next batch; then callers wait for room again.
 /// * **Write errors** (disk full, directory removed or replaced, permissions) never
 ///   panic: the lost records are counted ([`failed_lines`](DailyFile::failed_lines)),
 ///   the problem is reported once on stderr with the `[tracing-logbook]` prefix, and the
 ///   file (and its directory) is reopened or recreated on the next batch; a second
 ///   diagnostic says when writing works again. A file that was removed or renamed while
 ///   open (logrotate) is noticed before the next batch and reopened.
+/// * **Records stay whole**: a write that fails part-way (the disk fills in the middle
+///   of a batch) is cut off the file again, so the file never ends in a partial record
+///   that the next one is glued onto; if it cannot be cut off, or a file is reopened
+///   that does not end in a newline (a crash mid-write), the next record starts on a
+///   new line.
 ///
 /// `DailyFile` is a cheap handle: clones share the same writer thread. Dropping the last
 /// clone flushes and stops the thread, waiting at most [`SHUTDOWN_TIMEOUT`] (5 s).
@@ -119,6 +123,7 @@ pub struct DailyFile {
 /// | [`max_size`](Self::max_size) | `None`: one file per day, whatever its size |
 /// | [`lossy`](Self::lossy) | `false`: callers wait when the buffer is full |
 /// | [`buffer_lines`](Self::buffer_lines) | [`DailyFile::DEFAULT_BUFFER_LINES`] (16384 records) |
+/// | [`max_wait`](Self::max_wait) | [`DailyFile::DEFAULT_MAX_WAIT`] (2 s) |
 ///
 /// # Examples
 ///
@@ -141,6 +146,20 @@ pub struct DailyFileBuilder {
     max_size: Option<u64>,
     lossy: bool,
     buffer_lines: usize,
+    max_wait: Duration,
+    notice: NoticeFn,
+    #[cfg(test)]
+    faults: Option<Arc<output::Faults>>,
+}
+
+/// The builder's notice renderer (a newtype for its `Debug`).
+#[derive(Clone)]
+struct NoticeFn(Notice);
+
+impl fmt::Debug for NoticeFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Notice")
+    }
 }
 
 impl DailyFile {
@@ -148,6 +167,9 @@ impl DailyFile {
     pub const DEFAULT_MAX_FILES: usize = 30;
     /// How many records may wait for the writer thread by default.
     pub const DEFAULT_BUFFER_LINES: usize = 16 * 1024;
+    /// How long a caller waits for room in the buffer by default, at most (see
+    /// [`DailyFileBuilder::max_wait`]).
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
 
     /// A builder for the log configured as `path` (`logs/app.log`), with the
     /// [default values](DailyFileBuilder#default-values).
@@ -166,6 +188,10 @@ impl DailyFile {
             max_size: None,
             lossy: false,
             buffer_lines: Self::DEFAULT_BUFFER_LINES,
+            max_wait: Self::DEFAULT_MAX_WAIT,
+            notice: NoticeFn(Arc::new(logbook_notice)),
+            #[cfg(test)]
+            faults: None,
         }
     }
 
@@ -205,15 +231,7 @@ impl DailyFile {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        let shared = &*self.handle.shared;
-        let mut st = shared.lock();
-        if !st.closing {
-            shared.report_drops(&mut st);
-        }
-        let target = st.handed;
-        let ok = shared.wait_done(st, deadline, |st| st.written >= target || st.exited);
-        ok && shared.lock().written >= target
+        self.handle.spool.flush(Deadline::after(timeout))
     }
 
     /// Flushes, stops the writer thread and waits for it, at most `timeout` in all.
@@ -238,11 +256,35 @@ impl DailyFile {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn shutdown(&self, timeout: Duration) -> bool {
-        self.handle.shutdown(timeout)
+        self.handle.spool.shutdown(timeout)
+    }
+
+    /// How many records were written to the files (the loss notices not counted).
+    ///
+    /// Every record handed over is, in the end, counted once: written, dropped or
+    /// failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_logbook::{DailyFile, LineWriter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// file.write_line(time::macros::datetime!(2026-11-23 10:00 UTC), b"[...] INFO: app: hi\n");
+    /// assert!(file.flush(Duration::from_secs(5)));
+    /// assert_eq!(file.written_lines(), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn written_lines(&self) -> u64 {
+        self.handle.spool.written()
     }
 
     /// How many records were dropped: in [lossy](DailyFileBuilder::lossy) mode because
-    /// the buffer was full, or because they arrived after [`shutdown`](Self::shutdown).
+    /// the buffer was full; when lossless, because the writer made no room within
+    /// [`max_wait`](DailyFileBuilder::max_wait); or because they arrived after
+    /// [`shutdown`](Self::shutdown).
     ///
     /// # Examples
     ///
@@ -253,10 +295,11 @@ impl DailyFile {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn dropped_lines(&self) -> u64 {
-        self.handle.shared.dropped.load(Ordering::Relaxed)
+        self.handle.spool.dropped()
     }
 
-    /// How many records could not be written because of write errors.
+    /// How many records could not be written because of write errors (all the records
+    /// of a write that failed, also part-way).
     ///
     /// # Examples
     ///
@@ -267,7 +310,7 @@ impl DailyFile {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn failed_lines(&self) -> u64 {
-        self.handle.shared.failed.load(Ordering::Relaxed)
+        self.handle.spool.failed()
     }
 }
 
@@ -275,7 +318,8 @@ impl fmt::Debug for DailyFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DailyFile")
             .field("path", &self.handle.path)
-            .field("lossy", &self.handle.shared.lossy)
+            .field("lossy", &self.handle.spool.lossy())
+            .field("written_lines", &self.written_lines())
             .field("dropped_lines", &self.dropped_lines())
             .field("failed_lines", &self.failed_lines())
             .finish_non_exhaustive()
@@ -285,7 +329,7 @@ impl fmt::Debug for DailyFile {
 impl LineWriter for DailyFile {
     #[inline]
     fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
-        self.handle.shared.push(time, line);
+        self.handle.spool.push(time, line);
     }
 
     /// Waits at most [`SHUTDOWN_TIMEOUT`] for the writer (see [`DailyFile::flush`]).
@@ -327,6 +371,54 @@ impl DailyFileBuilder {
         self
     }
 
+    /// How long a caller waits for room in a full buffer, at most, when not
+    /// [lossy](Self::lossy) (default [`DailyFile::DEFAULT_MAX_WAIT`], 2 s).
+    ///
+    /// A writer that keeps up never makes a caller wait this long; one that is stuck (an
+    /// `open` or `write` that does not return, as on a hung network file system) would
+    /// otherwise hold every logging thread forever. When the wait runs out the record is
+    /// dropped and counted in [`dropped_lines`](DailyFile::dropped_lines), a diagnostic
+    /// is printed once, and while the writer still makes no progress later callers drop
+    /// at once rather than each waiting again. When the writer takes its next batch,
+    /// callers wait for room again and the log gets an `N lines dropped` line.
+    /// `Duration::MAX` waits as long as it takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_wait(Duration::from_millis(500))
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = wait;
+        self
+    }
+
+    /// Renders the line that announces dropped records (default: Logbook's
+    /// `[<time>] WARNING: tracing-logbook: N lines dropped`), so that a log in another
+    /// format gets the notice in its own format. The renderer gets the time of the last
+    /// drop and how many were dropped, and appends the whole line, `\n` included.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "the JSON format's notice is wired separately")
+    )]
+    pub(crate) fn notice(mut self, notice: Notice) -> Self {
+        self.notice = NoticeFn(notice);
+        self
+    }
+
+    /// Injects write faults (unit tests only).
+    #[cfg(test)]
+    pub(crate) fn faults(mut self, faults: Arc<output::Faults>) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
     /// Creates the directory if missing, checks that it is writable, and starts the
     /// writer thread (which first prunes old files). Today's file is opened when the
     /// first record arrives.
@@ -361,42 +453,30 @@ impl DailyFileBuilder {
         fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
         check_writable(&dir).map_err(|e| Error::io("write to log directory", &dir, e))?;
 
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            writer_cv: Condvar::new(),
-            space_cv: Condvar::new(),
-            done_cv: Condvar::new(),
-            dropped: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+        #[allow(unused_mut)]
+        let mut output = FileOutput::new(names, path.clone(), self.max_files, self.max_size);
+        #[cfg(test)]
+        {
+            output.faults = self.faults;
+        }
+        let config = Config {
+            thread_name: "tracing-logbook-file".into(),
+            label: format!("the log file writer for {}", path.display()),
+            unit: "lines",
+            verb: "written",
+            capacity: self.buffer_lines.max(1),
             lossy: self.lossy,
+            max_wait: self.max_wait,
+            // One segment per record, to split batches for size rollover.
             per_record: self.max_size.is_some(),
-            cap_lines: self.buffer_lines.max(1),
-            after_close: diag::Once::new(),
-        });
-        let output = Output {
-            names,
-            path: path.clone(),
-            max_files: self.max_files,
-            max_size: self.max_size,
-            file: None,
-            identity: None,
-            date: None,
-            index: 0,
-            size: 0,
-            write_error: diag::Once::new(),
-            prune_error: diag::Once::new(),
+            newline: true,
+            announce_failures: false,
+            notice: self.notice.0,
         };
-        let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("tracing-logbook-file".into())
-            .spawn(move || run(thread_shared, output))
+        let spool = Spool::start(config, output)
             .map_err(|e| Error::io("start the writer thread for", &path, e))?;
         Ok(DailyFile {
-            handle: Arc::new(Handle {
-                shared,
-                thread: Mutex::new(Some(thread)),
-                path,
-            }),
+            handle: Arc::new(Handle { spool, path }),
         })
     }
 }
@@ -413,545 +493,23 @@ fn check_writable(dir: &Path) -> io::Result<()> {
     file.map(drop)
 }
 
-/// Owns the writer thread; dropping the last [`DailyFile`] drops it.
+/// Owns the spool; dropping the last [`DailyFile`] drops it (which flushes and stops
+/// the writer, at most [`SHUTDOWN_TIMEOUT`]).
 struct Handle {
-    shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    spool: Spool<FileOutput>,
     path: PathBuf,
 }
 
-impl Handle {
-    fn shutdown(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        let shared = &*self.shared;
-        let mut st = shared.lock();
-        if !st.closing {
-            shared.report_drops(&mut st);
-            st.closing = true;
-            shared.wake_writer(&mut st);
-            shared.writer_cv.notify_one();
-            shared.space_cv.notify_all();
-        }
-        let finished = shared.wait_done(st, deadline, |st| st.exited);
-        let st = shared.lock();
-        let left = st.handed.saturating_sub(st.written);
-        drop(st);
-        if finished {
-            // The thread has left its loop; joining only waits for it to return.
-            let thread = self
-                .thread
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(thread) = thread {
-                let _ = thread.join();
-            }
-            left == 0
-        } else {
-            diag::report(format_args!(
-                "the log file writer for {} did not finish within {timeout:?}; \
-                 {left} lines were not written",
-                self.path.display()
-            ));
-            false
-        }
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.shutdown(SHUTDOWN_TIMEOUT);
-    }
-}
-
-/// State shared by the callers and the writer thread.
-struct Shared {
-    state: Mutex<State>,
-    /// The writer waits here for records, flush requests or shutdown.
-    writer_cv: Condvar,
-    /// Callers wait here for room in the batch.
-    space_cv: Condvar,
-    /// Flushers and shutdown wait here for the writer's progress.
-    done_cv: Condvar,
-    dropped: AtomicU64,
-    failed: AtomicU64,
-    lossy: bool,
-    /// Keep one segment per record (needed to split batches for size rollover).
-    per_record: bool,
-    cap_lines: usize,
-    after_close: diag::Once,
-}
-
-struct State {
-    batch: Batch,
-    /// Records (including drop warnings) put into batches so far.
-    handed: u64,
-    /// `handed` as of the last batch the writer finished.
-    written: u64,
-    writer_waiting: bool,
-    /// The writer is letting a small batch grow (see [`LINGER`]).
-    writer_lingering: bool,
-    space_waiters: usize,
-    done_waiters: usize,
-    closing: bool,
-    exited: bool,
-    /// Drops not yet reported in the log, and the time of the last one.
-    unreported_drops: u64,
-    last_drop: Option<OffsetDateTime>,
-}
-
-impl Default for State {
-    fn default() -> State {
-        State {
-            batch: Batch::default(),
-            // The startup pruning counts as the first item, so that a flush right after
-            // `build` also waits for it.
-            handed: 1,
-            written: 0,
-            writer_waiting: false,
-            writer_lingering: false,
-            space_waiters: 0,
-            done_waiters: 0,
-            closing: false,
-            exited: false,
-            unreported_drops: 0,
-            last_drop: None,
-        }
-    }
-}
-
-impl Shared {
-    #[inline]
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    #[inline]
-    fn push(&self, time: OffsetDateTime, line: &[u8]) {
-        let mut st = self.lock();
-        loop {
-            if st.closing || st.exited {
-                drop(st);
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                self.after_close.report(format_args!(
-                    "a log line was written after the log file was shut down; \
-                     such lines are dropped and counted"
-                ));
-                return;
-            }
-            let b = &st.batch;
-            if b.lines == 0 || (b.lines < self.cap_lines && b.bytes.len() < MAX_BATCH_BYTES) {
-                break;
-            }
-            if self.lossy {
-                st.unreported_drops += 1;
-                st.last_drop = Some(time);
-                drop(st);
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            self.wake_writer(&mut st);
-            st.space_waiters += 1;
-            st = self
-                .space_cv
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
-            st.space_waiters -= 1;
-        }
-        if st.unreported_drops > 0 {
-            self.push_drop_warning(&mut st, time);
-        }
-        st.batch.push(time.date(), line, self.per_record);
-        st.handed += 1;
-        if st.writer_waiting
-            || (st.writer_lingering
-                && (st.batch.lines >= self.cap_lines.div_ceil(2)
-                    || st.batch.bytes.len() >= MAX_BATCH_BYTES / 2))
-        {
-            st.writer_waiting = false;
-            st.writer_lingering = false;
-            self.writer_cv.notify_one();
-        }
-    }
-
-    /// Wakes the writer if it waits or lingers (for flush and shutdown).
-    fn wake_writer(&self, st: &mut State) {
-        if st.writer_waiting || st.writer_lingering {
-            st.writer_waiting = false;
-            st.writer_lingering = false;
-            self.writer_cv.notify_one();
-        }
-    }
-
-    /// Puts pending drop warnings into the batch (used by flush and shutdown).
-    fn report_drops(&self, st: &mut State) {
-        if let (true, Some(time)) = (st.unreported_drops > 0, st.last_drop) {
-            self.push_drop_warning(st, time);
-        }
-        self.wake_writer(st);
-    }
-
-    #[cold]
-    fn push_drop_warning(&self, st: &mut State, time: OffsetDateTime) {
-        let line = drop_warning(time, st.unreported_drops);
-        st.unreported_drops = 0;
-        st.batch.push(time.date(), line.as_bytes(), self.per_record);
-        st.handed += 1;
-    }
-
-    /// Waits on `done_cv` until `ready` or the deadline; returns whether `ready`.
-    fn wait_done(
-        &self,
-        mut st: MutexGuard<'_, State>,
-        deadline: Option<Instant>,
-        ready: impl Fn(&State) -> bool,
-    ) -> bool {
-        while !ready(&st) {
-            st.done_waiters += 1;
-            st = match deadline {
-                None => self
-                    .done_cv
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        st.done_waiters -= 1;
-                        return false;
-                    }
-                    self.done_cv
-                        .wait_timeout(st, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            st.done_waiters -= 1;
-        }
-        true
-    }
-}
-
-/// `[<time>] WARNING: tracing-logbook: N lines dropped\n`, in Logbook's format.
-fn drop_warning(time: OffsetDateTime, n: u64) -> String {
+/// `[<time>] WARNING: tracing-logbook: N lines dropped\n`, in Logbook's format: the
+/// default loss notice of a daily file.
+pub(crate) fn logbook_notice(time: OffsetDateTime, lost: u64, out: &mut Vec<u8>) {
     let mut line = String::with_capacity(80);
     line.push('[');
     crate::format::push_timestamp(&mut line, time, !time.offset().is_utc());
     line.push_str("] WARNING: tracing-logbook: ");
-    line.push_str(&n.to_string());
+    line.push_str(&lost.to_string());
     line.push_str(" lines dropped\n");
-    line
-}
-
-/// Records waiting to be written, grouped in segments of one date.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    segs: Vec<Seg>,
-    lines: usize,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Seg {
-    end: usize,
-    date: Date,
-    lines: usize,
-}
-
-impl Batch {
-    #[inline]
-    fn push(&mut self, date: Date, line: &[u8], per_record: bool) {
-        self.bytes.extend_from_slice(line);
-        if line.last() != Some(&b'\n') {
-            self.bytes.push(b'\n');
-        }
-        self.lines += 1;
-        let end = self.bytes.len();
-        match self.segs.last_mut() {
-            Some(seg) if !per_record && seg.date == date => {
-                seg.end = end;
-                seg.lines += 1;
-            }
-            _ => self.segs.push(Seg {
-                end,
-                date,
-                lines: 1,
-            }),
-        }
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.segs.clear();
-        self.lines = 0;
-        if self.bytes.capacity() > 2 * MAX_BATCH_BYTES {
-            self.bytes = Vec::new();
-        }
-    }
-}
-
-/// The writer thread.
-fn run(shared: Arc<Shared>, mut out: Output) {
-    /// Marks the writer as gone however the thread ends, so nobody waits for it.
-    struct Exit<'a>(&'a Shared);
-    impl Drop for Exit<'_> {
-        fn drop(&mut self) {
-            let mut st = self.0.lock();
-            st.exited = true;
-            drop(st);
-            self.0.done_cv.notify_all();
-            self.0.space_cv.notify_all();
-        }
-    }
-    let _exit = Exit(&shared);
-
-    out.prune();
-    {
-        let mut st = shared.lock();
-        st.written = 1;
-        if st.done_waiters > 0 {
-            shared.done_cv.notify_all();
-        }
-    }
-    let mut batch = Batch::default();
-    loop {
-        let target = {
-            let mut st = shared.lock();
-            while st.batch.lines == 0 && !st.closing {
-                st.writer_waiting = true;
-                st = shared
-                    .writer_cv
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            st.writer_waiting = false;
-            if st.batch.lines == 0 {
-                // Closing, and everything is written.
-                break;
-            }
-            if !st.closing
-                && st.done_waiters == 0
-                && st.space_waiters == 0
-                && st.batch.lines < shared.cap_lines.div_ceil(2)
-            {
-                st.writer_lingering = true;
-                st = shared
-                    .writer_cv
-                    .wait_timeout(st, LINGER)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-                st.writer_lingering = false;
-            }
-            std::mem::swap(&mut st.batch, &mut batch);
-            if st.space_waiters > 0 {
-                shared.space_cv.notify_all();
-            }
-            st.handed
-        };
-        out.write(&batch, &shared.failed);
-        batch.clear();
-        let mut st = shared.lock();
-        st.written = target;
-        if st.done_waiters > 0 {
-            shared.done_cv.notify_all();
-        }
-    }
-}
-
-/// The writer thread's view of the files.
-struct Output {
-    names: FileNames,
-    path: PathBuf,
-    max_files: usize,
-    max_size: Option<u64>,
-    file: Option<File>,
-    /// Device and inode of the open file, to notice when it is removed or renamed.
-    identity: Option<(u64, u64)>,
-    date: Option<Date>,
-    index: u32,
-    size: u64,
-    write_error: diag::Once,
-    prune_error: diag::Once,
-}
-
-impl Output {
-    fn write(&mut self, batch: &Batch, failed: &AtomicU64) {
-        self.check_still_there();
-        let segs = &batch.segs;
-        let mut i = 0;
-        while i < segs.len() {
-            let date = segs[i].date;
-            let start = if i == 0 { 0 } else { segs[i - 1].end };
-            if let Err(err) = self.open(date) {
-                // Fail this date's run of records; the next run or batch retries.
-                let mut j = i;
-                let mut lines = 0;
-                while j < segs.len() && segs[j].date == date {
-                    lines += segs[j].lines;
-                    j += 1;
-                }
-                self.failed(err, lines, failed);
-                i = j;
-                continue;
-            }
-            let mut j = i;
-            let mut lines = 0;
-            let mut end = start;
-            while j < segs.len() && segs[j].date == date {
-                if let Some(max) = self.max_size {
-                    let len = (segs[j].end - end) as u64;
-                    let used = self.size + (end - start) as u64;
-                    if used > 0 && used + len > max {
-                        break;
-                    }
-                }
-                end = segs[j].end;
-                lines += segs[j].lines;
-                j += 1;
-            }
-            if j == i {
-                // The next record does not fit: start the next file of the day.
-                self.file = None;
-                self.identity = None;
-                self.index += 1;
-                continue;
-            }
-            let result = match &mut self.file {
-                Some(file) => file.write_all(&batch.bytes[start..end]),
-                None => Err(io::Error::other("the log file is not open")),
-            };
-            match result {
-                Ok(()) => {
-                    self.size += (end - start) as u64;
-                    if self.write_error.reset() {
-                        diag::report(format_args!(
-                            "writing log lines to {} works again",
-                            self.current_path().display()
-                        ));
-                    }
-                }
-                Err(err) => {
-                    self.file = None;
-                    self.identity = None;
-                    self.failed(err, lines, failed);
-                }
-            }
-            i = j;
-        }
-    }
-
-    fn failed(&self, err: io::Error, lines: usize, failed: &AtomicU64) {
-        failed.fetch_add(lines as u64, Ordering::Relaxed);
-        self.write_error.report(format_args!(
-            "cannot write log lines to {}: {err}; lost lines are counted and writing \
-             resumes when the problem clears",
-            self.current_path().display()
-        ));
-    }
-
-    fn current_path(&self) -> PathBuf {
-        match self.date {
-            Some(date) => self.names.path(date, self.index),
-            None => self.path.clone(),
-        }
-    }
-
-    /// Drops the open file if its name no longer leads to it (deleted, renamed, or its
-    /// directory removed), so that the next write recreates it.
-    fn check_still_there(&mut self) {
-        let (Some(date), Some(identity)) = (self.date, self.identity) else {
-            return;
-        };
-        let same = fs::metadata(self.names.path(date, self.index))
-            .is_ok_and(|meta| file_identity(&meta) == identity);
-        if !same {
-            self.file = None;
-            self.identity = None;
-        }
-    }
-
-    /// Makes the file for `date` the open one, creating it (and its directory) if
-    /// needed. Never truncates.
-    fn open(&mut self, date: Date) -> io::Result<()> {
-        if self.date != Some(date) {
-            self.file = None;
-            self.identity = None;
-            self.date = Some(date);
-            self.index = match self.max_size {
-                Some(_) => names::list(&self.names)
-                    .map(|files| names::last_index(&files, date))
-                    .unwrap_or(0),
-                None => 0,
-            };
-        }
-        if self.file.is_some() {
-            return Ok(());
-        }
-        let path = self.names.path(date, self.index);
-        let existed = fs::symlink_metadata(&path).is_ok();
-        let file = match open_append(&path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(self.names.dir())?;
-                open_append(&path)?
-            }
-            other => other?,
-        };
-        let meta = file.metadata()?;
-        self.size = meta.len();
-        self.identity = Some(file_identity(&meta));
-        self.file = Some(file);
-        if !existed {
-            self.prune();
-        }
-        Ok(())
-    }
-
-    /// Deletes all but the newest `max_files` files of this log, never the open one.
-    fn prune(&self) {
-        if self.max_files == 0 {
-            return;
-        }
-        let files = match names::list(&self.names) {
-            Ok(files) => files,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return,
-            Err(err) => {
-                self.prune_error.report(format_args!(
-                    "cannot list {} to delete old log files: {err}",
-                    self.names.dir().display()
-                ));
-                return;
-            }
-        };
-        let protect = match (self.file.is_some(), self.date) {
-            (true, Some(date)) => Some((date, self.index)),
-            _ => None,
-        };
-        for old in names::select_for_deletion(files, self.max_files, protect) {
-            let path = self.names.dir().join(&old.name);
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => self.prune_error.report(format_args!(
-                    "cannot delete old log file {}: {err}",
-                    path.display()
-                )),
-            }
-        }
-    }
-}
-
-fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create(true).open(path)
-}
-
-#[cfg(unix)]
-fn file_identity(meta: &fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn file_identity(_meta: &fs::Metadata) -> (u64, u64) {
-    (0, 0)
+    out.extend_from_slice(line.as_bytes());
 }
 
 #[cfg(test)]
@@ -959,32 +517,21 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    #[test]
-    fn drop_warning_is_a_logbook_line() {
-        assert_eq!(
-            drop_warning(datetime!(2026-11-23 19:28:08.123456 UTC), 12),
-            "[2026-11-23 19:28:08.123456] WARNING: tracing-logbook: 12 lines dropped\n"
-        );
-        assert_eq!(
-            drop_warning(datetime!(2026-11-23 19:28:08 +01:00), 1),
-            "[2026-11-23 19:28:08.000000+0100] WARNING: tracing-logbook: 1 lines dropped\n"
-        );
+    fn notice(time: OffsetDateTime, lost: u64) -> String {
+        let mut out = Vec::new();
+        logbook_notice(time, lost, &mut out);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
-    fn batch_segments() {
-        let d1 = time::macros::date!(2026 - 11 - 23);
-        let d2 = time::macros::date!(2026 - 11 - 24);
-        let mut b = Batch::default();
-        b.push(d1, b"a\n", false);
-        b.push(d1, b"b", false);
-        b.push(d2, b"c\n", false);
-        assert_eq!(b.bytes, b"a\nb\nc\n");
-        assert_eq!(b.segs.len(), 2);
-        assert_eq!((b.segs[0].end, b.segs[0].lines), (4, 2));
-        let mut r = Batch::default();
-        r.push(d1, b"a\n", true);
-        r.push(d1, b"b\n", true);
-        assert_eq!(r.segs.len(), 2);
+    fn drop_warning_is_a_logbook_line() {
+        assert_eq!(
+            notice(datetime!(2026-11-23 19:28:08.123456 UTC), 12),
+            "[2026-11-23 19:28:08.123456] WARNING: tracing-logbook: 12 lines dropped\n"
+        );
+        assert_eq!(
+            notice(datetime!(2026-11-23 19:28:08 +01:00), 1),
+            "[2026-11-23 19:28:08.000000+0100] WARNING: tracing-logbook: 1 lines dropped\n"
+        );
     }
 }

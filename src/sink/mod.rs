@@ -15,6 +15,8 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::diag;
 
+pub(crate) mod spool;
+
 /// A destination for complete log records.
 ///
 /// Implementations must not panic and must not log through `tracing`: a failure is
