@@ -523,6 +523,132 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    use std::sync::atomic::Ordering::Relaxed;
+
+    const WAIT: Duration = Duration::from_secs(30);
+    const T: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+    fn record(n: usize) -> String {
+        format!(
+            "[2026-11-23 10:00:00.000000] INFO: app: record {n:04} {}\n",
+            "x".repeat(60)
+        )
+    }
+
+    /// Checks that every line of `text` is a whole record; returns their numbers.
+    fn whole_records(text: &str) -> Vec<usize> {
+        assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+        text.lines()
+            .map(|line| {
+                let n = line
+                    .strip_prefix("[2026-11-23 10:00:00.000000] INFO: app: record ")
+                    .and_then(|rest| rest.split_once(' '))
+                    .filter(|(_, pad)| *pad == "x".repeat(60))
+                    .unwrap_or_else(|| panic!("torn record {line:?} in {text:?}"))
+                    .0;
+                n.parse().unwrap()
+            })
+            .collect()
+    }
+
+    fn faulty(dir: &Path, faults: &Arc<output::Faults>) -> DailyFile {
+        DailyFile::builder(dir.join("app.log"))
+            .faults(faults.clone())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_custom_notice_is_what_lands_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(output::Faults::default());
+        let file = DailyFile::builder(dir.path().join("app.log"))
+            .lossy(true)
+            .buffer_lines(2)
+            .notice(Arc::new(|time: OffsetDateTime, lost, out: &mut Vec<u8>| {
+                let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());
+                out.extend_from_slice(line.as_bytes());
+            }))
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        assert!(file.flush(WAIT));
+        // The writer is stuck: at most two batches of two get in, the rest is dropped.
+        faults.paused.store(true, Relaxed);
+        for n in 0..20 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        faults.paused.store(false, Relaxed);
+        // The flush puts the notice after what got in.
+        assert!(file.flush(WAIT));
+        let dropped = file.dropped_lines();
+        assert!(dropped >= 16, "{dropped}");
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let notice = format!("{{\"date\":\"2026-11-23\",\"dropped\":{dropped}}}\n");
+        let records = text
+            .strip_suffix(&notice)
+            .unwrap_or_else(|| panic!("no notice at the end of {text}"));
+        assert_eq!(whole_records(records).len() as u64, file.written_lines());
+        assert_eq!(file.written_lines() + dropped, 20);
+        assert!(!text.contains("lines dropped"), "{text}");
+    }
+
+    #[test]
+    fn a_write_failing_half_way_is_cut_off_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(output::Faults::default());
+        let file = faulty(dir.path(), &faults);
+        assert!(file.flush(WAIT));
+        faults.half_writes.store(1, Relaxed);
+        for n in 0..5 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        assert!(file.flush(WAIT));
+        assert!(file.failed_lines() > 0);
+        for n in 5..8 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        assert!(file.flush(WAIT));
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let got = whole_records(&text);
+        assert_eq!(got.len() as u64, file.written_lines());
+        assert_eq!(file.written_lines() + file.failed_lines(), 8);
+        assert_eq!(&got[got.len() - 3..], [5, 6, 7]);
+        assert_eq!(faults.half_writes.load(Relaxed), 0, "the fault happened");
+    }
+
+    #[test]
+    fn a_torn_end_that_cannot_be_cut_off_gets_a_newline_before_the_next_record() {
+        // Cutting off fails; then, on reopening, reading the file's end fails as well:
+        // the writer remembers that the file was left torn.
+        for failing_reads in [0, 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let faults = Arc::new(output::Faults::default());
+            let file = faulty(dir.path(), &faults);
+            assert!(file.flush(WAIT));
+            file.write_line(T, record(0).as_bytes());
+            assert!(file.flush(WAIT));
+            faults.half_writes.store(1, Relaxed);
+            faults.failing_truncates.store(1, Relaxed);
+            faults.failing_reads.store(failing_reads, Relaxed);
+            file.write_line(T, record(1).as_bytes());
+            assert!(file.flush(WAIT));
+            assert_eq!(file.failed_lines(), 1);
+            file.write_line(T, record(2).as_bytes());
+            file.write_line(T, record(3).as_bytes());
+            assert!(file.flush(WAIT));
+            let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            let half = &record(1)[..record(1).len() / 2];
+            assert_eq!(
+                lines,
+                [&record(0), &format!("{half}\n"), &record(2), &record(3)],
+                "failing_reads {failing_reads}"
+            );
+            assert_eq!((file.written_lines(), file.failed_lines()), (3, 1));
+        }
+    }
+
     #[test]
     fn drop_warning_is_a_logbook_line() {
         assert_eq!(

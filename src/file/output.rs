@@ -53,6 +53,10 @@ impl Output for FileOutput {
     }
 
     fn write(&mut self, batch: &Batch<Date>, tally: &Tally) {
+        #[cfg(test)]
+        if let Some(faults) = &self.faults {
+            faults.hold();
+        }
         self.check_still_there();
         let segs = batch.segs();
         let mut i = 0;
@@ -382,6 +386,8 @@ pub(crate) struct Faults {
     pub(crate) failing_truncates: std::sync::atomic::AtomicU32,
     /// Reading the last byte of a reopened file fails.
     pub(crate) failing_reads: std::sync::atomic::AtomicU32,
+    /// While set, the writer waits before each batch (at most 30 s), as if stuck.
+    pub(crate) paused: std::sync::atomic::AtomicBool,
     fail_next: std::sync::atomic::AtomicBool,
 }
 
@@ -392,6 +398,15 @@ impl Faults {
         counter
             .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
             .is_ok()
+    }
+
+    fn hold(&self) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.paused.load(std::sync::atomic::Ordering::Relaxed)
+            && std::time::Instant::now() < until
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn write(&self, file: Option<&mut File>, buf: &[u8]) -> Option<io::Result<usize>> {
