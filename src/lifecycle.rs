@@ -1,5 +1,5 @@
 //! The life of the crate's background parts: one [`Deadline`] type, one shutdown bound
-//! ([`SHUTDOWN_TIMEOUT`]) and one trait ([`Component`]) for everything the
+//! ([`SHUTDOWN_TIMEOUT`]) and one internal trait (`Component`) for everything the
 //! [`Guard`](crate::Guard) flushes and stops (the daily file, syslog, the notifiers,
 //! stdout).
 //!
