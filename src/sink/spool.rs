@@ -640,14 +640,16 @@ fn run<O: Output>(shared: Arc<Shared<O>>, mut out: O) {
         let failed_before = shared.tally.failed.load(Ordering::Relaxed);
         out.write(&batch, &shared.tally);
         batch.clear();
-        let mut unannounced = shared.tally.unannounced.swap(0, Ordering::Relaxed);
-        if shared.announce_failures {
-            unannounced += shared.tally.failed.load(Ordering::Relaxed) - failed_before;
-        }
+        let relost = shared.tally.unannounced.swap(0, Ordering::Relaxed);
+        let failed = match shared.announce_failures {
+            true => shared.tally.failed.load(Ordering::Relaxed) - failed_before,
+            false => 0,
+        };
         let mut st = shared.lock();
-        if unannounced > 0 {
-            st.unreported += unannounced;
-            if st.last_loss.is_none() {
+        if relost + failed > 0 {
+            st.unreported += relost + failed;
+            // A failure happened just now; a lost notice keeps the time it had.
+            if failed > 0 || st.last_loss.is_none() {
                 st.last_loss = Some(OffsetDateTime::now_utc());
             }
         }
