@@ -32,9 +32,6 @@ use crate::layout::{Emit, Formatted};
 use crate::record::{self, Record};
 use crate::sink::{LineWriter, Stdout};
 
-/// Transition path while parallel branches land.
-pub(crate) use crate::record::text::push_timestamp;
-
 /// When lines are colored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorChoice {

@@ -79,6 +79,7 @@ pub mod clock;
 mod diag;
 mod env;
 mod error;
+mod file;
 mod filter;
 mod format;
 /// Transition paths while parallel branches land; removed once they have.
@@ -95,14 +96,12 @@ mod macros;
 pub mod notify;
 pub mod panic;
 mod record;
-mod rotate;
 mod sink;
 pub mod syslog;
 pub mod testing;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod web;
-mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timezone};
 pub use env::{
@@ -110,6 +109,7 @@ pub use env::{
     LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
+pub use file::{DailyFile, DailyFileBuilder};
 pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};
 pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};
@@ -119,7 +119,6 @@ pub use lifecycle::SHUTDOWN_TIMEOUT;
 pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
 pub use record::{FieldValue, Fields};
 pub use sink::{CaptureWriter, LineWriter, LossNotice, MakeWriterSink, Stdout};
-pub use writer::{DailyFile, DailyFileBuilder};
 
 #[doc(hidden)]
 pub mod __private {

@@ -24,9 +24,10 @@
 //!
 //! # Never blocking, never silent
 //!
-//! The calling thread formats the message and hands it to a background thread
-//! (`tracing-logbook-syslog`) through a bounded queue. When the queue is full or the
-//! server unreachable, messages are dropped and counted ([`SyslogHandle::dropped`],
+//! The calling thread formats the message and copies it into a bounded queue, the same
+//! one the daily file uses, and never waits; a background thread
+//! (`tracing-logbook-syslog`) sends it. When the queue is full or the server
+//! unreachable, messages are dropped and counted ([`SyslogHandle::dropped`],
 //! [`SyslogHandle::failed`]), a diagnostic is printed once, and when sending works again a
 //! message `N messages dropped` is sent first. TCP connections are re-established with
 //! backoff.
@@ -34,11 +35,10 @@
 use std::fmt;
 use std::io::{self, Write as _};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -49,9 +49,11 @@ use crate::diag;
 use crate::error::Error;
 use crate::layout::syslog::SyslogLayout;
 use crate::layout::{Emit, Layout};
-use crate::record::{self, FieldList, Record};
+use crate::record::{self, Record};
 
 pub use crate::layout::syslog::severity;
+use crate::lifecycle::Deadline;
+use crate::sink::spool::{Batch, Config, Output, Spool, Tally};
 
 /// The variable that enables syslog output.
 pub const LOG_SYSLOG: &str = "LOG_SYSLOG";
@@ -116,6 +118,15 @@ impl SyslogAddr {
             "tcp" => Ok(SyslogAddr::Tcp(rest.to_owned())),
             _ => Err(bad()),
         }
+    }
+}
+
+/// `addr` as `LOG_SYSLOG` spells it, for diagnostics.
+fn url(addr: &SyslogAddr) -> String {
+    match addr {
+        SyslogAddr::Udp(a) => format!("udp://{a}"),
+        SyslogAddr::Tcp(a) => format!("tcp://{a}"),
+        SyslogAddr::Unix(p) => format!("unix://{}", p.display()),
     }
 }
 
@@ -192,34 +203,36 @@ impl SyslogLayerBuilder {
     ///
     /// An [`Error`] if the background thread cannot be started.
     pub fn build(self) -> Result<(SyslogLayer, SyslogHandle), Error> {
-        let (tx, rx) = mpsc::sync_channel(self.queue);
-        let stats = Arc::new(Stats::default());
-        let worker_stats = stats.clone();
-        let addr = self.addr.clone();
         let app = sanitize_header(self.app_name.as_deref().unwrap_or(&program_name()), 48);
         let host = sanitize_header(&hostname(), 255);
         let layout = Arc::new(SyslogLayout {
             facility: self.facility as u8,
             prefix: format!(" {host} {app} {} - ", std::process::id()),
         });
-        let worker_layout = layout.clone();
-        let thread = std::thread::Builder::new()
-            .name("tracing-logbook-syslog".into())
-            .spawn(move || Worker::new(addr, worker_stats, worker_layout).run(rx))
+        let config = Config {
+            thread_name: "tracing-logbook-syslog".into(),
+            label: format!("the syslog sender for {}", url(&self.addr)),
+            unit: "messages",
+            verb: "sent",
+            capacity: self.queue,
+            // Never blocks the caller.
+            lossy: true,
+            max_wait: Duration::ZERO,
+            per_record: true,
+            newline: false,
+            announce_failures: true,
+            notice: crate::layout::loss_notice(layout.clone(), "messages"),
+        };
+        let spool = Spool::start(config, SocketOutput::new(self.addr))
             .map_err(|e| Error::io("start the syslog thread for", "LOG_SYSLOG", e))?;
+        let spool = Arc::new(spool);
         let layer = SyslogLayer {
-            tx: tx.clone(),
-            stats: stats.clone(),
+            spool: spool.clone(),
             layout,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             id: record::next_layer_id(),
         };
-        let handle = SyslogHandle {
-            tx: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-            stats,
-        };
-        Ok((layer, handle))
+        Ok((layer, SyslogHandle { spool }))
     }
 }
 
@@ -248,18 +261,6 @@ fn sanitize_header(s: &str, max: usize) -> String {
     }
 }
 
-#[derive(Debug, Default)]
-struct Stats {
-    sent: AtomicU64,
-    dropped: AtomicU64,
-    failed: AtomicU64,
-}
-
-enum Msg {
-    Line(Vec<u8>),
-    Flush(SyncSender<()>),
-}
-
 /// A [`Layer`] sending each event to syslog (see the [module docs](self)).
 ///
 /// # Examples
@@ -282,8 +283,7 @@ enum Msg {
 /// assert!(msg.ends_with(r#"[fields@32473 port="8080"] App: listening"#), "{msg}");
 /// ```
 pub struct SyslogLayer {
-    tx: SyncSender<Msg>,
-    stats: Arc<Stats>,
+    spool: Arc<Spool<SocketOutput>>,
     layout: Arc<SyslogLayout>,
     clock: Arc<dyn Clock>,
     id: usize,
@@ -315,10 +315,12 @@ impl fmt::Debug for SyslogLayer {
 }
 
 /// Controls the syslog background thread: flush, stop, counters.
+///
+/// Every message the layer formats is, in the end, counted once: [`sent`](Self::sent),
+/// [`dropped`](Self::dropped) or [`failed`](Self::failed). The `N messages dropped`
+/// notices are counted in none of them.
 pub struct SyslogHandle {
-    tx: Mutex<Option<SyncSender<Msg>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    stats: Arc<Stats>,
+    spool: Arc<Spool<SocketOutput>>,
 }
 
 impl fmt::Debug for SyslogHandle {
@@ -334,96 +336,49 @@ impl fmt::Debug for SyslogHandle {
 impl SyslogHandle {
     /// Messages sent.
     pub fn sent(&self) -> u64 {
-        self.stats.sent.load(Ordering::Relaxed)
+        self.spool.written()
     }
 
-    /// Messages dropped because the queue was full.
+    /// Messages dropped because the queue was full, or because they came after
+    /// [`shutdown`](Self::shutdown).
     pub fn dropped(&self) -> u64 {
-        self.stats.dropped.load(Ordering::Relaxed)
+        self.spool.dropped()
     }
 
     /// Messages that could not be sent (server unreachable, write error).
     pub fn failed(&self) -> u64 {
-        self.stats.failed.load(Ordering::Relaxed)
+        self.spool.failed()
     }
 
-    /// Waits until every message queued so far was handed to the socket; false on timeout.
+    /// Waits until every message queued so far was handed to the socket (or counted as
+    /// failed); false on timeout.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = crate::lifecycle::Deadline::after(timeout);
-        let Some(tx) = self
-            .tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        else {
-            return true;
-        };
-        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        // The queue may be full: keep trying until the deadline.
-        let mut msg = Msg::Flush(reply_tx);
-        loop {
-            match tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Full(m)) => {
-                    if deadline.passed() {
-                        return false;
-                    }
-                    msg = m;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(TrySendError::Disconnected(_)) => return true,
-            }
-        }
-        match deadline.remaining() {
-            Some(left) => reply_rx.recv_timeout(left).is_ok(),
-            None => reply_rx.recv().is_ok(),
-        }
+        self.spool.flush(Deadline::after(timeout))
     }
 
-    /// Flushes, then stops the thread, within `timeout`.
+    /// Flushes, then stops the thread, within `timeout`. Messages formatted afterwards
+    /// are dropped and counted. If the deadline passes first, a diagnostic says how many
+    /// messages were not sent and the thread is left to finish on its own.
     pub fn shutdown(&self, timeout: Duration) {
-        let flushed = self.flush(timeout);
-        // Dropping our sender ends the thread once the layer's sender is gone too; the
-        // thread is detached otherwise (the layer lives in the global subscriber).
-        self.tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if !flushed {
-            diag::report(format_args!(
-                "syslog: messages still queued after {timeout:?} were not sent"
-            ));
-        }
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            if thread.is_finished() {
-                let _ = thread.join();
-            }
-        }
+        self.spool.shutdown(timeout);
     }
 }
 
 impl crate::lifecycle::Component for SyslogHandle {
-    fn flush(&self, deadline: crate::lifecycle::Deadline) -> bool {
+    fn flush(&self, deadline: Deadline) -> bool {
         SyslogHandle::flush(self, deadline.timeout())
     }
-    fn shutdown(&self, deadline: crate::lifecycle::Deadline) -> bool {
-        SyslogHandle::shutdown(self, deadline.timeout());
-        true
+    fn shutdown(&self, deadline: Deadline) -> bool {
+        self.spool.shutdown(deadline.timeout())
     }
 }
 
 impl Emit for SyslogLayer {
     fn emit(&self, record: &Record<'_>) {
-        let mut msg = String::with_capacity(256);
-        self.layout.render(record, &mut msg);
-        if self.tx.try_send(Msg::Line(msg.into_bytes())).is_err() {
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        record::with_line(|msg| {
+            self.layout.render(record, msg);
+            self.spool.push(record.time, msg.as_bytes());
+        });
     }
 }
 
@@ -449,44 +404,56 @@ enum Conn {
     Unix(std::os::unix::net::UnixDatagram),
 }
 
-struct Worker {
+/// The syslog [`Output`]: owns the connection, reconnects with backoff, frames TCP.
+struct SocketOutput {
     addr: SyslogAddr,
     conn: Option<Conn>,
-    stats: Arc<Stats>,
-    layout: Arc<SyslogLayout>,
-    /// Losses not yet announced to the server.
-    unannounced: u64,
-    seen_dropped: u64,
     retry_at: Option<Instant>,
     backoff: Duration,
     report: diag::Once,
+    /// The octet-counted frame being sent (TCP), kept to reuse its allocation.
+    framed: Vec<u8>,
 }
 
-impl Worker {
-    fn new(addr: SyslogAddr, stats: Arc<Stats>, layout: Arc<SyslogLayout>) -> Worker {
-        Worker {
+impl Output for SocketOutput {
+    type Key = ();
+
+    fn key(_time: OffsetDateTime) {}
+
+    fn write(&mut self, batch: &Batch<()>, tally: &Tally) {
+        for (i, seg) in batch.segs().iter().enumerate() {
+            let seg = std::slice::from_ref(seg);
+            match self.send(batch.seg_bytes(i)) {
+                Ok(()) => {
+                    tally.wrote(seg);
+                    self.backoff = Duration::from_millis(100);
+                    if self.report.reset() {
+                        diag::report(format_args!("syslog: sending works again"));
+                    }
+                }
+                Err(err) => {
+                    tally.lost(seg);
+                    if let Some(err) = err {
+                        self.report.report(format_args!(
+                            "syslog: cannot send to {}: {err}; lost messages are counted",
+                            url(&self.addr)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl SocketOutput {
+    fn new(addr: SyslogAddr) -> SocketOutput {
+        SocketOutput {
             addr,
             conn: None,
-            stats,
-            layout,
-            unannounced: 0,
-            seen_dropped: 0,
             retry_at: None,
             backoff: Duration::from_millis(100),
             report: diag::Once::new(),
-        }
-    }
-
-    fn run(mut self, rx: Receiver<Msg>) {
-        loop {
-            match rx.recv_timeout(Duration::from_secs(1)) {
-                Ok(Msg::Line(line)) => self.send(&line),
-                Ok(Msg::Flush(reply)) => {
-                    let _ = reply.send(());
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+            framed: Vec::new(),
         }
     }
 
@@ -533,28 +500,12 @@ impl Worker {
         })
     }
 
-    fn write(conn: &mut Conn, line: &[u8]) -> io::Result<()> {
-        match conn {
-            Conn::Udp(s) => s.send(line).map(|_| ()),
-            #[cfg(unix)]
-            Conn::Unix(s) => s.send(line).map(|_| ()),
-            Conn::Tcp(s) => {
-                let mut framed = Vec::with_capacity(line.len() + 8);
-                let _ = write!(framed, "{} ", line.len());
-                framed.extend_from_slice(line);
-                s.write_all(&framed)
-            }
-        }
-    }
-
-    fn send(&mut self, line: &[u8]) {
-        let dropped = self.stats.dropped.load(Ordering::Relaxed);
-        self.unannounced += dropped - self.seen_dropped;
-        self.seen_dropped = dropped;
+    /// Sends one message, connecting first if needed. `Err(None)`: lost without trying
+    /// (waiting out the backoff after a failed connect).
+    fn send(&mut self, msg: &[u8]) -> Result<(), Option<io::Error>> {
         if self.conn.is_none() {
             if self.retry_at.is_some_and(|t| Instant::now() < t) {
-                self.fail(None);
-                return;
+                return Err(None);
             }
             match self.connect() {
                 Ok(c) => {
@@ -564,62 +515,26 @@ impl Worker {
                 Err(e) => {
                     self.retry_at = Some(Instant::now() + self.backoff);
                     self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
-                    self.fail(Some(e));
-                    return;
-                }
-            }
-        }
-        if self.unannounced > 0 {
-            let notice = self.loss_message(self.unannounced);
-            if let Some(conn) = self.conn.as_mut() {
-                if Self::write(conn, notice.as_bytes()).is_ok() {
-                    self.unannounced = 0;
+                    return Err(Some(e));
                 }
             }
         }
         let result = match self.conn.as_mut() {
-            Some(conn) => Self::write(conn, line),
-            None => return,
+            Some(Conn::Udp(s)) => s.send(msg).map(|_| ()),
+            #[cfg(unix)]
+            Some(Conn::Unix(s)) => s.send(msg).map(|_| ()),
+            Some(Conn::Tcp(s)) => {
+                self.framed.clear();
+                let _ = write!(self.framed, "{} ", msg.len());
+                self.framed.extend_from_slice(msg);
+                s.write_all(&self.framed)
+            }
+            None => return Err(None),
         };
-        match result {
-            Ok(()) => {
-                self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                self.backoff = Duration::from_millis(100);
-                if self.report.reset() {
-                    diag::report(format_args!("syslog: sending works again"));
-                }
-            }
-            Err(e) => {
-                self.conn = None;
-                self.fail(Some(e));
-            }
-        }
-    }
-
-    fn fail(&mut self, err: Option<io::Error>) {
-        self.stats.failed.fetch_add(1, Ordering::Relaxed);
-        self.unannounced += 1;
-        if let Some(err) = err {
-            self.report.report(format_args!(
-                "syslog: cannot send to {:?}: {err}; lost messages are counted",
-                self.addr
-            ));
-        }
-    }
-
-    /// `N messages dropped`, as a record of the crate's own in the syslog layout.
-    fn loss_message(&self, n: u64) -> String {
-        let message = format!("{n} messages dropped");
-        let fields = FieldList::default();
-        let record = Record::notice(
-            time::OffsetDateTime::now_utc(),
-            crate::level::Level::Warning,
-            &message,
-            &fields,
-        );
-        let mut msg = String::new();
-        self.layout.render(&record, &mut msg);
-        msg
+        result.map_err(|e| {
+            self.conn = None;
+            Some(e)
+        })
     }
 }
 
@@ -678,6 +593,77 @@ mod tests {
         assert!(msg.contains(" unix-test "), "{msg}");
         assert!(msg.ends_with("App: over the socket"), "{msg}");
         assert_eq!((handle.sent(), handle.failed()), (1, 0));
+    }
+
+    /// Messages lost while the TCP server is down are announced, as an RFC 5424
+    /// message of our own, before the first message that gets through.
+    #[test]
+    fn losses_are_announced_when_sending_works_again() {
+        use std::io::Read;
+        use tracing_subscriber::prelude::*;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (layer, handle) = SyslogLayer::builder(&format!("tcp://127.0.0.1:{port}"))
+            .unwrap()
+            .app_name("loss-test")
+            .build()
+            .unwrap();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let log = |msg: &str| {
+            tracing::dispatcher::with_default(&dispatch, || {
+                tracing::info!(target: "App", "{msg}");
+            })
+        };
+        let wait = Duration::from_secs(30);
+        for _ in 0..3 {
+            log("nobody listens");
+        }
+        assert!(handle.flush(wait));
+        assert_eq!((handle.sent(), handle.failed()), (0, 3));
+        let server = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        // Past the reconnect backoff, a message gets through.
+        let started = Instant::now();
+        while handle.sent() == 0 {
+            assert!(started.elapsed() < wait, "never reconnected");
+            std::thread::sleep(Duration::from_millis(20));
+            log("back");
+            assert!(handle.flush(wait));
+        }
+        let failed = handle.failed();
+        let (mut conn, _) = server.accept().unwrap();
+        conn.set_read_timeout(Some(wait)).unwrap();
+        let mut frames = Vec::new();
+        let mut buf = Vec::new();
+        while frames.len() < 2 {
+            let mut chunk = [0u8; 4096];
+            let n = conn.read(&mut chunk).unwrap();
+            assert!(n > 0, "connection closed");
+            buf.extend_from_slice(&chunk[..n]);
+            // Octet counting: `<len> <msg>`.
+            while let Some(space) = buf.iter().position(|&b| b == b' ') {
+                let len: usize = std::str::from_utf8(&buf[..space]).unwrap().parse().unwrap();
+                if buf.len() < space + 1 + len {
+                    break;
+                }
+                frames.push(String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap());
+                buf.drain(..space + 1 + len);
+            }
+        }
+        assert!(frames[0].starts_with("<12>1 "), "{frames:?}");
+        assert!(frames[0].contains(" loss-test "), "{frames:?}");
+        assert!(
+            frames[0].ends_with(&format!(
+                "[logbook@32473 channel=\"tracing-logbook\" level=\"WARNING\"] \
+                 tracing-logbook: {failed} messages dropped"
+            )),
+            "{frames:?}"
+        );
+        assert!(frames[1].ends_with("App: back"), "{frames:?}");
+        assert_eq!(handle.sent(), 1);
+        handle.shutdown(wait);
     }
 
     #[test]

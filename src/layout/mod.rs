@@ -22,6 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::clock::Clock;
 use crate::level::Level;
 use crate::record::{self, FieldList, Record};
+use crate::sink::spool::Notice;
 use crate::sink::{LineWriter, LossNotice};
 
 /// Renders records.
@@ -35,17 +36,17 @@ pub(crate) trait Layout: Send + Sync + 'static {
 }
 
 /// How `layout` announces lost records: a `WARNING` record from `tracing-logbook`
-/// (`N lines dropped`), in the layout's own format.
-pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>) -> LossNotice {
-    LossNotice::new(
-        move |utc: OffsetDateTime, message: &str, out: &mut Vec<u8>| {
-            let fields = FieldList::default();
-            let record = Record::notice(utc, Level::Warning, message, &fields);
-            let mut text = String::new();
-            layout.render(&record, &mut text);
-            out.extend_from_slice(text.as_bytes());
-        },
-    )
+/// (`N lines dropped`, with `unit` for "lines"), in the layout's own format.
+pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>, unit: &'static str) -> Notice {
+    Arc::new(move |time: OffsetDateTime, lost: u64, out: &mut Vec<u8>| {
+        let message = format!("{lost} {unit} dropped");
+        let fields = FieldList::default();
+        let utc = time.to_offset(time::UtcOffset::UTC);
+        let record = Record::notice(utc, Level::Warning, &message, &fields);
+        let mut text = String::new();
+        layout.render(&record, &mut text);
+        out.extend_from_slice(text.as_bytes());
+    })
 }
 
 /// What an output does with a captured record.
@@ -62,7 +63,7 @@ pub(crate) struct Formatted<L, W> {
 impl<L: Layout, W: LineWriter> Formatted<L, W> {
     pub(crate) fn new(layout: L, writer: W) -> Self {
         let layout = Arc::new(layout);
-        writer.set_loss_notice(loss_notice(layout.clone()));
+        writer.set_loss_notice(LossNotice(loss_notice(layout.clone(), "lines")));
         Formatted { layout, writer }
     }
 }

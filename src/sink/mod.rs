@@ -15,6 +15,8 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::diag;
 
+pub(crate) mod spool;
+
 /// A destination for complete log records.
 ///
 /// Implementations must not panic and must not log through `tracing`: a failure is
@@ -42,35 +44,24 @@ pub trait LineWriter: Send + Sync + 'static {
 }
 
 /// How a writer announces lost records in its layer's format: a `WARNING` record from
-/// `tracing-logbook` rendered by that layer's layout (a Logbook line, a JSON line, an
-/// RFC 5424 message). Given to writers by [`LineWriter::set_loss_notice`].
+/// `tracing-logbook`, `N lines dropped`, rendered by that layer's layout (a Logbook
+/// line, a JSON line). Given to writers by [`LineWriter::set_loss_notice`]; a
+/// [`DailyFile`](crate::DailyFile) writes it into the log when writing resumes after
+/// losses.
 #[derive(Clone)]
-pub struct LossNotice(Arc<NoticeFn>);
-
-type NoticeFn = dyn Fn(OffsetDateTime, &str, &mut Vec<u8>) + Send + Sync;
-
-impl LossNotice {
-    pub(crate) fn new(
-        render: impl Fn(OffsetDateTime, &str, &mut Vec<u8>) + Send + Sync + 'static,
-    ) -> Self {
-        LossNotice(Arc::new(render))
-    }
-
-    /// Appends the notice record for `message` (`12 lines dropped`) at `utc` to `out`.
-    #[allow(dead_code)] // until the daily file's spool renders its notices through it
-    pub(crate) fn render(&self, utc: OffsetDateTime, message: &str, out: &mut Vec<u8>) {
-        (self.0)(utc, message, out)
-    }
-}
+pub struct LossNotice(pub(crate) spool::Notice);
 
 impl Default for LossNotice {
     /// A Logbook line in UTC, without colors.
     fn default() -> Self {
-        crate::layout::loss_notice(Arc::new(crate::layout::logbook::LogbookLayout::new(
-            crate::clock::Timezone::Utc,
-            false,
-            Vec::new(),
-        )))
+        LossNotice(crate::layout::loss_notice(
+            Arc::new(crate::layout::logbook::LogbookLayout::new(
+                crate::clock::Timezone::Utc,
+                false,
+                Vec::new(),
+            )),
+            "lines",
+        ))
     }
 }
 

@@ -1,0 +1,700 @@
+//! [`DailyFile`]: a new Logbook log file every day, written by a background thread.
+//!
+//! The calling thread copies each finished record into the shared batch of a
+//! [`Spool`] under a short lock and returns; its writer thread, named
+//! `tracing-logbook-file`, swaps the batch for an empty one and hands it to the
+//! [`FileOutput`], which writes it with one `write` per file, so records from many
+//! threads never interleave or tear. When the buffer is full the caller waits
+//! (backpressure, at most [`max_wait`](DailyFileBuilder::max_wait)), or, in
+//! [lossy](DailyFileBuilder::lossy) mode, the record is dropped and counted.
+
+mod names;
+mod output;
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::lifecycle::{Deadline, SHUTDOWN_TIMEOUT};
+use crate::sink::spool::{Config, Notice, Spool};
+use crate::sink::LineWriter;
+use names::FileNames;
+use output::FileOutput;
+
+/// A [`LineWriter`] that appends each record to the file of the date printed on it:
+/// `logs/app.log` is written as `logs/app-2026-11-23.log`, `logs/app-2026-11-24.log`, ...
+///
+/// * **When**: a record goes into the file of the date in the timestamp the layer printed
+///   on it (UTC midnight by default, local midnight with
+///   [`Timezone::Local`](crate::Timezone::Local)), so a record stamped
+///   `23:59:59.999999` never lands in the next day's file. Days without records get no
+///   file. Names are described in [`DailyFileBuilder`].
+/// * **Restarts append**: an existing file is never truncated, also when the clock goes
+///   back to a date that already has a file.
+/// * **Retention**: only the newest [`max_files`](DailyFileBuilder::max_files) files of
+///   this log are kept, judged by the date (and size index) in their names, at startup
+///   and whenever a new file is started; files whose names are not exactly of this
+///   log's shape are never touched. Pruning runs on the writer thread.
+/// * **Off the hot path**: the caller copies the record into a shared buffer and
+///   returns; the `tracing-logbook-file` thread writes whole batches. A record reaches
+///   the file within about a millisecond (the writer lets small batches grow that
+///   long), or at once on [`flush`](DailyFile::flush).
+/// * **Lossless by default**: when [`buffer_lines`](DailyFileBuilder::buffer_lines)
+///   records are waiting, callers wait. In [`lossy`](DailyFileBuilder::lossy) mode they
+///   drop instead; drops are counted ([`dropped_lines`](DailyFile::dropped_lines)) and a
+///   line `[<time>] WARNING: tracing-logbook: N lines dropped` is written into the log
+///   when writing resumes.
+/// * **A stalled file system never holds the program hostage**: a caller waits for room
+///   at most [`max_wait`](DailyFileBuilder::max_wait) (2 s by default). If the writer
+///   made no progress in that time (an `open` or `write` that does not return: a hung
+///   NFS mount, a FIFO nobody reads), the record is dropped and counted, a diagnostic
+///   says so once, and later callers drop at once instead of waiting again, until the
+///   writer takes its next batch; then callers wait for room again.
+/// * **Write errors** (disk full, directory removed or replaced, permissions) never
+///   panic: the lost records are counted ([`failed_lines`](DailyFile::failed_lines)),
+///   the problem is reported once on stderr with the `[tracing-logbook]` prefix, and the
+///   file (and its directory) is reopened or recreated on the next batch; a second
+///   diagnostic says when writing works again. A file that was removed or renamed while
+///   open (logrotate) is noticed before the next batch and reopened.
+/// * **Records stay whole**: a write that fails part-way (the disk fills in the middle
+///   of a batch) is cut off the file again, so the file never ends in a partial record
+///   that the next one is glued onto; if it cannot be cut off, or a file is reopened
+///   that does not end in a newline (a crash mid-write), the next record starts on a
+///   new line.
+///
+/// `DailyFile` is a cheap handle: clones share the same writer thread. Dropping the last
+/// clone flushes and stops the thread, waiting at most [`SHUTDOWN_TIMEOUT`] (5 s).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_logbook::{ColorChoice, DailyFile, LogbookLayer, ManualClock};
+/// use tracing_subscriber::prelude::*;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = DailyFile::builder(dir.path().join("app.log")).build()?;
+/// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 23:59:59.999999 UTC));
+/// let layer = LogbookLayer::builder()
+///     .clock(clock.clone())
+///     .color(ColorChoice::Never)
+///     .build(file.clone());
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     tracing::info!(target: "app", "last of the day");
+///     clock.advance(time::Duration::microseconds(1));
+///     tracing::info!(target: "app", "first of the next");
+/// });
+/// assert!(file.flush(Duration::from_secs(5)));
+/// let day1 = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+/// assert_eq!(day1, "[2026-11-23 23:59:59.999999] INFO: app: last of the day\n");
+/// let day2 = std::fs::read_to_string(dir.path().join("app-2026-11-24.log")).unwrap();
+/// assert_eq!(day2, "[2026-11-24 00:00:00.000000] INFO: app: first of the next\n");
+/// assert!(file.shutdown(Duration::from_secs(5)));
+/// # Ok::<(), tracing_logbook::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DailyFile {
+    handle: Arc<Handle>,
+}
+
+/// Builds a [`DailyFile`].
+///
+/// # File names
+///
+/// As Logbook's `TimedRotatingFileHandler`, the date goes before the last extension:
+///
+/// | configured path | file for 2026-11-23 | after size rollovers that day |
+/// |---|---|---|
+/// | `logs/app.log` | `logs/app-2026-11-23.log` | `logs/app-2026-11-23.1.log`, `.2.log`, ... |
+/// | `service` | `service-2026-11-23` | `service-2026-11-23.1`, ... |
+/// | `app.log.txt` | `app.log-2026-11-23.txt` | `app.log-2026-11-23.1.txt`, ... |
+///
+/// # Default values
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_files`](Self::max_files) | [`DailyFile::DEFAULT_MAX_FILES`] (30 files; 0 keeps all) |
+/// | [`max_size`](Self::max_size) | `None`: one file per day, whatever its size |
+/// | [`lossy`](Self::lossy) | `false`: callers wait when the buffer is full |
+/// | [`buffer_lines`](Self::buffer_lines) | [`DailyFile::DEFAULT_BUFFER_LINES`] (16384 records) |
+/// | [`max_wait`](Self::max_wait) | [`DailyFile::DEFAULT_MAX_WAIT`] (2 s) |
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::DailyFile;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = DailyFile::builder(dir.path().join("logs/app.log"))
+///     .max_files(7)
+///     .max_size(Some(100 * 1024 * 1024))
+///     .build()?;
+/// assert!(dir.path().join("logs").is_dir());
+/// # Ok::<(), tracing_logbook::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DailyFileBuilder {
+    path: PathBuf,
+    max_files: usize,
+    max_size: Option<u64>,
+    lossy: bool,
+    buffer_lines: usize,
+    max_wait: Duration,
+    notice: NoticeFn,
+    #[cfg(test)]
+    faults: Option<Arc<output::Faults>>,
+}
+
+/// The builder's notice renderer (a newtype for its `Debug`).
+#[derive(Clone)]
+struct NoticeFn(Notice);
+
+impl fmt::Debug for NoticeFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Notice")
+    }
+}
+
+impl DailyFile {
+    /// How many files are kept by default.
+    pub const DEFAULT_MAX_FILES: usize = 30;
+    /// How many records may wait for the writer thread by default.
+    pub const DEFAULT_BUFFER_LINES: usize = 16 * 1024;
+    /// How long a caller waits for room in the buffer by default, at most (see
+    /// [`DailyFileBuilder::max_wait`]).
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
+
+    /// A builder for the log configured as `path` (`logs/app.log`), with the
+    /// [default values](DailyFileBuilder#default-values).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn builder(path: impl Into<PathBuf>) -> DailyFileBuilder {
+        DailyFileBuilder {
+            path: path.into(),
+            max_files: Self::DEFAULT_MAX_FILES,
+            max_size: None,
+            lossy: false,
+            buffer_lines: Self::DEFAULT_BUFFER_LINES,
+            max_wait: Self::DEFAULT_MAX_WAIT,
+            notice: NoticeFn(crate::sink::LossNotice::default().0),
+            #[cfg(test)]
+            faults: None,
+        }
+    }
+
+    /// The configured path (made absolute), from which the dated names are derived.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// assert_eq!(file.path(), dir.path().join("app.log"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.handle.path
+    }
+
+    /// Waits until every record handed over so far has been written (or counted as
+    /// failed), at most `timeout`. Returns false if the timeout passed first or the
+    /// writer has stopped with records unwritten.
+    ///
+    /// This is an inherent method; [`LineWriter::flush`] (no argument) waits at most
+    /// [`SHUTDOWN_TIMEOUT`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_logbook::{DailyFile, LineWriter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// let t = time::macros::datetime!(2026-11-23 10:00 UTC);
+    /// file.write_line(t, b"[2026-11-23 10:00:00.000000] INFO: app: hello\n");
+    /// assert!(file.flush(Duration::from_secs(5)));
+    /// assert!(dir.path().join("app-2026-11-23.log").exists());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.handle.spool.flush(Deadline::after(timeout))
+    }
+
+    /// Flushes, stops the writer thread and waits for it, at most `timeout` in all.
+    /// Returns true when everything was written and the thread has ended. If the
+    /// deadline passes first, a diagnostic on stderr says how many records were left and
+    /// the thread is left to finish on its own.
+    ///
+    /// Records written after shutdown are not written; they are counted in
+    /// [`dropped_lines`](Self::dropped_lines). Calling it again is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_logbook::{DailyFile, LineWriter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// file.write_line(time::macros::datetime!(2026-11-23 10:00 UTC), b"[...] INFO: app: bye\n");
+    /// assert!(file.shutdown(Duration::from_secs(5)));
+    /// assert_eq!((file.dropped_lines(), file.failed_lines()), (0, 0));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.handle.spool.shutdown(timeout)
+    }
+
+    /// How many records were written to the files (the loss notices not counted).
+    ///
+    /// Every record handed over is, in the end, counted once: written, dropped or
+    /// failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_logbook::{DailyFile, LineWriter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// file.write_line(time::macros::datetime!(2026-11-23 10:00 UTC), b"[...] INFO: app: hi\n");
+    /// assert!(file.flush(Duration::from_secs(5)));
+    /// assert_eq!(file.written_lines(), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn written_lines(&self) -> u64 {
+        self.handle.spool.written()
+    }
+
+    /// How many records were dropped: in [lossy](DailyFileBuilder::lossy) mode because
+    /// the buffer was full; when lossless, because the writer made no room within
+    /// [`max_wait`](DailyFileBuilder::max_wait); or because they arrived after
+    /// [`shutdown`](Self::shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// assert_eq!(file.dropped_lines(), 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn dropped_lines(&self) -> u64 {
+        self.handle.spool.dropped()
+    }
+
+    /// How many records could not be written because of write errors (all the records
+    /// of a write that failed, also part-way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// assert_eq!(file.failed_lines(), 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn failed_lines(&self) -> u64 {
+        self.handle.spool.failed()
+    }
+}
+
+impl fmt::Debug for DailyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DailyFile")
+            .field("path", &self.handle.path)
+            .field("lossy", &self.handle.spool.lossy())
+            .field("written_lines", &self.written_lines())
+            .field("dropped_lines", &self.dropped_lines())
+            .field("failed_lines", &self.failed_lines())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LineWriter for DailyFile {
+    #[inline]
+    fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
+        self.handle.spool.push(time, line);
+    }
+
+    /// Waits at most [`SHUTDOWN_TIMEOUT`] for the writer (see [`DailyFile::flush`]).
+    fn flush(&self) {
+        DailyFile::flush(self, SHUTDOWN_TIMEOUT);
+    }
+
+    /// Announces later losses in the format of the layer writing to this file (a JSON
+    /// layer's file gets JSON notices).
+    fn set_loss_notice(&self, notice: crate::sink::LossNotice) {
+        self.handle.spool.set_notice(notice.0);
+    }
+}
+
+impl DailyFileBuilder {
+    /// Keeps only the newest `n` files of this log (by the date and size index in their
+    /// names); `0` keeps all. The file being written is never deleted.
+    pub fn max_files(mut self, n: usize) -> Self {
+        self.max_files = n;
+        self
+    }
+
+    /// Starts a new file within the day (`app-2026-11-23.1.log`, `.2.log`, ...) before a
+    /// record would take the current one past `bytes`. A record larger than `bytes` gets
+    /// a file of its own; a file is never left empty. `None` (the default) turns this
+    /// off.
+    pub fn max_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Drops (and counts) records instead of waiting when the buffer is full. A line
+    /// `N lines dropped` is written into the log when writing resumes.
+    pub fn lossy(mut self, lossy: bool) -> Self {
+        self.lossy = lossy;
+        self
+    }
+
+    /// How many records may wait for the writer thread before callers wait (or drop,
+    /// when lossy); at least 1. Besides this buffer the writer holds the batch it is
+    /// writing, so at most about twice this many records (and never much more than
+    /// 2 × 4 MiB once a batch is that big) are in memory.
+    pub fn buffer_lines(mut self, n: usize) -> Self {
+        self.buffer_lines = n.max(1);
+        self
+    }
+
+    /// How long a caller waits for room in a full buffer, at most, when not
+    /// [lossy](Self::lossy) (default [`DailyFile::DEFAULT_MAX_WAIT`], 2 s).
+    ///
+    /// A writer that keeps up never makes a caller wait this long; one that is stuck (an
+    /// `open` or `write` that does not return, as on a hung network file system) would
+    /// otherwise hold every logging thread forever. When the wait runs out the record is
+    /// dropped and counted in [`dropped_lines`](DailyFile::dropped_lines), a diagnostic
+    /// is printed once, and while the writer still makes no progress later callers drop
+    /// at once rather than each waiting again. When the writer takes its next batch,
+    /// callers wait for room again and the log gets an `N lines dropped` line.
+    /// `Duration::MAX` waits as long as it takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_wait(Duration::from_millis(500))
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = wait;
+        self
+    }
+
+    /// Renders the line that announces dropped records (default: Logbook's
+    /// `[<time>] WARNING: tracing-logbook: N lines dropped`), so that a log in another
+    /// format gets the notice in its own format. The renderer gets the time of the last
+    /// drop and how many were dropped, and appends the whole line, `\n` included.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "the JSON format's notice is wired separately")
+    )]
+    pub(crate) fn notice(mut self, notice: Notice) -> Self {
+        self.notice = NoticeFn(notice);
+        self
+    }
+
+    /// Injects write faults (unit tests only).
+    #[cfg(test)]
+    pub(crate) fn faults(mut self, faults: Arc<output::Faults>) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
+    /// Creates the directory if missing, checks that it is writable, and starts the
+    /// writer thread (which first prunes old files). Today's file is opened when the
+    /// first record arrives.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the path when the path has no file name, the directory
+    /// cannot be created or written to, or the thread cannot be started. Never a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
+    /// let err = tracing_logbook::DailyFile::builder(dir.path().join("not-a-dir/app.log"))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.path(), Some(dir.path().join("not-a-dir").as_path()));
+    /// assert!(err.to_string().starts_with("cannot create log directory "));
+    /// ```
+    pub fn build(self) -> Result<DailyFile, Error> {
+        let path = std::path::absolute(&self.path)
+            .map_err(|e| Error::io("resolve log file path", &self.path, e))?;
+        let names = FileNames::new(&path).map_err(|e| {
+            Error::io(
+                "use log file",
+                &path,
+                io::Error::new(io::ErrorKind::InvalidInput, e.message()),
+            )
+        })?;
+        let dir = names.dir().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
+        check_writable(&dir).map_err(|e| Error::io("write to log directory", &dir, e))?;
+
+        #[allow(unused_mut)]
+        let mut output = FileOutput::new(names, path.clone(), self.max_files, self.max_size);
+        #[cfg(test)]
+        {
+            output.faults = self.faults;
+        }
+        let config = Config {
+            thread_name: "tracing-logbook-file".into(),
+            label: format!("the log file writer for {}", path.display()),
+            unit: "lines",
+            verb: "written",
+            capacity: self.buffer_lines.max(1),
+            lossy: self.lossy,
+            max_wait: self.max_wait,
+            // One segment per record, to split batches for size rollover.
+            per_record: self.max_size.is_some(),
+            newline: true,
+            announce_failures: false,
+            notice: self.notice.0,
+        };
+        let spool = Spool::start(config, output)
+            .map_err(|e| Error::io("start the writer thread for", &path, e))?;
+        Ok(DailyFile {
+            handle: Arc::new(Handle { spool, path }),
+        })
+    }
+}
+
+/// Creates and removes a probe file: as root, permission bits alone say too little.
+fn check_writable(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(format!(".tracing-logbook-probe-{}", std::process::id()));
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe);
+    let _ = fs::remove_file(&probe);
+    file.map(drop)
+}
+
+/// Owns the spool; dropping the last [`DailyFile`] drops it (which flushes and stops
+/// the writer, at most [`SHUTDOWN_TIMEOUT`]).
+struct Handle {
+    spool: Spool<FileOutput>,
+    path: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn notice(time: OffsetDateTime, lost: u64) -> String {
+        let mut out = Vec::new();
+        (crate::sink::LossNotice::default().0)(time, lost, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    use std::sync::atomic::Ordering::Relaxed;
+
+    const WAIT: Duration = Duration::from_secs(30);
+    const T: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+    fn record(n: usize) -> String {
+        format!(
+            "[2026-11-23 10:00:00.000000] INFO: app: record {n:04} {}\n",
+            "x".repeat(60)
+        )
+    }
+
+    /// Checks that every line of `text` is a whole record; returns their numbers.
+    fn whole_records(text: &str) -> Vec<usize> {
+        assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+        text.lines()
+            .map(|line| {
+                let n = line
+                    .strip_prefix("[2026-11-23 10:00:00.000000] INFO: app: record ")
+                    .and_then(|rest| rest.split_once(' '))
+                    .filter(|(_, pad)| *pad == "x".repeat(60))
+                    .unwrap_or_else(|| panic!("torn record {line:?} in {text:?}"))
+                    .0;
+                n.parse().unwrap()
+            })
+            .collect()
+    }
+
+    fn faulty(dir: &Path, faults: &Arc<output::Faults>) -> DailyFile {
+        DailyFile::builder(dir.join("app.log"))
+            .faults(faults.clone())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_custom_notice_is_what_lands_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(output::Faults::default());
+        let file = DailyFile::builder(dir.path().join("app.log"))
+            .lossy(true)
+            .buffer_lines(2)
+            .notice(Arc::new(|time: OffsetDateTime, lost, out: &mut Vec<u8>| {
+                let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());
+                out.extend_from_slice(line.as_bytes());
+            }))
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        assert!(file.flush(WAIT));
+        // The writer is stuck: at most two batches of two get in, the rest is dropped.
+        faults.paused.store(true, Relaxed);
+        for n in 0..20 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        faults.paused.store(false, Relaxed);
+        // The flush puts the notice after what got in.
+        assert!(file.flush(WAIT));
+        let dropped = file.dropped_lines();
+        assert!(dropped >= 16, "{dropped}");
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let notice = format!("{{\"date\":\"2026-11-23\",\"dropped\":{dropped}}}\n");
+        let records = text
+            .strip_suffix(&notice)
+            .unwrap_or_else(|| panic!("no notice at the end of {text}"));
+        assert_eq!(whole_records(records).len() as u64, file.written_lines());
+        assert_eq!(file.written_lines() + dropped, 20);
+        assert!(!text.contains("lines dropped"), "{text}");
+    }
+
+    #[test]
+    fn a_write_failing_half_way_is_cut_off_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(output::Faults::default());
+        let file = faulty(dir.path(), &faults);
+        assert!(file.flush(WAIT));
+        faults.half_writes.store(1, Relaxed);
+        for n in 0..5 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        assert!(file.flush(WAIT));
+        assert!(file.failed_lines() > 0);
+        for n in 5..8 {
+            file.write_line(T, record(n).as_bytes());
+        }
+        assert!(file.flush(WAIT));
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let got = whole_records(&text);
+        assert_eq!(got.len() as u64, file.written_lines());
+        assert_eq!(file.written_lines() + file.failed_lines(), 8);
+        assert_eq!(&got[got.len() - 3..], [5, 6, 7]);
+        assert_eq!(faults.half_writes.load(Relaxed), 0, "the fault happened");
+    }
+
+    #[test]
+    fn a_torn_end_that_cannot_be_cut_off_gets_a_newline_before_the_next_record() {
+        // Cutting off fails; then, on reopening, reading the file's end fails as well:
+        // the writer remembers that the file was left torn.
+        for failing_reads in [0, 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let faults = Arc::new(output::Faults::default());
+            let file = faulty(dir.path(), &faults);
+            assert!(file.flush(WAIT));
+            file.write_line(T, record(0).as_bytes());
+            assert!(file.flush(WAIT));
+            faults.half_writes.store(1, Relaxed);
+            faults.failing_truncates.store(1, Relaxed);
+            faults.failing_reads.store(failing_reads, Relaxed);
+            file.write_line(T, record(1).as_bytes());
+            assert!(file.flush(WAIT));
+            assert_eq!(file.failed_lines(), 1);
+            file.write_line(T, record(2).as_bytes());
+            file.write_line(T, record(3).as_bytes());
+            assert!(file.flush(WAIT));
+            let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            let half = &record(1)[..record(1).len() / 2];
+            assert_eq!(
+                lines,
+                [&record(0), &format!("{half}\n"), &record(2), &record(3)],
+                "failing_reads {failing_reads}"
+            );
+            assert_eq!((file.written_lines(), file.failed_lines()), (3, 1));
+        }
+    }
+
+    #[test]
+    fn drop_warning_is_a_logbook_line() {
+        assert_eq!(
+            notice(datetime!(2026-11-23 19:28:08.123456 UTC), 12),
+            "[2026-11-23 19:28:08.123456] WARNING: tracing-logbook: 12 lines dropped\n"
+        );
+        // Without a layer to say otherwise, the notice is a Logbook line in UTC.
+        assert_eq!(
+            notice(datetime!(2026-11-23 19:28:08 +01:00), 1),
+            "[2026-11-23 18:28:08.000000] WARNING: tracing-logbook: 1 lines dropped\n"
+        );
+    }
+
+    /// The bug this guards against: a JSON log file received a Logbook line after
+    /// losses. Built with a JSON layer, the file announces losses as a JSON line.
+    #[test]
+    fn a_json_file_gets_its_loss_notice_as_json() {
+        use tracing_subscriber::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(output::Faults::default());
+        let file = DailyFile::builder(dir.path().join("app.log"))
+            .lossy(true)
+            .buffer_lines(2)
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        let clock = crate::ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+        let layer = crate::JsonLayer::builder()
+            .clock(clock)
+            .timezone(crate::Timezone::Fixed(time::macros::offset!(+01:00)))
+            .build(file.clone());
+        assert!(file.flush(WAIT));
+        faults.paused.store(true, Relaxed);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            for n in 0..20 {
+                tracing::info!(target: "app", n, "record");
+            }
+        });
+        faults.paused.store(false, Relaxed);
+        assert!(file.flush(WAIT));
+        let dropped = file.dropped_lines();
+        assert!(dropped >= 16, "{dropped}");
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        let last = lines.last().unwrap();
+        assert_eq!(last["channel"], "tracing-logbook");
+        assert_eq!(last["level"], "WARNING");
+        assert_eq!(last["message"], format!("{dropped} lines dropped"));
+        assert_eq!(last["timestamp"], "2026-11-23T10:00:00.000000Z");
+        assert_eq!(lines.len() as u64, file.written_lines() + 1);
+    }
+}
