@@ -15,7 +15,7 @@ use time::{OffsetDateTime, UtcOffset};
 /// # Examples
 ///
 /// ```
-/// use tracing_logbook::{Clock, ManualClock};
+/// use tracing_logbook::{testing::ManualClock, Clock};
 ///
 /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 23:59:59.999999 UTC));
 /// clock.advance(time::Duration::microseconds(1));

@@ -176,11 +176,11 @@ pub struct Env {
     pub(crate) max_size: Option<u64>,
     pub(crate) lossy: bool,
     pub(crate) syslog: Option<String>,
-    pub(crate) notify: Option<crate::NotifyConfig>,
+    pub(crate) notify: Option<crate::notify::NotifyConfig>,
     /// Whether notifications were asked for in code (then they work in every mode).
     pub(crate) notify_explicit: bool,
     /// The Sentry destination's settings.
-    pub(crate) sentry: Option<crate::NotifyConfig>,
+    pub(crate) sentry: Option<crate::notify::NotifyConfig>,
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
 }
@@ -320,8 +320,8 @@ impl Env {
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
         }
-        env.notify = crate::NotifyConfig::from_lookup(&lookup, mode.as_str())?;
-        env.sentry = crate::NotifyConfig::sentry_from_lookup(&lookup, mode.as_str())?;
+        env.notify = crate::notify::NotifyConfig::from_lookup(&lookup, mode.as_str())?;
+        env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(&lookup, mode.as_str())?;
         Ok(env)
     }
 
@@ -416,18 +416,18 @@ impl Env {
     /// `ROLLBAR_ACCESS_TOKEN` enables them only in staging and production).
     ///
     /// ```
-    /// use tracing_logbook::{Env, NotifyConfig};
+    /// use tracing_logbook::{notify::NotifyConfig, Env};
     ///
     /// let env = Env::development().notify(NotifyConfig::new("post-server-item-token"));
     /// ```
-    pub fn notify(mut self, config: crate::NotifyConfig) -> Env {
+    pub fn notify(mut self, config: crate::notify::NotifyConfig) -> Env {
         self.notify = Some(config);
         self.notify_explicit = true;
         self
     }
 
     /// Also sends error notifications to a Sentry-compatible tracker as `config` (built
-    /// by [`NotifyConfig::sentry`](crate::NotifyConfig::sentry)) says, in every mode (from
+    /// by [`NotifyConfig::sentry`](crate::notify::NotifyConfig::sentry)) says, in every mode (from
     /// the environment, `SENTRY_DSN` enables them only in staging and production).
     ///
     /// ```
@@ -439,7 +439,7 @@ impl Env {
     /// assert!(env.notifies());
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
-    pub fn sentry(mut self, config: crate::NotifyConfig) -> Env {
+    pub fn sentry(mut self, config: crate::notify::NotifyConfig) -> Env {
         self.sentry = Some(config);
         self.sentry_explicit = true;
         self
@@ -583,7 +583,7 @@ mod tests {
         assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"));
         assert!(!format!("{:?}", env(&[token]).unwrap()).contains("tok3n"));
         assert!(Env::development()
-            .notify(crate::NotifyConfig::new("t"))
+            .notify(crate::notify::NotifyConfig::new("t"))
             .notifies());
     }
 
@@ -611,7 +611,7 @@ mod tests {
         }
         let dsn = crate::notify::Dsn::parse(dsn.1).unwrap();
         assert!(Env::development()
-            .sentry(crate::NotifyConfig::sentry(dsn))
+            .sentry(crate::notify::NotifyConfig::sentry(dsn))
             .notifies());
     }
 

@@ -47,8 +47,8 @@ pub struct Guard {
     components: Vec<Arc<dyn Component>>,
     mode: Mode,
     file: Option<crate::DailyFile>,
-    notifier: Option<crate::NotifyHandle>,
-    sentry: Option<crate::NotifyHandle>,
+    notifier: Option<crate::notify::NotifyHandle>,
+    sentry: Option<crate::notify::NotifyHandle>,
 }
 
 impl Guard {
@@ -75,13 +75,13 @@ impl Guard {
 
     /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
     /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
-    pub fn notifier(&self) -> Option<&crate::NotifyHandle> {
+    pub fn notifier(&self) -> Option<&crate::notify::NotifyHandle> {
         self.notifier.as_ref()
     }
 
     /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
     /// counters, as for [`notifier`](Self::notifier).
-    pub fn sentry(&self) -> Option<&crate::NotifyHandle> {
+    pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
     }
 }
@@ -106,12 +106,12 @@ impl Drop for Guard {
 /// [`Spine`] captures per event.
 type Output = Box<dyn Emit>;
 
-impl Component for crate::NotifyHandle {
+impl Component for crate::notify::NotifyHandle {
     fn flush(&self, deadline: Deadline) -> bool {
-        crate::NotifyHandle::flush(self, deadline.timeout())
+        crate::notify::NotifyHandle::flush(self, deadline.timeout())
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
-        crate::NotifyHandle::shutdown(self, deadline.timeout());
+        crate::notify::NotifyHandle::shutdown(self, deadline.timeout());
         self.stats().abandoned == 0
     }
 }
@@ -286,17 +286,17 @@ pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
 /// of a build without an HTTP client.
 #[cfg(feature = "rollbar")]
 fn build_notifier(
-    config: crate::NotifyConfig,
+    config: crate::notify::NotifyConfig,
     _var: &'static str,
-) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
+) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
     Ok(config.build())
 }
 
 #[cfg(not(feature = "rollbar"))]
 fn build_notifier(
-    _config: crate::NotifyConfig,
+    _config: crate::notify::NotifyConfig,
     var: &'static str,
-) -> Result<(crate::NotifyLayer, crate::NotifyHandle), Error> {
+) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
     Err(Error::value(
         var,
         "<redacted>",

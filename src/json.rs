@@ -1,30 +1,4 @@
-//! [`JsonLayer`]: one JSON object per line, for log shippers (Vector, Fluent Bit,
-//! Filebeat) that should not need a parser of their own.
-//!
-//! # The object
-//!
-//! ```text
-//! {"timestamp":"2026-11-23T19:28:08.123456Z","level":"NOTICE","channel":"App","message":"listening","fields":{"port":8080},"spans":[{"name":"request","fields":{"method":"GET"}}],"file":"src/main.rs","line":12,"thread":"main"}
-//! ```
-//!
-//! | key | value | always present |
-//! |---|---|---|
-//! | `timestamp` | RFC 3339, UTC, microseconds, `Z` | yes |
-//! | `level` | Logbook's name: `TRACE` … `CRITICAL` | yes |
-//! | `channel` | the event's target (the real one for `log` records) | yes |
-//! | `message` | the rendered message, unescaped text | yes (may be `""`) |
-//! | `fields` | the event's fields: integers, floats and booleans as JSON numbers and booleans, everything else as strings | yes (may be `{}`) |
-//! | `spans` | the enclosing spans, root first: `{"name", "fields"}` | yes (may be `[]`) |
-//! | `file`, `line` | the source location | when known |
-//! | `thread` | the thread's name, or its id (`ThreadId(3)`) | yes |
-//!
-//! These names are stable. Strings (names included) are escaped per RFC 8259;
-//! additionally DEL, C1 controls, U+2028/U+2029 and bidirectional overrides are written
-//! as `\u` escapes, so a line is always one line of plain text whatever the event
-//! contains. Float values that JSON cannot represent are written as the strings `"NaN"`,
-//! `"inf"` and `"-inf"`, as Logbook lines print them. The crate's own notices (`N lines
-//! dropped` after losses) are JSON lines of this shape too, with channel
-//! `tracing-logbook`.
+//! [`JsonLayer`]: one JSON object per line.
 
 use std::fmt;
 use std::sync::Arc;
@@ -39,12 +13,14 @@ use crate::layout::{Emit, Formatted};
 use crate::record::{self, Record};
 use crate::sink::{LineWriter, Stdout};
 
-/// A [`Layer`] writing one JSON object per event and line (see the [module docs](self)).
+/// A [`Layer`] writing one JSON object per event and line, for log shippers (Vector,
+/// Fluent Bit, Filebeat) that should not need a parser of their own.
 ///
 /// # Examples
 ///
 /// ```
-/// use tracing_logbook::{CaptureWriter, JsonLayer, ManualClock};
+/// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+/// use tracing_logbook::JsonLayer;
 /// use tracing_subscriber::prelude::*;
 ///
 /// let out = CaptureWriter::new();
@@ -58,6 +34,31 @@ use crate::sink::{LineWriter, Stdout};
 /// assert_eq!(line["level"], "NOTICE");
 /// assert_eq!(line["fields"]["port"], 8080);
 /// ```
+///
+/// # The object
+///
+/// ```text
+/// {"timestamp":"2026-11-23T19:28:08.123456Z","level":"NOTICE","channel":"App","message":"listening","fields":{"port":8080},"spans":[{"name":"request","fields":{"method":"GET"}}],"file":"src/main.rs","line":12,"thread":"main"}
+/// ```
+///
+/// | key | value | always present |
+/// |---|---|---|
+/// | `timestamp` | RFC 3339, UTC, microseconds, `Z` | yes |
+/// | `level` | Logbook's name: `TRACE` … `CRITICAL` | yes |
+/// | `channel` | the event's target (the real one for `log` records) | yes |
+/// | `message` | the rendered message, unescaped text | yes (may be `""`) |
+/// | `fields` | the event's fields: integers, floats and booleans as JSON numbers and booleans, everything else as strings | yes (may be `{}`) |
+/// | `spans` | the enclosing spans, root first: `{"name", "fields"}` | yes (may be `[]`) |
+/// | `file`, `line` | the source location | when known |
+/// | `thread` | the thread's name, or its id (`ThreadId(3)`) | yes |
+///
+/// These names are stable. Strings (names included) are escaped per RFC 8259;
+/// additionally DEL, C1 controls, U+2028/U+2029 and bidirectional overrides are written
+/// as `\u` escapes, so a line is always one line of plain text whatever the event
+/// contains. Float values that JSON cannot represent are written as the strings `"NaN"`,
+/// `"inf"` and `"-inf"`, as Logbook lines print them. The crate's own notices (`N lines
+/// dropped` after losses) are JSON lines of this shape too, with channel
+/// `tracing-logbook`.
 pub struct JsonLayer<W = Stdout> {
     out: Formatted<JsonLayout, W>,
     clock: Arc<dyn Clock>,

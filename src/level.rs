@@ -23,6 +23,16 @@ pub const LEVEL_FIELD: &str = "logbook.level";
 ///
 /// Levels are ordered: `Level::Notice > Level::Info`.
 ///
+/// # Seven levels on tracing's five
+///
+/// tracing has no `NOTICE` or `CRITICAL`. The [`notice!`](crate::notice) and
+/// [`critical!`](crate::critical) macros emit ordinary `INFO` and `ERROR` events that carry
+/// one extra field, [`LEVEL_FIELD`](crate::LEVEL_FIELD). A field *name* is part of a
+/// callsite's static metadata, so every layer (and every filter) can tell a notice from an
+/// info without looking at values, and tracing's per-callsite interest cache keeps
+/// working. Layers that know nothing of Logbook (JSON, OpenTelemetry) simply see `INFO`
+/// and `ERROR`.
+///
 /// # Examples
 ///
 /// ```

@@ -19,7 +19,7 @@
 //! # Levels
 //!
 //! Logbook's seven [`Level`]s: `TRACE DEBUG INFO NOTICE WARNING ERROR CRITICAL`. tracing
-//! has five; [`notice!`] and [`critical!`] add the other two (see [`level`] for how), and
+//! has five; [`notice!`] and [`critical!`] add the other two (see [`Level`] for how), and
 //! `RUST_LOG` understands all seven names ([`LogbookFilter`]).
 //!
 //! # Composing the layers yourself
@@ -75,7 +75,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ansi;
-pub mod clock;
+mod clock;
 mod diag;
 mod env;
 mod error;
@@ -88,10 +88,10 @@ mod fields {
 }
 mod host;
 mod init;
-pub mod json;
+mod json;
 mod layout;
-pub mod level;
-pub mod lifecycle;
+mod level;
+mod lifecycle;
 mod macros;
 pub mod notify;
 pub mod panic;
@@ -103,7 +103,7 @@ pub mod testing;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod web;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timezone};
+pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
     default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE, LOG_FORMAT,
     LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
@@ -116,9 +116,7 @@ pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
-pub use notify::{NotifyConfig, NotifyHandle, NotifyLayer, NotifyStats};
-pub use record::{FieldValue, Fields};
-pub use sink::{CaptureWriter, LineWriter, LossNotice, MakeWriterSink, Stdout};
+pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
 
 #[doc(hidden)]
 pub mod __private {

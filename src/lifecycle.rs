@@ -18,60 +18,35 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Built from a timeout; a timeout that does not fit in an [`Instant`] (such as
 /// [`Duration::MAX`]) is no deadline rather than a panic.
 ///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use tracing_logbook::lifecycle::Deadline;
-///
-/// let never = Deadline::after(Duration::MAX);
-/// assert_eq!(never.remaining(), None);
-/// let soon = Deadline::after(Duration::from_millis(10));
-/// assert!(soon.remaining().unwrap() <= Duration::from_millis(10));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadline(Option<Instant>);
+pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
     /// The deadline `timeout` from now; none if that cannot be represented.
-    pub fn after(timeout: Duration) -> Deadline {
+    pub(crate) fn after(timeout: Duration) -> Deadline {
         Deadline(Instant::now().checked_add(timeout))
     }
 
-    /// No deadline at all.
-    pub const fn none() -> Deadline {
-        Deadline(None)
-    }
-
     /// The instant, if there is one.
-    pub fn instant(self) -> Option<Instant> {
+    pub(crate) fn instant(self) -> Option<Instant> {
         self.0
     }
 
     /// Whether the deadline has passed.
-    pub fn passed(self) -> bool {
+    pub(crate) fn passed(self) -> bool {
         self.0.is_some_and(|at| Instant::now() >= at)
     }
 
     /// Time left until the deadline (zero once passed), or `None` without a deadline.
-    pub fn remaining(self) -> Option<Duration> {
+    pub(crate) fn remaining(self) -> Option<Duration> {
         self.0
             .map(|at| at.saturating_duration_since(Instant::now()))
     }
 
     /// Time left, with "no deadline" as [`Duration::MAX`]: what to hand on to a part
     /// that takes a timeout.
-    pub fn timeout(self) -> Duration {
+    pub(crate) fn timeout(self) -> Duration {
         self.remaining().unwrap_or(Duration::MAX)
-    }
-
-    /// The earlier of `self` and the deadline `timeout` from now.
-    #[must_use]
-    pub fn min_after(self, timeout: Duration) -> Deadline {
-        match (self.0, Deadline::after(timeout).0) {
-            (Some(a), Some(b)) => Deadline(Some(a.min(b))),
-            (a, b) => Deadline(a.or(b)),
-        }
     }
 
     /// Waits on `cv` until `ready` holds or the deadline passes; returns the guard and
@@ -143,8 +118,6 @@ mod tests {
             assert_eq!(d.timeout(), Duration::MAX);
         }
         assert!(Deadline::after(Duration::ZERO).passed());
-        let min = Deadline::none().min_after(Duration::from_secs(1));
-        assert!(min.remaining().is_some());
     }
 
     struct Slow {

@@ -27,7 +27,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::layout::Emit;
 use crate::level::Level;
-use crate::record::{self, FieldValue, Fields};
+use crate::record;
+
+pub use crate::clock::ManualClock;
+pub use crate::record::{FieldValue, Fields};
+pub use crate::sink::CaptureWriter;
 
 /// One captured event.
 #[derive(Clone, Debug, PartialEq)]

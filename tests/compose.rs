@@ -3,7 +3,8 @@
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use time::macros::datetime;
-use tracing_logbook::{CaptureWriter, LogbookFilter, LogbookLayer, ManualClock};
+use tracing_logbook::testing::{CaptureWriter, ManualClock};
+use tracing_logbook::{LogbookFilter, LogbookLayer};
 use tracing_subscriber::prelude::*;
 
 #[test]

@@ -4,7 +4,8 @@
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tracing_logbook::{CaptureWriter, ColorChoice, LogbookLayer, ManualClock, Timezone};
+use tracing_logbook::testing::{CaptureWriter, ManualClock};
+use tracing_logbook::{ColorChoice, LogbookLayer, Timezone};
 use tracing_subscriber::prelude::*;
 
 fn cases(file: &str) -> Vec<Value> {

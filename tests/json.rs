@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 use time::macros::datetime;
-use tracing_logbook::{CaptureWriter, JsonLayer, ManualClock};
+use tracing_logbook::testing::{CaptureWriter, ManualClock};
+use tracing_logbook::JsonLayer;
 use tracing_subscriber::prelude::*;
 
 const HOSTILE: &[&str] = &[

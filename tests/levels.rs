@@ -5,9 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use time::macros::datetime;
 use tracing::Subscriber;
-use tracing_logbook::{
-    critical, notice, CaptureWriter, ColorChoice, LogbookFilter, LogbookLayer, ManualClock,
-};
+use tracing_logbook::testing::{CaptureWriter, ManualClock};
+use tracing_logbook::{critical, notice, ColorChoice, LogbookFilter, LogbookLayer};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use time::macros::datetime;
 use time::OffsetDateTime;
+use tracing_logbook::testing::ManualClock;
 use tracing_logbook::{
-    ColorChoice, DailyFile, DailyFileBuilder, LineWriter, LogbookLayer, ManualClock, Timezone,
+    ColorChoice, DailyFile, DailyFileBuilder, LineWriter, LogbookLayer, Timezone,
 };
 use tracing_subscriber::prelude::*;
 

@@ -169,7 +169,7 @@ const FORGED: &str = "x\n[2026-11-23 00:00:00.000000] CRITICAL: App: forged";
 
 #[test]
 fn names_cannot_forge_a_logbook_line() {
-    let out = tracing_logbook::CaptureWriter::new();
+    let out = tracing_logbook::testing::CaptureWriter::new();
     let layer = tracing_logbook::LogbookLayer::builder()
         .color(tracing_logbook::ColorChoice::Never)
         .build(out.clone());
@@ -198,7 +198,7 @@ fn names_cannot_forge_a_logbook_line() {
 
 #[test]
 fn names_stay_inside_their_json_strings() {
-    let out = tracing_logbook::CaptureWriter::new();
+    let out = tracing_logbook::testing::CaptureWriter::new();
     let layer = tracing_logbook::JsonLayer::builder().build(out.clone());
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         let span = tracing::info_span!("sp\"an\n", "k\"\n" = 1);

@@ -75,7 +75,8 @@ use output::FileOutput;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_logbook::{ColorChoice, DailyFile, LogbookLayer, ManualClock};
+/// use tracing_logbook::testing::ManualClock;
+/// use tracing_logbook::{ColorChoice, DailyFile, LogbookLayer};
 /// use tracing_subscriber::prelude::*;
 ///
 /// let dir = tempfile::tempdir().unwrap();
@@ -669,7 +670,7 @@ mod tests {
             .faults(faults.clone())
             .build()
             .unwrap();
-        let clock = crate::ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+        let clock = crate::testing::ManualClock::new(datetime!(2026-11-23 10:00 UTC));
         let layer = crate::JsonLayer::builder()
             .clock(clock)
             .timezone(crate::Timezone::Fixed(time::macros::offset!(+01:00)))

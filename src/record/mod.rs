@@ -51,7 +51,7 @@ impl FieldValue {
     /// The value as text, without quotes or escapes (`"a b"` is `a b`).
     ///
     /// ```
-    /// use tracing_logbook::FieldValue;
+    /// use tracing_logbook::testing::FieldValue;
     /// assert_eq!(FieldValue::Str("a b".into()).to_text(), "a b");
     /// assert_eq!(FieldValue::F64(f64::NAN).to_text(), "NaN");
     /// ```

@@ -159,7 +159,8 @@ impl LineWriter for Stdout {
 /// # Examples
 ///
 /// ```
-/// use tracing_logbook::{CaptureWriter, LogbookLayer, ManualClock};
+/// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+/// use tracing_logbook::LogbookLayer;
 /// use tracing_subscriber::prelude::*;
 ///
 /// let out = CaptureWriter::new();
