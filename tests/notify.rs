@@ -657,6 +657,55 @@ mod http {
         server.release();
     }
 
+    #[test]
+    fn one_secret_planted_everywhere_never_reaches_the_server() {
+        use support::plant::{self, SECRET};
+        let server = Server::start(vec![]);
+        let (layer, handle) = http_config(server.endpoint())
+            .telemetry(20)
+            .dedup_window(plant::DEDUP_WINDOW)
+            .build();
+        run_with(layer, plant::log_the_secret_everywhere);
+        assert!(handle.flush(WAIT));
+        // The summary goes out when the dedup window ends.
+        assert!(
+            server.wait_for(plant::NOTIFICATIONS, WAIT),
+            "{:?}",
+            handle.stats()
+        );
+        handle.shutdown(WAIT);
+        let requests = server.requests();
+        let texts: Vec<String> = requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        plant::assert_no_secret(&texts);
+        let items: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+        let schema = Schema::load();
+        items.iter().for_each(|item| schema.assert_strict(item));
+        let error = items
+            .iter()
+            .find(|i| i["data"]["custom"]["fields"]["password"].is_string())
+            .expect("the error item");
+        let data = &error["data"];
+        assert_eq!(
+            data["request"]["url"],
+            "https://app:***@api.example.com/login?token=***&page=2"
+        );
+        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["custom"]["spans"][1]["fields"]["token"], "***");
+        assert_eq!(data["custom"]["spans"][1]["fields"]["table"], "orders");
+        assert_eq!(
+            data["title"],
+            "connecting to postgres://app:***@db.internal:5432/x failed; token=***"
+        );
+        assert_eq!(
+            data["body"]["telemetry"][0]["body"]["message"],
+            "retrying with Authorization: Bearer *** password=\"***\""
+        );
+        assert!(!format!("{items:?}").contains(SECRET));
+    }
+
     const CHILD_MARKER: &str = "TRACING_LOGBOOK_PANIC_CHILD_ENDPOINT";
 
     /// Runs in the child process only: installs the layer and a panic hook, then panics.

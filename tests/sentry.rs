@@ -338,6 +338,49 @@ mod http {
     }
 
     #[test]
+    fn one_secret_planted_everywhere_never_reaches_the_server() {
+        use support::plant;
+        let server = Server::start(vec![]);
+        let (layer, handle) = config(&dsn(&server))
+            .telemetry(20)
+            .dedup_window(plant::DEDUP_WINDOW)
+            .build();
+        run_with(layer, plant::log_the_secret_everywhere);
+        assert!(handle.flush(WAIT));
+        // The summary goes out when the dedup window ends.
+        assert!(
+            server.wait_for(plant::NOTIFICATIONS, WAIT),
+            "{:?}",
+            handle.stats()
+        );
+        handle.shutdown(WAIT);
+        let requests = server.requests();
+        let texts: Vec<String> = requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        plant::assert_no_secret(&texts);
+        let events: Vec<Value> = requests.iter().map(|r| envelope(&r.body).2).collect();
+        let error = events
+            .iter()
+            .find(|e| e["extra"]["password"].is_string() && e["extra"].get("repeated").is_none())
+            .expect("the error event");
+        let request = &error["request"];
+        assert_eq!(request["url"], "https://app:***@api.example.com/login");
+        assert_eq!(request["query_string"], "token=***&page=2");
+        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(error["contexts"]["span db"]["token"], "***");
+        assert_eq!(error["contexts"]["span db"]["table"], "orders");
+        assert_eq!(
+            error["logentry"]["formatted"],
+            "connecting to postgres://app:***@db.internal:5432/x failed; token=***"
+        );
+        let crumb = &error["breadcrumbs"]["values"][0];
+        assert_eq!(crumb["message"], "retrying with Authorization: Bearer ***");
+        assert_eq!(crumb["data"]["password"], "***");
+    }
+
+    #[test]
     fn both_destinations_get_every_error() {
         let server = Server::start(vec![]);
         let (rollbar, rollbar_handle) = NotifyConfig::new("test-token")
