@@ -283,6 +283,55 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
 }
 
 #[test]
+fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
+    // `scrub` names that are also keys of a Rollbar item: the item stays valid and only
+    // the user's fields of those names are scrubbed.
+    let config = [
+        "body",
+        "message",
+        "level",
+        "data",
+        "trace",
+        "telemetry",
+        "custom",
+        "file",
+    ]
+    .into_iter()
+    .fold(config().telemetry(5), NotifyConfig::scrub);
+    let (_, items) = in_memory(config, || {
+        tracing::info!(level = 1, "before");
+        tracing::error!(body = "request body", message2 = "kept", "failed");
+        tracing_logbook::critical!(
+            target: "panic",
+            panic.message = "boom",
+            panic.location = "src/lib.rs:1:1",
+            "panicked"
+        );
+    });
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let data = &items[0]["data"];
+    assert_eq!(data["level"], "error");
+    assert_eq!(data["body"]["message"]["body"], "failed");
+    assert_eq!(data["custom"]["fields"]["body"], "***");
+    assert_eq!(data["custom"]["fields"]["message2"], "kept");
+    assert!(data["custom"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("notify.rs"));
+    // The telemetry line's own field `level` is a user field: scrubbed.
+    assert_eq!(
+        data["body"]["telemetry"][0]["body"]["message"],
+        "before level=***"
+    );
+    assert_eq!(data["body"]["telemetry"][0]["level"], "info");
+    assert_eq!(
+        items[1]["data"]["body"]["trace"]["exception"]["message"],
+        "boom"
+    );
+}
+
+#[test]
 fn the_token_never_shows() {
     let config = NotifyConfig::new("tok-SECRET-123");
     assert!(!format!("{config:?}").contains("SECRET"));
