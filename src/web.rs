@@ -302,7 +302,7 @@ fn round_ms(latency: Duration) -> f64 {
 fn scrub_target(target: &str) -> Cow<'_, str> {
     static SCRUBBER: OnceLock<Scrubber> = OnceLock::new();
     let scrubber = SCRUBBER.get_or_init(|| Scrubber::new([]));
-    match scrubber.scrub_url(target) {
+    match scrubber.scrub_text(target) {
         Some(clean) => Cow::Owned(clean),
         None => Cow::Borrowed(target),
     }

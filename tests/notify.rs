@@ -283,6 +283,55 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
 }
 
 #[test]
+fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
+    // `scrub` names that are also keys of a Rollbar item: the item stays valid and only
+    // the user's fields of those names are scrubbed.
+    let config = [
+        "body",
+        "message",
+        "level",
+        "data",
+        "trace",
+        "telemetry",
+        "custom",
+        "file",
+    ]
+    .into_iter()
+    .fold(config().telemetry(5), NotifyConfig::scrub);
+    let (_, items) = in_memory(config, || {
+        tracing::info!(level = 1, "before");
+        tracing::error!(body = "request body", message2 = "kept", "failed");
+        tracing_logbook::critical!(
+            target: "panic",
+            panic.message = "boom",
+            panic.location = "src/lib.rs:1:1",
+            "panicked"
+        );
+    });
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let data = &items[0]["data"];
+    assert_eq!(data["level"], "error");
+    assert_eq!(data["body"]["message"]["body"], "failed");
+    assert_eq!(data["custom"]["fields"]["body"], "***");
+    assert_eq!(data["custom"]["fields"]["message2"], "kept");
+    assert!(data["custom"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("notify.rs"));
+    // The telemetry line's own field `level` is a user field: scrubbed.
+    assert_eq!(
+        data["body"]["telemetry"][0]["body"]["message"],
+        "before level=***"
+    );
+    assert_eq!(data["body"]["telemetry"][0]["level"], "info");
+    assert_eq!(
+        items[1]["data"]["body"]["trace"]["exception"]["message"],
+        "boom"
+    );
+}
+
+#[test]
 fn the_token_never_shows() {
     let config = NotifyConfig::new("tok-SECRET-123");
     assert!(!format!("{config:?}").contains("SECRET"));
@@ -655,6 +704,55 @@ mod http {
         assert_eq!(handle.dropped(), 96);
         handle.shutdown(Duration::from_millis(100));
         server.release();
+    }
+
+    #[test]
+    fn one_secret_planted_everywhere_never_reaches_the_server() {
+        use support::plant::{self, SECRET};
+        let server = Server::start(vec![]);
+        let (layer, handle) = http_config(server.endpoint())
+            .telemetry(20)
+            .dedup_window(plant::DEDUP_WINDOW)
+            .build();
+        run_with(layer, plant::log_the_secret_everywhere);
+        assert!(handle.flush(WAIT));
+        // The summary goes out when the dedup window ends.
+        assert!(
+            server.wait_for(plant::NOTIFICATIONS, WAIT),
+            "{:?}",
+            handle.stats()
+        );
+        handle.shutdown(WAIT);
+        let requests = server.requests();
+        let texts: Vec<String> = requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        plant::assert_no_secret(&texts);
+        let items: Vec<Value> = requests.iter().map(|r| r.json()).collect();
+        let schema = Schema::load();
+        items.iter().for_each(|item| schema.assert_strict(item));
+        let error = items
+            .iter()
+            .find(|i| i["data"]["custom"]["fields"]["password"].is_string())
+            .expect("the error item");
+        let data = &error["data"];
+        assert_eq!(
+            data["request"]["url"],
+            "https://app:***@api.example.com/login?token=***&page=2"
+        );
+        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["custom"]["spans"][1]["fields"]["token"], "***");
+        assert_eq!(data["custom"]["spans"][1]["fields"]["table"], "orders");
+        assert_eq!(
+            data["title"],
+            "connecting to postgres://app:***@db.internal:5432/x failed; token=***"
+        );
+        assert_eq!(
+            data["body"]["telemetry"][0]["body"]["message"],
+            "retrying with Authorization: Bearer *** password=\"***\""
+        );
+        assert!(!format!("{items:?}").contains(SECRET));
     }
 
     const CHILD_MARKER: &str = "TRACING_LOGBOOK_PANIC_CHILD_ENDPOINT";

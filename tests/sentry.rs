@@ -139,6 +139,119 @@ fn secrets_are_scrubbed_everywhere() {
     assert_eq!(events[0]["extra"]["password"], "***");
 }
 
+/// `outer: middle: inner`, as a `&dyn Error` field.
+#[derive(Debug)]
+struct Chain(&'static str, Option<Box<Chain>>);
+
+impl std::fmt::Display for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Chain {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.1.as_deref().map(|c| c as _)
+    }
+}
+
+#[test]
+fn host_and_cause_chains_are_the_same_in_both_destinations() {
+    let chain = Chain(
+        "outer",
+        Some(Box::new(Chain(
+            "middle",
+            Some(Box::new(Chain("inner", None))),
+        ))),
+    );
+    for host in [Some("web-7"), None] {
+        let record = || {
+            let bodies = Arc::new(Mutex::new(Vec::new()));
+            let sink = bodies.clone();
+            let transport = move |req: &Request<'_>| -> Result<Response, TransportError> {
+                sink.lock().unwrap().push(req.body.to_vec());
+                Ok(Response::status(200))
+            };
+            (bodies, transport)
+        };
+        let with_host = |config: NotifyConfig| {
+            // A scrub name that is also a key of the Rollbar item (`server.host`).
+            let config = config.scrub("host");
+            match host {
+                Some(host) => config.host(host),
+                None => config,
+            }
+        };
+        let (rollbar_bodies, rollbar_transport) = record();
+        let (sentry_bodies, sentry_transport) = record();
+        let (rollbar, rollbar_handle) =
+            with_host(NotifyConfig::new("t")).build_with_transport(rollbar_transport);
+        let dsn = Dsn::parse(&format!("http://{KEY}@127.0.0.1:9/1")).unwrap();
+        let (sentry, sentry_handle) =
+            with_host(NotifyConfig::sentry(dsn)).build_with_transport(sentry_transport);
+        let subscriber = tracing_subscriber::registry().with(rollbar).with(sentry);
+        tracing::subscriber::with_default(subscriber, || {
+            let cause = &chain as &(dyn std::error::Error + 'static);
+            let _job = tracing::info_span!("job", cause).entered();
+            tracing::error!(error = cause, "job failed");
+        });
+        assert!(rollbar_handle.flush(WAIT) && sentry_handle.flush(WAIT));
+        let item: Value = serde_json::from_slice(&rollbar_bodies.lock().unwrap()[0]).unwrap();
+        let event = envelope(&sentry_bodies.lock().unwrap()[0]).2;
+        let data = &item["data"];
+        let rollbar_host = data["server"]["host"].as_str().unwrap();
+        assert_eq!(
+            Some(rollbar_host),
+            event["server_name"].as_str(),
+            "{host:?}"
+        );
+        assert!(!rollbar_host.is_empty() && rollbar_host != "***");
+        if let Some(host) = host {
+            assert_eq!(rollbar_host, host);
+        }
+        assert_eq!(data["custom"]["fields"]["error"], "outer: middle: inner");
+        assert_eq!(event["extra"]["error"], "outer: middle: inner");
+        assert_eq!(
+            data["custom"]["spans"][0]["fields"]["cause"],
+            "outer: middle: inner"
+        );
+        assert_eq!(
+            event["contexts"]["span job"]["cause"],
+            "outer: middle: inner"
+        );
+    }
+}
+
+#[test]
+fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
+    // `scrub` names that are also keys of a Sentry event: only user fields go.
+    let events = in_memory(
+        config(&format!("http://{KEY}@127.0.0.1:9/1"))
+            .scrub("level")
+            .scrub("exception")
+            .scrub("value")
+            .scrub("logentry")
+            .scrub("extra")
+            .scrub("request")
+            .scrub("headers"),
+        || {
+            let _r = tracing::info_span!(
+                "request",
+                method = "GET",
+                url = "/x",
+                headers.accept = "*/*"
+            )
+            .entered();
+            tracing::error!(value = 3, "failed");
+        },
+    );
+    let event = &events[0];
+    assert_eq!(event["level"], "error");
+    assert_eq!(event["logentry"]["formatted"], "failed");
+    assert_eq!(event["extra"]["value"], "***");
+    assert_eq!(event["request"]["headers"]["accept"], "*/*");
+}
+
 #[cfg(not(feature = "rollbar"))]
 #[test]
 fn without_an_http_client_a_dsn_is_an_init_error_naming_it() {
@@ -335,6 +448,49 @@ mod http {
         assert!(handle.flush(WAIT));
         assert_eq!(server.requests().len(), 1);
         assert_eq!((handle.sent(), handle.failed()), (0, 1));
+    }
+
+    #[test]
+    fn one_secret_planted_everywhere_never_reaches_the_server() {
+        use support::plant;
+        let server = Server::start(vec![]);
+        let (layer, handle) = config(&dsn(&server))
+            .telemetry(20)
+            .dedup_window(plant::DEDUP_WINDOW)
+            .build();
+        run_with(layer, plant::log_the_secret_everywhere);
+        assert!(handle.flush(WAIT));
+        // The summary goes out when the dedup window ends.
+        assert!(
+            server.wait_for(plant::NOTIFICATIONS, WAIT),
+            "{:?}",
+            handle.stats()
+        );
+        handle.shutdown(WAIT);
+        let requests = server.requests();
+        let texts: Vec<String> = requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        plant::assert_no_secret(&texts);
+        let events: Vec<Value> = requests.iter().map(|r| envelope(&r.body).2).collect();
+        let error = events
+            .iter()
+            .find(|e| e["extra"]["password"].is_string() && e["extra"].get("repeated").is_none())
+            .expect("the error event");
+        let request = &error["request"];
+        assert_eq!(request["url"], "https://app:***@api.example.com/login");
+        assert_eq!(request["query_string"], "token=***&page=2");
+        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(error["contexts"]["span db"]["token"], "***");
+        assert_eq!(error["contexts"]["span db"]["table"], "orders");
+        assert_eq!(
+            error["logentry"]["formatted"],
+            "connecting to postgres://app:***@db.internal:5432/x failed; token=***"
+        );
+        let crumb = &error["breadcrumbs"]["values"][0];
+        assert_eq!(crumb["message"], "retrying with Authorization: Bearer ***");
+        assert_eq!(crumb["data"]["password"], "***");
     }
 
     #[test]

@@ -7,12 +7,19 @@
 //! backoff, pauses and the shutdown deadline in the worker (`worker.rs`), scrubbing
 //! (`scrub.rs`) and the HTTP client (`transport.rs`). A new destination is one new file
 //! implementing [`Destination`], plus a constructor on `NotifyConfig`.
+//!
+//! A destination never scrubs: its [`build`](Destination::build) makes the whole payload
+//! from the occurrence, [`payload`] scrubs all of it at once, and
+//! [`serialize`](Destination::serialize) takes only what [`payload`] returns
+//! ([`Scrubbed`]). Whatever a destination puts in its payload, now or later, so passes
+//! the scrubber before it can be sent.
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::occurrence::{Occurrence, PayloadSettings};
+use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
 
 /// A rate limit announced by the server.
@@ -52,13 +59,18 @@ pub(crate) trait Destination: Send + 'static {
     /// The headers of every request (content type and authentication).
     fn headers(&self) -> Vec<(String, String)>;
 
-    /// The scrubbed payload for `occ`; `id` is fresh per occurrence and is the same on
-    /// every retry, so the server can discard duplicates.
+    /// The payload for `occ`, not scrubbed (see [`payload`]); `id` is fresh per
+    /// occurrence and is the same on every retry, so the server can discard duplicates.
     fn build(&self, occ: &Occurrence, settings: &PayloadSettings, id: uuid::Uuid) -> Value;
+
+    /// The JSON pointers of the payload's own keys (`*`: any index or key), which a scrub
+    /// name must not replace wholesale (a `scrub("body")` must not break the format).
+    /// Their contents are scrubbed all the same.
+    fn skeleton(&self) -> &'static [&'static str];
 
     /// The request body for `payload`, cut down (in place) to at most `max_bytes` as far
     /// as the destination's format allows.
-    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8>;
+    fn serialize(&self, payload: &mut Scrubbed, max_bytes: usize) -> Vec<u8>;
 
     /// The rate limit `response` announces, if any (on any status).
     fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit>;
@@ -76,4 +88,17 @@ pub(crate) trait Destination: Send + 'static {
             _ => Verdict::Rejected,
         }
     }
+}
+
+/// The payload for `occ`, scrubbed whole: the one point every string of every
+/// notification passes the scrubber, for every destination.
+pub(crate) fn payload(
+    dest: &dyn Destination,
+    occ: &Occurrence,
+    settings: &PayloadSettings,
+    id: uuid::Uuid,
+) -> Scrubbed {
+    settings
+        .scrubber
+        .scrub_payload(dest.build(occ, settings, id), dest.skeleton())
 }

@@ -31,12 +31,23 @@
 //!
 //! # What is scrubbed
 //!
-//! Field names (at any depth of `custom`, `request` and telemetry) equal, ignoring
-//! ASCII case and `-`/`_`, to pyrollbar's default list ([`PYROLLBAR_SCRUB_FIELDS`]), to
-//! [`EXTRA_SCRUB_FIELDS`] (cookies, tokens, API keys) or to a name given with
-//! [`scrub`](NotifyConfig::scrub) have their value replaced by `***`; so do the password
-//! of a URL's userinfo and query parameters with such names, in every string value. A
-//! dotted field name is also matched by its last segment (`http.request.header.cookie`).
+//! The whole payload, for both destinations, once, just before it is serialized: every
+//! string of every part (title, message, panic message and frames, telemetry and
+//! breadcrumbs, fields, spans, request, dedup summaries) passes the same rules.
+//!
+//! * The *scrub names* are pyrollbar's default list ([`PYROLLBAR_SCRUB_FIELDS`]),
+//!   [`EXTRA_SCRUB_FIELDS`] (cookies, tokens, API keys) and the names given with
+//!   [`scrub`](NotifyConfig::scrub), compared ignoring ASCII case and `-`/`_`; a dotted
+//!   name also matches by its last segment (`http.request.header.cookie`).
+//! * A key with a scrub name has its value replaced by `***` at any depth (the
+//!   payload's own keys, such as `body` or `level`, are only scrubbed inside, so a
+//!   scrub name cannot break the format).
+//! * In every string: the password of a URL's userinfo (up to the last `@` before the
+//!   host, whatever it contains), and the value of a scrub name in `name=value` pairs
+//!   (query parameters included), in quoted `"name": "value"` pairs (JSON, `Debug`
+//!   output), in `Name: value` header lines and in `name: Bearer ...`. Prose such as
+//!   `auth: connection refused` is left alone, and so is a secret that no name or URL
+//!   announces.
 //!
 //! # Delivery
 //!

@@ -81,8 +81,10 @@ pub(crate) fn fields_json<'a>(
     Value::Object(map)
 }
 
-/// The text of a telemetry line: the message, then ` key=value` with secrets scrubbed.
-pub(crate) fn telemetry_text(line: &TelemetryLine, scrubber: &Scrubber) -> String {
+/// The text of a telemetry line: the message, then ` key=value`. A value with spaces is
+/// quoted (`%value` and `?value` too), so that the scrubber, which reads `key=value`
+/// pairs in free text, finds where a secret field's value ends.
+pub(crate) fn telemetry_text(line: &TelemetryLine) -> String {
     let mut text = line.message.clone();
     for (name, value) in &line.fields {
         if !text.is_empty() {
@@ -90,10 +92,11 @@ pub(crate) fn telemetry_text(line: &TelemetryLine, scrubber: &Scrubber) -> Strin
         }
         text.push_str(name);
         text.push('=');
-        if scrubber.is_secret(name) {
-            text.push_str(super::scrub::SCRUBBED);
-        } else {
-            value.render(&mut text);
+        match value {
+            FieldValue::Debug(s) if s.contains(char::is_whitespace) => {
+                crate::fields::push_str_value(&mut text, s)
+            }
+            _ => value.render(&mut text),
         }
     }
     text
@@ -272,6 +275,15 @@ pub(crate) mod fixtures {
             panic: None,
             repeated: None,
         }
+    }
+
+    /// What the worker sends for `payload` (a destination's `build`), scrubbed.
+    pub(crate) fn scrubbed(payload: Value, skeleton: &[&str]) -> Value {
+        settings()
+            .scrubber
+            .scrub_payload(payload, skeleton)
+            .get()
+            .clone()
     }
 
     pub(crate) fn settings() -> PayloadSettings {

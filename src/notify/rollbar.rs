@@ -11,6 +11,7 @@ use super::occurrence::{
     fields_json, keep_ends, keep_last, request_json, serialize_with_steps, telemetry_text,
     truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
 };
+use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
 use crate::level::Level;
 
@@ -90,16 +91,71 @@ fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
     })
 }
 
-/// The item's `title`: the message's first line, at most 255 characters.
+/// The item's `title`: the message's first line (cut to 255 characters by
+/// [`serialize_within`], after scrubbing: a cut could hide a secret from the scrubber).
 fn title(text: &str) -> Option<String> {
     let first = text.lines().next().unwrap_or("").trim();
-    if first.is_empty() {
-        return None;
-    }
-    Some(truncate_chars(first, 255))
+    (!first.is_empty()).then(|| first.to_owned())
 }
 
-/// The complete item for `occ`, scrubbed.
+/// The keys of the item's own structure: a scrub name never replaces them wholesale
+/// (see [`Scrubber::scrub_payload`](super::scrub::Scrubber::scrub_payload)).
+pub(crate) const SKELETON: &[&str] = &[
+    "/data",
+    "/data/environment",
+    "/data/level",
+    "/data/timestamp",
+    "/data/uuid",
+    "/data/language",
+    "/data/platform",
+    "/data/code_version",
+    "/data/context",
+    "/data/title",
+    "/data/notifier",
+    "/data/notifier/name",
+    "/data/notifier/version",
+    "/data/server",
+    "/data/server/host",
+    "/data/server/pid",
+    "/data/body",
+    "/data/body/message",
+    "/data/body/message/body",
+    "/data/body/trace",
+    "/data/body/trace/frames",
+    "/data/body/trace/frames/*/filename",
+    "/data/body/trace/frames/*/lineno",
+    "/data/body/trace/frames/*/colno",
+    "/data/body/trace/frames/*/method",
+    "/data/body/trace/exception",
+    "/data/body/trace/exception/class",
+    "/data/body/trace/exception/message",
+    "/data/body/trace/exception/description",
+    "/data/body/telemetry",
+    "/data/body/telemetry/*/level",
+    "/data/body/telemetry/*/type",
+    "/data/body/telemetry/*/source",
+    "/data/body/telemetry/*/timestamp_ms",
+    "/data/body/telemetry/*/body",
+    "/data/body/telemetry/*/body/message",
+    "/data/body/telemetry/*/body/channel",
+    "/data/request",
+    "/data/request/headers",
+    "/data/custom",
+    "/data/custom/fields",
+    "/data/custom/spans",
+    "/data/custom/spans/*/name",
+    "/data/custom/spans/*/fields",
+    "/data/custom/channel",
+    "/data/custom/file",
+    "/data/custom/line",
+    "/data/custom/module",
+    "/data/custom/thread",
+    "/data/custom/repeated",
+    "/data/custom/window_secs",
+];
+
+/// The complete item for `occ`, not scrubbed: the worker scrubs it whole
+/// ([`payload`](super::destination::payload)).
 pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) -> Value {
     let message = match &occ.repeated {
         Some((n, window)) => format!(
@@ -126,7 +182,7 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
                     "source": "server",
                     "timestamp_ms": line.timestamp_ms,
                     "body": {
-                        "message": telemetry_text(line, &settings.scrubber),
+                        "message": telemetry_text(line),
                         "channel": line.channel,
                     }
                 })
@@ -202,15 +258,7 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
     data.insert("custom".into(), Value::Object(custom));
     data.insert("body".into(), body.take());
 
-    let mut item = json!({ "data": Value::Object(data) });
-    settings.scrubber.scrub_value(&mut item["data"]["custom"]);
-    if item["data"].get("request").is_some() {
-        settings.scrubber.scrub_value(&mut item["data"]["request"]);
-    }
-    if let Some(telemetry) = item["data"]["body"].get_mut("telemetry") {
-        settings.scrubber.scrub_value(telemetry);
-    }
-    item
+    json!({ "data": Value::Object(data) })
 }
 
 // === size ===
@@ -247,11 +295,16 @@ fn min_body(item: &mut Value) {
 const TELEMETRY: &str = "/data/body/telemetry";
 const FRAMES: &str = "/data/body/trace/frames";
 
-/// Serializes `item`, truncating it step by step (as rollbar.js does) until it fits in
-/// `max_bytes`: telemetry to the last 10 lines, then none; frames to 30 at each end;
-/// strings to 1024, 512, 256 characters; finally a minimal body. Returns the bytes and
-/// whether anything was cut.
+/// Serializes `item` (scrubbed), its title cut to 255 characters, truncating it step by
+/// step (as rollbar.js does) until it fits in `max_bytes`: telemetry to the last 10
+/// lines, then none; frames to 30 at each end; strings to 1024, 512, 256 characters;
+/// finally a minimal body. Returns the bytes and whether anything was cut.
 pub(crate) fn serialize_within(item: &mut Value, max_bytes: usize) -> (Vec<u8>, bool) {
+    if let Some(Value::String(title)) = item.pointer_mut("/data/title") {
+        if title.chars().nth(255).is_some() {
+            *title = truncate_chars(title, 255);
+        }
+    }
     serialize_with_steps(
         item,
         max_bytes,
@@ -304,8 +357,12 @@ impl Destination for Rollbar {
         build(occ, settings, &id.hyphenated().to_string())
     }
 
-    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8> {
-        serialize_within(payload, max_bytes).0
+    fn skeleton(&self) -> &'static [&'static str] {
+        SKELETON
+    }
+
+    fn serialize(&self, payload: &mut Scrubbed, max_bytes: usize) -> Vec<u8> {
+        serialize_within(payload.cut(), max_bytes).0
     }
 
     fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit> {
@@ -345,11 +402,16 @@ pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, settings};
+    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
+
+    /// The item the worker sends for `occ`.
+    fn item(occ: &Occurrence) -> Value {
+        scrubbed(build(occ, &settings(), "u"), SKELETON)
+    }
 
     #[test]
     fn message_item_has_everything_and_no_secrets() {
-        let item = build(&occurrence(), &settings(), "u-1");
+        let item = item(&occurrence());
         let data = &item["data"];
         assert_eq!(data["level"], "error");
         assert_eq!(data["timestamp"], 1_795_462_463u64);
@@ -383,7 +445,7 @@ mod tests {
             thread: Some("main".into()),
             backtrace: Some("disabled backtrace".into()),
         });
-        let item = build(&occ, &settings(), "u-2");
+        let item = item(&occ);
         let trace = &item["data"]["body"]["trace"];
         assert_eq!(trace["exception"]["class"], "panic");
         assert_eq!(trace["exception"]["message"], "boom");
@@ -398,7 +460,7 @@ mod tests {
     fn summaries_say_how_many() {
         let mut occ = occurrence();
         occ.repeated = Some((41, Duration::from_secs(60)));
-        let item = build(&occ, &settings(), "u-3");
+        let item = item(&occ);
         assert_eq!(
             item["data"]["body"]["message"]["body"],
             "\"payment failed\" repeated 41 more times in 60 s"

@@ -1,8 +1,25 @@
-//! Key-based and URL scrubbing of payload values.
+//! The one scrubbing point of every notification: [`Scrubber::scrub_payload`].
 //!
-//! A field is scrubbed when its name, or the last dot-separated segment of its name,
-//! equals one of the scrub names, ignoring ASCII case and treating `-` and `_` alike
-//! (tracing field names cannot contain `-`, HTTP header names usually do).
+//! A destination builds its whole payload (a [`Value`]) from an occurrence without
+//! scrubbing anything; the worker then passes the finished payload through
+//! [`Scrubber::scrub_payload`], which returns the only type a destination can serialize
+//! ([`Scrubbed`]). Every string of every part (title, message, exception, frames,
+//! telemetry, fields, spans, request, breadcrumbs, summaries, and any part added later)
+//! so goes through the same rules, once:
+//!
+//! * **keys**: an object key equal to a scrub name, or whose last dot-separated segment
+//!   is, ignoring ASCII case and treating `-` and `_` alike (tracing field names cannot
+//!   contain `-`, HTTP header names usually do), has its value replaced by [`SCRUBBED`]
+//!   whatever it is, at any depth; except the keys of the destination's own structure
+//!   (its *skeleton*: `body`, `level`, `message`, ...), whose contents are scrubbed
+//!   instead, so that a name given to `NotifyConfig::scrub` cannot break the format;
+//! * **free text** ([`Scrubber::scrub_text`], on every string value): the userinfo
+//!   password of every `scheme://` URL (it runs to the last `@` followed by a host, so it
+//!   may contain `@`, `:`, `/`, `?`, `#`), and the value of every `name=value` pair with
+//!   a secret name (query parameters of URLs and request targets, percent-encoded names,
+//!   logfmt fields, `--password=...`), of `"name": "value"` pairs (JSON, Python, Rust
+//!   `Debug` output), of `Name: value` header lines and of `name: Bearer ...`
+//!   credentials.
 
 use serde_json::Value;
 
@@ -44,6 +61,42 @@ pub const EXTRA_SCRUB_FIELDS: [&str; 8] = [
 pub(crate) struct Scrubber {
     names: Vec<String>,
 }
+
+/// A payload that went through [`Scrubber::scrub_payload`]: the only thing a destination
+/// serializes, so that nothing reaches the network without passing the scrubber.
+#[derive(Debug)]
+pub(crate) struct Scrubbed(Value);
+
+impl Scrubbed {
+    /// The scrubbed payload.
+    #[cfg(test)]
+    pub(crate) fn get(&self) -> &Value {
+        &self.0
+    }
+
+    /// The payload, to cut it to size: only for removing and shortening values, since
+    /// whatever is written here is sent unscrubbed.
+    pub(crate) fn cut(&mut self) -> &mut Value {
+        &mut self.0
+    }
+}
+
+/// HTTP authentication schemes (lower case): in `name: Bearer abc` the scheme stays
+/// readable and the credentials after it are scrubbed.
+const AUTH_SCHEMES: [&str; 12] = [
+    "basic",
+    "bearer",
+    "digest",
+    "dpop",
+    "hoba",
+    "mutual",
+    "negotiate",
+    "ntlm",
+    "token",
+    "bot",
+    "apikey",
+    "aws4-hmac-sha256",
+];
 
 fn normalize(name: &str) -> String {
     name.chars()
@@ -95,21 +148,38 @@ impl Scrubber {
                 .is_some_and(|(_, last)| self.matches_exact(last))
     }
 
-    /// Scrubs `value` in place: secret keys at any depth, and URLs in every string.
-    pub(crate) fn scrub_value(&self, value: &mut Value) {
+    /// The one scrubbing point: scrubs the whole finished `payload` (see the [module
+    /// docs](self)). `skeleton` lists the JSON pointers of the destination's own keys
+    /// (`*` matches any array index or key) whose values are never replaced wholesale,
+    /// only scrubbed inside.
+    pub(crate) fn scrub_payload(&self, mut payload: Value, skeleton: &[&str]) -> Scrubbed {
+        let mut path = Vec::new();
+        self.walk(&mut payload, &mut path, skeleton);
+        Scrubbed(payload)
+    }
+
+    fn walk<'v>(&self, value: &'v mut Value, path: &mut Vec<&'v str>, skeleton: &[&str]) {
         match value {
             Value::Object(map) => {
-                for (key, v) in map.iter_mut() {
-                    if self.is_secret(key) {
+                for (key, v) in map {
+                    path.push(key.as_str());
+                    if self.is_secret(key) && !in_skeleton(skeleton, path) {
                         *v = Value::String(SCRUBBED.to_owned());
                     } else {
-                        self.scrub_value(v);
+                        self.walk(v, path, skeleton);
                     }
+                    path.pop();
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_value(v)),
+            Value::Array(items) => {
+                for v in items {
+                    path.push("*");
+                    self.walk(v, path, skeleton);
+                    path.pop();
+                }
+            }
             Value::String(s) => {
-                if let Some(clean) = self.scrub_url(s) {
+                if let Some(clean) = self.scrub_text(s) {
                     *s = clean;
                 }
             }
@@ -117,101 +187,398 @@ impl Scrubber {
         }
     }
 
-    /// Scrubs the userinfo password and secret query parameters of every URL-looking
-    /// part of `text` (`scheme://...` up to whitespace), and the query of a request
-    /// target (`/login?password=...`, as HTTP request spans record it). `None` when
-    /// nothing changed.
-    pub(crate) fn scrub_url(&self, text: &str) -> Option<String> {
-        if !text.contains("://") {
-            if text.starts_with('/') && !text.contains(char::is_whitespace) {
-                let cleaned = self.scrub_path_and_query(text);
-                return (cleaned != text).then_some(cleaned);
+    /// Scrubs free text: URL userinfo passwords and the values of secret `name=value`,
+    /// `"name": "value"`, `Name: value` (at the start of a line) and `name: Bearer ...`
+    /// pairs. `None` when nothing changed.
+    pub(crate) fn scrub_text(&self, text: &str) -> Option<String> {
+        let urls = scrub_userinfo(text);
+        let base = urls.as_deref().unwrap_or(text);
+        self.scrub_pairs(base).or(urls)
+    }
+
+    fn scrub_pairs(&self, text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        let mut cursor = 0;
+        // What `secret_value` needs to know of the text before a separator, kept as the
+        // text is read so that scrubbing stays linear whatever the input.
+        let mut context = Context::default();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' => context.braces += 1,
+                b'}' => context.braces -= 1,
+                b'?' => context.query = true,
+                c if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>') => {
+                    context.query = false
+                }
+                _ => {}
             }
+            if matches!(bytes[i], b'=' | b':') {
+                if let Some((start, end)) = self.secret_value(text, i, context) {
+                    if &text[start..end] != SCRUBBED {
+                        out.push_str(&text[cursor..start]);
+                        out.push_str(SCRUBBED);
+                        cursor = end;
+                    }
+                    i = end.max(i + 1);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        if cursor == 0 {
             return None;
         }
-        let mut out = String::with_capacity(text.len());
-        let mut changed = false;
-        let mut rest = text;
-        while let Some(pos) = rest.find("://") {
-            // The scheme: the alphanumeric run before "://".
-            let scheme_start = rest[..pos]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-                .map_or(0, |i| i + 1);
-            let end = rest[pos..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>'))
-                .map_or(rest.len(), |i| pos + i);
-            out.push_str(&rest[..scheme_start]);
-            let url = &rest[scheme_start..end];
-            if scheme_start < pos {
-                let cleaned = self.scrub_one_url(url, pos - scheme_start);
-                changed |= cleaned != url;
-                out.push_str(&cleaned);
-            } else {
-                out.push_str(url);
-            }
-            rest = &rest[end..];
-        }
-        out.push_str(rest);
-        changed.then_some(out)
+        out.push_str(&text[cursor..]);
+        Some(out)
     }
 
-    fn scrub_one_url(&self, url: &str, scheme_len: usize) -> String {
-        let after_scheme = scheme_len + 3;
-        let authority_end = url[after_scheme..]
-            .find(['/', '?', '#'])
-            .map_or(url.len(), |i| after_scheme + i);
-        let authority = &url[after_scheme..authority_end];
-        let mut out = String::with_capacity(url.len());
-        out.push_str(&url[..after_scheme]);
-        match authority.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                match userinfo.split_once(':') {
-                    Some((user, _password)) => {
-                        out.push_str(user);
-                        out.push(':');
-                        out.push_str(SCRUBBED);
-                    }
-                    None => out.push_str(userinfo),
+    /// The byte range of the value to scrub when the `=` or `:` at `sep` ends a secret
+    /// name. Every index returned is at an ASCII byte or the end (a char boundary).
+    fn secret_value(&self, text: &str, sep: usize, context: Context) -> Option<(usize, usize)> {
+        let b = text.as_bytes();
+        let colon = b[sep] == b':';
+        let next = b.get(sep + 1).copied();
+        let prev = sep.checked_sub(1).map(|i| b[i]);
+        if colon {
+            // `a::b` paths, `scheme://`.
+            if next == Some(b':') || prev == Some(b':') || next == Some(b'/') {
+                return None;
+            }
+        } else if matches!(next, Some(b'=' | b'>'))
+            || matches!(prev, Some(b'=' | b'!' | b'<' | b'>'))
+        {
+            // `==`, `=>`, `!=`, `<=`, `>=`.
+            return None;
+        }
+
+        // The name: `name`, or `"name"` / `'name'` (then maybe with spaces before `sep`).
+        let mut end = sep;
+        while end > 0 && b[end - 1] == b' ' {
+            end -= 1;
+        }
+        let quote = match end.checked_sub(1).map(|i| b[i]) {
+            Some(q @ (b'"' | b'\'')) => {
+                end -= 1;
+                // `\"name\"`, inside an escaped string.
+                if end > 0 && b[end - 1] == b'\\' {
+                    end -= 1;
                 }
-                out.push('@');
-                out.push_str(host);
+                Some(q)
             }
-            None => out.push_str(authority),
-        }
-        out.push_str(&self.scrub_path_and_query(&url[authority_end..]));
-        out
-    }
-
-    /// Scrubs secret query parameters of `path?query#fragment`.
-    fn scrub_path_and_query(&self, tail: &str) -> String {
-        let mut out = String::with_capacity(tail.len());
-        let (before_frag, frag) = match tail.find('#') {
-            Some(i) => tail.split_at(i),
-            None => (tail, ""),
+            _ if end != sep => return None,
+            _ => None,
         };
-        match before_frag.split_once('?') {
-            Some((path, query)) => {
-                out.push_str(path);
-                out.push('?');
-                for (i, pair) in query.split('&').enumerate() {
-                    if i > 0 {
-                        out.push('&');
-                    }
-                    match pair.split_once('=') {
-                        Some((name, _)) if self.is_secret(&percent_decode_lossy(name)) => {
-                            out.push_str(name);
-                            out.push('=');
-                            out.push_str(SCRUBBED);
-                        }
-                        _ => out.push_str(pair),
+        let mut start = end;
+        while start > 0 && is_name_byte(b[start - 1]) {
+            start -= 1;
+        }
+        if start == end {
+            return None;
+        }
+        match quote {
+            Some(q) if start == 0 || b[start - 1] != q => return None,
+            None if text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric) =>
+            {
+                return None
+            }
+            _ => {}
+        }
+        // `--password=x` is the name `password`.
+        let name = text[start..end].trim_start_matches(['-', '.']);
+        if name.is_empty() {
+            return None;
+        }
+        let secret = if name.contains('%') {
+            self.is_secret(&percent_decode_lossy(name))
+        } else {
+            self.is_secret(name)
+        };
+        if !secret {
+            return None;
+        }
+        let header_line = colon
+            && quote.is_none()
+            && (start == 0 || matches!(b[start - 1], b'\n' | b'\r'))
+            && (name.as_bytes()[0].is_ascii_uppercase() || name.contains('-'));
+
+        // The value.
+        let mut v = sep + 1;
+        while v < b.len() && matches!(b[v], b' ' | b'\t') {
+            v += 1;
+        }
+        match (b.get(v).copied(), b.get(v + 1).copied()) {
+            (Some(q @ (b'"' | b'\'')), _) => return nonempty(v + 1, closing_quote(b, v + 1, q)),
+            // A quoted value inside an escaped string: `\"api_key\": \"abc\"`.
+            (Some(b'\\'), Some(q @ (b'"' | b'\''))) => {
+                let close = b[v + 2..]
+                    .windows(2)
+                    .position(|w| w[0] == b'\\' && w[1] == q)
+                    .map_or(b.len(), |p| v + 2 + p);
+                return nonempty(v + 2, close);
+            }
+            (None, _) => return None,
+            _ => {}
+        }
+        // Each range below is only computed when it is returned (and then skipped by
+        // the caller), so that no part of the text is read more than a few times.
+        let line_end = || {
+            let mut end = text[v..].find(['\n', '\r']).map_or(b.len(), |i| v + i);
+            while end > v && matches!(b[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
+            end
+        };
+        // `Bearer <credentials>`: the scheme stays readable.
+        let scheme_end = AUTH_SCHEMES.iter().find_map(|s| {
+            let end = v + s.len();
+            (b.get(end) == Some(&b' ')
+                && text.get(v..end).is_some_and(|w| w.eq_ignore_ascii_case(s)))
+            .then_some(end)
+        });
+        if let Some(mut c) = scheme_end {
+            while c < b.len() && b[c] == b' ' {
+                c += 1;
+            }
+            let c_end = if header_line {
+                line_end()
+            } else {
+                bare_end(b, c, false)
+            };
+            if let Some(span) = nonempty(c, c_end) {
+                return Some(span);
+            }
+        }
+        if header_line {
+            return nonempty(v, line_end());
+        }
+        // A bare value after `name:` only in a struct or map (`{ token: Token(..) }`):
+        // in prose, `auth: connection refused` is not a credential.
+        if colon && quote.is_none() && !(context.braces > 0 && after_brace_or_comma(b, start)) {
+            return None;
+        }
+        nonempty(v, bare_end(b, v, !colon && context.query))
+    }
+}
+
+fn nonempty(start: usize, end: usize) -> Option<(usize, usize)> {
+    (end > start).then_some((start, end))
+}
+
+/// The bytes of a field, parameter or header name (`%` for percent-encoded names).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'%')
+}
+
+/// Whether the pattern `skeleton` lists `path` (segments; `*` stands for any).
+fn in_skeleton(skeleton: &[&str], path: &[&str]) -> bool {
+    skeleton.iter().any(|pattern| {
+        let mut parts = pattern.split('/').skip(1);
+        path.iter()
+            .all(|seg| parts.next().is_some_and(|p| p == "*" || p == *seg))
+            && parts.next().is_none()
+    })
+}
+
+/// The index of the quote `q` closing a string that starts at `from` (backslash
+/// escapes skipped), or the end.
+fn closing_quote(b: &[u8], from: usize, q: u8) -> usize {
+    let mut i = from;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// What the text before a separator says about the pair it may end.
+#[derive(Clone, Copy, Debug, Default)]
+struct Context {
+    /// `{` minus `}` so far: above 0 inside a struct or map.
+    braces: i64,
+    /// A `?` came earlier in the same word: the pair is a query parameter.
+    query: bool,
+}
+
+/// Whether the name starting at `name_start` follows `{` or `,` (spaces between): the
+/// key of a struct or map once inside braces.
+fn after_brace_or_comma(b: &[u8], name_start: usize) -> bool {
+    let before = b[..name_start].iter().rev().find(|c| **c != b' ').copied();
+    matches!(before, Some(b'{' | b','))
+}
+
+/// Whether `rest` starts another `name=` pair.
+fn starts_pair(rest: &[u8]) -> bool {
+    let n = rest.iter().take_while(|b| is_name_byte(**b)).count();
+    n > 0 && rest.get(n) == Some(&b'=')
+}
+
+/// Where an unquoted value starting at `from` ends: at whitespace or a `"`; at `&name=`,
+/// `,name=` or `;name=` (the next pair); at `,` or `;` or a closing bracket that ends the
+/// word; in a query, at `&` and `#`. Brackets opened inside the value are matched
+/// (`Token("a b")` is one value).
+fn bare_end(b: &[u8], from: usize, in_query: bool) -> usize {
+    let ends_word = |next: Option<&u8>| next.is_none_or(|c| c.is_ascii_whitespace() || *c == b'"');
+    let mut depth = 0usize;
+    let mut i = from;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1);
+        if depth == 0 {
+            match c {
+                _ if c.is_ascii_whitespace() || c == b'"' => return i,
+                b'&' | b'#' if in_query => return i,
+                b'&' | b',' | b';' if starts_pair(&b[i + 1..]) => return i,
+                b',' | b';' if ends_word(next) => return i,
+                b')' | b']' | b'}'
+                    if ends_word(next)
+                        || matches!(
+                            next,
+                            Some(b',' | b';' | b'.' | b')' | b']' | b'}' | b'\'')
+                        ) =>
+                {
+                    return i
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => {
+                    i = closing_quote(b, i + 1, b'"');
+                    if i >= b.len() {
+                        return b.len();
                     }
                 }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                _ => {}
             }
-            None => out.push_str(before_frag),
         }
-        out.push_str(frag);
-        out
+        i += 1;
     }
+    b.len()
+}
+
+/// How far after its `://` a URL's userinfo and host are looked for: room for a long
+/// token as password, while text full of `://` is still read in linear time.
+const URL_HEAD: usize = 4096;
+
+/// Where the head of a URL starting at `from` (after its `://`) ends in free text: at
+/// whitespace, a quote or angle bracket, or after [`URL_HEAD`] bytes.
+fn url_end(text: &str, from: usize) -> usize {
+    let mut cap = (from + URL_HEAD).min(text.len());
+    while !text.is_char_boundary(cap) {
+        cap -= 1;
+    }
+    text[from..cap]
+        .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '`'))
+        .map_or(cap, |i| from + i)
+}
+
+/// The length of the host (`name`, `name:port`, `[v6]:port`) at the start of `s`.
+fn host_len(s: &str) -> usize {
+    match s.chars().next() {
+        Some(c) if c.is_alphanumeric() || c == '[' => {}
+        _ => return 0,
+    }
+    s.find(|c: char| {
+        !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | '%' | '[' | ']' | ':'))
+    })
+    .unwrap_or(s.len())
+}
+
+/// In `rest` (a URL after its `://`), the index of the `@` that ends the userinfo: the
+/// last `@` followed by a host whose user part (before the first `:`) has no `/`, `?`
+/// or `#`. A password may so contain any of `@ : / ? # %`; a URL whose query holds an
+/// `@` (`https://h/p?mail=a@b`) has no userinfo, as its "user" has a `/`.
+fn userinfo_end(rest: &str) -> Option<usize> {
+    let first_colon = rest.find(':').unwrap_or(rest.len());
+    let first_delimiter = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let mut until = rest.len();
+    while let Some(at) = rest[..until].rfind('@') {
+        // The user part, `rest[..first_colon.min(at)]`, has no delimiter.
+        if host_len(&rest[at + 1..]) > 0 && first_delimiter >= first_colon.min(at) {
+            return Some(at);
+        }
+        until = at;
+    }
+    None
+}
+
+/// Replaces the userinfo password of every `scheme://` URL in `text` (up to whitespace).
+fn scrub_userinfo(text: &str) -> Option<String> {
+    if !text.contains("://") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut cursor = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("://") {
+        let pos = search + found;
+        let after = pos + 3;
+        search = after;
+        if pos < cursor {
+            continue; // inside a password already replaced
+        }
+        let scheme_start = bytes[..pos]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+            .map_or(0, |i| i + 1);
+        if scheme_start == pos || !bytes[scheme_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let end = url_end(text, after);
+        let rest = &text[after..end];
+        if !rest.contains('@') {
+            // Nor has any URL nested in this one: skip them.
+            search = end.max(after);
+            continue;
+        }
+        let Some(at) = userinfo_end(rest) else {
+            continue;
+        };
+        let Some(colon) = rest[..at].find(':') else {
+            continue; // a user name only (`https://key@host`)
+        };
+        let (start, stop) = (after + colon + 1, after + at);
+        if start < stop && &text[start..stop] != SCRUBBED {
+            out.push_str(&text[cursor..start]);
+            out.push_str(SCRUBBED);
+            cursor = stop;
+        }
+    }
+    if cursor == 0 {
+        return None;
+    }
+    out.push_str(&text[cursor..]);
+    Some(out)
+}
+
+/// The index of the `?` that starts the query of `url` (an absolute URL or a request
+/// target), found the way the scrubber finds it: after the userinfo, whose password may
+/// contain `?`.
+pub(crate) fn query_start(url: &str) -> Option<usize> {
+    let host = match url.find("://") {
+        Some(pos) => {
+            let after = pos + 3;
+            let rest = &url[after..url_end(url, after)];
+            after + userinfo_end(rest).map_or(0, |at| at + 1)
+        }
+        None => 0,
+    };
+    url[host..].find('?').map(|i| host + i)
 }
 
 /// Decodes `%XX` escapes and `+` in a query parameter name (enough to compare names).
@@ -269,49 +636,283 @@ mod tests {
     }
 
     #[test]
-    fn values_are_scrubbed_at_any_depth() {
+    fn values_are_scrubbed_at_any_depth_and_every_string_as_text() {
         let s = Scrubber::new([]);
-        let mut v = json!({
+        let v = json!({
             "user": "bob",
             "Password": {"nested": "x"},
             "list": [{"secret": 1}, {"ok": "fine"}],
-            "headers": {"Authorization": "Bearer abc", "Accept": "*/*"}
+            "headers": {"Authorization": "Bearer abc", "Accept": "*/*"},
+            "deep": [["connecting to postgres://app:pw@db/x failed", "token=t&page=2"]]
         });
-        s.scrub_value(&mut v);
         assert_eq!(
-            v,
+            *s.scrub_payload(v, &[]).get(),
             json!({
                 "user": "bob",
                 "Password": "***",
                 "list": [{"secret": "***"}, {"ok": "fine"}],
-                "headers": {"Authorization": "***", "Accept": "*/*"}
+                "headers": {"Authorization": "***", "Accept": "*/*"},
+                "deep": [["connecting to postgres://app:***@db/x failed", "token=***&page=2"]]
             })
         );
     }
 
     #[test]
-    fn urls_lose_passwords_and_secret_parameters() {
+    fn the_skeleton_is_scrubbed_inside_never_replaced() {
+        // A name given to `scrub` that is also a key of the destination's format.
+        let s = Scrubber::new(["body", "message", "level"]);
+        let v = json!({
+            "data": {
+                "level": "error",
+                "body": {"message": {"body": "password=hunter2"}},
+                "custom": {"fields": {"body": "x", "level": 3}},
+                "frames": [{"message": "m"}]
+            }
+        });
+        let skeleton = [
+            "/data/level",
+            "/data/body",
+            "/data/body/message",
+            "/data/body/message/body",
+            "/data/frames/*/message",
+        ];
+        assert_eq!(
+            *s.scrub_payload(v, &skeleton).get(),
+            json!({
+                "data": {
+                    "level": "error",
+                    "body": {"message": {"body": "password=***"}},
+                    "custom": {"fields": {"body": "***", "level": "***"}},
+                    "frames": [{"message": "m"}]
+                }
+            })
+        );
+        assert!(in_skeleton(&["/a/*/b"], &["a", "x", "b"]));
+        assert!(!in_skeleton(&["/a/*/b"], &["a", "x"]));
+        assert!(!in_skeleton(&["/a"], &["a", "b"]));
+    }
+
+    /// (input, expected output; `None`: unchanged).
+    fn check(s: &Scrubber, cases: &[(&str, Option<&str>)]) {
+        for (input, expected) in cases {
+            assert_eq!(
+                s.scrub_text(input).as_deref(),
+                *expected,
+                "scrubbing {input:?}"
+            );
+            // Scrubbing is idempotent: a scrubbed text is left alone.
+            if let Some(out) = expected {
+                assert_eq!(s.scrub_text(out), None, "rescrubbing {out:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn url_passwords_in_free_text_whatever_they_contain() {
+        check(
+            &Scrubber::new([]),
+            &[
+                (
+                    "connecting to postgres://app:s3cr#t@db:5432/x failed",
+                    Some("connecting to postgres://app:***@db:5432/x failed"),
+                ),
+                (
+                    "postgres://app:p@ss:w/rd#%40?x@db:5432/x?sslmode=require",
+                    Some("postgres://app:***@db:5432/x?sslmode=require"),
+                ),
+                ("redis://:pässwörd@cache/0", Some("redis://:***@cache/0")),
+                ("mysql://app:a:b:c@db", Some("mysql://app:***@db")),
+                ("amqp://app:pw@@mq", Some("amqp://app:***@mq")),
+                (
+                    "(see https://u:p@[::1]:8080/x).",
+                    Some("(see https://u:***@[::1]:8080/x)."),
+                ),
+                (
+                    "two: http://a:one@h1/ and ftp://b:two@h2/",
+                    Some("two: http://a:***@h1/ and ftp://b:***@h2/"),
+                ),
+                (
+                    "https://proxy/?next=https://u:p@h/x",
+                    Some("https://proxy/?next=https://u:***@h/x"),
+                ),
+                (
+                    r#"{"url": "postgres://app:pw@db/x", "n": 1}"#,
+                    Some(r#"{"url": "postgres://app:***@db/x", "n": 1}"#),
+                ),
+                (
+                    "https://user:urlpass@example.com/cb?password=qp&token=t1&x=1#top",
+                    Some("https://user:***@example.com/cb?password=***&token=***&x=1#top"),
+                ),
+                (
+                    "GET https://api/x?token=abc&page=2",
+                    Some("GET https://api/x?token=***&page=2"),
+                ),
+                (
+                    "http://h/?Access%5Ftoken=1",
+                    Some("http://h/?Access%5Ftoken=***"),
+                ),
+                // A user name alone (a DSN's public key) is no password.
+                ("https://0123abcd@o1.ingest.example.com/42", None),
+                // An `@` in the query is not userinfo.
+                ("https://h/p?mail=a@b.example&page=2", None),
+                ("https://h/users/@bob", None),
+                ("https://example.com/a?b=c", None),
+                ("mailto:ann@example.com", None),
+                ("no url here", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_port_is_read_as_a_password() {
+        // `h:8080/p?e=a@b` could be the password `8080/p?e=a` of user `h` at host `b`:
+        // the scrubber takes the reading that leaks nothing.
+        check(
+            &Scrubber::new([]),
+            &[(
+                "https://h:8080/p?e=a@b.example",
+                Some("https://h:***@b.example"),
+            )],
+        );
+    }
+
+    #[test]
+    fn secret_pairs_in_free_text() {
+        check(
+            &Scrubber::new(["session_id"]),
+            &[
+                ("password=hunter2", Some("password=***")),
+                ("login failed: password=hunter2 user=bob", Some("login failed: password=*** user=bob")),
+                ("password=hunter2, user=bob", Some("password=***, user=bob")),
+                ("(password=hunter2)", Some("(password=***)")),
+                ("password=a,b;c)d user=bob", Some("password=*** user=bob")),
+                ("password=hunter2&page=2", Some("password=***&page=2")),
+                ("Server=db;Password=s3cr;Database=x", Some("Server=db;Password=***;Database=x")),
+                ("run --password=hunter2 --verbose", Some("run --password=*** --verbose")),
+                ("msg=\"password=hunter2\"", Some("msg=\"password=***\"")),
+                ("secret=\"a b \\\" c\" next=1", Some("secret=\"***\" next=1")),
+                ("user.token=abc", Some("user.token=***")),
+                ("Session-Id=42", Some("Session-Id=***")),
+                ("/login?user=ann&password=x", Some("/login?user=ann&password=***")),
+                ("/a?pass%77ord=x#frag", Some("/a?pass%77ord=***#frag")),
+                ("/a?user.token=x#frag", Some("/a?user.token=***#frag")),
+                (
+                    r#"body {"api_key": "abc", "page": 2}"#,
+                    Some(r#"body {"api_key": "***", "page": 2}"#),
+                ),
+                (r#"{"token":null,"ok":1}"#, Some(r#"{"token":***,"ok":1}"#)),
+                (r#"{"auth" : {"u": "bob", "p": "x"}}"#, Some(r#"{"auth" : ***}"#)),
+                ("{'secret': 'x', 'n': 1}", Some("{'secret': '***', 'n': 1}")),
+                (
+                    r#"body="{\"password\": \"hunter2\"}""#,
+                    Some(r#"body="{\"password\": \"***\"}""#),
+                ),
+                (
+                    "Login { user: \"bob\", password: \"hunter2\" }",
+                    Some("Login { user: \"bob\", password: \"***\" }"),
+                ),
+                (
+                    "Config { token: Token(abc), retries: 3 }",
+                    Some("Config { token: ***, retries: 3 }"),
+                ),
+                (
+                    "sent Authorization: Bearer eyJhbGciOi.x.y to the API",
+                    Some("sent Authorization: Bearer *** to the API"),
+                ),
+                ("authorization=Bearer abc", Some("authorization=Bearer ***")),
+                (
+                    "POST /x HTTP/1.1\r\nHost: api\r\nCookie: sid=abc; theme=dark\r\nX-Api-Key: k 1\r\n",
+                    Some("POST /x HTTP/1.1\r\nHost: api\r\nCookie: ***\r\nX-Api-Key: ***\r\n"),
+                ),
+                ("password=***", None),
+                ("password=", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        check(
+            &Scrubber::new([]),
+            &[
+                ("payment failed: card declined", None),
+                ("auth: connection refused: os error 111", None),
+                ("token: expired", None),
+                ("invalid token", None),
+                ("my_password=kept author=ann passwords=3", None),
+                ("if token == other { x => y }", None),
+                ("let token = parse()", None),
+                ("app::auth::login failed at src/auth.rs:10:5", None),
+                ("<app::token::Parser as core::fmt::Debug>::fmt", None),
+                ("dG9rZW4= cGFzc3dvcmQ=", None),
+                ("/plain?q=rust&page=2", None),
+                ("C:\\Users\\ann\\token.txt", None),
+                ("thread 'main' panicked at src/main.rs:3:5: boom", None),
+                ("", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn hostile_text_never_panics() {
         let s = Scrubber::new([]);
-        assert_eq!(
-            s.scrub_url("https://user:urlpass@example.com/cb?password=qp&token=t1&x=1#top")
-                .as_deref(),
-            Some("https://user:***@example.com/cb?password=***&token=***&x=1#top")
-        );
-        assert_eq!(
-            s.scrub_url("connecting to postgres://app:hunter2@db:5432/app failed")
-                .as_deref(),
-            Some("connecting to postgres://app:***@db:5432/app failed")
-        );
-        assert_eq!(s.scrub_url("https://example.com/a?b=c"), None);
-        assert_eq!(
-            s.scrub_url("/login?user=ann&password=hunter2").as_deref(),
-            Some("/login?user=ann&password=***")
-        );
-        assert_eq!(s.scrub_url("/plain/path"), None);
-        assert_eq!(s.scrub_url("no url here"), None);
-        assert_eq!(
-            s.scrub_url("http://h/?Access%5Ftoken=1").as_deref(),
-            Some("http://h/?Access%5Ftoken=***")
-        );
+        let pieces = [
+            "password", "=", ":", "\"", "'", "\\", "{", "}", "(", ")", "[", "]", "&", "?", "#",
+            "@", "://", "https", " ", "\n", "é", "日本", "🦀", "Bearer ", "%", "%7", "token", "-",
+            ".", ",", ";",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            if let Some(out) = s.scrub_text(&text) {
+                assert!(out.contains(SCRUBBED), "{text:?} -> {out:?}");
+            }
+            let _ = query_start(&text);
+        }
+    }
+
+    #[test]
+    fn scrubbing_takes_linear_time_whatever_the_text() {
+        // Quadratic scanning would take minutes on these; linear takes milliseconds.
+        let s = Scrubber::new([]);
+        let started = std::time::Instant::now();
+        for unit in [
+            "token:",
+            "a://",
+            "a://@",
+            "password=x,",
+            "{token: a, ",
+            "?a=1&",
+            "password=(",
+            "@a",
+            "\"auth\": \"",
+            "Authorization: Bearer ",
+            "x",
+        ] {
+            let text = unit.repeat(256 * 1024 / unit.len());
+            let _ = s.scrub_text(&text);
+            let _ = query_start(&text);
+        }
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    }
+
+    #[test]
+    fn the_query_starts_after_the_userinfo() {
+        for (url, query) in [
+            ("https://u:p?ss@shop/pay?token=abc", Some("token=abc")),
+            ("https://shop/pay?x=1", Some("x=1")),
+            ("https://shop/pay", None),
+            ("/pay?x=1?y", Some("x=1?y")),
+            ("https://h/p?mail=a@b", Some("mail=a@b")),
+        ] {
+            assert_eq!(query_start(url).map(|i| &url[i + 1..]), query, "{url}");
+        }
     }
 }

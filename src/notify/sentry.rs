@@ -13,7 +13,7 @@ use super::occurrence::{
     truncate_strings, Occurrence, PayloadSettings,
 };
 use super::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
-use super::scrub::Scrubber;
+use super::scrub::{query_start, Scrubbed};
 use super::transport::{AccessToken, Response};
 use crate::error::Error;
 use crate::level::Level;
@@ -224,12 +224,12 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
     Value::Object(f)
 }
 
-/// Sentry's `request` from the fields of an HTTP request span, scrubbed before the URL
-/// is split (a bare query string no longer looks like a URL).
-fn request(fields: &crate::fields::Fields, scrubber: &Scrubber) -> Option<Value> {
-    let mut value = request_json(fields)?;
-    scrubber.scrub_value(&mut value);
-    let Value::Object(mut r) = value else {
+/// Sentry's `request` from the fields of an HTTP request span. The URL is split where
+/// the scrubber sees its query start (after the userinfo, whose password may hold a `?`),
+/// so that the scrubber finds the password in `url` and the parameters in
+/// `query_string`.
+fn request(fields: &crate::fields::Fields) -> Option<Value> {
+    let Value::Object(mut r) = request_json(fields)? else {
         return None;
     };
     let mut out = Map::new();
@@ -240,11 +240,11 @@ fn request(fields: &crate::fields::Fields, scrubber: &Scrubber) -> Option<Value>
     }
     let mut query = r.remove("query_string");
     if let Some(Value::String(url)) = r.remove("url") {
-        match url.split_once('?') {
-            Some((base, q)) => {
-                out.insert("url".into(), json!(base));
+        match query_start(&url) {
+            Some(i) => {
+                out.insert("url".into(), json!(url[..i]));
                 if query.is_none() {
-                    query = Some(json!(q));
+                    query = Some(json!(url[i + 1..]));
                 }
             }
             None => {
@@ -306,7 +306,68 @@ fn exception(occ: &Occurrence, panic: &super::occurrence::PanicInfo) -> Value {
     json!({ "values": [value] })
 }
 
-/// The complete event for `occ`, scrubbed.
+/// The keys of the event's own structure: a scrub name never replaces them wholesale
+/// (see [`Scrubber::scrub_payload`](super::scrub::Scrubber::scrub_payload)).
+pub(crate) const SKELETON: &[&str] = &[
+    "/event_id",
+    "/timestamp",
+    "/platform",
+    "/level",
+    "/logger",
+    "/server_name",
+    "/environment",
+    "/release",
+    "/sdk",
+    "/sdk/name",
+    "/sdk/version",
+    "/exception",
+    "/exception/values",
+    "/exception/values/*/type",
+    "/exception/values/*/value",
+    "/exception/values/*/mechanism",
+    "/exception/values/*/mechanism/type",
+    "/exception/values/*/mechanism/handled",
+    "/exception/values/*/stacktrace",
+    "/exception/values/*/stacktrace/frames",
+    "/exception/values/*/stacktrace/frames/*/function",
+    "/exception/values/*/stacktrace/frames/*/filename",
+    "/exception/values/*/stacktrace/frames/*/abs_path",
+    "/exception/values/*/stacktrace/frames/*/lineno",
+    "/exception/values/*/stacktrace/frames/*/colno",
+    "/exception/values/*/stacktrace/frames/*/in_app",
+    "/exception/values/*/thread_id",
+    "/logentry",
+    "/logentry/formatted",
+    "/tags",
+    "/tags/channel",
+    "/tags/thread",
+    "/extra",
+    "/extra/repeated",
+    "/extra/window_secs",
+    "/contexts",
+    "/contexts/os",
+    "/contexts/os/type",
+    "/contexts/os/name",
+    "/contexts/callsite",
+    "/contexts/callsite/file",
+    "/contexts/callsite/line",
+    "/contexts/callsite/module",
+    "/contexts/*/depth",
+    "/request",
+    "/request/headers",
+    "/request/env",
+    "/breadcrumbs",
+    "/breadcrumbs/values",
+    "/breadcrumbs/values/*/timestamp",
+    "/breadcrumbs/values/*/type",
+    "/breadcrumbs/values/*/category",
+    "/breadcrumbs/values/*/level",
+    "/breadcrumbs/values/*/message",
+    "/breadcrumbs/values/*/data",
+];
+
+/// The complete event for `occ`, not scrubbed: the worker scrubs it whole
+/// ([`payload`](super::destination::payload)).
 pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str) -> Value {
     let mut event = Map::new();
     event.insert("event_id".into(), json!(event_id));
@@ -395,12 +456,7 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
     }
     event.insert("contexts".into(), Value::Object(contexts));
 
-    if let Some(request) = occ
-        .spans
-        .iter()
-        .rev()
-        .find_map(|(_, f)| request(f, &settings.scrubber))
-    {
+    if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request(f)) {
         event.insert("request".into(), request);
     }
 
@@ -429,11 +485,6 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
         event.insert("breadcrumbs".into(), json!({ "values": crumbs }));
     }
 
-    for key in ["tags", "extra", "contexts", "request", "breadcrumbs"] {
-        if let Some(v) = event.get_mut(key) {
-            settings.scrubber.scrub_value(v);
-        }
-    }
     Value::Object(event)
 }
 
@@ -463,7 +514,7 @@ fn min_event(event: &mut Value) {
     }
 }
 
-/// The event serialized within `max_bytes` (breadcrumbs to the last 10, then none;
+/// The event (scrubbed) serialized within `max_bytes` (breadcrumbs to the last 10, then none;
 /// frames to 30 at each end; strings to 1024, 512, 256 characters; a minimal event),
 /// wrapped in an envelope.
 pub(crate) fn envelope(event: &mut Value, max_bytes: usize) -> Vec<u8> {
@@ -558,8 +609,12 @@ impl Destination for Sentry {
         build(occ, settings, &id.simple().to_string())
     }
 
-    fn serialize(&self, payload: &mut Value, max_bytes: usize) -> Vec<u8> {
-        envelope(payload, max_bytes)
+    fn skeleton(&self) -> &'static [&'static str] {
+        SKELETON
+    }
+
+    fn serialize(&self, payload: &mut Scrubbed, max_bytes: usize) -> Vec<u8> {
+        envelope(payload.cut(), max_bytes)
     }
 
     /// `X-Sentry-Rate-Limits` (on any status) first; on a 429 without it,
@@ -586,8 +641,13 @@ impl Destination for Sentry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, settings};
+    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
     use crate::notify::occurrence::PanicInfo;
+
+    /// The event the worker sends for `occ`.
+    fn sent(occ: &Occurrence) -> Value {
+        scrubbed(build(occ, &settings(), "e1"), SKELETON)
+    }
 
     #[test]
     fn dsns() {
@@ -627,7 +687,7 @@ mod tests {
 
     #[test]
     fn error_event_has_everything_and_no_secrets() {
-        let event = build(&occurrence(), &settings(), "e1");
+        let event = sent(&occurrence());
         assert_eq!(event["level"], "error");
         assert_eq!(event["logger"], "shop::pay");
         assert_eq!(event["logentry"]["formatted"], "payment failed");
@@ -691,7 +751,7 @@ mod tests {
                     .into(),
             ),
         });
-        let event = build(&occ, &settings(), "e");
+        let event = sent(&occ);
         assert_eq!(event["level"], "fatal");
         assert!(event.get("logentry").is_none());
         let exc = &event["exception"]["values"][0];
@@ -717,7 +777,7 @@ mod tests {
         assert_eq!(frames[2]["lineno"], 10);
 
         occ.panic.as_mut().unwrap().backtrace = Some("disabled backtrace".into());
-        let event = build(&occ, &settings(), "e");
+        let event = sent(&occ);
         let frame = &event["exception"]["values"][0]["stacktrace"]["frames"][0];
         assert_eq!(frame["filename"], "src/main.rs");
         assert_eq!(frame["in_app"], true);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::dedup::Dedup;
-use super::destination::{Destination, Verdict};
+use super::destination::{self, Destination, Verdict};
 use super::occurrence::{truncate_chars, Occurrence, PayloadSettings};
 use super::transport::{Request, Transport};
 use crate::diag;
@@ -207,7 +207,7 @@ impl<T: Transport> Worker<T> {
     fn deliver(&mut self, occ: &Occurrence) {
         let id = uuid::Uuid::new_v4();
         let dest = &*self.destination;
-        let mut payload = dest.build(occ, &self.settings, id);
+        let mut payload = destination::payload(dest, occ, &self.settings, id);
         let mut body = dest.serialize(&mut payload, self.policy.max_payload_bytes);
         let headers = dest.headers();
         let name = dest.name();
