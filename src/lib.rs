@@ -82,10 +82,6 @@ mod error;
 mod file;
 mod filter;
 mod format;
-/// Transition paths while parallel branches land; removed once they have.
-mod fields {
-    pub(crate) use crate::record::{FieldValue, Fields};
-}
 mod host;
 mod init;
 mod json;

@@ -574,16 +574,28 @@ mod tests {
             file.write_line(T, record(n).as_bytes());
         }
         faults.paused.store(false, Relaxed);
-        // The flush puts the notice after what got in.
+        // The flush puts the notice after what got in. (If the writer took a batch
+        // before it got stuck, an earlier notice announces the drops until then.)
         assert!(file.flush(WAIT));
         let dropped = file.dropped_lines();
         assert!(dropped >= 16, "{dropped}");
         let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
-        let notice = format!("{{\"date\":\"2026-11-23\",\"dropped\":{dropped}}}\n");
-        let records = text
-            .strip_suffix(&notice)
-            .unwrap_or_else(|| panic!("no notice at the end of {text}"));
-        assert_eq!(whole_records(records).len() as u64, file.written_lines());
+        assert!(
+            text.ends_with("}\n") && text.lines().last().unwrap().starts_with("{\"date\""),
+            "{text}"
+        );
+        let announced: u64 = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("{\"date\":\"2026-11-23\",\"dropped\":"))
+            .map(|n| n.trim_end_matches('}').parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(announced, dropped, "{text}");
+        let records: String = text
+            .lines()
+            .filter(|l| !l.starts_with("{\"date\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(whole_records(&records).len() as u64, file.written_lines());
         assert_eq!(file.written_lines() + dropped, 20);
         assert!(!text.contains("lines dropped"), "{text}");
     }
@@ -691,11 +703,29 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
             .collect();
-        let last = lines.last().unwrap();
-        assert_eq!(last["channel"], "tracing-logbook");
-        assert_eq!(last["level"], "WARNING");
-        assert_eq!(last["message"], format!("{dropped} lines dropped"));
-        assert_eq!(last["timestamp"], "2026-11-23T10:00:00.000000Z");
-        assert_eq!(lines.len() as u64, file.written_lines() + 1);
+        // Every notice is a JSON line of the layout's shape; together they announce every
+        // drop (an early one if the writer took a batch before it got stuck).
+        let notices: Vec<_> = lines
+            .iter()
+            .filter(|l| l["channel"] == "tracing-logbook")
+            .collect();
+        let mut announced = 0;
+        for notice in &notices {
+            assert_eq!(notice["level"], "WARNING");
+            assert_eq!(notice["timestamp"], "2026-11-23T10:00:00.000000Z");
+            let message = notice["message"].as_str().unwrap();
+            let n: u64 = message
+                .strip_suffix(" lines dropped")
+                .unwrap()
+                .parse()
+                .unwrap();
+            announced += n;
+        }
+        assert_eq!(announced, dropped);
+        assert_eq!(lines.last().unwrap()["channel"], "tracing-logbook");
+        assert_eq!(
+            lines.len() as u64,
+            file.written_lines() + notices.len() as u64
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::scrub::Scrubber;
-use crate::fields::{FieldValue, Fields};
 use crate::level::Level;
+use crate::record::{FieldValue, Fields};
 
 /// One log line kept for telemetry.
 #[derive(Clone, Debug)]
@@ -81,9 +81,10 @@ pub(crate) fn fields_json<'a>(
     Value::Object(map)
 }
 
-/// The text of a telemetry line: the message, then ` key=value`. A value with spaces is
-/// quoted (`%value` and `?value` too), so that the scrubber, which reads `key=value`
-/// pairs in free text, finds where a secret field's value ends.
+/// The text of a telemetry line: the message, then ` key=value` as on a Logbook line. A
+/// value that is not a plain word is quoted (`%value` and `?value` too), so that the
+/// scrubber, which reads `key=value` pairs in free text, finds where a secret field's
+/// value ends.
 pub(crate) fn telemetry_text(line: &TelemetryLine) -> String {
     let mut text = line.message.clone();
     for (name, value) in &line.fields {
@@ -92,12 +93,7 @@ pub(crate) fn telemetry_text(line: &TelemetryLine) -> String {
         }
         text.push_str(name);
         text.push('=');
-        match value {
-            FieldValue::Debug(s) if s.contains(char::is_whitespace) => {
-                crate::fields::push_str_value(&mut text, s)
-            }
-            _ => value.render(&mut text),
-        }
+        value.render(&mut text);
     }
     text
 }
@@ -232,8 +228,8 @@ pub(crate) fn serialize_with_steps(
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
-    use crate::fields::{FieldValue, Fields};
     use crate::notify::scrub::Scrubber;
+    use crate::record::{FieldValue, Fields};
 
     pub(crate) fn occurrence() -> Occurrence {
         Occurrence {

@@ -228,7 +228,7 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
 /// the scrubber sees its query start (after the userinfo, whose password may hold a `?`),
 /// so that the scrubber finds the password in `url` and the parameters in
 /// `query_string`.
-fn request(fields: &crate::fields::Fields) -> Option<Value> {
+fn request(fields: &crate::record::Fields) -> Option<Value> {
     let Value::Object(mut r) = request_json(fields)? else {
         return None;
     };

@@ -157,12 +157,12 @@ impl Value<'_> {
         }
     }
 
-    /// As on a Logbook line: strings bare when they are plain words and quoted
-    /// otherwise, `?`/`%` values escaped on one line.
+    /// As on a Logbook line: strings, `?`/`%` values and errors bare when they are
+    /// plain words and quoted with escapes otherwise (`error="timeout after 3s"`), so
+    /// a value never reads as more than one field.
     pub(crate) fn push_logbook(self, buf: &mut String) {
         match self {
-            Value::Str(s) => text::push_str_value(buf, s),
-            Value::Debug(s) => text::push_escaped(buf, s, text::Mode::Inline),
+            Value::Str(s) | Value::Debug(s) => text::push_str_value(buf, s),
             other => other.push_text(buf),
         }
     }
