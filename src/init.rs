@@ -145,7 +145,7 @@ impl Component for crate::DailyFile {
 ///   directive.
 /// * The log file's directory cannot be created or written: the error names the path.
 /// * Notifications are configured (`ROLLBAR_ACCESS_TOKEN`, `SENTRY_DSN`) in a build
-///   without the `rollbar` feature, which holds the HTTP client: the error names the
+///   without the `http-client` feature, which holds the HTTP client: the error names the
 ///   variable rather than silently sending nothing.
 /// * The file writer or syslog thread cannot be started (a notifier whose thread cannot
 ///   start reports it on stderr and counts its items as dropped instead).
@@ -284,7 +284,7 @@ pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error
 /// of a build without an HTTP client.
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 fn build_notifier(
     config: crate::notify::NotifyConfig,
     _var: &'static str,
@@ -292,7 +292,7 @@ fn build_notifier(
     Ok(config.build())
 }
 
-#[cfg(not(feature = "rollbar"))]
+#[cfg(not(feature = "http-client"))]
 fn build_notifier(
     _config: crate::notify::NotifyConfig,
     var: &'static str,
@@ -300,7 +300,7 @@ fn build_notifier(
     Err(Error::value(
         var,
         "<redacted>",
-        "this build has no HTTP client: enable the `rollbar` cargo feature of tracing-logbook",
+        "this build has no HTTP client: enable the `http-client` cargo feature of tracing-logbook",
     ))
 }
 

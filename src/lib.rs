@@ -63,7 +63,7 @@
 //!
 //! # Feature flags
 //!
-//! * `rollbar` (default): error notifications (to Rollbar and to Sentry-compatible
+//! * `http-client` (default): error notifications (to Rollbar and to Sentry-compatible
 //!   trackers) over HTTPS with `ureq`.
 //! * `http`: the `web` module, request spans and response lines for web services built
 //!   on the `http` crate (axum, tower-http's `TraceLayer`); adds the `http` crate only.

@@ -56,15 +56,15 @@ fn panic_in_the_handler() {
     panic!("boom in production");
 }
 
-#[cfg(not(feature = "rollbar"))]
+#[cfg(not(feature = "http-client"))]
 #[test]
 fn events_reach_a_real_bugsink_server() {
     loud(format_args!(
-        "*** SKIPPED bugsink integration test: built without the `rollbar` feature (no HTTP client) ***"
+        "*** SKIPPED bugsink integration test: built without the `http-client` feature (no HTTP client) ***"
     ));
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 #[test]
 fn events_reach_a_real_bugsink_server() {
     if std::env::var_os(CHILD).is_some() {
@@ -73,7 +73,7 @@ fn events_reach_a_real_bugsink_server() {
     real::run();
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod real {
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;

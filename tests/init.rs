@@ -13,7 +13,7 @@ use tracing_logbook::{Env, LogbookFilter};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod support;
 
 const CHILD: &str = "LOGBOOK_CHILD";
@@ -394,7 +394,7 @@ fn an_unknown_log_format_is_an_error() {
     );
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 #[test]
 fn production_notifies_errors_and_panics_through_init() {
     use std::time::Duration;

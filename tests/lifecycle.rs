@@ -35,14 +35,14 @@ fn huge_timeouts_never_panic() {
 }
 
 /// A Rollbar endpoint that accepts connections and never answers.
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 fn hanging_endpoint() -> (std::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/1/item/", listener.local_addr().unwrap());
     (listener, url)
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod support;
 
 /// With Rollbar's endpoint hanging, `Guard::flush` returns false by its timeout, the
@@ -50,7 +50,7 @@ mod support;
 /// guard stays within SHUTDOWN_TIMEOUT. (That every part is flushed even after one
 /// timed out is proved in `lifecycle.rs`'s unit tests, where the parts can be slow on
 /// purpose.)
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 #[test]
 fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     use std::time::Instant;

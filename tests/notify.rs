@@ -523,7 +523,7 @@ fn panic_event_becomes_a_trace_with_frames_oldest_first() {
 
 // === delivery over loopback HTTP ===
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod http {
     use super::*;
     use support::server::{refused_endpoint, Reply, Server};

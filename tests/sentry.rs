@@ -3,7 +3,7 @@
 //! 5xx retries with the same event id, a hanging server, scrubbing, panics, and both
 //! destinations at once.
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -252,7 +252,7 @@ fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
     assert_eq!(event["request"]["headers"]["accept"], "*/*");
 }
 
-#[cfg(not(feature = "rollbar"))]
+#[cfg(not(feature = "http-client"))]
 #[test]
 fn without_an_http_client_a_dsn_is_an_init_error_naming_it() {
     let dsn = Dsn::parse(&format!("http://{KEY}@127.0.0.1:9/1")).unwrap();
@@ -264,7 +264,7 @@ fn without_an_http_client_a_dsn_is_an_init_error_naming_it() {
     assert!(!err.to_string().contains(KEY));
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 mod http {
     use super::*;
     use support::server::{Recorded, Reply, Server};

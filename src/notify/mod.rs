@@ -129,7 +129,7 @@ use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
 pub use self::sentry::{Dsn, SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE};
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 pub use self::transport::UreqTransport;
 pub use self::transport::{AccessToken, Request, Response, Transport, TransportError};
 pub use self::worker::THREAD_NAME;
@@ -579,8 +579,8 @@ impl NotifyConfig {
     }
 
     /// Builds the layer and its handle, sending over HTTPS with `ureq`.
-    #[cfg(feature = "rollbar")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "rollbar")))]
+    #[cfg(feature = "http-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http-client")))]
     pub fn build(self) -> (NotifyLayer, NotifyHandle) {
         let transport = UreqTransport::new(self.connect_timeout, self.request_timeout);
         self.build_with_transport(transport)
@@ -672,7 +672,7 @@ fn hostname() -> String {
 
 /// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
 /// tracker); see the [module docs](self). Built by `NotifyConfig::build` (with the
-/// `rollbar` feature) or [`NotifyConfig::build_with_transport`].
+/// `http-client` feature) or [`NotifyConfig::build_with_transport`].
 pub struct NotifyLayer {
     tx: Option<SyncSender<Msg>>,
     shared: Arc<Shared>,

@@ -1,7 +1,7 @@
 //! The HTTP side of the notifier, behind the [`Transport`] trait.
 
 use std::fmt;
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 use std::time::Duration;
 
 /// A credential: a Rollbar access token, or the public key of a Sentry DSN. Its `Debug`
@@ -158,21 +158,21 @@ where
     }
 }
 
-/// The [`Transport`] over HTTP(S) with `ureq` (feature `rollbar`).
-#[cfg(feature = "rollbar")]
-#[cfg_attr(docsrs, doc(cfg(feature = "rollbar")))]
+/// The [`Transport`] over HTTP(S) with `ureq` (feature `http-client`).
+#[cfg(feature = "http-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-client")))]
 pub struct UreqTransport {
     agent: ureq::Agent,
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UreqTransport").finish_non_exhaustive()
     }
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 impl UreqTransport {
     /// A transport whose connections time out after `connect_timeout` and whose whole
     /// request (connect, send, wait for and read the answer) after `request_timeout`.
@@ -190,7 +190,7 @@ impl UreqTransport {
     }
 }
 
-#[cfg(feature = "rollbar")]
+#[cfg(feature = "http-client")]
 impl Transport for UreqTransport {
     fn send(&mut self, request: &Request<'_>) -> Result<Response, TransportError> {
         let mut post = self.agent.post(request.endpoint);
