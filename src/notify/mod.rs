@@ -655,7 +655,7 @@ impl NotifyConfig {
             shared: shared.clone(),
             threshold: self.threshold,
             telemetry_size: self.telemetry,
-            telemetry: Mutex::new(LineRing(VecDeque::with_capacity(self.telemetry))),
+            telemetry: SharedLines::new(),
             dedup,
             queue_size: self.queue_size,
             id: record::next_layer_id(),
@@ -678,7 +678,7 @@ pub struct NotifyLayer {
     shared: Arc<Shared>,
     threshold: Level,
     telemetry_size: usize,
-    telemetry: Mutex<LineRing>,
+    telemetry: SharedLines,
     dedup: Arc<Mutex<Dedup>>,
     queue_size: usize,
     id: usize,
@@ -741,6 +741,8 @@ impl NotifyLayer {
 struct LineSlot {
     level: Option<Level>,
     timestamp_ms: u64,
+    /// The record's time to the nanosecond, to merge shards in order.
+    nanos: i128,
     channel: String,
     message: String,
     fields: FieldList,
@@ -750,6 +752,7 @@ impl LineSlot {
     fn fill(&mut self, record: &Record<'_>, timestamp_ms: u64) {
         self.level = Some(record.level);
         self.timestamp_ms = timestamp_ms;
+        self.nanos = record.time.unix_timestamp_nanos();
         self.channel.clear();
         self.channel.push_str(record.target);
         self.message.clear();
@@ -792,6 +795,69 @@ impl LineRing {
     }
 }
 
+/// How many rings the lines logged outside requests are spread over: each thread
+/// writes to one ring of its own (mostly), so threads logging at once do not contend on
+/// one lock. An error merges them.
+const SHARDS: usize = 8;
+
+/// A ring on a cache line of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard(Mutex<LineRing>);
+
+/// The lines logged outside requests, over [`SHARDS`] rings.
+#[derive(Debug)]
+struct SharedLines {
+    shards: Box<[Shard]>,
+}
+
+impl SharedLines {
+    fn new() -> SharedLines {
+        SharedLines {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+        }
+    }
+
+    /// This thread's ring.
+    fn mine(&self) -> &Mutex<LineRing> {
+        use std::cell::Cell;
+        use std::sync::atomic::AtomicUsize;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+        }
+        let i = SHARD
+            .try_with(|shard| {
+                if shard.get() == usize::MAX {
+                    shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+                }
+                shard.get()
+            })
+            .unwrap_or(0);
+        &self.shards[i].0
+    }
+
+    fn push(&self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+        self.mine()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record, timestamp_ms, max);
+    }
+
+    /// The last `max` lines of all threads, oldest first.
+    fn lines(&self, max: usize) -> Vec<TelemetryLine> {
+        let mut all: Vec<(i128, TelemetryLine)> = Vec::new();
+        for shard in self.shards.iter() {
+            let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
+            all.extend(ring.0.iter().map(|slot| (slot.nanos, slot.to_line())));
+        }
+        // Stable: lines of one thread with the same time keep their order.
+        all.sort_by_key(|(nanos, _)| *nanos);
+        let skip = all.len().saturating_sub(max);
+        all.into_iter().skip(skip).map(|(_, line)| line).collect()
+    }
+}
+
 impl Emit for NotifyLayer {
     fn emit(&self, record: &Record<'_>) {
         if IN_WORKER.with(|w| w.get()) {
@@ -817,8 +883,6 @@ impl Emit for NotifyLayer {
                 return;
             }
             self.telemetry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
                 .push(record, timestamp_ms, self.telemetry_size);
         }
     }
@@ -962,10 +1026,7 @@ impl NotifyLayer {
                 .and_then(|entry| entry.read_side(self.id, LineRing::lines))
                 .unwrap_or_default()
         } else {
-            self.telemetry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .lines()
+            self.telemetry.lines(self.telemetry_size)
         };
         self.enqueue(make(telemetry, spans_of()));
     }
@@ -1109,5 +1170,42 @@ impl NotifyHandle {
             abandoned: self.abandoned(),
             pending: self.shared.lock().pending as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines from many threads land in different rings; an error gets the newest of all
+    /// of them, oldest first.
+    #[test]
+    fn shared_lines_merge_the_newest_of_every_thread_in_order() {
+        let lines = Arc::new(SharedLines::new());
+        let start = time::macros::datetime!(2026-11-23 10:00 UTC);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let lines = lines.clone();
+                std::thread::spawn(move || {
+                    let fields = FieldList::default();
+                    for i in 0..30 {
+                        // Thread t logs at t, t + 4, t + 8, ... microseconds.
+                        let at = start + time::Duration::microseconds(i * 4 + t);
+                        let message = format!("t{t} #{i}");
+                        let record = Record::notice(at, Level::Info, &message, &fields);
+                        lines.push(&record, unix_ms(at), 20);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let got: Vec<String> = lines.lines(20).into_iter().map(|l| l.message).collect();
+        // The 20 newest of 120 lines: global positions 100..120.
+        let want: Vec<String> = (100..120)
+            .map(|n: i64| format!("t{} #{}", n % 4, n / 4))
+            .collect();
+        assert_eq!(got, want);
     }
 }
