@@ -37,9 +37,11 @@
 //! "2 threads no slower" means a figure no larger than the 1-thread one.
 //!
 //! After criterion's groups a plain `Instant` pass logs `BENCH_SUMMARY_EVENTS` events
-//! (default 200,000) per configuration, `BENCH_SUMMARY_RUNS` times (default 3; the
-//! configurations take turns), checks that every line reached the files, and prints the
-//! medians and their ratios. `BENCH_SUMMARY_EVENTS=0` skips it.
+//! (default 200,000) per configuration, `BENCH_SUMMARY_RUNS` times (default 5; the
+//! configurations take turns, so a busy moment of the machine hits all of them), checks
+//! that every line reached the files, and prints the medians and the fastest runs in
+//! ns/event, and the ratios of the medians against the crate's targets.
+//! `BENCH_SUMMARY_EVENTS=0` skips it.
 
 #![allow(clippy::print_stdout)]
 
@@ -426,6 +428,7 @@ type Key = (Subject, Shape, usize);
 /// The `Instant` pass: medians in ns/event, and the ratios the crate's targets are about.
 fn summary(root: &Path, port: u16, events: u64, runs: u64) {
     let mut medians = std::collections::HashMap::<Key, f64>::new();
+    let mut fastest = std::collections::HashMap::<Key, f64>::new();
     let mut lost = Vec::new();
     let mut examples = Vec::new();
     for shape in Shape::ALL {
@@ -460,6 +463,7 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
                 let s = &mut samples[k];
                 s.sort_by(f64::total_cmp);
                 medians.insert((subject, shape, threads), s[s.len() / 2]);
+                fastest.insert((subject, shape, threads), s[0]);
             }
         }
     }
@@ -469,22 +473,30 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
         .flat_map(|shape| THREADS.into_iter().map(move |t| (shape, t)))
         .collect();
 
-    println!();
-    println!("== summary: {events} events per run, median of {runs} runs, ns/event (wall time / events, final flush included)");
-    print!("{:<24}", "subject");
-    for (shape, threads) in &columns {
-        print!(" {:>18}", group_name(*shape, *threads));
-    }
-    println!();
-    for subject in Subject::ALL {
-        print!("{:<24}", subject.name());
-        for &(shape, threads) in &columns {
-            match get(subject, shape, threads) {
-                Some(ns) => print!(" {ns:>18.1}"),
-                None => print!(" {:>18}", "-"),
-            }
+    for (title, table) in [
+        (format!("median of {runs} runs"), &medians),
+        (format!("fastest of {runs} runs"), &fastest),
+    ] {
+        println!();
+        println!(
+            "== summary: {events} events per run, {title}, ns/event \
+             (wall time / events, final flush included)"
+        );
+        print!("{:<24}", "subject");
+        for (shape, threads) in &columns {
+            print!(" {:>18}", group_name(*shape, *threads));
         }
         println!();
+        for subject in Subject::ALL {
+            print!("{:<24}", subject.name());
+            for &(shape, threads) in &columns {
+                match table.get(&(subject, shape, threads)) {
+                    Some(ns) => print!(" {ns:>18.1}"),
+                    None => print!(" {:>18}", "-"),
+                }
+            }
+            println!();
+        }
     }
 
     let cell = |r: Option<f64>, ok: &dyn Fn(f64) -> bool| match r {
@@ -492,7 +504,7 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
         None => "-".to_owned(),
     };
     println!();
-    println!("== ratios (time per event; '!' marks a missed target)");
+    println!("== ratios of the medians (time per event; '!' marks a missed target)");
     print!("{:<44} {:>8}", "ratio", "target");
     for (shape, threads) in &columns {
         print!(" {:>18}", group_name(*shape, *threads));
@@ -657,7 +669,7 @@ fn main() {
     c.final_summary();
 
     let events = env_num("BENCH_SUMMARY_EVENTS", 200_000);
-    let runs = env_num("BENCH_SUMMARY_RUNS", 3).max(1);
+    let runs = env_num("BENCH_SUMMARY_RUNS", 5).max(1);
     if benchmarking && events > 0 {
         summary(root.path(), port, events, runs);
     }
