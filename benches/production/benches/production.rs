@@ -1,0 +1,676 @@
+//! The production path end to end, against its peers in the same run.
+//!
+//! Run it from the repository root:
+//!
+//! ```text
+//! cargo bench -p tracing-logbook-bench
+//! cargo bench -p tracing-logbook-bench -- --measurement-time 3 --warm-up-time 1   # shorter
+//! ```
+//!
+//! Every event is an INFO event with a message and two fields, written to a real file
+//! in a temporary directory. Each measured batch builds its subject afresh (untimed),
+//! logs the batch's events from 1 or 2 threads, and stops the clock only once the lines
+//! are in the file: after `Guard::flush` (ours), after dropping tracing-appender's
+//! `WorkerGuard` (which waits for its worker) or after `Logger::flush` (spdlog-rs). This
+//! is how `benches/file.rs` measures file writing, here inside criterion's
+//! `iter_custom`. The subjects:
+//!
+//! * `ours-production`: exactly what `init` installs, from `tracing_logbook::build` with
+//!   `Env::new(Mode::Production)`, the daily file and the Rollbar notifier (telemetry on,
+//!   the default) pointed at a closed loopback port. INFO events are never sent; the
+//!   notifier keeps them as telemetry.
+//! * `ours-file`: the same without the notifier.
+//! * `fmt+appender+sentry`: tracing-subscriber's fmt layer (ANSI off) over
+//!   tracing-appender's daily `RollingFileAppender` behind `non_blocking` with
+//!   `lossy(false)`, plus sentry-tracing's layers as its documentation configures them for
+//!   errors with breadcrumbs (`SpanLayer` INFO, `BreadcrumbLayer` WARN+INFO, `ErrorLayer`
+//!   ERROR), with a Sentry client whose DSN is the same closed port.
+//! * `fmt+appender`: the same without Sentry.
+//! * `spdlog-sync`: spdlog-rs's synchronous `RotatingFileSink` (daily), the fields
+//!   formatted into the message.
+//!
+//! The shapes: `plain` (the event alone); `in-span` (the event inside a `request` span
+//! with 10 fields, created and entered once per thread before the clock starts, so only
+//! the event is measured); `span-per-event` (a request span created, entered, the event,
+//! exited and closed each iteration: what a web server pays per request). With 2 threads
+//! each thread logs half the batch at once and the figure is wall time / all events, so
+//! "2 threads no slower" means a figure no larger than the 1-thread one.
+//!
+//! After criterion's groups a plain `Instant` pass logs `BENCH_SUMMARY_EVENTS` events
+//! (default 200,000) per configuration, `BENCH_SUMMARY_RUNS` times (default 5; the
+//! configurations take turns, so a busy moment of the machine hits all of them), checks
+//! that every line reached the files, and prints the medians and the fastest runs in
+//! ns/event, and the ratios of the medians against the crate's targets.
+//! `BENCH_SUMMARY_EVENTS=0` skips it.
+
+#![allow(clippy::print_stdout)]
+
+use std::fmt;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
+use tracing_logbook::{Env, LogFile, Mode, NotifyConfig};
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::prelude::*;
+
+/// Longer than any flush of a batch can take; a flush that needs it is a failure.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Subject {
+    OursProduction,
+    OursFile,
+    FmtAppenderSentry,
+    FmtAppender,
+    Spdlog,
+}
+
+impl Subject {
+    const ALL: [Subject; 5] = [
+        Subject::OursProduction,
+        Subject::OursFile,
+        Subject::FmtAppenderSentry,
+        Subject::FmtAppender,
+        Subject::Spdlog,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Subject::OursProduction => "ours-production",
+            Subject::OursFile => "ours-file",
+            Subject::FmtAppenderSentry => "fmt+appender+sentry",
+            Subject::FmtAppender => "fmt+appender",
+            Subject::Spdlog => "spdlog-sync",
+        }
+    }
+
+    /// spdlog-rs has no spans: it logs the request's fields in the message instead, and
+    /// has nothing to create per request.
+    fn runs(self, shape: Shape) -> bool {
+        !(self == Subject::Spdlog && shape == Shape::SpanPerEvent)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Shape {
+    Plain,
+    InSpan,
+    SpanPerEvent,
+}
+
+impl Shape {
+    const ALL: [Shape; 3] = [Shape::Plain, Shape::InSpan, Shape::SpanPerEvent];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Plain => "plain",
+            Shape::InSpan => "in-span",
+            Shape::SpanPerEvent => "span-per-event",
+        }
+    }
+}
+
+const THREADS: [usize; 2] = [1, 2];
+
+/// A loopback port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Who takes the events.
+enum Emitter {
+    Tracing(tracing::Dispatch),
+    Spdlog(Arc<spdlog::Logger>),
+}
+
+/// What gets the lines into the file at the end of a batch.
+enum Finish {
+    Ours(tracing_logbook::Guard),
+    Appender(tracing_appender::non_blocking::WorkerGuard),
+    Spdlog,
+}
+
+/// One subject, built afresh for one batch.
+struct Rig {
+    emitter: Emitter,
+    finish: Finish,
+}
+
+fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
+    match subject {
+        Subject::OursProduction | Subject::OursFile => {
+            let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
+            if subject == Subject::OursProduction {
+                env = env.notify(
+                    NotifyConfig::new("bench-token")
+                        .endpoint(format!("http://127.0.0.1:{port}/api/1/item/")),
+                );
+            }
+            let (dispatch, guard) = tracing_logbook::build(env).expect("tracing_logbook::build");
+            Rig {
+                emitter: Emitter::Tracing(dispatch),
+                finish: Finish::Ours(guard),
+            }
+        }
+        Subject::FmtAppenderSentry | Subject::FmtAppender => {
+            let appender = tracing_appender::rolling::daily(dir, "app.log");
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .finish(appender);
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer);
+            let registry = tracing_subscriber::registry().with(fmt);
+            let dispatch = if subject == Subject::FmtAppenderSentry {
+                // sentry-tracing's documented replacement for its legacy combined layer,
+                // without structured logs (which would ship every INFO line).
+                tracing::Dispatch::new(
+                    registry
+                        .with(SpanLayer::new().with_filter(LevelFilter::INFO))
+                        .with(BreadcrumbLayer::new().with_filter(filter_fn(|metadata| {
+                            matches!(
+                                *metadata.level(),
+                                tracing::Level::WARN | tracing::Level::INFO
+                            )
+                        })))
+                        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR)),
+                )
+            } else {
+                tracing::Dispatch::new(registry)
+            };
+            Rig {
+                emitter: Emitter::Tracing(dispatch),
+                finish: Finish::Appender(guard),
+            }
+        }
+        Subject::Spdlog => {
+            let sink = spdlog::sink::RotatingFileSink::builder()
+                .base_path(dir.join("app.log"))
+                .rotation_policy(spdlog::sink::RotationPolicy::Daily { hour: 0, minute: 0 })
+                .build_arc()
+                .expect("spdlog RotatingFileSink");
+            let logger = spdlog::Logger::builder()
+                .sink(sink)
+                .build_arc()
+                .expect("spdlog Logger");
+            Rig {
+                emitter: Emitter::Spdlog(logger),
+                finish: Finish::Spdlog,
+            }
+        }
+    }
+}
+
+const USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// A request id as a web server makes one: 32 hex digits.
+struct RequestId(usize, u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}{:016x}", self.0 as u64 ^ 0x5bd1_e995, self.1)
+    }
+}
+
+#[inline(never)]
+fn event(i: u64) {
+    tracing::info!(target: "shop::orders", order_id = i, user = "alice", "order placed");
+}
+
+#[inline(never)]
+fn request_span(thread: usize, i: u64) -> tracing::Span {
+    tracing::info_span!(
+        target: "shop::http",
+        "request",
+        method = "GET",
+        route = "/api/orders/{id}",
+        url = "/api/orders/48213?expand=items",
+        status = 200u16,
+        user_agent = USER_AGENT,
+        request_id = %RequestId(thread, i),
+        user.id = 4217u64,
+        client_ip = "203.0.113.42",
+        version = "HTTP/1.1",
+        host = "shop.example.com",
+    )
+}
+
+#[inline(never)]
+fn spdlog_event(logger: &spdlog::Logger, i: u64) {
+    spdlog::info!(logger: logger, "order placed order_id={} user={}", i, "alice");
+}
+
+#[inline(never)]
+fn spdlog_event_in_request(logger: &spdlog::Logger, thread: usize, i: u64) {
+    spdlog::info!(
+        logger: logger,
+        "order placed order_id={} user={} in request{{method={} route={} url={} status={} \
+         user_agent={} request_id={} user.id={} client_ip={} version={} host={}}}",
+        i,
+        "alice",
+        "GET",
+        "/api/orders/{id}",
+        "/api/orders/48213?expand=items",
+        200u16,
+        USER_AGENT,
+        RequestId(thread, 0),
+        4217u64,
+        "203.0.113.42",
+        "HTTP/1.1",
+        "shop.example.com",
+    );
+}
+
+/// One thread's share of a batch: everything before `start.wait()` is untimed.
+fn work(emitter: &Emitter, shape: Shape, thread: usize, n: u64, start: &Barrier) {
+    match emitter {
+        Emitter::Tracing(dispatch) => tracing::dispatcher::with_default(dispatch, || match shape {
+            Shape::Plain => {
+                start.wait();
+                for i in 0..n {
+                    event(i);
+                }
+            }
+            Shape::InSpan => {
+                let span = request_span(thread, 0);
+                let entered = span.enter();
+                start.wait();
+                for i in 0..n {
+                    event(i);
+                }
+                drop(entered);
+            }
+            Shape::SpanPerEvent => {
+                start.wait();
+                for i in 0..n {
+                    let span = request_span(thread, i);
+                    let _entered = span.enter();
+                    event(i);
+                }
+            }
+        }),
+        Emitter::Spdlog(logger) => {
+            start.wait();
+            match shape {
+                Shape::Plain => (0..n).for_each(|i| spdlog_event(logger, i)),
+                Shape::InSpan => (0..n).for_each(|i| spdlog_event_in_request(logger, thread, i)),
+                Shape::SpanPerEvent => unreachable!("spdlog-rs has no spans"),
+            }
+        }
+    }
+}
+
+/// Logs `events` events from `threads` threads into a fresh `subject` writing to `dir`;
+/// the time from the start until the lines are in the file.
+fn run(
+    subject: Subject,
+    shape: Shape,
+    threads: usize,
+    events: u64,
+    dir: &Path,
+    port: u16,
+) -> Duration {
+    let Rig { emitter, finish } = rig(subject, dir, port);
+    let barrier = Barrier::new(threads + 1);
+    let start = std::thread::scope(|s| {
+        for thread in 0..threads {
+            let share =
+                events / threads as u64 + u64::from((thread as u64) < events % threads as u64);
+            let (emitter, barrier) = (&emitter, &barrier);
+            s.spawn(move || work(emitter, shape, thread, share, barrier));
+        }
+        barrier.wait();
+        Instant::now()
+    });
+    let teardown = match finish {
+        Finish::Ours(guard) => {
+            assert!(
+                guard.flush(FLUSH_TIMEOUT),
+                "{} flush timed out",
+                subject.name()
+            );
+            Some(guard)
+        }
+        // Dropping the guard hands the worker a shutdown message and waits for it.
+        Finish::Appender(worker) => {
+            drop(worker);
+            None
+        }
+        Finish::Spdlog => {
+            if let Emitter::Spdlog(logger) = &emitter {
+                logger.flush();
+            }
+            None
+        }
+    };
+    let elapsed = start.elapsed();
+    if let Some(guard) = &teardown {
+        let file = guard.file().expect("ours writes a file");
+        assert_eq!(
+            file.failed_lines() + file.dropped_lines(),
+            0,
+            "ours lost lines"
+        );
+    }
+    drop(teardown);
+    drop(emitter);
+    elapsed
+}
+
+fn group_name(shape: Shape, threads: usize) -> String {
+    format!("{}-{threads}thread", shape.name())
+}
+
+fn criterion_groups(c: &mut Criterion, root: &Path, port: u16) {
+    for shape in Shape::ALL {
+        for threads in THREADS {
+            let mut group = c.benchmark_group(group_name(shape, threads));
+            group.throughput(Throughput::Elements(1));
+            for subject in Subject::ALL.into_iter().filter(|s| s.runs(shape)) {
+                // One directory per benchmark, removed when it is done: the files of a
+                // few seconds of logging are large.
+                let dir = tempfile::tempdir_in(root).expect("tempdir");
+                group.bench_function(subject.name(), |b| {
+                    b.iter_custom(|iters| run(subject, shape, threads, iters, dir.path(), port))
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+fn count_lines(dir: &Path) -> u64 {
+    use std::io::Read;
+    let mut n = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let Ok(mut file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        while let Ok(len @ 1..) = file.read(&mut buf) {
+            n += buf[..len].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+    n
+}
+
+/// The first line of the first file in `dir`, to show what a subject writes.
+fn first_line(dir: &Path) -> String {
+    use std::io::BufRead;
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    let mut line = String::new();
+    if let Some(Ok(file)) = paths.first().map(std::fs::File::open) {
+        let _ = std::io::BufReader::new(file).read_line(&mut line);
+    }
+    line.trim_end().to_owned()
+}
+
+fn env_num(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+type Key = (Subject, Shape, usize);
+
+/// The `Instant` pass: medians in ns/event, and the ratios the crate's targets are about.
+fn summary(root: &Path, port: u16, events: u64, runs: u64) {
+    let mut medians = std::collections::HashMap::<Key, f64>::new();
+    let mut fastest = std::collections::HashMap::<Key, f64>::new();
+    let mut lost = Vec::new();
+    let mut examples = Vec::new();
+    for shape in Shape::ALL {
+        for threads in THREADS {
+            let subjects: Vec<Subject> =
+                Subject::ALL.into_iter().filter(|s| s.runs(shape)).collect();
+            let mut samples = vec![Vec::new(); subjects.len()];
+            for _ in 0..runs {
+                for (k, &subject) in subjects.iter().enumerate() {
+                    let dir = tempfile::tempdir_in(root).expect("tempdir");
+                    let elapsed = run(subject, shape, threads, events, dir.path(), port);
+                    let lines = count_lines(dir.path());
+                    if threads == 1 && samples[k].is_empty() {
+                        examples.push(format!(
+                            "{} {}:\n  {}",
+                            subject.name(),
+                            shape.name(),
+                            first_line(dir.path())
+                        ));
+                    }
+                    if lines != events {
+                        lost.push(format!(
+                            "{} {}: {lines} lines of {events}",
+                            subject.name(),
+                            group_name(shape, threads)
+                        ));
+                    }
+                    samples[k].push(elapsed.as_nanos() as f64 / events as f64);
+                }
+            }
+            for (k, subject) in subjects.into_iter().enumerate() {
+                let s = &mut samples[k];
+                s.sort_by(f64::total_cmp);
+                medians.insert((subject, shape, threads), s[s.len() / 2]);
+                fastest.insert((subject, shape, threads), s[0]);
+            }
+        }
+    }
+    let get = |subject, shape, threads| medians.get(&(subject, shape, threads)).copied();
+    let columns: Vec<(Shape, usize)> = Shape::ALL
+        .into_iter()
+        .flat_map(|shape| THREADS.into_iter().map(move |t| (shape, t)))
+        .collect();
+
+    for (title, table) in [
+        (format!("median of {runs} runs"), &medians),
+        (format!("fastest of {runs} runs"), &fastest),
+    ] {
+        println!();
+        println!(
+            "== summary: {events} events per run, {title}, ns/event \
+             (wall time / events, final flush included)"
+        );
+        print!("{:<24}", "subject");
+        for (shape, threads) in &columns {
+            print!(" {:>18}", group_name(*shape, *threads));
+        }
+        println!();
+        for subject in Subject::ALL {
+            print!("{:<24}", subject.name());
+            for &(shape, threads) in &columns {
+                match table.get(&(subject, shape, threads)) {
+                    Some(ns) => print!(" {ns:>18.1}"),
+                    None => print!(" {:>18}", "-"),
+                }
+            }
+            println!();
+        }
+    }
+
+    let cell = |r: Option<f64>, ok: &dyn Fn(f64) -> bool| match r {
+        Some(r) => format!("{r:.2}x{}", if ok(r) { " " } else { "!" }),
+        None => "-".to_owned(),
+    };
+    println!();
+    println!("== ratios of the medians (time per event; '!' marks a missed target)");
+    print!("{:<44} {:>8}", "ratio", "target");
+    for (shape, threads) in &columns {
+        print!(" {:>18}", group_name(*shape, *threads));
+    }
+    println!();
+    // (ratio, target, numerator, denominator, whether the ratio meets the target)
+    type Pair = (
+        &'static str,
+        &'static str,
+        Subject,
+        Subject,
+        fn(f64) -> bool,
+    );
+    let pairs: [Pair; 4] = [
+        (
+            "ours-production / ours-file",
+            "<= 1.25",
+            Subject::OursProduction,
+            Subject::OursFile,
+            |r| r <= 1.25,
+        ),
+        (
+            "fmt+appender+sentry / ours-production",
+            ">= 5",
+            Subject::FmtAppenderSentry,
+            Subject::OursProduction,
+            |r| r >= 5.0,
+        ),
+        (
+            "fmt+appender / ours-file",
+            ">= 6",
+            Subject::FmtAppender,
+            Subject::OursFile,
+            |r| r >= 6.0,
+        ),
+        (
+            "spdlog-sync / ours-file",
+            ">= 2",
+            Subject::Spdlog,
+            Subject::OursFile,
+            |r| r >= 2.0,
+        ),
+    ];
+    for (name, target, a, b, ok) in pairs {
+        print!("{name:<44} {target:>8}");
+        for &(shape, threads) in &columns {
+            let r = get(a, shape, threads)
+                .zip(get(b, shape, threads))
+                .map(|(a, b)| a / b);
+            print!(" {:>18}", cell(r, &ok));
+        }
+        println!();
+    }
+
+    println!();
+    let per_subject = [
+        (
+            "2 threads / 1 thread, plain",
+            "<= 1.00",
+            Shape::Plain,
+            2,
+            Shape::Plain,
+            1,
+        ),
+        (
+            "2 threads / 1 thread, in-span",
+            "<= 1.00",
+            Shape::InSpan,
+            2,
+            Shape::InSpan,
+            1,
+        ),
+        (
+            "2 threads / 1 thread, span-per-event",
+            "<= 1.00",
+            Shape::SpanPerEvent,
+            2,
+            Shape::SpanPerEvent,
+            1,
+        ),
+        (
+            "in-span / plain, 1 thread",
+            "<= 1.50",
+            Shape::InSpan,
+            1,
+            Shape::Plain,
+            1,
+        ),
+        (
+            "in-span / plain, 2 threads",
+            "<= 1.50",
+            Shape::InSpan,
+            2,
+            Shape::Plain,
+            2,
+        ),
+        (
+            "span-per-event / plain, 1 thread",
+            "",
+            Shape::SpanPerEvent,
+            1,
+            Shape::Plain,
+            1,
+        ),
+        (
+            "span-per-event / plain, 2 threads",
+            "",
+            Shape::SpanPerEvent,
+            2,
+            Shape::Plain,
+            2,
+        ),
+    ];
+    print!("{:<38} {:>8}", "ratio", "target");
+    for subject in Subject::ALL {
+        print!(" {:>20}", subject.name());
+    }
+    println!();
+    for (name, target, shape_a, threads_a, shape_b, threads_b) in per_subject {
+        print!("{name:<38} {target:>8}");
+        let limit: Option<f64> = target.strip_prefix("<= ").and_then(|l| l.parse().ok());
+        for subject in Subject::ALL {
+            let r = get(subject, shape_a, threads_a)
+                .zip(get(subject, shape_b, threads_b))
+                .map(|(a, b)| a / b);
+            print!(
+                " {:>20}",
+                cell(r, &|r| limit.is_none_or(|limit| r <= limit))
+            );
+        }
+        println!();
+    }
+    println!("\n== what each subject writes (first line of a run)");
+    for example in examples {
+        println!("{example}");
+    }
+    if lost.is_empty() {
+        println!("\nevery run's lines were all in its files");
+    } else {
+        println!("\nLINES MISSING (those figures are not comparable):");
+        for l in lost {
+            println!("  {l}");
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` does not, and then criterion
+    // runs each benchmark once as a test and the summary is skipped.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let port = closed_port();
+    // The Sentry client for `fmt+appender+sentry`: process-wide, as in an application.
+    // INFO events only become breadcrumbs, so nothing is ever sent to the closed port.
+    let _sentry = sentry::init((
+        format!("http://public@127.0.0.1:{port}/1"),
+        sentry::ClientOptions::default(),
+    ));
+    let root = tempfile::tempdir().expect("tempdir");
+
+    let mut c = Criterion::default().configure_from_args();
+    criterion_groups(&mut c, root.path(), port);
+    c.final_summary();
+
+    let events = env_num("BENCH_SUMMARY_EVENTS", 200_000);
+    let runs = env_num("BENCH_SUMMARY_RUNS", 5).max(1);
+    if benchmarking && events > 0 {
+        summary(root.path(), port, events, runs);
+    }
+}
