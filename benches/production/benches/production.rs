@@ -53,7 +53,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
-use tracing_logbook::{Env, LogFile, Mode, NotifyConfig};
+use tracing_logbook::notify::NotifyConfig;
+use tracing_logbook::{Env, LogFile, Mode};
 use tracing_subscriber::filter::{filter_fn, LevelFilter};
 use tracing_subscriber::prelude::*;
 
