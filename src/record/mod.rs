@@ -409,7 +409,9 @@ impl SpanData {
         render: impl FnOnce(&FieldList, &mut String),
     ) -> &str {
         self.texts[kind as usize].get_or_init(|| {
-            let mut s = String::new();
+            // Room for the values, their names and the separators: no regrowth.
+            let mut s =
+                String::with_capacity(self.fields.text.len() + 24 * self.fields.items.len());
             render(&self.fields, &mut s);
             s
         })
@@ -503,7 +505,10 @@ pub(crate) fn on_new_span<S>(
     if span.extensions().get::<Arc<SpanEntry>>().is_some() {
         return;
     }
-    let mut fields = FieldList::default();
+    let mut fields = FieldList {
+        text: String::with_capacity(128),
+        items: Vec::with_capacity(attrs.metadata().fields().len()),
+    };
     attrs.record(&mut Collect {
         message: None,
         fields: &mut fields,

@@ -46,19 +46,11 @@ fn is_dangerous(c: char) -> bool {
 }
 
 /// ASCII bytes that may appear in a bare (unquoted) string value.
-static BARE_ASCII: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0x21; // after space
-    while b < 0x7f {
-        t[b] = !(b == b'"' as usize || b == b'=' as usize || b == b'\\' as usize);
-        b += 1;
-    }
-    t
-};
-
 /// Byte classes for the escape scans: [`MSG`] bytes need escaping in every mode (C0
 /// controls but tab, DEL, and 0xC2/0xE2, which start the dangerous non-ASCII
-/// characters), [`TAB`] outside messages, [`QUOTE`] (`"`, `\\`) inside quotes.
+/// characters), [`TAB`] outside messages, [`QUOTE`] (`"`, `\\`) inside quotes;
+/// [`NOT_BARE`] ASCII bytes keep a value from being printed bare (space, `=`, and all of
+/// the above), [`NON_ASCII`] bytes start or continue a multi-byte character.
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -72,11 +64,24 @@ static CLASS: [u8; 256] = {
     t[0xe2] = MSG;
     t[b'"' as usize] = QUOTE;
     t[b'\\' as usize] = QUOTE;
+    let mut b = 0;
+    while b < 0x80 {
+        if t[b] != 0 || b == b' ' as usize || b == b'=' as usize {
+            t[b] |= NOT_BARE;
+        }
+        b += 1;
+    }
+    while b < 0x100 {
+        t[b] |= NON_ASCII;
+        b += 1;
+    }
     t
 };
 const MSG: u8 = 1;
 const TAB: u8 = 2;
 const QUOTE: u8 = 4;
+const NOT_BARE: u8 = 8;
+const NON_ASCII: u8 = 16;
 
 /// Whether any byte of `s` is in one of the classes of `mask`: one table lookup per
 /// byte, eight bytes per step without early exits. This scan runs over every message,
@@ -145,12 +150,11 @@ pub(crate) fn push_escaped(buf: &mut String, s: &str, mode: Mode) {
 
 /// Appends a string field value: bare when safe and unambiguous, quoted otherwise.
 pub(crate) fn push_str_value(buf: &mut String, s: &str) {
-    let ascii_bare = !s.is_empty() && s.bytes().all(|b| BARE_ASCII[b as usize]);
-    let bare = ascii_bare
-        || !s.is_empty()
-            && !s
-                .chars()
-                .any(|c| c.is_whitespace() || matches!(c, '"' | '=' | '\\') || is_dangerous(c));
+    // One table scan decides plain ASCII text; only text with non-ASCII characters needs
+    // a look at its characters (Unicode spaces and the dangerous characters).
+    let bare = !s.is_empty()
+        && (!scan(s, NOT_BARE | NON_ASCII)
+            || !scan(s, NOT_BARE) && !s.chars().any(|c| c.is_whitespace() || is_dangerous(c)));
     if bare {
         buf.push_str(s);
     } else {
