@@ -71,37 +71,27 @@ impl fmt::Debug for LossNotice {
     }
 }
 
-impl<W: LineWriter + ?Sized> LineWriter for Arc<W> {
-    #[inline]
-    fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
-        (**self).write_line(time, line)
-    }
-    fn is_terminal(&self) -> bool {
-        (**self).is_terminal()
-    }
-    fn flush(&self) {
-        (**self).flush()
-    }
-    fn set_loss_notice(&self, notice: LossNotice) {
-        (**self).set_loss_notice(notice)
-    }
+/// A writer behind a pointer writes as the writer does.
+macro_rules! forward_line_writer {
+    ($($ptr:ident),*) => {$(
+        impl<W: LineWriter + ?Sized> LineWriter for $ptr<W> {
+            #[inline]
+            fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
+                (**self).write_line(time, line)
+            }
+            fn is_terminal(&self) -> bool {
+                (**self).is_terminal()
+            }
+            fn flush(&self) {
+                (**self).flush()
+            }
+            fn set_loss_notice(&self, notice: LossNotice) {
+                (**self).set_loss_notice(notice)
+            }
+        }
+    )*};
 }
-
-impl<W: LineWriter + ?Sized> LineWriter for Box<W> {
-    #[inline]
-    fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
-        (**self).write_line(time, line)
-    }
-    fn is_terminal(&self) -> bool {
-        (**self).is_terminal()
-    }
-    fn flush(&self) {
-        (**self).flush()
-    }
-    fn set_loss_notice(&self, notice: LossNotice) {
-        (**self).set_loss_notice(notice)
-    }
-}
+forward_line_writer!(Arc, Box);
 
 /// Writes records to the process's standard output, one `write_all` per record.
 ///

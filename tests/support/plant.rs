@@ -129,3 +129,23 @@ pub fn assert_no_secret(texts: &[String]) {
         assert!(all.contains(neighbour), "{neighbour} is missing: {all}");
     }
 }
+
+/// After [`log_the_secret_everywhere`]: waits for every notification (the summary comes
+/// when the dedup window ends), stops the notifier, checks that no request body holds
+/// the secret, and returns the requests for the destination's own checks.
+pub fn delivered_without_the_secret(
+    handle: &tracing_logbook::notify::NotifyHandle,
+    server: &super::server::Server,
+    wait: std::time::Duration,
+) -> Vec<super::server::Recorded> {
+    assert!(handle.flush(wait));
+    assert!(server.wait_for(NOTIFICATIONS, wait), "{:?}", handle.stats());
+    handle.shutdown(wait);
+    let requests = server.requests();
+    let texts: Vec<String> = requests
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_no_secret(&texts);
+    requests
+}
