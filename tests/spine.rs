@@ -244,3 +244,50 @@ fn names_stay_inside_their_syslog_parameters() {
     assert!(msg.contains(r#"channel="t\\n<13>1 forged""#), "{msg}");
     assert!(msg.ends_with(r"t\n<13>1 forged: m\nn"), "{msg}");
 }
+
+/// A span's cached field text follows `span.record(..)`, whether or not an event holds
+/// the previous snapshot, in every layout.
+#[test]
+fn span_text_follows_record() {
+    let out = tracing_logbook::testing::CaptureWriter::new();
+    let json = tracing_logbook::testing::CaptureWriter::new();
+    let layer = tracing_logbook::LogbookLayer::builder()
+        .color(tracing_logbook::ColorChoice::Never)
+        .build(out.clone());
+    let json_layer = tracing_logbook::JsonLayer::builder().build(json.clone());
+    tracing::subscriber::with_default(
+        tracing_subscriber::registry().with(layer).with(json_layer),
+        || {
+            let span = tracing::info_span!(
+                "request",
+                method = "GET",
+                status = tracing::field::Empty,
+                user = tracing::field::Empty
+            );
+            let _e = span.enter();
+            tracing::info!("first");
+            span.record("status", 200u16);
+            tracing::info!("second");
+            span.record("user", "ann");
+            span.record("user", "bob");
+            tracing::info!("third");
+        },
+    );
+    let text = out.take_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "INFO: spine: first in request{method=GET}",
+            "INFO: spine: second in request{method=GET status=200}",
+            "INFO: spine: third in request{method=GET status=200 user=ann user=bob}",
+        ]
+    );
+    let json = json.take_string();
+    let last: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(last["spans"][0]["fields"]["status"], 200);
+    assert_eq!(last["spans"][0]["fields"]["user"], "bob");
+}

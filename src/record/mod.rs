@@ -440,6 +440,15 @@ impl SpanEntry {
 
     fn append(&self, added: &FieldList) {
         let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
+        // No event holds this snapshot: change it in place (web requests record a dozen
+        // fields one by one after creating their span) and forget the cached texts.
+        if let Some(only) = Arc::get_mut(&mut data) {
+            only.fields.extend(added);
+            for text in &mut only.texts {
+                text.take();
+            }
+            return;
+        }
         let mut fields = data.fields.clone();
         fields.extend(added);
         *data = Arc::new(SpanData {
@@ -546,14 +555,29 @@ pub(crate) fn on_record<S>(
     let Some(entry) = entry.filter(|e| e.owner == owner) else {
         return;
     };
-    let mut added = FieldList::default();
-    values.record(&mut Collect {
-        message: None,
-        fields: &mut added,
-        from_log: false,
+    thread_local! {
+        static ADDED: RefCell<FieldList> = RefCell::new(FieldList::default());
+    }
+    let record = |added: &mut FieldList| {
+        added.clear();
+        values.record(&mut Collect {
+            message: None,
+            fields: added,
+            from_log: false,
+        });
+        if !added.is_empty() {
+            entry.append(added);
+        }
+    };
+    // A reused list; a fresh one when a value's `Display` records on a span itself.
+    let mut record = Some(record);
+    let _ = ADDED.try_with(|cell| {
+        if let (Ok(mut added), Some(record)) = (cell.try_borrow_mut(), record.take()) {
+            record(&mut added);
+        }
     });
-    if !added.is_empty() {
-        entry.append(&added);
+    if let Some(record) = record {
+        record(&mut FieldList::default());
     }
 }
 
