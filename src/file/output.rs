@@ -24,8 +24,9 @@ pub(crate) struct FileOutput {
     max_files: usize,
     max_size: Option<u64>,
     file: Option<File>,
-    /// Device and inode of the open file, to notice when it is removed or renamed.
-    identity: Option<(u64, u64)>,
+    /// Device and inode of the open file, to notice when it is removed or renamed, and
+    /// its name (not rebuilt for every batch).
+    identity: Option<((u64, u64), PathBuf)>,
     date: Option<Date>,
     index: u32,
     size: u64,
@@ -242,11 +243,10 @@ impl FileOutput {
     /// Drops the open file if its name no longer leads to it (deleted, renamed, or its
     /// directory removed), so that the next write recreates it.
     fn check_still_there(&mut self) {
-        let (Some(date), Some(identity)) = (self.date, self.identity) else {
+        let Some((identity, path)) = &self.identity else {
             return;
         };
-        let same = fs::metadata(self.names.path(date, self.index))
-            .is_ok_and(|meta| file_identity(&meta) == identity);
+        let same = fs::metadata(path).is_ok_and(|meta| file_identity(&meta) == *identity);
         if !same {
             self.close();
         }
@@ -291,7 +291,7 @@ impl FileOutput {
             self.suspect = None;
         }
         self.size = meta.len();
-        self.identity = Some(file_identity(&meta));
+        self.identity = Some((file_identity(&meta), path));
         self.file = Some(file);
         if !existed {
             self.prune();
