@@ -133,56 +133,33 @@ pub fn request_span<B>(
             _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
         })
     };
-    let span = tracing::span!(
+    let request_id = || -> String {
+        headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map_or_else(fresh_request_id, str::to_owned)
+    };
+    // Every value is given at creation (one `new_span` rather than a dozen `record`
+    // calls), and computed only when the span is enabled: the macro evaluates them
+    // behind its enabled check. A `None` is recorded as no value.
+    tracing::span!(
         target: TARGET,
         tracing::Level::ERROR,
         SPAN_NAME,
         method = %request.method(),
-        url = Empty,
-        request_id = Empty,
-        route = Empty,
-        client.address = Empty,
-        http.request.header.user_agent = Empty,
-        http.request.header.referer = Empty,
-        http.request.header.content_type = Empty,
-        http.request.header.x_forwarded_for = Empty,
-        http.request.header.authorization = Empty,
-        http.request.header.cookie = Empty,
+        url = scrub_target(&request.uri().to_string()).as_ref(),
+        request_id = request_id().as_str(),
+        route = route,
+        client.address = client.map(tracing::field::display),
+        http.request.header.user_agent = header("user-agent").as_deref(),
+        http.request.header.referer = header("referer").as_deref(),
+        http.request.header.content_type = header("content-type").as_deref(),
+        http.request.header.x_forwarded_for = header("x-forwarded-for").as_deref(),
+        http.request.header.authorization = header("authorization").as_deref(),
+        http.request.header.cookie = header("cookie").as_deref(),
         status = Empty,
-    );
-    if span.is_disabled() {
-        // Logging is off for requests: skip the scrubbing and the id.
-        return span;
-    }
-    span.record("url", scrub_target(&request.uri().to_string()).as_ref());
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
-    match request_id {
-        Some(id) => span.record("request_id", id),
-        None => span.record("request_id", fresh_request_id().as_str()),
-    };
-    if let Some(route) = route {
-        span.record("route", route);
-    }
-    if let Some(client) = client {
-        span.record("client.address", tracing::field::display(client));
-    }
-    for name in HEADERS {
-        if let Some(value) = header(name) {
-            let field = match name {
-                "user-agent" => "http.request.header.user_agent",
-                "referer" => "http.request.header.referer",
-                "content-type" => "http.request.header.content_type",
-                "x-forwarded-for" => "http.request.header.x_forwarded_for",
-                "authorization" => "http.request.header.authorization",
-                _ => "http.request.header.cookie",
-            };
-            span.record(field, value.as_str());
-        }
-    }
-    span
+    )
 }
 
 /// Logs the request's one line when its response is ready, inside `span`: `INFO` below
