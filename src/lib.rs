@@ -74,30 +74,39 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod ansi;
+// Levels, filtering, time: what every event carries.
 mod clock;
-mod diag;
-mod env;
-mod error;
-mod file;
 mod filter;
-mod format;
-mod host;
-mod init;
-mod json;
-mod layout;
 mod level;
-mod lifecycle;
 mod macros;
-pub mod notify;
-pub mod panic;
+
+// The spine: one record per event, rendered by layouts, written by sinks.
+mod layout;
 mod record;
 mod sink;
+
+// The outputs: the formatting layers, the daily file, syslog, the notifiers.
+mod file;
+mod format;
+mod json;
+pub mod notify;
 pub mod syslog;
-pub mod testing;
+
+// Putting it together: configuration, installation, the lifecycle of the threads.
+mod env;
+mod error;
+mod init;
+mod lifecycle;
+pub mod panic;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod web;
+
+// Shared helpers: diagnostics, host name, colors, test utilities.
+pub mod ansi;
+mod diag;
+mod host;
+pub mod testing;
 
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
