@@ -87,7 +87,9 @@ impl Dedup {
         self.entries.retain(|_, e| {
             if e.started + window <= now {
                 if e.count > 0 {
-                    out.push((e.template.clone(), e.count));
+                    let mut summary = e.template.clone();
+                    summary.settle_latest();
+                    out.push((summary, e.count));
                 }
                 false
             } else {
@@ -102,7 +104,10 @@ impl Dedup {
         self.entries
             .drain()
             .filter(|(_, e)| e.count > 0)
-            .map(|(_, e)| (e.template, e.count))
+            .map(|(_, mut e)| {
+                e.template.settle_latest();
+                (e.template, e.count)
+            })
             .collect()
     }
 
@@ -131,6 +136,7 @@ mod tests {
             telemetry: Vec::new(),
             panic: None,
             repeated: None,
+            latest: None,
         }
     }
 

@@ -922,13 +922,17 @@ fn request_span<'r>(record: &'r Record<'_>) -> Option<&'r SpanRef> {
 
 impl NotifyLayer {
     fn notify(&self, record: &Record<'_>, request: Option<&SpanRef>, timestamp_ms: u64) {
-        let mut fields: Vec<(&'static str, FieldValue)> = record
-            .fields
-            .iter()
-            .map(|(k, v)| (k, v.to_owned_value()))
-            .collect();
-        let panic = if record.target == "panic" && fields.iter().any(|(k, _)| *k == "panic.message")
+        let owned_fields = || -> Vec<(&'static str, FieldValue)> {
+            record
+                .fields
+                .iter()
+                .map(|(k, v)| (k, v.to_owned_value()))
+                .collect()
+        };
+        let panic = if record.target == "panic"
+            && record.fields.iter().any(|(k, _)| k == "panic.message")
         {
+            let mut fields = owned_fields();
             let mut info = PanicInfo::default();
             fields.retain(|(name, value)| {
                 let slot = match *name {
@@ -944,15 +948,21 @@ impl NotifyLayer {
                 *slot = Some(value.to_text());
                 false
             });
-            Some(info)
+            Some((info, fields))
         } else {
             None
         };
+        // The event's fields as sent: a panic's without the hook's structured fields.
+        let fields = || match &panic {
+            Some((_, fields)) => fields.clone(),
+            None => owned_fields(),
+        };
+        let panic_info = panic.as_ref().map(|(info, _)| info);
 
         // The error's identity: its callsite (one message template), or for `log`
         // records (which share callsites) and panics, where they come from.
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        if let Some(p) = &panic {
+        if let Some(p) = panic_info {
             p.location.hash(&mut hasher);
             p.message.hash(&mut hasher);
         } else {
@@ -988,23 +998,37 @@ impl NotifyLayer {
             line: record.line,
             module: record.module.map(str::to_owned),
             thread: std::thread::current().name().map(str::to_owned),
-            fields: fields.clone(),
+            fields: fields(),
             spans,
             telemetry,
-            panic: panic.clone(),
+            panic: panic_info.cloned(),
             repeated: None,
+            latest: None,
         };
         let admitted = self.dedup.lock().unwrap_or_else(|e| e.into_inner()).admit(
             key,
             Instant::now(),
             || make(Vec::new(), Vec::new()),
             |summary| {
-                // The summary tells the latest repeat's request (only events
-                // inside spans pay for copying them).
-                if !record.spans.is_empty() {
-                    summary.spans = spans_of();
-                    summary.fields = fields.clone();
+                // The summary tells the latest repeat's request (only events inside spans
+                // pay, and only for sharing the span snapshots and refilling one list).
+                if record.spans.is_empty() {
+                    return;
                 }
+                if panic_info.is_some() {
+                    summary.spans = spans_of();
+                    summary.fields = fields();
+                    return;
+                }
+                let latest = summary.latest.get_or_insert_with(Default::default);
+                latest.fields.clone_from(record.fields);
+                latest.spans.clear();
+                latest.spans.extend(
+                    record
+                        .spans
+                        .iter()
+                        .map(|span| (span.name, span.data.clone())),
+                );
             },
         );
         if !admitted {

@@ -47,6 +47,36 @@ pub(crate) struct Occurrence {
     pub(crate) panic: Option<PanicInfo>,
     /// For a storm summary: how many more times, over which window.
     pub(crate) repeated: Option<(u64, Duration)>,
+    /// For a storm summary: the latest repeat's fields and spans, kept as the record had
+    /// them (span snapshots are shared, not copied) until the summary is sent.
+    pub(crate) latest: Option<Box<Latest>>,
+}
+
+/// The latest repeat of an error, cheap to replace on every repeat (see
+/// [`Occurrence::latest`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Latest {
+    pub(crate) fields: crate::record::FieldList,
+    pub(crate) spans: Vec<(&'static str, std::sync::Arc<crate::record::SpanData>)>,
+}
+
+impl Occurrence {
+    /// Makes the latest repeat's fields and spans this occurrence's own (before its
+    /// summary is sent).
+    pub(crate) fn settle_latest(&mut self) {
+        if let Some(latest) = self.latest.take() {
+            self.fields = latest
+                .fields
+                .iter()
+                .map(|(k, v)| (k, v.to_owned_value()))
+                .collect();
+            self.spans = latest
+                .spans
+                .iter()
+                .map(|(name, data)| (*name, data.fields.to_fields()))
+                .collect();
+        }
+    }
 }
 
 /// The settings that go into every item.
@@ -270,6 +300,7 @@ pub(crate) mod fixtures {
             }],
             panic: None,
             repeated: None,
+            latest: None,
         }
     }
 
