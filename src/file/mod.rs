@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 use crate::lifecycle::{Deadline, SHUTDOWN_TIMEOUT};
-use crate::sink::spool::{Config, Notice, Spool};
+use crate::sink::spool::{Config, Spool};
 use crate::sink::LineWriter;
 use names::FileNames;
 use output::FileOutput;
@@ -148,19 +148,8 @@ pub struct DailyFileBuilder {
     lossy: bool,
     buffer_lines: usize,
     max_wait: Duration,
-    notice: NoticeFn,
     #[cfg(test)]
     faults: Option<Arc<output::Faults>>,
-}
-
-/// The builder's notice renderer (a newtype for its `Debug`).
-#[derive(Clone)]
-struct NoticeFn(Notice);
-
-impl fmt::Debug for NoticeFn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Notice")
-    }
 }
 
 impl DailyFile {
@@ -190,7 +179,6 @@ impl DailyFile {
             lossy: false,
             buffer_lines: Self::DEFAULT_BUFFER_LINES,
             max_wait: Self::DEFAULT_MAX_WAIT,
-            notice: NoticeFn(crate::sink::LossNotice::default().0),
             #[cfg(test)]
             faults: None,
         }
@@ -406,19 +394,6 @@ impl DailyFileBuilder {
         self
     }
 
-    /// Renders the line that announces dropped records (default: Logbook's
-    /// `[<time>] WARNING: tracing-logbook: N lines dropped`), so that a log in another
-    /// format gets the notice in its own format. The renderer gets the time of the last
-    /// drop and how many were dropped, and appends the whole line, `\n` included.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "the JSON format's notice is wired separately")
-    )]
-    pub(crate) fn notice(mut self, notice: Notice) -> Self {
-        self.notice = NoticeFn(notice);
-        self
-    }
-
     /// Injects write faults (unit tests only).
     #[cfg(test)]
     pub(crate) fn faults(mut self, faults: Arc<output::Faults>) -> Self {
@@ -478,7 +453,9 @@ impl DailyFileBuilder {
             per_record: self.max_size.is_some(),
             newline: true,
             announce_failures: false,
-            notice: self.notice.0,
+            // A Logbook line until the layer writing here says otherwise
+            // (`LineWriter::set_loss_notice`).
+            notice: crate::sink::LossNotice::default().0,
         };
         let spool = Spool::start(config, output)
             .map_err(|e| Error::io("start the writer thread for", &path, e))?;
@@ -560,13 +537,15 @@ mod tests {
         let file = DailyFile::builder(dir.path().join("app.log"))
             .lossy(true)
             .buffer_lines(2)
-            .notice(Arc::new(|time: OffsetDateTime, lost, out: &mut Vec<u8>| {
-                let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());
-                out.extend_from_slice(line.as_bytes());
-            }))
             .faults(faults.clone())
             .build()
             .unwrap();
+        file.set_loss_notice(crate::sink::LossNotice(Arc::new(
+            |time: OffsetDateTime, lost, out: &mut Vec<u8>| {
+                let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());
+                out.extend_from_slice(line.as_bytes());
+            },
+        )));
         assert!(file.flush(WAIT));
         // The writer is stuck: at most two batches of two get in, the rest is dropped.
         faults.paused.store(true, Relaxed);
