@@ -163,8 +163,7 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
-    let max_level = env.build_filter()?.max_level();
-    let (dispatch, guard) = build(env)?;
+    let (dispatch, guard, max_level) = assemble(env)?;
     tracing::dispatcher::set_global_default(dispatch)
         .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
     tracing_log::LogTracer::builder()
@@ -202,7 +201,22 @@ pub fn init(env: Env) -> Result<Guard, Error> {
 /// # Ok::<(), tracing_logbook::Error>(())
 /// ```
 pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
+    assemble(env).map(|(dispatch, guard, _)| (dispatch, guard))
+}
+
+/// [`build`], also returning the filter's most verbose level (for the `log` bridge).
+fn assemble(
+    env: Env,
+) -> Result<
+    (
+        tracing::Dispatch,
+        Guard,
+        tracing::level_filters::LevelFilter,
+    ),
+    Error,
+> {
     let filter = env.build_filter()?;
+    let max_level = filter.max_level();
     let mut layers: Vec<Output> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
@@ -279,7 +293,7 @@ pub fn build(env: Env) -> Result<(tracing::Dispatch, Guard), Error> {
         notifier,
         sentry,
     };
-    Ok((tracing::Dispatch::new(subscriber), guard))
+    Ok((tracing::Dispatch::new(subscriber), guard, max_level))
 }
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error
