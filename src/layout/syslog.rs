@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::Layout;
 use crate::level::Level;
 use crate::record::text::{self, Mode};
-use crate::record::{Record, SpanText};
+use crate::record::{FieldList, Record, SpanText};
 
 /// The syslog severity of a Logbook level.
 ///
@@ -53,21 +53,12 @@ impl Layout for SyslogLayout {
         let params_start = msg.len();
         msg.push_str("[fields@32473");
         let empty = msg.len();
-        let mut value = String::new();
-        for (name, v) in record.fields.iter() {
-            value.clear();
-            v.push_text(&mut value);
-            text::push_sd_param(msg, name, &value);
-        }
+        push_params(msg, record.fields);
         for span in record.spans {
-            msg.push_str(span.data.text(SpanText::Syslog, |fields, out| {
-                let mut value = String::new();
-                for (name, v) in fields.iter() {
-                    value.clear();
-                    v.push_text(&mut value);
-                    text::push_sd_param(out, name, &value);
-                }
-            }));
+            msg.push_str(
+                span.data
+                    .text(SpanText::Syslog, |f, out| push_params(out, f)),
+            );
         }
         if msg.len() == empty {
             msg.truncate(params_start);
@@ -78,5 +69,15 @@ impl Layout for SyslogLayout {
         text::push_escaped(msg, record.target, Mode::Inline);
         msg.push_str(": ");
         text::push_escaped(msg, record.message, Mode::Inline);
+    }
+}
+
+/// Appends ` name="value"` for every field (values as their plain text).
+fn push_params(out: &mut String, fields: &FieldList) {
+    let mut value = String::new();
+    for (name, v) in fields.iter() {
+        value.clear();
+        v.push_text(&mut value);
+        text::push_sd_param(out, name, &value);
     }
 }
