@@ -19,8 +19,8 @@ ROLLBAR_PORT=${ROLLBAR_PORT:-3998}
 PATHS=${PATHS:-/items/7 /fail}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet --example web --features http
-BIN=target/release/examples/web
+cargo build --release --quiet -p tracing-logbook-example-web
+BIN=target/release/web
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {

@@ -26,7 +26,10 @@
 //!
 //! # With axum and tower-http
 //!
-//! ```
+//! (Not compiled here, where axum is not a dependency: the same code is the web example's
+//! `examples/web/src/app.rs`, built and tested with it.)
+//!
+//! ```ignore
 //! use std::net::SocketAddr;
 //! use std::time::Duration;
 //!

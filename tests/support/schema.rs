@@ -14,10 +14,11 @@ pub struct Schema {
 
 impl Schema {
     pub fn load() -> Schema {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/item_schema.json");
-        let text = std::fs::read_to_string(path).expect("read item_schema.json");
+        // Included, not read at run time: the example packages use this module too, from
+        // another manifest directory.
+        let text = include_str!("../data/item_schema.json");
         Schema {
-            root: serde_json::from_str(&text).expect("parse item_schema.json"),
+            root: serde_json::from_str(text).expect("parse item_schema.json"),
         }
     }
 

@@ -16,9 +16,10 @@ use serde_json::Value;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::Env;
 
+#[path = "../../../tests/support/mod.rs"]
 mod support;
 
-#[path = "../examples/web/app.rs"]
+#[path = "../src/app.rs"]
 #[allow(dead_code)]
 mod app;
 

@@ -2,7 +2,7 @@
 //! hangs, against the same event with the notifier off.
 //!
 //! A plain `main` (no criterion harness) timing every call, to report p50 and p99:
-//! `cargo bench --bench notify`.
+//! `cargo bench -p tracing-logbook-bench --bench notify`.
 
 #![allow(clippy::print_stdout)]
 

@@ -1,7 +1,7 @@
 //! Formatting one typical event (message + 2 fields) into a sink: our `LogbookLayer`
 //! against tracing-subscriber's fmt layer (Full format, ANSI off), same sink, same run.
 //!
-//! `cargo bench --bench format` prints both times and their ratio.
+//! `cargo bench -p tracing-logbook-bench --bench format` prints both times and their ratio.
 
 #![allow(clippy::print_stdout)]
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions

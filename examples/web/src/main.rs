@@ -2,7 +2,7 @@
 //! failed request.
 //!
 //! ```console
-//! cargo run --example web --features http
+//! cargo run -p tracing-logbook-example-web
 //! curl -i localhost:3000/            # 200
 //! curl -i localhost:3000/nope        # 404: a line, no notification
 //! curl -i localhost:3000/fail        # 500: an ERROR line (notified in production)

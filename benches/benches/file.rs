@@ -6,7 +6,7 @@
 //! timed until the final flush has returned (`DailyFile::flush`, or dropping
 //! tracing-appender's `WorkerGuard`). Every run happens in a fresh child process, so the
 //! reported peak memory (`VmHWM`) belongs to that run alone; the lines in the files are
-//! counted afterwards. Run with `cargo bench --bench file` (`BENCH_FILE_RUNS` sets the
+//! counted afterwards. Run with `cargo bench -p tracing-logbook-bench --bench file` (`BENCH_FILE_RUNS` sets the
 //! runs per variant, default 3; `BENCH_FILE_EVENTS` the events per run).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]

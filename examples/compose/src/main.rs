@@ -1,6 +1,6 @@
 //! Our layers beside a third-party one (OpenTelemetry) in one registry, instead of `init`.
 //!
-//! `cargo run --example compose` prints Logbook lines on stdout and, at the end, the
+//! `cargo run -p tracing-logbook-example-compose` prints Logbook lines on stdout and, at the end, the
 //! spans OpenTelemetry exported, with the events and fields it received.
 
 #![allow(clippy::print_stdout)]

@@ -1,5 +1,5 @@
-//! The example's service: its routes and the tracing glue. `tests/web.rs` includes this
-//! file, so the test drives exactly the service `cargo run --example web` starts.
+//! The example's service: its routes and the tracing glue. `tests/web.rs` beside it includes this
+//! file, so the test drives exactly the service `cargo run -p tracing-logbook-example-web` starts.
 
 use std::future::Future;
 use std::net::SocketAddr;
