@@ -8,6 +8,7 @@ use crate::clock::{Clock, Timezone};
 use crate::error::Error;
 use crate::filter::LogbookFilter;
 use crate::format::ColorChoice;
+use crate::record::crossed::FingersCrossed;
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";
@@ -26,6 +27,9 @@ pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
 pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
 /// The variable choosing the line format: `logbook` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// The variable turning on fingers-crossed buffering of request spans down to a level
+/// (`debug`; `off` or unset: none), see [`FingersCrossed`].
+pub const LOG_FINGERS_CROSSED: &str = "LOG_FINGERS_CROSSED";
 
 /// The format of each record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,6 +144,7 @@ impl fmt::Display for Mode {
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
@@ -183,6 +188,7 @@ pub struct Env {
     pub(crate) sentry: Option<crate::notify::NotifyConfig>,
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
+    pub(crate) fingers_crossed: Option<FingersCrossed>,
 }
 
 impl Env {
@@ -205,6 +211,7 @@ impl Env {
             notify_explicit: false,
             sentry: None,
             sentry_explicit: false,
+            fingers_crossed: None,
         }
     }
 
@@ -316,6 +323,18 @@ impl Env {
                     "expected a size in bytes such as 65536, 100M or 1G",
                 )
             })?);
+        }
+        if let Some(value) = lookup(LOG_FINGERS_CROSSED) {
+            env.fingers_crossed = match value.trim() {
+                "" | "off" => None,
+                level => Some(FingersCrossed::new(level.parse().map_err(|_| {
+                    Error::value(
+                        LOG_FINGERS_CROSSED,
+                        &value,
+                        "expected a level (trace, debug, info, notice, warning, error, critical) or off",
+                    )
+                })?)),
+            };
         }
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
@@ -459,6 +478,19 @@ impl Env {
         self.sentry.is_some() && (self.sentry_explicit || self.mode.is_production_like())
     }
 
+    /// Buffers the lines of request spans below the threshold as `config` says, or
+    /// turns that off with `None` (`LOG_FINGERS_CROSSED`); see [`FingersCrossed`].
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, FingersCrossed, Level};
+    ///
+    /// let env = Env::production().fingers_crossed(Some(FingersCrossed::new(Level::Debug)));
+    /// ```
+    pub fn fingers_crossed(mut self, config: Option<FingersCrossed>) -> Env {
+        self.fingers_crossed = config;
+        self
+    }
+
     /// Uses `clock` instead of the system clock (for tests).
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
@@ -487,6 +519,7 @@ impl fmt::Debug for Env {
             .field("syslog", &self.syslog)
             .field("notify", &self.notify)
             .field("sentry", &self.sentry)
+            .field("fingers_crossed", &self.fingers_crossed)
             .finish_non_exhaustive()
     }
 }
@@ -494,6 +527,7 @@ impl fmt::Debug for Env {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::level::Level;
 
     fn env(vars: &[(&str, &str)]) -> Result<Env, Error> {
         let vars: Vec<(String, String)> = vars
@@ -613,6 +647,28 @@ mod tests {
         assert!(Env::development()
             .sentry(crate::notify::NotifyConfig::sentry(dsn))
             .notifies());
+    }
+
+    #[test]
+    fn fingers_crossed_levels() {
+        assert_eq!(env(&[]).unwrap().fingers_crossed, None);
+        let e = env(&[("LOG_FINGERS_CROSSED", "debug")]).unwrap();
+        assert_eq!(e.fingers_crossed, Some(FingersCrossed::new(Level::Debug)));
+        assert_eq!(
+            env(&[("LOG_FINGERS_CROSSED", "TRACE")])
+                .unwrap()
+                .fingers_crossed,
+            Some(FingersCrossed::new(Level::Trace))
+        );
+        assert_eq!(
+            env(&[("LOG_FINGERS_CROSSED", "off")])
+                .unwrap()
+                .fingers_crossed,
+            None
+        );
+        let err = env(&[("LOG_FINGERS_CROSSED", "loud")]).unwrap_err();
+        assert_eq!(err.var(), Some("LOG_FINGERS_CROSSED"));
+        assert!(err.to_string().contains("\"loud\""), "{err}");
     }
 
     #[test]

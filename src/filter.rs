@@ -50,6 +50,8 @@ pub struct LogbookFilter {
     env: EnvFilter,
     statics: Vec<StaticDirective>,
     spec: String,
+    /// Whether a span directive (`[request]=debug`) is among them.
+    dynamic: bool,
 }
 
 /// A static (span-less) directive's target and Logbook threshold.
@@ -95,6 +97,7 @@ impl LogbookFilter {
     /// A [`FilterError`] naming the first directive that is not valid.
     pub fn parse(spec: &str) -> Result<LogbookFilter, FilterError> {
         let mut statics = Vec::new();
+        let mut dynamic = false;
         let mut env = EnvFilter::builder()
             .with_default_directive(LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into())
             .parse_lossy("");
@@ -141,12 +144,15 @@ impl LogbookFilter {
                     target: (!head.is_empty()).then(|| head.to_owned()),
                     level,
                 });
+            } else {
+                dynamic = true;
             }
         }
         Ok(LogbookFilter {
             env,
             statics,
             spec: spec.to_owned(),
+            dynamic,
         })
     }
 
@@ -160,6 +166,21 @@ impl LogbookFilter {
     pub fn max_level(&self) -> LevelFilter {
         <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&self.env)
             .unwrap_or(LevelFilter::TRACE)
+    }
+
+    /// The least severe level that every target shows (at it and above the filter need
+    /// not be asked), or `None` when that depends on more than the level (a span
+    /// directive, or a target that is `off`).
+    pub(crate) fn floor(&self) -> Option<Level> {
+        if self.dynamic {
+            return None;
+        }
+        let bare = self.statics.iter().any(|d| d.target.is_none());
+        let mut floor = if bare { Level::Trace } else { DEFAULT_LEVEL };
+        for d in &self.statics {
+            floor = floor.max(d.level?);
+        }
+        Some(floor)
     }
 
     /// Whether the static directives veto this callsite: a plain `INFO` event under a

@@ -177,6 +177,10 @@ impl<W: LineWriter> Emit for LogbookLayer<W> {
     fn emit(&self, record: &Record<'_>) {
         self.out.emit(record);
     }
+
+    fn writes_lines(&self) -> bool {
+        true
+    }
 }
 
 impl<W> fmt::Debug for LogbookLayer<W> {

@@ -11,7 +11,9 @@ use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
 use crate::layout::{Emit, Spine};
+use crate::record::crossed::{Crossing, Gate};
 use crate::sink::{LineWriter, Stdout};
+use tracing::level_filters::LevelFilter;
 
 use crate::lifecycle::SHUTDOWN_TIMEOUT;
 use crate::lifecycle::{Component, Deadline};
@@ -49,6 +51,7 @@ pub struct Guard {
     file: Option<crate::DailyFile>,
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
+    buffers: Option<Arc<crate::record::crossed::Memory>>,
 }
 
 impl Guard {
@@ -83,6 +86,29 @@ impl Guard {
     /// counters, as for [`notifier`](Self::notifier).
     pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
+    }
+
+    /// The fingers-crossed buffers' counters, when [`Env::fingers_crossed`] (or
+    /// `LOG_FINGERS_CROSSED`) turned them on.
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, FingersCrossed, Level, LogFile, Mode};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = Env::new(Mode::Production)
+    ///     .log_file(LogFile::Path(dir.path().join("app.log")))
+    ///     .fingers_crossed(Some(FingersCrossed::new(Level::Debug)));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     let _request = tracing::error_span!("request").entered();
+    ///     tracing::debug!("held until an error happens in the request");
+    ///     assert_eq!(guard.buffered().unwrap().lines, 1);
+    /// });
+    /// assert_eq!(guard.buffered().unwrap().lines, 0); // the request closed
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn buffered(&self) -> Option<crate::BufferStats> {
+        self.buffers.as_ref().map(|m| m.stats())
     }
 }
 
@@ -283,16 +309,29 @@ fn assemble(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
-    let subscriber = tracing_subscriber::registry()
-        .with(filter)
-        .with(Spine::new(layers, clock));
-    let guard = Guard {
+    let mut guard = Guard {
         components,
         mode: env.mode,
         file: daily_file,
         notifier,
         sentry,
+        buffers: None,
     };
+    let Some(config) = env.fingers_crossed else {
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(Spine::new(layers, clock, None));
+        return Ok((tracing::Dispatch::new(subscriber), guard, max_level));
+    };
+    // Fingers crossed: the gate lets the buffered levels through inside request spans,
+    // and the `log` bridge must pass them too.
+    let filter = Arc::new(filter);
+    let crossing = Crossing::new(filter.clone(), config);
+    guard.buffers = Some(crossing.memory.clone());
+    let max_level = max_level.max(LevelFilter::from_level(config.level().to_tracing()));
+    let subscriber = tracing_subscriber::registry()
+        .with(Gate::new(filter, config.level()))
+        .with(Spine::new(layers, clock, Some(crossing)));
     Ok((tracing::Dispatch::new(subscriber), guard, max_level))
 }
 

@@ -134,6 +134,10 @@ impl<W: LineWriter> Emit for JsonLayer<W> {
     fn emit(&self, record: &Record<'_>) {
         self.out.emit(record);
     }
+
+    fn writes_lines(&self) -> bool {
+        true
+    }
 }
 
 impl<W> fmt::Debug for JsonLayer<W> {

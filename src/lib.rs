@@ -110,8 +110,8 @@ pub mod testing;
 
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
-    default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE, LOG_FORMAT,
-    LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
+    default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE,
+    LOG_FINGERS_CROSSED, LOG_FORMAT, LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
 pub use file::{DailyFile, DailyFileBuilder};
@@ -121,6 +121,7 @@ pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
+pub use record::crossed::{BufferStats, FingersCrossed, FINGERS_CROSSED_FIELD};
 pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
 
 #[doc(hidden)]

@@ -380,6 +380,10 @@ impl Emit for SyslogLayer {
             self.spool.push(record.time, msg.as_bytes());
         });
     }
+
+    fn writes_lines(&self) -> bool {
+        true
+    }
 }
 
 impl<S> Layer<S> for SyslogLayer

@@ -90,12 +90,32 @@ fn child() {
             let _e = span.enter();
             tracing_logbook::notice!(target: "App", port = 8080, "listening\n\u{1b}[31m");
         }
+        "fingers_crossed" => fingers_crossed(),
         "io_result" => {
             if let Err(e) = io_result_main() {
                 println!("MAIN_ERR {e:?}");
             }
         }
         other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn fingers_crossed() {
+    let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+    for (id, fails) in [(1, false), (2, true)] {
+        let _request = tracing::error_span!("request", id).entered();
+        log::debug!(target: "Legacy", "from the log crate");
+        tracing::debug!(target: "App", "from tracing");
+        tracing::trace!(target: "App", "below the buffered level");
+        if fails {
+            tracing::error!(target: "App", "failed");
+        }
+    }
+    log::debug!(target: "Legacy", "outside any request");
+    tracing::debug!(target: "App", "outside any request");
+    match guard.buffered() {
+        Some(b) => println!("BUFFERED lines={} flushed={}", b.lines, b.flushed),
+        None => println!("BUFFERED off"),
     }
 }
 
@@ -121,6 +141,26 @@ fn development() {
     assert!(second.is_already_initialized());
     tracing_logbook::critical!(target: "App", "second init: {second}");
     assert!(guard.flush(std::time::Duration::from_secs(1)));
+}
+
+#[test]
+fn fingers_crossed_holds_tracing_and_log_lines_of_requests_until_an_error() {
+    let (ok, stdout, stderr) = run_child("fingers_crossed", &[("LOG_FINGERS_CROSSED", "debug")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        [
+            "DEBUG: Legacy: from the log crate in request{id=2}",
+            "DEBUG: App: from tracing in request{id=2}",
+            "ERROR: App: failed in request{id=2}",
+        ]
+    );
+    assert!(stdout.contains("BUFFERED lines=0 flushed=1"), "{stdout}");
+    // Without the variable, nothing of that is written.
+    let (ok, stdout, stderr) = run_child("fingers_crossed", &[]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(log_lines(&stdout), ["ERROR: App: failed in request{id=2}"]);
+    assert!(stdout.contains("BUFFERED off"), "{stdout}");
 }
 
 #[test]

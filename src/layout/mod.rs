@@ -21,6 +21,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::Clock;
 use crate::level::Level;
+use crate::record::crossed::Crossing;
 use crate::record::{self, FieldList, Record};
 use crate::sink::spool::Notice;
 use crate::sink::{LineWriter, LossNotice};
@@ -52,6 +53,12 @@ pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>, unit: &'static str) -> Noti
 /// What an output does with a captured record.
 pub(crate) trait Emit: Send + Sync + 'static {
     fn emit(&self, record: &Record<'_>);
+
+    /// Whether this output writes lines (stdout, a file, syslog), and so also writes
+    /// the fingers-crossed lines of a failed request; notifiers do not.
+    fn writes_lines(&self) -> bool {
+        false
+    }
 }
 
 /// A layout writing to a [`LineWriter`]: the body of the Logbook and JSON layers.
@@ -77,6 +84,10 @@ impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
             self.writer.write_line(shown, buf.as_bytes());
         });
     }
+
+    fn writes_lines(&self) -> bool {
+        true
+    }
 }
 
 /// The layer [`init`](crate::init) installs: one capture per event, then every output.
@@ -84,14 +95,21 @@ pub(crate) struct Spine {
     outputs: Vec<Box<dyn Emit>>,
     clock: Arc<dyn Clock>,
     id: usize,
+    /// Fingers-crossed buffering, when on (then the global filter is its `Gate`).
+    crossed: Option<Crossing>,
 }
 
 impl Spine {
-    pub(crate) fn new(outputs: Vec<Box<dyn Emit>>, clock: Arc<dyn Clock>) -> Spine {
+    pub(crate) fn new(
+        outputs: Vec<Box<dyn Emit>>,
+        clock: Arc<dyn Clock>,
+        crossed: Option<Crossing>,
+    ) -> Spine {
         Spine {
             outputs,
             clock,
             id: record::next_layer_id(),
+            crossed,
         }
     }
 }
@@ -114,10 +132,26 @@ where
         if self.outputs.is_empty() {
             return;
         }
+        let Some(crossed) = &self.crossed else {
+            record::capture(event, &ctx, self.clock.now_utc(), |record| {
+                for output in &self.outputs {
+                    output.emit(record);
+                }
+            });
+            return;
+        };
+        let below = crossed.below(event, &ctx);
         record::capture(event, &ctx, self.clock.now_utc(), |record| {
-            for output in &self.outputs {
-                output.emit(record);
-            }
+            crossed.route(self.id, below, record, &self.outputs);
         });
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        let Some(crossed) = &self.crossed else { return };
+        let Some(span) = ctx.span(&id) else { return };
+        let entry = span.extensions().get::<Arc<record::SpanEntry>>().cloned();
+        if let Some(entry) = entry {
+            crossed.close(self.id, &entry);
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! `Display` that logs, or that panics (with the panic hook logging the panic), cannot
 //! deadlock the process.
 
+pub(crate) mod crossed;
 pub(crate) mod text;
 
 use std::cell::RefCell;
@@ -311,7 +312,9 @@ pub(crate) fn push_json_fields<'a>(
 /// Whether a field is internal to the crate or to the `log` bridge and never shown.
 #[inline]
 pub(crate) fn is_hidden(name: &str, from_log: bool) -> bool {
-    name == crate::level::LEVEL_FIELD || (from_log && name.starts_with("log."))
+    name == crate::level::LEVEL_FIELD
+        || name == crossed::FINGERS_CROSSED_FIELD
+        || (from_log && name.starts_with("log."))
 }
 
 /// The one visitor of the crate: the message (for events) and typed fields.
@@ -319,6 +322,8 @@ struct Collect<'a> {
     message: Option<&'a mut String>,
     fields: &'a mut FieldList,
     from_log: bool,
+    /// A span's `logbook.fingers_crossed` value, when recording a new span.
+    crossed: Option<&'a mut Option<bool>>,
 }
 
 impl Collect<'_> {
@@ -378,6 +383,12 @@ impl Visit for Collect<'_> {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
+        if field.name() == crossed::FINGERS_CROSSED_FIELD {
+            if let Some(crossed) = self.crossed.as_deref_mut() {
+                *crossed = Some(value);
+            }
+            return;
+        }
         if self.keep(field) {
             self.fields.push(field.name(), Kind::Bool(value));
         }
@@ -425,6 +436,9 @@ pub(crate) struct SpanEntry {
     /// The layer instance that stores later `record` calls, so two of our layers in one
     /// subscriber do not record everything twice.
     owner: usize,
+    /// Whether this span buffers its lines below the threshold (fingers crossed: a span
+    /// named `request`, or one with `logbook.fingers_crossed = true`).
+    pub(crate) crossed: bool,
     data: Mutex<Arc<SpanData>>,
     /// Per-layer side data (a notifier's recent lines of this request), by layer id.
     pub(crate) side: Mutex<Vec<(usize, Box<dyn std::any::Any + Send>)>>,
@@ -518,13 +532,17 @@ pub(crate) fn on_new_span<S>(
         text: String::with_capacity(128),
         items: Vec::with_capacity(attrs.metadata().fields().len()),
     };
+    let mut crossed = None;
     attrs.record(&mut Collect {
         message: None,
         fields: &mut fields,
         from_log: false,
+        crossed: Some(&mut crossed),
     });
+    let crossed = crossed::wants_buffer(attrs.metadata().name(), crossed);
     let entry = Arc::new(SpanEntry {
         owner,
+        crossed,
         data: Mutex::new(Arc::new(SpanData {
             fields,
             texts: Default::default(),
@@ -564,6 +582,7 @@ pub(crate) fn on_record<S>(
             message: None,
             fields: added,
             from_log: false,
+            crossed: None,
         });
         if !added.is_empty() {
             entry.append(added);
@@ -712,6 +731,7 @@ where
             message: Some(message),
             fields,
             from_log,
+            crossed: None,
         });
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {

@@ -60,7 +60,11 @@ async fn login() -> &'static str {
 }
 
 async fn fail() -> (StatusCode, &'static str) {
+    tracing::debug!(backend = "payments", "connecting");
+    // Other requests run meanwhile: their lines must not mix into this one's.
+    tokio::task::yield_now().await;
     tracing::info!("calling the payment backend");
+    tracing::debug!(attempt = 1, "connection refused");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "payment backend unavailable\n",
