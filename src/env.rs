@@ -25,7 +25,7 @@ pub const LOG_FILE: &str = "LOG_FILE";
 pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
 /// The variable setting a maximum size per log file (`100M`, `1G`, `65536`); unset: none.
 pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
-/// The variable choosing the line format: `logbook` (default) or `json`.
+/// The variable choosing the line format: `logbook` (default), `json` or `ecs`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 /// The variable turning on fingers-crossed buffering of request spans down to a level
 /// (`debug`; `off` or unset: none), see [`FingersCrossed`].
@@ -39,6 +39,10 @@ pub enum Format {
     Logbook,
     /// One JSON object per line (see [`JsonLayer`](crate::JsonLayer)).
     Json,
+    /// One JSON object per line with Elastic Common Schema names (`@timestamp`,
+    /// `log.level`, `message`, `log.logger`, `ecs.version`, ...); see the README's
+    /// "Shipping logs" section for every key.
+    Ecs,
 }
 
 /// Where production lines go.
@@ -140,7 +144,7 @@ impl fmt::Display for Mode {
 /// | `RUST_LOG` | level directives, see [`LogbookFilter`] | `info` |
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
-/// | `LOG_FORMAT` | `logbook`, `json` | `logbook` |
+/// | `LOG_FORMAT` | `logbook`, `json`, `ecs` (Elastic Common Schema JSON) | `logbook` |
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
@@ -290,7 +294,14 @@ impl Env {
             env.format = match value.as_str() {
                 "logbook" => Format::Logbook,
                 "json" => Format::Json,
-                _ => return Err(Error::value(LOG_FORMAT, value, "expected logbook or json")),
+                "ecs" => Format::Ecs,
+                _ => {
+                    return Err(Error::value(
+                        LOG_FORMAT,
+                        value,
+                        "expected logbook, json or ecs",
+                    ))
+                }
             };
         }
         if let Some(value) = lookup(LOG_FILE) {
@@ -584,6 +595,7 @@ mod tests {
         );
         assert_eq!((e.max_files, e.max_size), (7, Some(100 << 20)));
         assert_eq!(e.format, Format::Json);
+        assert_eq!(env(&[("LOG_FORMAT", "ecs")]).unwrap().format, Format::Ecs);
         assert_eq!(
             env(&[("LOG_FILE", "-")]).unwrap().log_file,
             Some(LogFile::Stdout)

@@ -361,6 +361,10 @@ fn build_notifier(
 fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output {
     match env.format {
         Format::Logbook => Box::new(logbook_builder(env).color(color).build(writer)),
+        Format::Ecs => Box::new(crate::layout::Formatted::new(
+            crate::layout::ecs::EcsLayout::new(env.timezone),
+            writer,
+        )),
         Format::Json => {
             let mut builder = crate::JsonLayer::builder().timezone(env.timezone);
             if let Some(clock) = &env.clock {

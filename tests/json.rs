@@ -144,3 +144,78 @@ fn typed_values_and_stable_keys() {
     assert_eq!(got[1]["message"], "");
     assert_eq!(got[1]["fields"]["only"], 1);
 }
+
+/// `LOG_FORMAT=ecs` through `build`: every line of the daily file parses, with the ECS
+/// keys, hostile strings intact, and the fingers-crossed lines in the same format.
+#[test]
+fn ecs_lines_in_the_daily_file_field_by_field() {
+    use tracing_logbook::{Env, FingersCrossed, Format, Level, LogFile, Mode};
+    let dir = tempfile::tempdir().unwrap();
+    let from_env = Env::from_lookup(|name| (name == "LOG_FORMAT").then(|| "ecs".to_owned()));
+    assert!(format!("{:?}", from_env.unwrap()).contains("format: Ecs"));
+    let env = Env::new(Mode::Production)
+        .format(Format::Ecs)
+        .clock(ManualClock::new(datetime!(2026-11-23 19:28:08.000001 UTC)))
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .fingers_crossed(Some(FingersCrossed::new(Level::Debug).max_lines(1)));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for s in HOSTILE {
+            tracing::warn!(target: "App", value = *s, "{s}");
+        }
+        let _in = tracing::error_span!("request", method = "GET", url = "/a b").entered();
+        tracing::debug!(target: "App", "dropped");
+        tracing::debug!(target: "App", step = 2, "kept");
+        tracing_logbook::critical!(target: "App", "boom");
+    });
+    assert!(guard.flush(std::time::Duration::from_secs(10)));
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        })
+        .collect();
+    assert_eq!(lines.len(), HOSTILE.len() + 3, "{text}");
+    for (line, s) in lines.iter().zip(HOSTILE) {
+        assert_eq!(line["@timestamp"], "2026-11-23T19:28:08.000001Z");
+        assert_eq!(line["log.level"], "warning");
+        assert_eq!(line["log.logger"], "App");
+        assert_eq!(line["ecs.version"], "8.11.0");
+        assert_eq!(line["message"], *s);
+        assert_eq!(line["value"], *s);
+        assert_eq!(line["log.origin.file.name"], file!());
+        assert!(line["log.origin.file.line"].is_u64());
+        assert!(line["process.thread.name"].is_string());
+        assert!(line.get("logbook.spans").is_none());
+    }
+    let tail = &lines[HOSTILE.len()..];
+    let summary: Vec<(&str, &str, &str)> = tail
+        .iter()
+        .map(|l| {
+            (
+                l["log.level"].as_str().unwrap(),
+                l["log.logger"].as_str().unwrap(),
+                l["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("warning", "tracing-logbook", "1 buffered lines dropped"),
+            ("debug", "App", "kept"),
+            ("critical", "App", "boom"),
+        ]
+    );
+    for line in tail {
+        assert_eq!(line["logbook.spans"], serde_json::json!(["request"]));
+        assert_eq!(line["method"], "GET");
+        assert_eq!(line["url"], "/a b");
+    }
+    assert_eq!(tail[1]["step"], 2);
+}

@@ -70,7 +70,8 @@ fn main() {
 
     let (dispatch, guard) = subject(true, dir.path());
     tracing::dispatcher::with_default(&dispatch, || {
-        let span = tracing::error_span!(target: "http", "request", method = "GET", url = "/items/42");
+        let span =
+            tracing::error_span!(target: "http", "request", method = "GET", url = "/items/42");
         let _in = span.enter();
         for i in 0..10u64 {
             tracing::debug!(target: "app", i, user = "ann", "looking the item up");

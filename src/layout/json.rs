@@ -69,7 +69,7 @@ impl Layout for JsonLayout {
 }
 
 /// The current thread's name (or id) as a JSON string, cached per thread.
-fn push_thread(buf: &mut String) {
+pub(crate) fn push_thread(buf: &mut String) {
     thread_local! {
         static NAME: RefCell<Option<String>> = const { RefCell::new(None) };
     }

@@ -7,6 +7,7 @@
 //! [`init`](crate::init) installs: it captures each event once and hands the record to
 //! every output in turn.
 
+pub(crate) mod ecs;
 pub(crate) mod json;
 pub(crate) mod logbook;
 pub(crate) mod syslog;
