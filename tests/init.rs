@@ -429,7 +429,7 @@ fn an_unknown_log_format_is_an_error() {
     let (ok, _, stderr) = run_child("json", &[("LOG_FORMAT", "xml")]);
     assert!(!ok);
     assert!(
-        stderr.contains(r#"invalid LOG_FORMAT value "xml": expected logbook or json"#),
+        stderr.contains(r#"invalid LOG_FORMAT value "xml": expected logbook, json or ecs"#),
         "{stderr}"
     );
 }
