@@ -18,6 +18,10 @@
 //! control characters escaped. No content of an event can forge a second record or put
 //! a raw control byte on the output: a newline in the message starts an indented
 //! continuation line, and every other control character is escaped (`\u{1b}`).
+//!
+//! With the `opentelemetry` feature and tracing-opentelemetry's layer in the registry, a
+//! line inside a span ends with ` trace_id=… span_id=…`, the W3C ids (lower-case hex) of
+//! the innermost span.
 
 use std::fmt;
 use std::sync::Arc;
@@ -67,6 +71,8 @@ pub struct LogbookLayer<W = Stdout> {
     out: Formatted<LogbookLayout, W>,
     clock: Arc<dyn Clock>,
     id: usize,
+    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
+    link: record::otel::Link,
 }
 
 /// Builds a [`LogbookLayer`].
@@ -144,6 +150,7 @@ impl LogbookLayerBuilder {
             ),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             id: record::next_layer_id(),
+            link: Default::default(),
         }
     }
 
@@ -200,7 +207,12 @@ where
 {
     record::span_hooks!();
 
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.link.register(dispatch);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.link.remember(event, &ctx);
         record::capture(event, &ctx, self.clock.now_utc(), |record| {
             self.out.emit(record)
         });

@@ -51,6 +51,7 @@ use crate::sink::{LineWriter, Stdout};
 /// | `spans` | the enclosing spans, root first: `{"name", "fields"}` | yes (may be `[]`) |
 /// | `file`, `line` | the source location | when known |
 /// | `thread` | the thread's name, or its id (`ThreadId(3)`) | yes |
+/// | `trace_id`, `span_id` | the W3C ids (lower-case hex) of the OpenTelemetry span the event happened in | with the `opentelemetry` feature, inside a span tracing-opentelemetry knows |
 ///
 /// These names are stable. Strings (names included) are escaped per RFC 8259;
 /// additionally DEL, C1 controls, U+2028/U+2029 and bidirectional overrides are written
@@ -63,6 +64,8 @@ pub struct JsonLayer<W = Stdout> {
     out: Formatted<JsonLayout, W>,
     clock: Arc<dyn Clock>,
     id: usize,
+    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
+    link: record::otel::Link,
 }
 
 /// Builds a [`JsonLayer`].
@@ -106,6 +109,7 @@ impl JsonLayerBuilder {
             out: Formatted::new(JsonLayout::new(self.timezone), writer),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             id: record::next_layer_id(),
+            link: Default::default(),
         }
     }
 
@@ -153,7 +157,12 @@ where
 {
     record::span_hooks!();
 
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.link.register(dispatch);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.link.remember(event, &ctx);
         record::capture(event, &ctx, self.clock.now_utc(), |record| {
             self.out.emit(record)
         });

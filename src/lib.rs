@@ -67,6 +67,12 @@
 //!   trackers) over HTTPS with `ureq`.
 //! * `http`: the `web` module, request spans and response lines for web services built
 //!   on the `http` crate (axum, tower-http's `TraceLayer`); adds the `http` crate only.
+//! * `opentelemetry`: trace-linked lines. With tracing-opentelemetry's layer in the same
+//!   registry, each line ends with `trace_id=… span_id=…` (the W3C ids of the span the
+//!   event happened in), JSON lines carry top-level `trace_id`/`span_id`, ECS lines
+//!   `trace.id`/`span.id`, syslog messages an `[opentelemetry trace_id=… span_id=…]`
+//!   element, Sentry events a `trace` context and Rollbar items `custom.trace_id` and
+//!   `custom.span_id`. Adds `opentelemetry` and `tracing-opentelemetry`.
 //!
 //! # Supported Rust versions
 //!

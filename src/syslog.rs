@@ -17,6 +17,8 @@
 //! * structured data `logbook@32473` carries the channel and the Logbook level, and
 //!   `fields@32473` the event's and its spans' fields (names reduced to the 32 printable
 //!   ASCII characters RFC 5424 allows; 32473 is the documentation enterprise number);
+//! * with the `opentelemetry` feature, inside a span tracing-opentelemetry knows, an
+//!   `[opentelemetry trace_id="…" span_id="…"]` element (the W3C ids of the innermost span);
 //! * the message is Logbook's syslog format, `channel: message`, on one line: newlines and
 //!   control characters are escaped as in Logbook lines.
 //!
@@ -231,6 +233,7 @@ impl SyslogLayerBuilder {
             layout,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             id: record::next_layer_id(),
+            link: Default::default(),
         };
         Ok((layer, SyslogHandle { spool }))
     }
@@ -287,6 +290,8 @@ pub struct SyslogLayer {
     layout: Arc<SyslogLayout>,
     clock: Arc<dyn Clock>,
     id: usize,
+    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
+    link: record::otel::Link,
 }
 
 impl SyslogLayer {
@@ -392,7 +397,12 @@ where
 {
     record::span_hooks!();
 
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.link.register(dispatch);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.link.remember(event, &ctx);
         record::capture(event, &ctx, self.clock.now_utc(), |record| {
             self.emit(record)
         });

@@ -105,6 +105,13 @@ impl Layout for EcsLayout {
         }
         buf.push_str(",\"process.thread.name\":");
         super::json::push_thread(buf);
+        if let Some(ids) = record.trace {
+            buf.push_str(",\"trace.id\":\"");
+            ids.push_trace_id(buf);
+            buf.push_str("\",\"span.id\":\"");
+            ids.push_span_id(buf);
+            buf.push('"');
+        }
         if !record.spans.is_empty() {
             buf.push_str(",\"logbook.spans\":[");
             for (i, span) in record.spans.iter().enumerate() {

@@ -64,6 +64,13 @@ impl Layout for JsonLayout {
         }
         buf.push_str(",\"thread\":");
         push_thread(buf);
+        if let Some(ids) = record.trace {
+            buf.push_str(",\"trace_id\":\"");
+            ids.push_trace_id(buf);
+            buf.push_str("\",\"span_id\":\"");
+            ids.push_span_id(buf);
+            buf.push('"');
+        }
         buf.push_str("}\n");
     }
 }

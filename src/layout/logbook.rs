@@ -90,6 +90,13 @@ impl Layout for LogbookLayout {
             }
         }
 
+        if let Some(ids) = record.trace {
+            buf.push_str(" trace_id=");
+            ids.push_trace_id(buf);
+            buf.push_str(" span_id=");
+            ids.push_span_id(buf);
+        }
+
         if self.color {
             buf.push_str(RESET);
         }

@@ -96,6 +96,8 @@ pub(crate) struct Spine {
     outputs: Vec<Box<dyn Emit>>,
     clock: Arc<dyn Clock>,
     id: usize,
+    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
+    link: record::otel::Link,
     /// Fingers-crossed buffering, when on (then the global filter is its `Gate`).
     crossed: Option<Crossing>,
 }
@@ -110,6 +112,7 @@ impl Spine {
             outputs,
             clock,
             id: record::next_layer_id(),
+            link: Default::default(),
             crossed,
         }
     }
@@ -129,7 +132,12 @@ where
 {
     record::span_hooks!();
 
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.link.register(dispatch);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.link.remember(event, &ctx);
         if self.outputs.is_empty() {
             return;
         }

@@ -65,6 +65,16 @@ impl Layout for SyslogLayout {
         } else {
             msg.push(']');
         }
+        if let Some(ids) = record.trace {
+            let mut hex = String::with_capacity(32);
+            msg.push_str("[opentelemetry");
+            ids.push_trace_id(&mut hex);
+            text::push_sd_param(msg, "trace_id", &hex);
+            hex.clear();
+            ids.push_span_id(&mut hex);
+            text::push_sd_param(msg, "span_id", &hex);
+            msg.push(']');
+        }
         msg.push(' ');
         text::push_escaped(msg, record.target, Mode::Inline);
         msg.push_str(": ");

@@ -137,6 +137,7 @@ mod tests {
             panic: None,
             repeated: None,
             latest: None,
+            trace: None,
         }
     }
 

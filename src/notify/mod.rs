@@ -659,6 +659,7 @@ impl NotifyConfig {
             dedup,
             queue_size: self.queue_size,
             id: record::next_layer_id(),
+            link: Default::default(),
         };
         (layer, handle)
     }
@@ -682,6 +683,8 @@ pub struct NotifyLayer {
     dedup: Arc<Mutex<Dedup>>,
     queue_size: usize,
     id: usize,
+    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
+    link: record::otel::Link,
 }
 
 impl fmt::Debug for NotifyLayer {
@@ -894,10 +897,15 @@ where
 {
     record::span_hooks!();
 
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.link.register(dispatch);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if IN_WORKER.with(|w| w.get()) {
             return;
         }
+        self.link.remember(event, &ctx);
         record::capture(event, &ctx, crate::clock::SystemClock.now_utc(), |record| {
             self.emit(record)
         });
@@ -1004,6 +1012,7 @@ impl NotifyLayer {
             panic: panic_info.cloned(),
             repeated: None,
             latest: None,
+            trace: record.trace,
         };
         let admitted = self.dedup.lock().unwrap_or_else(|e| e.into_inner()).admit(
             key,

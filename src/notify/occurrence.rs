@@ -50,6 +50,8 @@ pub(crate) struct Occurrence {
     /// For a storm summary: the latest repeat's fields and spans, kept as the record had
     /// them (span snapshots are shared, not copied) until the summary is sent.
     pub(crate) latest: Option<Box<Latest>>,
+    /// The OpenTelemetry ids of the span the error happened in (feature `opentelemetry`).
+    pub(crate) trace: Option<crate::record::otel::TraceIds>,
 }
 
 /// The latest repeat of an error, cheap to replace on every repeat (see
@@ -61,6 +63,16 @@ pub(crate) struct Latest {
 }
 
 impl Occurrence {
+    /// The OpenTelemetry ids as `{"trace_id", "span_id"}` (W3C lower-case hex): Sentry's
+    /// trace context and Rollbar's `custom` keys.
+    pub(crate) fn trace_context(&self) -> Option<Map<String, Value>> {
+        let (trace_id, span_id) = self.trace?.hex();
+        let mut ids = Map::new();
+        ids.insert("trace_id".into(), Value::String(trace_id));
+        ids.insert("span_id".into(), Value::String(span_id));
+        Some(ids)
+    }
+
     /// Makes the latest repeat's fields and spans this occurrence's own (before its
     /// summary is sent).
     pub(crate) fn settle_latest(&mut self) {
@@ -301,6 +313,7 @@ pub(crate) mod fixtures {
             panic: None,
             repeated: None,
             latest: None,
+            trace: None,
         }
     }
 

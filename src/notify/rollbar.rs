@@ -148,6 +148,8 @@ pub(crate) const SKELETON: &[&str] = &[
     "/data/custom/channel",
     "/data/custom/file",
     "/data/custom/line",
+    "/data/custom/trace_id",
+    "/data/custom/span_id",
     "/data/custom/module",
     "/data/custom/thread",
     "/data/custom/repeated",
@@ -191,7 +193,7 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
         body["telemetry"] = Value::Array(telemetry);
     }
 
-    let mut custom = Map::new();
+    let mut custom = occ.trace_context().unwrap_or_default();
     if !occ.fields.is_empty() {
         custom.insert(
             "fields".into(),

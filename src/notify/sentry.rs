@@ -353,6 +353,10 @@ pub(crate) const SKELETON: &[&str] = &[
     "/contexts/callsite/line",
     "/contexts/callsite/module",
     "/contexts/*/depth",
+    "/contexts/trace",
+    "/contexts/trace/type",
+    "/contexts/trace/trace_id",
+    "/contexts/trace/span_id",
     "/request",
     "/request/headers",
     "/request/env",
@@ -453,6 +457,10 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
             ctx.insert(k.to_owned(), field_json(v));
         }
         contexts.insert(key, Value::Object(ctx));
+    }
+    if let Some(mut trace) = occ.trace_context() {
+        trace.insert("type".into(), json!("trace"));
+        contexts.insert("trace".into(), Value::Object(trace));
     }
     event.insert("contexts".into(), Value::Object(contexts));
 

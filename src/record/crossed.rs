@@ -316,6 +316,7 @@ struct Held {
     module_end: Option<usize>,
     fields: FieldList,
     spans: Vec<SpanRef>,
+    trace: Option<super::otel::TraceIds>,
 }
 
 impl Held {
@@ -361,6 +362,7 @@ impl Held {
                     data: s.data.clone(),
                 })
                 .collect(),
+            trace: record.trace,
         }
     }
 
@@ -388,6 +390,7 @@ impl Held {
             message: &self.text[..self.message_end],
             fields: &self.fields,
             spans: &self.spans,
+            trace: self.trace,
         }
     }
 }

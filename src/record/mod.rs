@@ -13,6 +13,7 @@
 //! deadlock the process.
 
 pub(crate) mod crossed;
+pub(crate) mod otel;
 pub(crate) mod text;
 
 use std::cell::RefCell;
@@ -440,6 +441,9 @@ pub(crate) struct SpanEntry {
     /// named `request`, or one with `logbook.fingers_crossed = true`).
     pub(crate) crossed: bool,
     data: Mutex<Arc<SpanData>>,
+    /// The OpenTelemetry ids of this span, once looked up (see [`otel`]).
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) trace: OnceLock<Option<otel::TraceIds>>,
     /// Per-layer side data (a notifier's recent lines of this request), by layer id.
     pub(crate) side: Mutex<Vec<(usize, Box<dyn std::any::Any + Send>)>>,
 }
@@ -547,6 +551,8 @@ pub(crate) fn on_new_span<S>(
             fields,
             texts: Default::default(),
         })),
+        #[cfg(feature = "opentelemetry")]
+        trace: OnceLock::new(),
         side: Mutex::new(Vec::new()),
     });
     let mut ext = span.extensions_mut();
@@ -663,6 +669,8 @@ pub(crate) struct Record<'a> {
     pub(crate) fields: &'a FieldList,
     /// The enclosing spans, root first.
     pub(crate) spans: &'a [SpanRef],
+    /// The OpenTelemetry ids of the innermost span (feature `opentelemetry`).
+    pub(crate) trace: Option<otel::TraceIds>,
 }
 
 impl<'a> Record<'a> {
@@ -685,6 +693,7 @@ impl<'a> Record<'a> {
             message,
             fields,
             spans: &[],
+            trace: None,
         }
     }
 }
@@ -744,6 +753,13 @@ where
                 });
             }
         }
+        #[cfg(feature = "opentelemetry")]
+        let trace = spans
+            .last()
+            .and_then(|s| s.entry.as_ref())
+            .and_then(|e| e.trace.get().copied().flatten());
+        #[cfg(not(feature = "opentelemetry"))]
+        let trace = None;
         let origin = if from_log || meta.target().is_empty() {
             Origin::Shared
         } else {
@@ -760,6 +776,7 @@ where
             message,
             fields,
             spans,
+            trace,
         };
         let r = f(&record);
         // Spans are not kept alive by the buffer between events.

@@ -31,15 +31,22 @@ fn levels_fields_and_spans_reach_both_layers() {
     });
     provider.force_flush().unwrap();
 
-    assert_eq!(
-        out.take_string(),
-        "[2026-11-23 19:28:08.123456] NOTICE: App: order found order=7 in request{method=GET}\n\
-         [2026-11-23 19:28:08.123456] CRITICAL: App: cannot write reason=\"disk full\" in request{method=GET}\n"
-    );
-
     let spans = exporter.get_finished_spans().unwrap();
     assert_eq!(spans.len(), 1);
     let span = &spans[0];
+    // The lines end with the span's W3C ids (the `opentelemetry` feature).
+    let ids = format!(
+        "trace_id={} span_id={}",
+        span.span_context.trace_id(),
+        span.span_context.span_id()
+    );
+    assert_eq!(
+        out.take_string(),
+        format!(
+            "[2026-11-23 19:28:08.123456] NOTICE: App: order found order=7 in request{{method=GET}} {ids}\n\
+             [2026-11-23 19:28:08.123456] CRITICAL: App: cannot write reason=\"disk full\" in request{{method=GET}} {ids}\n"
+        )
+    );
     assert_eq!(span.name, "request");
     let attr = |kvs: &[opentelemetry::KeyValue], key: &str| {
         kvs.iter()
