@@ -97,7 +97,7 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::panic::clear();
+        crate::lifecycle::clear_installed();
         crate::lifecycle::shutdown_all(&self.components, Deadline::after(SHUTDOWN_TIMEOUT));
     }
 }
@@ -163,16 +163,24 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
+    // Nothing is installed unless everything can be: the subscriber is checked first,
+    // the `log` logger (which cannot be queried) is set before the subscriber, and the
+    // hooks only after both.
+    if tracing::dispatcher::has_been_set() {
+        return Err(Error::already_initialized("a global tracing subscriber"));
+    }
     let (dispatch, guard, max_level) = assemble(env)?;
-    tracing::dispatcher::set_global_default(dispatch)
-        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
+    tracing::dispatcher::set_global_default(dispatch)
+        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
 
+    crate::lifecycle::set_installed(guard.components.clone());
+    crate::lifecycle::install_at_exit();
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
-        crate::panic::install(guard.components.clone());
+        crate::panic::install();
     }
     Ok(guard)
 }
@@ -229,7 +237,11 @@ fn assemble(
     let stdout = !production || file.is_none();
 
     if stdout {
-        let writer = Arc::new(Stdout::new());
+        // In test mode through `print!`, which libtest captures per test.
+        let writer = Arc::new(match env.mode {
+            Mode::Test => Stdout::test(),
+            _ => Stdout::new(),
+        });
         let color = match env.mode {
             Mode::Test => ColorChoice::Never,
             _ => env.color,

@@ -6,7 +6,7 @@
 //! Every wait of the crate is measured against a [`Deadline`], which never panics: a
 //! timeout too large to add to "now" (`Duration::MAX`) means "no deadline".
 
-use std::sync::{Condvar, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long dropping the [`Guard`](crate::Guard) waits, at most, for buffered lines and
@@ -101,6 +101,62 @@ pub(crate) fn shutdown_all(
     components
         .iter()
         .fold(true, |all, c| c.shutdown(deadline) & all)
+}
+
+/// The components of the logger [`init`](crate::init) installed, while its guard lives:
+/// what the panic hook and the at-exit hook flush.
+static INSTALLED: Mutex<Vec<Arc<dyn Component>>> = Mutex::new(Vec::new());
+
+/// Makes `components` the installed logger's (see [`flush_installed`]).
+pub(crate) fn set_installed(components: Vec<Arc<dyn Component>>) {
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = components;
+}
+
+/// Forgets the installed components (their guard is being dropped), so that a later
+/// panic or exit does not wait on stopped workers.
+pub(crate) fn clear_installed() {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+}
+
+/// Flushes the installed components by `deadline`; true if all made it (or there are
+/// none). The lock is not held while flushing.
+pub(crate) fn flush_installed(deadline: Deadline) -> bool {
+    let components = INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    flush_all(&components, deadline)
+}
+
+/// Registers, once per process, a C `atexit` handler that flushes the installed
+/// components within [`SHUTDOWN_TIMEOUT`]: `std::process::exit` runs no destructors,
+/// so without it a guard far from the `exit` call never writes its last lines. After
+/// a normal end of `main` the guard has been dropped and the handler finds nothing.
+pub(crate) fn install_at_exit() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        #[cfg(any(unix, windows))]
+        {
+            extern "C" fn at_exit() {
+                // Never unwind into C.
+                let _ = std::panic::catch_unwind(|| {
+                    flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
+                });
+            }
+            // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; atexit
+            // only stores the pointer.
+            let registered = unsafe { libc::atexit(at_exit) };
+            if registered != 0 {
+                crate::diag::report(format_args!(
+                    "could not register the at-exit flush: lines logged just before \
+                     std::process::exit may be lost"
+                ));
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@
 //! the previous hook (by default, the message on stderr) runs.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::Once;
 use std::time::Duration;
 
-use crate::lifecycle::{Component, Deadline};
+use crate::lifecycle::Deadline;
 
 /// The target of panic events.
 pub const PANIC_TARGET: &str = "panic";
@@ -28,13 +28,9 @@ pub const FIELD_BACKTRACE: &str = "panic.backtrace";
 /// How long the panic hook waits, at most, for lines and notifications to go out.
 pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
-type Components = Vec<Arc<dyn Component>>;
-
-static COMPONENTS: Mutex<Components> = Mutex::new(Vec::new());
-
-/// Installs the hook once per process and makes `components` the ones it flushes.
-pub(crate) fn install(components: Components) {
-    *COMPONENTS.lock().unwrap_or_else(PoisonError::into_inner) = components;
+/// Installs the hook once per process; it flushes the components of the logger
+/// [`init`](crate::init) installed.
+pub(crate) fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
@@ -43,15 +39,6 @@ pub(crate) fn install(components: Components) {
             previous(info);
         }));
     });
-}
-
-/// Forgets the components (when the guard is dropped), so a later panic does not wait on
-/// stopped workers.
-pub(crate) fn clear() {
-    COMPONENTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clear();
 }
 
 fn report(info: &std::panic::PanicHookInfo<'_>) {
@@ -82,9 +69,5 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         panic.backtrace = %backtrace,
         "thread '{thread}' panicked at {location}: {message}{shown}"
     );
-    let components = COMPONENTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    crate::lifecycle::flush_all(&components, Deadline::after(PANIC_FLUSH_TIMEOUT));
+    crate::lifecycle::flush_installed(Deadline::after(PANIC_FLUSH_TIMEOUT));
 }

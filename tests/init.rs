@@ -20,9 +20,22 @@ const CHILD: &str = "LOGBOOK_CHILD";
 
 /// Runs `scenario` in a child process with `vars`; returns (success, stdout, stderr).
 fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
+    let out = child_command(scenario, vars, true).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The command that runs `scenario`, with libtest's output capture off or on.
+fn child_command(scenario: &str, vars: &[(&str, &str)], nocapture: bool) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, scenario)
+    cmd.args(["--exact", "child", "--test-threads=1"]);
+    if nocapture {
+        cmd.arg("--nocapture");
+    }
+    cmd.env(CHILD, scenario)
         .env_remove("RUST_LOG")
         .env_remove("APP_ENV")
         .env_remove("NO_COLOR")
@@ -30,12 +43,7 @@ fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cmd
 }
 
 /// Log lines of the child's stdout, without timestamps (the test harness's own lines
@@ -89,6 +97,60 @@ fn child() {
             let span = tracing::info_span!("request", method = "GET");
             let _e = span.enter();
             tracing_logbook::notice!(target: "App", port = 8080, "listening\n\u{1b}[31m");
+        }
+        "exit" => {
+            // The guard lives here, but the program ends far away, by process::exit.
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0..1000 {
+                tracing::info!(target: "App", i, "line");
+            }
+            tracing::error!(target: "App", password = "hunter2", "fatal: cannot continue");
+            std::process::exit(3);
+        }
+        "let_underscore" => {
+            let _ = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0..3 {
+                tracing::info!(target: "App", i, "lost");
+            }
+        }
+        "logger_first" => {
+            struct Other;
+            impl log::Log for Other {
+                fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+                    true
+                }
+                fn log(&self, _: &log::Record<'_>) {}
+                fn flush(&self) {}
+            }
+            log::set_boxed_logger(Box::new(Other)).unwrap();
+            let err = tracing_logbook::init(Env::from_env().unwrap()).unwrap_err();
+            println!("INIT_ERR {err}");
+            println!("SUBSCRIBER_SET {}", tracing::dispatcher::has_been_set());
+            // Our panic hook was not installed: the default hook prints this.
+            let _ = std::panic::catch_unwind(|| panic!("after the failed init"));
+            // A later, correct subscriber can still be installed.
+            let ok = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+            println!("SECOND_SET {}", ok.is_ok());
+        }
+        "broken_pipe" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            // The parent closes our stdout, then says go on stdin.
+            let mut go = String::new();
+            std::io::stdin().read_line(&mut go).unwrap();
+            for i in 0..2000 {
+                tracing::info!(target: "App", i, "into a closed pipe");
+            }
+            guard.flush(std::time::Duration::from_secs(5));
+            // Skips the harness's summary, which would fail on the closed pipe itself.
+            std::process::exit(0);
+        }
+        "test_mode" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            tracing::warn!(target: "App", "held by the test harness");
+            assert!(
+                std::env::var_os("FAIL_CHILD").is_none(),
+                "failing on purpose"
+            );
         }
         "io_result" => {
             if let Err(e) = io_result_main() {
@@ -446,5 +508,153 @@ fn production_notifies_errors_and_panics_through_init() {
     assert!(
         text.contains("CRITICAL: panic: thread 'child' panicked at"),
         "{text}"
+    );
+}
+
+/// The contents of every file in `dir`, in name order.
+fn all_files(dir: &std::path::Path) -> String {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_symlink())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn process_exit_keeps_the_last_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let out = child_command(
+        "exit",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+        true,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = all_files(dir.path());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1001, "{text}");
+    assert!(lines[999].ends_with("] INFO: App: line i=999"));
+    assert!(lines[1000].contains("] ERROR: App: fatal: cannot continue"));
+}
+
+#[cfg(feature = "http-client")]
+#[test]
+fn process_exit_sends_the_queued_notification() {
+    use std::time::Duration;
+    let server = support::server::Server::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let out = child_command(
+        "exit",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+            ("ROLLBAR_ACCESS_TOKEN", "test-token-123"),
+            ("ROLLBAR_ENDPOINT", &server.endpoint()),
+        ],
+        true,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(server.wait_for(1, Duration::from_secs(10)));
+    let item = server.requests()[0].json();
+    assert_eq!(
+        item["data"]["body"]["message"]["body"],
+        "fatal: cannot continue"
+    );
+    assert!(!item.to_string().contains("hunter2"));
+}
+
+#[test]
+fn lines_after_a_dropped_guard_name_the_guard_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, stderr) = run_child(
+        "let_underscore",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stderr.matches("Guard was dropped").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("let _guard = tracing_logbook::init"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_init_installs_nothing() {
+    let (ok, stdout, stderr) = run_child("logger_first", &[("APP_ENV", "production")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("INIT_ERR "), "{stdout}");
+    assert!(stdout.contains("a `log` logger"), "{stdout}");
+    assert!(stdout.contains("SUBSCRIBER_SET false"), "{stdout}");
+    assert!(stdout.contains("SECOND_SET true"), "{stdout}");
+    // The default hook printed the panic; ours would have logged a CRITICAL line.
+    assert!(stderr.contains("after the failed init"), "{stderr}");
+    assert!(!stdout.contains("CRITICAL"), "{stdout}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = child_command("broken_pipe", &[], true)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read what the harness prints before the scenario runs, then close the pipe as
+    // `| head` would, and let the scenario go on.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"test child ... ") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "{seen:?}");
+        seen.push(byte[0]);
+    }
+    drop(stdout);
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("[tracing-logbook]"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn test_mode_lines_go_through_the_harness_capture() {
+    let vars = [("APP_ENV", "test")];
+    let passed = child_command("test_mode", &vars, false).output().unwrap();
+    let stdout = String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{stdout}");
+    assert!(!stdout.contains("held by the test harness"), "{stdout}");
+    let failed = child_command("test_mode", &vars, false)
+        .env("FAIL_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(!failed.status.success());
+    let shown = stdout
+        .split("---- child stdout ----")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        shown.contains("WARNING: App: held by the test harness"),
+        "{stdout}"
     );
 }
