@@ -20,10 +20,15 @@ pub const LOG_COLOR: &str = "LOG_COLOR";
 pub const LOG_TIMEZONE: &str = "LOG_TIMEZONE";
 /// The variable naming the production log file (`-` for stdout).
 pub const LOG_FILE: &str = "LOG_FILE";
-/// The variable setting how many dated log files are kept (`0`: all).
+/// The variable setting how many days of log files are kept (`0`: all); the size pieces
+/// of a kept day are kept with it.
 pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
 /// The variable setting a maximum size per log file (`100M`, `1G`, `65536`); unset: none.
 pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
+/// The smallest [`LOG_MAX_SIZE`] accepted, 64 KiB: a smaller value is almost always a
+/// size meant in other units (`LOG_MAX_SIZE=100` for 100 MB), which would start a new
+/// file every few lines.
+pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
 /// The variable choosing the line format: `logbook` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 
@@ -54,6 +59,21 @@ pub fn default_log_file() -> PathBuf {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "app".to_owned());
     PathBuf::from("logs").join(format!("{name}.log"))
+}
+
+/// Where the daily file of the configured `path` goes: a path that names a directory
+/// (an existing one, one ending in `/`, or `.`/`..`) means the default file name inside
+/// it (`logs/` → `logs/<program name>.log`), never a file beside it.
+pub(crate) fn resolve_log_file(path: &std::path::Path) -> PathBuf {
+    let text = path.as_os_str().to_string_lossy();
+    let names_a_dir = text.ends_with('/')
+        || text.ends_with(std::path::MAIN_SEPARATOR)
+        || path.file_name().is_none()
+        || path.is_dir();
+    match (names_a_dir, default_log_file().file_name()) {
+        (true, Some(name)) => path.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
@@ -137,9 +157,9 @@ impl fmt::Display for Mode {
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
 /// | `LOG_FORMAT` | `logbook`, `json` | `logbook` |
-/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
-/// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
-/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
+/// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
+/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
@@ -309,13 +329,21 @@ impl Env {
             })?;
         }
         if let Some(value) = lookup(LOG_MAX_SIZE) {
-            env.max_size = Some(parse_size(&value).ok_or_else(|| {
+            let size = parse_size(&value).ok_or_else(|| {
                 Error::value(
                     LOG_MAX_SIZE,
                     &value,
                     "expected a size in bytes such as 65536, 100M or 1G",
                 )
-            })?);
+            })?;
+            if size < LOG_MAX_SIZE_MIN {
+                return Err(Error::value(
+                    LOG_MAX_SIZE,
+                    &value,
+                    "below the minimum of 64K: the value is in bytes (write 100M for 100 MiB)",
+                ));
+            }
+            env.max_size = Some(size);
         }
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
@@ -379,14 +407,14 @@ impl Env {
         self
     }
 
-    /// Keeps the newest `n` dated files; `0` keeps all (`LOG_MAX_FILES`).
+    /// Keeps the newest `n` days of files; `0` keeps all (`LOG_MAX_FILES`).
     pub fn max_files(mut self, n: usize) -> Env {
         self.max_files = n;
         self
     }
 
     /// Starts a new file within the day when a file would grow past `bytes`
-    /// (`LOG_MAX_SIZE`).
+    /// (`LOG_MAX_SIZE`). Unlike the variable, no minimum is enforced here.
     pub fn max_size(mut self, bytes: Option<u64>) -> Env {
         self.max_size = bytes;
         self

@@ -46,6 +46,7 @@ impl Component for StdoutComponent {
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
     mode: Mode,
+    zone: crate::clock::Zone,
     file: Option<crate::DailyFile>,
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
@@ -83,6 +84,40 @@ impl Guard {
     /// counters, as for [`notifier`](Self::notifier).
     pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
+    }
+}
+
+impl Guard {
+    /// What `init` prints on stderr in staging and production: where the lines go and
+    /// which notifiers are on.
+    fn summary(&self) -> String {
+        let mut out = format!("{}: ", self.mode);
+        match &self.file {
+            Some(file) => {
+                let today = self.zone.display(time::OffsetDateTime::now_utc()).date();
+                out.push_str(&format!("lines go to {}", file.dated_path(today).display()));
+                if cfg!(unix) {
+                    out.push_str(&format!(
+                        " (follow it with tail -F {})",
+                        file.path().display()
+                    ));
+                }
+            }
+            None => out.push_str("lines go to stdout"),
+        }
+        let notifiers: Vec<&str> = [
+            self.notifier.as_ref().map(|_| "Rollbar"),
+            self.sentry.as_ref().map(|_| "Sentry"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match notifiers.as_slice() {
+            [] => out.push_str("; no error notifications"),
+            names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
+        }
+        out.push_str("; the last lines are written when the Guard from init is dropped");
+        out
     }
 }
 
@@ -182,6 +217,9 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
         crate::panic::install();
     }
+    if guard.mode.is_production_like() {
+        crate::diag::report(format_args!("{}", guard.summary()));
+    }
     Ok(guard)
 }
 
@@ -230,7 +268,7 @@ fn assemble(
 
     let production = env.mode.is_production_like();
     let file = match (&env.log_file, production) {
-        (Some(LogFile::Path(path)), _) => Some(path.clone()),
+        (Some(LogFile::Path(path)), _) => Some(crate::env::resolve_log_file(path)),
         (None, true) => Some(crate::env::default_log_file()),
         (Some(LogFile::Stdout), _) | (None, false) => None,
     };
@@ -301,6 +339,7 @@ fn assemble(
     let guard = Guard {
         components,
         mode: env.mode,
+        zone: crate::clock::Zone::new(env.timezone),
         file: daily_file,
         notifier,
         sentry,

@@ -111,7 +111,7 @@ pub mod testing;
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
     default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE, LOG_FORMAT,
-    LOG_MAX_FILES, LOG_MAX_SIZE, LOG_TIMEZONE, RUST_LOG,
+    LOG_MAX_FILES, LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
 pub use file::{DailyFile, DailyFileBuilder};

@@ -301,15 +301,23 @@ fn production() {
     tracing::info!(target: "App", "after the guard");
 }
 
-/// The only file in `dir`, with its contents.
+/// The only regular file in `dir`, with its contents. On Unix `dir` also holds the
+/// stable name `app.log`, a link to that file.
 fn only_file(dir: &std::path::Path) -> (String, String) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+    let (links, mut files): (Vec<_>, Vec<_>) = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
+        .partition(|p| p.is_symlink());
     assert_eq!(files.len(), 1, "{files:?}");
     let path = files.pop().unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    if cfg!(unix) {
+        assert_eq!(links, [dir.join("app.log")]);
+        assert_eq!(
+            std::fs::read_link(&links[0]).unwrap(),
+            std::path::Path::new(&name)
+        );
+    }
     (name, std::fs::read_to_string(path).unwrap())
 }
 
@@ -479,6 +487,11 @@ fn production_notifies_errors_and_panics_through_init() {
         "{stdout}\n{stderr}"
     );
     assert!(server.wait_for(2, Duration::from_secs(10)), "{stderr}");
+    assert!(
+        stderr.contains("errors are notified to Rollbar;"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("test-token-123"), "{stderr}");
     let requests = server.requests();
     let schema = support::schema::Schema::load();
     let error = requests[0].json();
@@ -656,5 +669,94 @@ fn test_mode_lines_go_through_the_harness_capture() {
     assert!(
         shown.contains("WARNING: App: held by the test harness"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn production_init_names_the_current_file_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, stderr) = run_child(
+        "production",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let (name, _) = only_file(dir.path());
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("[tracing-logbook] production: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains(&format!("lines go to {}", dir.path().join(&name).display())),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("tail -F {}", log.display())),
+        "{line}"
+    );
+    assert!(line.contains("no error notifications"), "{line}");
+    assert!(line.contains("Guard"), "{line}");
+    // Development prints no such line.
+    let (_, _, stderr) = run_child("development", &[]);
+    assert!(!stderr.contains("lines go to"), "{stderr}");
+}
+
+#[test]
+fn log_file_naming_a_directory_means_the_default_name_inside_it() {
+    let program = std::env::current_exe()
+        .unwrap()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("existing")).unwrap();
+    for (value, inside) in [
+        ("existing", "existing"),
+        ("new/", "new"),
+        ("existing/.", "existing"),
+        (".", "."),
+    ] {
+        let mut cmd = child_command(
+            "production",
+            &[("APP_ENV", "production"), ("LOG_FILE", value)],
+            true,
+        );
+        let out = cmd.current_dir(root.path()).output().unwrap();
+        assert!(out.status.success(), "{value}: {out:?}");
+        let dir = root.path().join(inside);
+        let dated: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{program}-")) && n.ends_with(".log"))
+            .collect();
+        assert_eq!(dated.len(), 1, "LOG_FILE={value}: {dated:?}");
+        for name in &dated {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+    }
+    // Nothing was ever written beside the directories named.
+    let mut left: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(&format!("{program}.log")))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["existing", "new"]);
+}
+
+#[test]
+fn a_log_max_size_below_the_minimum_is_an_error() {
+    let (ok, _, stderr) = run_child(
+        "production",
+        &[("APP_ENV", "production"), ("LOG_MAX_SIZE", "100")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(r#"invalid LOG_MAX_SIZE value "100": below the minimum of 64K"#),
+        "{stderr}"
     );
 }
