@@ -118,6 +118,14 @@ impl LogbookFilter {
                 None => match parse_level(head) {
                     // A bare level: the default for every target.
                     Ok(level) if !head.contains(['[', ':']) => ("", level),
+                    // A misspelt level is not silently a target.
+                    Err(_) if suggest_level(head).is_some() => {
+                        let level = suggest_level(head).unwrap_or_default();
+                        return Err(bad(format!(
+                            "unknown level: did you mean `{level}`? (for a target named \
+                             {head}, write {head}=trace)"
+                        )));
+                    }
                     // A bare target: everything from it.
                     _ => (head, Some(Level::Trace)),
                 },
@@ -134,7 +142,15 @@ impl LogbookFilter {
             } else {
                 format!("{head}={tracing_level}")
             };
-            let directive: Directive = translated.parse().map_err(|e| bad(format!("{e}")))?;
+            // tracing-subscriber's own words would contradict ours (its level list has
+            // five names and numbers): say what the syntax is instead.
+            let directive: Directive = translated.parse().map_err(|_| {
+                bad(
+                    "expected `level`, `target=level` or `target[span{field=value}]=level`, \
+                     with a level among trace, debug, info, notice, warning, error, critical, off"
+                        .to_owned(),
+                )
+            })?;
             env = env.add_directive(directive);
             if !head.contains('[') {
                 statics.push(StaticDirective {
@@ -205,6 +221,51 @@ fn parse_level(s: &str) -> Result<Option<Level>, String> {
         return Ok(None);
     }
     s.parse::<Level>().map(Some).map_err(|e| e.to_string())
+}
+
+/// The level name `word` is probably a misspelling of (`eror`, `warnig`, `notcie`,
+/// `INFOO`): within one edit (a transposition counts as one) for names of up to five
+/// letters, two for longer ones. An exact name is not a misspelling.
+fn suggest_level(word: &str) -> Option<&'static str> {
+    const NAMES: [&str; 9] = [
+        "trace", "debug", "info", "notice", "warn", "warning", "error", "critical", "off",
+    ];
+    let word = word.to_ascii_lowercase();
+    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    NAMES
+        .iter()
+        .map(|name| (edit_distance(&word, name), *name))
+        .filter(|&(d, name)| d > 0 && d <= if name.len() <= 5 { 1 } else { 2 })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, name)| name)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// transpositions of neighbours each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 fn tracing_name(level: Level) -> &'static str {
