@@ -61,6 +61,12 @@ pub fn default_log_file() -> PathBuf {
     PathBuf::from("logs").join(format!("{name}.log"))
 }
 
+/// Parses level directives as `RUST_LOG` (from the environment, [`Env::filter`] or
+/// [`Guard::set_filter`](crate::Guard::set_filter)); the error names the variable.
+pub(crate) fn parse_filter(spec: &str) -> Result<LogbookFilter, Error> {
+    LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+}
+
 /// Where the daily file of the configured `path` goes: a path that names a directory
 /// (an existing one, one ending in `/`, or `.`/`..`) means the default file name inside
 /// it (`logs/` → `logs/<program name>.log`), never a file beside it.
@@ -203,7 +209,21 @@ pub struct Env {
     pub(crate) sentry: Option<crate::notify::NotifyConfig>,
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
+    /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
+    /// `init` or `build` takes them.
+    pub(crate) layers: Arc<std::sync::Mutex<Vec<UserLayer>>>,
 }
+
+/// The subscriber under the layers given to [`Env::layer`]: tracing-subscriber's
+/// registry with the crate's (reloadable) level filter. A layer written for any
+/// subscriber (`impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S>`), as
+/// OpenTelemetry's and most others are, fits.
+pub type FilteredRegistry =
+    tracing_subscriber::layer::Layered<crate::ReloadableFilter, tracing_subscriber::Registry>;
+
+/// A layer given to [`Env::layer`].
+pub(crate) type UserLayer =
+    Box<dyn tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static>;
 
 impl Env {
     /// Settings for `mode` with every default (nothing read from the environment).
@@ -225,6 +245,7 @@ impl Env {
             notify_explicit: false,
             sentry: None,
             sentry_explicit: false,
+            layers: Arc::default(),
         }
     }
 
@@ -365,9 +386,52 @@ impl Env {
     /// An [`Error`] naming `RUST_LOG` and the bad directive.
     pub fn filter(mut self, spec: impl Into<String>) -> Result<Env, Error> {
         let spec = spec.into();
-        LogbookFilter::parse(&spec).map_err(|e| Error::value(RUST_LOG, &spec, e.to_string()))?;
+        parse_filter(&spec)?;
         self.filter = Some(spec);
         Ok(self)
+    }
+
+    /// Adds a layer of the program's own (an OpenTelemetry layer, a metrics layer) to the
+    /// subscriber [`init`](crate::init) installs, under the same level filter
+    /// (`RUST_LOG`, and [`Guard::set_filter`](crate::Guard::set_filter) later). Call it
+    /// once per layer; they see events in the order they were added, before the crate's
+    /// own outputs. Clones of this `Env` share the layers: the first `init` or
+    /// [`build`](crate::build) takes them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::{Context, Layer};
+    ///
+    /// /// Counts the events that pass the filter.
+    /// struct Count(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    /// impl<S: tracing::Subscriber> Layer<S> for Count {
+    ///     fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let seen = std::sync::Arc::default();
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test)
+    ///     .filter("warning")?
+    ///     .layer(Count(std::sync::Arc::clone(&seen)));
+    /// let (dispatch, _guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     tracing::info!("filtered out for every layer");
+    ///     tracing::warn!("seen by all");
+    /// });
+    /// assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Env
+    where
+        L: tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static,
+    {
+        self.layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(layer));
+        self
     }
 
     /// Sets when lines are colored.
@@ -494,8 +558,7 @@ impl Env {
     }
 
     pub(crate) fn build_filter(&self) -> Result<LogbookFilter, Error> {
-        let spec = self.filter.as_deref().unwrap_or("");
-        LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+        parse_filter(self.filter.as_deref().unwrap_or(""))
     }
 }
 

@@ -50,6 +50,9 @@ pub struct LogbookFilter {
     env: EnvFilter,
     statics: Vec<StaticDirective>,
     spec: String,
+    /// Whether a directive names a span (`[request]=debug`): only then does the
+    /// `EnvFilter` need to follow spans.
+    spans: bool,
 }
 
 /// A static (span-less) directive's target and Logbook threshold.
@@ -95,6 +98,7 @@ impl LogbookFilter {
     /// A [`FilterError`] naming the first directive that is not valid.
     pub fn parse(spec: &str) -> Result<LogbookFilter, FilterError> {
         let mut statics = Vec::new();
+        let mut spans = false;
         let mut env = EnvFilter::builder()
             .with_default_directive(LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into())
             .parse_lossy("");
@@ -152,6 +156,7 @@ impl LogbookFilter {
                 )
             })?;
             env = env.add_directive(directive);
+            spans |= head.contains('[');
             if !head.contains('[') {
                 statics.push(StaticDirective {
                     target: (!head.is_empty()).then(|| head.to_owned()),
@@ -163,6 +168,7 @@ impl LogbookFilter {
             env,
             statics,
             spec: spec.to_owned(),
+            spans,
         })
     }
 
@@ -400,5 +406,158 @@ where
 
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
         <EnvFilter as Filter<S>>::on_close(&self.env, id, ctx)
+    }
+}
+
+/// A [`LogbookFilter`] that can be replaced while the program runs: the global filter
+/// [`init`](crate::init) installs, changed through
+/// [`Guard::set_filter`](crate::Guard::set_filter).
+///
+/// It costs what the filter inside costs: the decisions tracing caches per callsite are
+/// rebuilt when the filter is replaced, and span callbacks reach the filter only while
+/// it has span directives (`[request]=debug`), so events and spans do not take its lock.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+/// use tracing_subscriber::prelude::*;
+///
+/// let filter = ReloadableFilter::new(LogbookFilter::parse("warning").unwrap());
+/// let subscriber = tracing_subscriber::registry().with(filter.clone());
+/// tracing::subscriber::with_default(subscriber, || {
+///     filter.set(LogbookFilter::parse("debug").unwrap());
+///     assert!(tracing::enabled!(tracing::Level::DEBUG));
+/// });
+/// assert_eq!(filter.to_string(), "debug");
+/// ```
+#[derive(Clone)]
+pub struct ReloadableFilter {
+    shared: std::sync::Arc<Reloadable>,
+}
+
+struct Reloadable {
+    current: std::sync::RwLock<LogbookFilter>,
+    spans: std::sync::atomic::AtomicBool,
+}
+
+impl ReloadableFilter {
+    /// A reloadable filter starting as `filter`.
+    pub fn new(filter: LogbookFilter) -> ReloadableFilter {
+        ReloadableFilter {
+            shared: std::sync::Arc::new(Reloadable {
+                spans: std::sync::atomic::AtomicBool::new(filter.spans),
+                current: std::sync::RwLock::new(filter),
+            }),
+        }
+    }
+
+    /// Replaces the filter, then rebuilds tracing's per-callsite decisions and the `log`
+    /// crate's maximum level. Spans that already exist when span directives are first
+    /// added are not matched by them.
+    pub fn set(&self, filter: LogbookFilter) {
+        let max = filter.max_level();
+        let spans = filter.spans;
+        *self.write() = filter;
+        self.shared
+            .spans
+            .store(spans, std::sync::atomic::Ordering::Release);
+        tracing_core::callsite::rebuild_interest_cache();
+        log::set_max_level(tracing_log::AsLog::as_log(&max));
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, LogbookFilter> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, LogbookFilter> {
+        self.shared
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn follows_spans(&self) -> bool {
+        self.shared.spans.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for ReloadableFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReloadableFilter")
+            .field(&*self.read())
+            .finish()
+    }
+}
+
+impl fmt::Display for ReloadableFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.read(), f)
+    }
+}
+
+impl<S> Layer<S> for ReloadableFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        <LogbookFilter as Layer<S>>::register_callsite(&self.read(), meta)
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        <LogbookFilter as Layer<S>>::enabled(&self.read(), meta, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        <LogbookFilter as Layer<S>>::max_level_hint(&self.read())
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        !self.follows_spans()
+            || <LogbookFilter as Layer<S>>::event_enabled(&self.read(), event, ctx)
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_new_span(&self.read(), attrs, id, ctx)
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_record(&self.read(), id, values, ctx)
+        }
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_enter(&self.read(), id, ctx)
+        }
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_exit(&self.read(), id, ctx)
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_close(&self.read(), id, ctx)
+        }
     }
 }

@@ -45,6 +45,7 @@ impl Component for StdoutComponent {
 #[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
+    filter: crate::ReloadableFilter,
     mode: Mode,
     zone: crate::clock::Zone,
     file: Option<crate::DailyFile>,
@@ -60,6 +61,41 @@ impl Guard {
     /// takes.
     pub fn flush(&self, timeout: Duration) -> bool {
         crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
+    }
+
+    /// Replaces the level filter while the program runs, with the same syntax and errors
+    /// as `RUST_LOG` (an admin endpoint, a signal handler of the program's own). Every
+    /// layer under the filter follows, those given to [`Env::layer`] included, and so
+    /// does the `log` bridge's level.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `RUST_LOG` and the bad directive; the filter is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("info")?;
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     assert!(!tracing::enabled!(tracing::Level::DEBUG));
+    ///     guard.set_filter("debug")?;
+    ///     assert!(tracing::enabled!(tracing::Level::DEBUG));
+    ///     assert!(guard.set_filter("eror").is_err());
+    ///     Ok::<(), tracing_logbook::Error>(())
+    /// })?;
+    /// assert_eq!(guard.filter(), "debug");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn set_filter(&self, spec: &str) -> Result<(), Error> {
+        self.filter.set(crate::env::parse_filter(spec)?);
+        Ok(())
+    }
+
+    /// The level directives in force (as given to `RUST_LOG` or
+    /// [`set_filter`](Self::set_filter)).
+    pub fn filter(&self) -> String {
+        self.filter.to_string()
     }
 
     /// The mode the logger was installed for.
@@ -215,7 +251,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     crate::lifecycle::set_installed(guard.components.clone());
     crate::lifecycle::install_at_exit();
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
-        crate::panic::install();
+        crate::panic::install_hook();
     }
     if guard.mode.is_production_like() {
         crate::diag::report(format_args!("{}", guard.summary()));
@@ -333,11 +369,23 @@ fn assemble(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+    let filter = crate::ReloadableFilter::new(filter);
+    let user_layers = std::mem::take(
+        &mut *env
+            .layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    // An empty `Vec` of layers would disable every callsite (its interest is "never"
+    // without a layer to ask); `None` is the no-op.
+    let user_layers = (!user_layers.is_empty()).then_some(user_layers);
     let subscriber = tracing_subscriber::registry()
-        .with(filter)
+        .with(filter.clone())
+        .with(user_layers)
         .with(Spine::new(layers, clock));
     let guard = Guard {
         components,
+        filter,
         mode: env.mode,
         zone: crate::clock::Zone::new(env.timezone),
         file: daily_file,

@@ -110,12 +110,12 @@ pub mod testing;
 
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
-    default_log_file, Env, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE, LOG_FORMAT,
-    LOG_MAX_FILES, LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
+    default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE,
+    LOG_FORMAT, LOG_MAX_FILES, LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
 pub use file::{DailyFile, DailyFileBuilder};
-pub use filter::{FilterError, LogbookFilter, DEFAULT_LEVEL};
+pub use filter::{FilterError, LogbookFilter, ReloadableFilter, DEFAULT_LEVEL};
 pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};

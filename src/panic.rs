@@ -28,9 +28,31 @@ pub const FIELD_BACKTRACE: &str = "panic.backtrace";
 /// How long the panic hook waits, at most, for lines and notifications to go out.
 pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Installs the hook once per process; it flushes the components of the logger
-/// [`init`](crate::init) installed.
-pub(crate) fn install() {
+/// Installs the panic hook, once per process (later calls do nothing): a panic becomes a
+/// `CRITICAL` event with target [`PANIC_TARGET`] and the fields above, through whatever
+/// subscriber is current, then the logger [`init`](crate::init) installed (if any) is
+/// flushed within [`PANIC_FLUSH_TIMEOUT`], then the previous hook runs.
+///
+/// `init` calls it in staging and production (and whenever notifications are on). A
+/// program that composes its own subscriber from the crate's layers calls it after
+/// installing the subscriber; its own [`DailyFile`](crate::DailyFile) and notifier
+/// handles are flushed when they are dropped as the panic unwinds `main`.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let out = tracing_logbook::testing::CaptureWriter::new();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_logbook::LogbookLayer::builder().build(out.clone()));
+/// tracing::subscriber::set_global_default(subscriber).unwrap();
+/// tracing_logbook::panic::install_hook();
+///
+/// let _ = std::panic::catch_unwind(|| panic!("boom"));
+/// assert!(out.take_string().contains("CRITICAL: panic: thread 'main' panicked at"));
+/// ```
+pub fn install_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();

@@ -152,6 +152,18 @@ fn child() {
                 "failing on purpose"
             );
         }
+        "set_filter" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            log::debug!(target: "Legacy", "hidden debug");
+            tracing::debug!(target: "App", "hidden debug");
+            guard.set_filter("debug").unwrap();
+            log::debug!(target: "Legacy", "log debug after set_filter");
+            tracing::debug!(target: "App", "debug after set_filter");
+            let err = guard.set_filter("warnig").unwrap_err();
+            println!("SET_FILTER_ERR {err}");
+            tracing::debug!(target: "App", "still debug");
+            guard.flush(std::time::Duration::from_secs(5));
+        }
         "io_result" => {
             if let Err(e) = io_result_main() {
                 println!("MAIN_ERR {e:?}");
@@ -759,4 +771,23 @@ fn a_log_max_size_below_the_minimum_is_an_error() {
         stderr.contains(r#"invalid LOG_MAX_SIZE value "100": below the minimum of 64K"#),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_guard_changes_the_level_at_runtime_for_tracing_and_log() {
+    let (ok, stdout, stderr) = run_child("set_filter", &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        [
+            "DEBUG: Legacy: log debug after set_filter",
+            "DEBUG: App: debug after set_filter",
+            "DEBUG: App: still debug",
+        ]
+    );
+    assert!(
+        stdout.contains(r#"SET_FILTER_ERR invalid RUST_LOG value "warnig""#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("did you mean `warning`?"), "{stdout}");
 }
