@@ -29,6 +29,10 @@ pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
 /// size meant in other units (`LOG_MAX_SIZE=100` for 100 MB), which would start a new
 /// file every few lines.
 pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
+/// The variable that makes SIGTERM and SIGINT flush the log before the process ends
+/// (`1`/`true`/`yes` or `0`/`false`/`no`; default off): for programs without signal
+/// handling of their own. See [`Env::flush_on_signals`].
+pub const LOG_FLUSH_ON_SIGNALS: &str = "LOG_FLUSH_ON_SIGNALS";
 /// The variable choosing the line format: `logbook` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 
@@ -209,6 +213,8 @@ pub struct Env {
     pub(crate) sentry: Option<crate::notify::NotifyConfig>,
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
+    /// Whether SIGTERM/SIGINT flush the log, then end the process.
+    pub(crate) flush_on_signals: bool,
     /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
     /// `init` or `build` takes them.
     pub(crate) layers: Arc<std::sync::Mutex<Vec<UserLayer>>>,
@@ -245,6 +251,7 @@ impl Env {
             notify_explicit: false,
             sentry: None,
             sentry_explicit: false,
+            flush_on_signals: false,
             layers: Arc::default(),
         }
     }
@@ -366,6 +373,19 @@ impl Env {
             }
             env.max_size = Some(size);
         }
+        if let Some(value) = lookup(LOG_FLUSH_ON_SIGNALS) {
+            env.flush_on_signals = match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(Error::value(
+                        LOG_FLUSH_ON_SIGNALS,
+                        value,
+                        "expected 1, true, yes or 0, false, no",
+                    ))
+                }
+            };
+        }
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
         }
@@ -389,6 +409,25 @@ impl Env {
         parse_filter(&spec)?;
         self.filter = Some(spec);
         Ok(self)
+    }
+
+    /// Makes SIGTERM and SIGINT flush the log (within
+    /// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)) and then end the process as the
+    /// signal would have, so a service stopped by its supervisor keeps its last lines
+    /// (`LOG_FLUSH_ON_SIGNALS`; Unix; off by default). [`init`](crate::init) sets it up.
+    ///
+    /// For programs without signal handling of their own. A program that handles
+    /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down
+    /// gracefully should leave this off: its handler makes `main` return, and dropping
+    /// the [`Guard`](crate::Guard) flushes. With both, this one ends the process right
+    /// after the flush, cutting the program's own shutdown short.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().flush_on_signals(true);
+    /// ```
+    pub fn flush_on_signals(mut self, on: bool) -> Env {
+        self.flush_on_signals = on;
+        self
     }
 
     /// Adds a layer of the program's own (an OpenTelemetry layer, a metrics layer) to the

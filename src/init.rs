@@ -240,6 +240,15 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     if tracing::dispatcher::has_been_set() {
         return Err(Error::already_initialized("a global tracing subscriber"));
     }
+    #[cfg(not(unix))]
+    if env.flush_on_signals {
+        return Err(Error::value(
+            crate::env::LOG_FLUSH_ON_SIGNALS,
+            "1",
+            "flushing on signals needs a Unix system",
+        ));
+    }
+    let flush_on_signals = env.flush_on_signals;
     let (dispatch, guard, max_level) = assemble(env)?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
@@ -250,6 +259,15 @@ pub fn init(env: Env) -> Result<Guard, Error> {
 
     crate::lifecycle::set_installed(guard.components.clone());
     crate::lifecycle::install_at_exit();
+    #[cfg(unix)]
+    if flush_on_signals {
+        if let Err(err) = crate::lifecycle::install_signal_flush() {
+            crate::diag::report(format_args!(
+                "LOG_FLUSH_ON_SIGNALS: cannot handle SIGTERM and SIGINT ({err}); they end \
+                 the process without flushing the log"
+            ));
+        }
+    }
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
         crate::panic::install_hook();
     }

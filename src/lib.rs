@@ -111,7 +111,8 @@ pub mod testing;
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
     default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE,
-    LOG_FORMAT, LOG_MAX_FILES, LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
+    LOG_FLUSH_ON_SIGNALS, LOG_FORMAT, LOG_MAX_FILES, LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE,
+    RUST_LOG,
 };
 pub use error::Error;
 pub use file::{DailyFile, DailyFileBuilder};
@@ -125,6 +126,7 @@ pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::macros::{ViaAsRef, ViaAsRefSend, ViaDisplay, ViaError, Wrap};
     pub use tracing;
 }
 

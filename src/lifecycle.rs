@@ -159,6 +159,48 @@ pub(crate) fn install_at_exit() {
     });
 }
 
+/// Starts, once per process, the thread that makes SIGTERM and SIGINT flush the
+/// installed logger (within [`SHUTDOWN_TIMEOUT`]) and then end the process as the signal
+/// would have: killed by that signal, as its parent sees it. For programs without signal
+/// handling of their own (`LOG_FLUSH_ON_SIGNALS`); the first signal's line, `NOTICE:
+/// tracing-logbook: received SIGTERM: flushing the log, then exiting`, is the last line.
+///
+/// # Errors
+///
+/// The handlers or the thread cannot be set up.
+#[cfg(unix)]
+pub(crate) fn install_signal_flush() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if *started {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("tracing-logbook-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let name = if signal == SIGTERM {
+                    "SIGTERM"
+                } else {
+                    "SIGINT"
+                };
+                crate::notice!(
+                    target: "tracing-logbook",
+                    "received {name}: flushing the log, then exiting"
+                );
+                flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
+                // Back to the default action, and the signal again: the process ends
+                // as it would have without us.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::abort();
+            }
+        })?;
+    *started = true;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,26 @@ fn child() {
             tracing::debug!(target: "App", "still debug");
             guard.flush(std::time::Duration::from_secs(5));
         }
+        "signals" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0u64.. {
+                tracing::info!(target: "App", i, "working");
+                if i == 100 {
+                    println!("READY");
+                }
+                if i.is_multiple_of(50) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                if i > 5_000_000 {
+                    break; // never reached in the test: bounded all the same
+                }
+            }
+        }
+        "main_err" => {
+            if let Err(e) = main_returning_err() {
+                println!("MAIN_ERR {e}");
+            }
+        }
         "io_result" => {
             if let Err(e) = io_result_main() {
                 println!("MAIN_ERR {e:?}");
@@ -790,4 +810,178 @@ fn the_guard_changes_the_level_at_runtime_for_tracing_and_log() {
         "{stdout}"
     );
     assert!(stdout.contains("did you mean `warning`?"), "{stdout}");
+}
+
+/// Runs the `signals` scenario, sends `signal` once it is logging, and returns how it
+/// ended with the file's lines.
+#[cfg(unix)]
+fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut all = vec![
+        ("APP_ENV", "production"),
+        ("LOG_FILE", log.to_str().unwrap()),
+    ];
+    all.extend_from_slice(vars);
+    let mut child = child_command("signals", &all, true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("READY") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait()).unwrap());
+    let status = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the child did not end within 30 s")
+        .unwrap();
+    (status, all_files(dir.path()))
+}
+
+#[cfg(unix)]
+#[test]
+fn with_flush_on_signals_sigterm_keeps_every_line_and_ends_as_sigterm() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let (status, text) = killed_while_logging(&[("LOG_FLUSH_ON_SIGNALS", "1")], signal);
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        let name = if signal == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        let notice =
+            format!("NOTICE: tracing-logbook: received {name}: flushing the log, then exiting");
+        assert!(
+            text.contains(&notice),
+            "{}",
+            &text[text.len().saturating_sub(500)..]
+        );
+        // Every line handed over before the flush is there, in order, none missing.
+        let numbers: Vec<u64> = text
+            .lines()
+            .filter_map(|l| {
+                l.split_once("INFO: App: working i=")
+                    .map(|(_, n)| n.parse().unwrap())
+            })
+            .collect();
+        assert!(numbers.len() > 100, "{}", numbers.len());
+        assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn without_the_opt_in_a_signal_keeps_its_default_action() {
+    use std::os::unix::process::ExitStatusExt;
+    let (status, text) = killed_while_logging(&[], libc::SIGTERM);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(!text.contains("received SIGTERM"));
+}
+
+#[test]
+fn a_bad_log_flush_on_signals_is_an_error() {
+    let (ok, _, stderr) = run_child("production", &[("LOG_FLUSH_ON_SIGNALS", "sometimes")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(r#"invalid LOG_FLUSH_ON_SIGNALS value "sometimes""#),
+        "{stderr}"
+    );
+}
+
+/// An error with a cause, as `main` would return it.
+#[derive(Debug)]
+struct ConfigError(std::io::Error);
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot read the configuration")
+    }
+}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(target: "App", "starting");
+    Err(ConfigError(std::io::Error::other("permission denied")).into())
+}
+
+fn main_returning_err() -> Result<(), Box<dyn std::error::Error>> {
+    let _guard = tracing_logbook::init(Env::from_env()?)?;
+    tracing_logbook::report!(run())
+}
+
+#[test]
+fn an_error_returned_from_main_reaches_the_file_with_its_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, stdout, stderr) = run_child(
+        "main_err",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("MAIN_ERR cannot read the configuration"),
+        "{stdout}"
+    );
+    let (_, text) = only_file(dir.path());
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.ends_with(
+            "] CRITICAL: init: main returned an error: cannot read the configuration \
+             error=\"cannot read the configuration: permission denied\""
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn report_finds_the_cause_chain_of_every_error_type_main_returns() {
+    let inner = || std::io::Error::other("permission denied");
+    let captured = tracing_logbook::testing::capture(|| {
+        let _ = tracing_logbook::report!(Err::<(), _>(ConfigError(inner())));
+        let _ = tracing_logbook::report!(Err::<(), Box<dyn std::error::Error>>(
+            ConfigError(inner()).into()
+        ));
+        let _ = tracing_logbook::report!(Err::<(), Box<dyn std::error::Error + Send + Sync>>(
+            "plain text".into()
+        ));
+        let _ = tracing_logbook::report!(Err::<(), _>(String::from("only Display")));
+        let ok: Result<u8, std::io::Error> = tracing_logbook::report!(Ok(7));
+        assert_eq!(ok.unwrap(), 7);
+    });
+    let errors: Vec<Option<String>> = captured
+        .records()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.level, tracing_logbook::Level::Critical);
+            r.fields.get("error").map(|v| v.to_text())
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            Some("cannot read the configuration: permission denied".to_owned()),
+            Some("cannot read the configuration: permission denied".to_owned()),
+            Some("plain text".to_owned()),
+            None,
+        ]
+    );
 }
