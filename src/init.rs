@@ -31,16 +31,19 @@ impl Component for StdoutComponent {
 /// waiting at most [`SHUTDOWN_TIMEOUT`] in all. Bind it to a named variable in `main`
 /// (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
-/// `std::process::exit` does not run destructors: call [`Guard::flush`] (or drop the
-/// guard) before it.
+/// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
+/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`]): the lines logged
+/// before `exit` are written even when the guard lives far from the call.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), tracing_logbook::Error> {
-/// let guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
-/// tracing::error!("fatal configuration problem");
-/// drop(guard); // or guard.flush(std::time::Duration::from_secs(2));
-/// std::process::exit(2);
-/// # }
+/// fn main() -> Result<(), tracing_logbook::Error> {
+///     let _guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+///     if std::env::args().count() > 3 {
+///         tracing::error!("too many arguments");
+///         std::process::exit(2); // the error line is in the file all the same
+///     }
+///     Ok(())
+/// }
 /// ```
 #[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
 pub struct Guard {
