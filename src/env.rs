@@ -21,10 +21,19 @@ pub const LOG_COLOR: &str = "LOG_COLOR";
 pub const LOG_TIMEZONE: &str = "LOG_TIMEZONE";
 /// The variable naming the production log file (`-` for stdout).
 pub const LOG_FILE: &str = "LOG_FILE";
-/// The variable setting how many dated log files are kept (`0`: all).
+/// The variable setting how many days of log files are kept (`0`: all); the size pieces
+/// of a kept day are kept with it.
 pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
 /// The variable setting a maximum size per log file (`100M`, `1G`, `65536`); unset: none.
 pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
+/// The smallest [`LOG_MAX_SIZE`] accepted, 64 KiB: a smaller value is almost always a
+/// size meant in other units (`LOG_MAX_SIZE=100` for 100 MB), which would start a new
+/// file every few lines.
+pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
+/// The variable that makes SIGTERM and SIGINT flush the log before the process ends
+/// (`1`/`true`/`yes` or `0`/`false`/`no`; default off): for programs without signal
+/// handling of their own. See [`Env::flush_on_signals`].
+pub const LOG_FLUSH_ON_SIGNALS: &str = "LOG_FLUSH_ON_SIGNALS";
 /// The variable choosing the line format: `logbook` (default), `json` or `ecs`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 /// The variable turning on fingers-crossed buffering of request spans down to a level
@@ -62,6 +71,27 @@ pub fn default_log_file() -> PathBuf {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "app".to_owned());
     PathBuf::from("logs").join(format!("{name}.log"))
+}
+
+/// Parses level directives as `RUST_LOG` (from the environment, [`Env::filter`] or
+/// [`Guard::set_filter`](crate::Guard::set_filter)); the error names the variable.
+pub(crate) fn parse_filter(spec: &str) -> Result<LogbookFilter, Error> {
+    LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+}
+
+/// Where the daily file of the configured `path` goes: a path that names a directory
+/// (an existing one, one ending in `/`, or `.`/`..`) means the default file name inside
+/// it (`logs/` → `logs/<program name>.log`), never a file beside it.
+pub(crate) fn resolve_log_file(path: &std::path::Path) -> PathBuf {
+    let text = path.as_os_str().to_string_lossy();
+    let names_a_dir = text.ends_with('/')
+        || text.ends_with(std::path::MAIN_SEPARATOR)
+        || path.file_name().is_none()
+        || path.is_dir();
+    match (names_a_dir, default_log_file().file_name()) {
+        (true, Some(name)) => path.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
@@ -145,9 +175,9 @@ impl fmt::Display for Mode {
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
 /// | `LOG_FORMAT` | `logbook`, `json`, `ecs` (Elastic Common Schema JSON) | `logbook` |
-/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
-/// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
-/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
+/// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
+/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
 /// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
@@ -193,7 +223,23 @@ pub struct Env {
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
     pub(crate) fingers_crossed: Option<FingersCrossed>,
+    /// Whether SIGTERM/SIGINT flush the log, then end the process.
+    pub(crate) flush_on_signals: bool,
+    /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
+    /// `init` or `build` takes them.
+    pub(crate) layers: Arc<std::sync::Mutex<Vec<UserLayer>>>,
 }
+
+/// The subscriber under the layers given to [`Env::layer`]: tracing-subscriber's
+/// registry with the crate's (reloadable) level filter. A layer written for any
+/// subscriber (`impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S>`), as
+/// OpenTelemetry's and most others are, fits.
+pub type FilteredRegistry =
+    tracing_subscriber::layer::Layered<crate::ReloadableFilter, tracing_subscriber::Registry>;
+
+/// A layer given to [`Env::layer`].
+pub(crate) type UserLayer =
+    Box<dyn tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static>;
 
 impl Env {
     /// Settings for `mode` with every default (nothing read from the environment).
@@ -216,6 +262,8 @@ impl Env {
             sentry: None,
             sentry_explicit: false,
             fingers_crossed: None,
+            flush_on_signals: false,
+            layers: Arc::default(),
         }
     }
 
@@ -327,13 +375,34 @@ impl Env {
             })?;
         }
         if let Some(value) = lookup(LOG_MAX_SIZE) {
-            env.max_size = Some(parse_size(&value).ok_or_else(|| {
+            let size = parse_size(&value).ok_or_else(|| {
                 Error::value(
                     LOG_MAX_SIZE,
                     &value,
                     "expected a size in bytes such as 65536, 100M or 1G",
                 )
-            })?);
+            })?;
+            if size < LOG_MAX_SIZE_MIN {
+                return Err(Error::value(
+                    LOG_MAX_SIZE,
+                    &value,
+                    "below the minimum of 64K: the value is in bytes (write 100M for 100 MiB)",
+                ));
+            }
+            env.max_size = Some(size);
+        }
+        if let Some(value) = lookup(LOG_FLUSH_ON_SIGNALS) {
+            env.flush_on_signals = match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(Error::value(
+                        LOG_FLUSH_ON_SIGNALS,
+                        value,
+                        "expected 1, true, yes or 0, false, no",
+                    ))
+                }
+            };
         }
         if let Some(value) = lookup(LOG_FINGERS_CROSSED) {
             env.fingers_crossed = match value.trim() {
@@ -367,9 +436,71 @@ impl Env {
     /// An [`Error`] naming `RUST_LOG` and the bad directive.
     pub fn filter(mut self, spec: impl Into<String>) -> Result<Env, Error> {
         let spec = spec.into();
-        LogbookFilter::parse(&spec).map_err(|e| Error::value(RUST_LOG, &spec, e.to_string()))?;
+        parse_filter(&spec)?;
         self.filter = Some(spec);
         Ok(self)
+    }
+
+    /// Makes SIGTERM and SIGINT flush the log (within
+    /// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)) and then end the process as the
+    /// signal would have, so a service stopped by its supervisor keeps its last lines
+    /// (`LOG_FLUSH_ON_SIGNALS`; Unix; off by default). [`init`](crate::init) sets it up.
+    ///
+    /// For programs without signal handling of their own. A program that handles
+    /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down
+    /// gracefully should leave this off: its handler makes `main` return, and dropping
+    /// the [`Guard`](crate::Guard) flushes. With both, this one ends the process right
+    /// after the flush, cutting the program's own shutdown short.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().flush_on_signals(true);
+    /// ```
+    pub fn flush_on_signals(mut self, on: bool) -> Env {
+        self.flush_on_signals = on;
+        self
+    }
+
+    /// Adds a layer of the program's own (an OpenTelemetry layer, a metrics layer) to the
+    /// subscriber [`init`](crate::init) installs, under the same level filter
+    /// (`RUST_LOG`, and [`Guard::set_filter`](crate::Guard::set_filter) later). Call it
+    /// once per layer; they see events in the order they were added, before the crate's
+    /// own outputs. Clones of this `Env` share the layers: the first `init` or
+    /// [`build`](crate::build) takes them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::{Context, Layer};
+    ///
+    /// /// Counts the events that pass the filter.
+    /// struct Count(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    /// impl<S: tracing::Subscriber> Layer<S> for Count {
+    ///     fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let seen = std::sync::Arc::default();
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test)
+    ///     .filter("warning")?
+    ///     .layer(Count(std::sync::Arc::clone(&seen)));
+    /// let (dispatch, _guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     tracing::info!("filtered out for every layer");
+    ///     tracing::warn!("seen by all");
+    /// });
+    /// assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Env
+    where
+        L: tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static,
+    {
+        self.layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(layer));
+        self
     }
 
     /// Sets when lines are colored.
@@ -409,14 +540,14 @@ impl Env {
         self
     }
 
-    /// Keeps the newest `n` dated files; `0` keeps all (`LOG_MAX_FILES`).
+    /// Keeps the newest `n` days of files; `0` keeps all (`LOG_MAX_FILES`).
     pub fn max_files(mut self, n: usize) -> Env {
         self.max_files = n;
         self
     }
 
     /// Starts a new file within the day when a file would grow past `bytes`
-    /// (`LOG_MAX_SIZE`).
+    /// (`LOG_MAX_SIZE`). Unlike the variable, no minimum is enforced here.
     pub fn max_size(mut self, bytes: Option<u64>) -> Env {
         self.max_size = bytes;
         self
@@ -509,8 +640,7 @@ impl Env {
     }
 
     pub(crate) fn build_filter(&self) -> Result<LogbookFilter, Error> {
-        let spec = self.filter.as_deref().unwrap_or("");
-        LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+        parse_filter(self.filter.as_deref().unwrap_or(""))
     }
 }
 

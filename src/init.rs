@@ -11,7 +11,7 @@ use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
 use crate::layout::{Emit, Spine};
-use crate::record::crossed::{Crossing, Gate};
+use crate::record::crossed::Crossing;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
@@ -33,21 +33,26 @@ impl Component for StdoutComponent {
 /// waiting at most [`SHUTDOWN_TIMEOUT`] in all. Bind it to a named variable in `main`
 /// (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
-/// `std::process::exit` does not run destructors: call [`Guard::flush`] (or drop the
-/// guard) before it.
+/// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
+/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`]): the lines logged
+/// before `exit` are written even when the guard lives far from the call.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), tracing_logbook::Error> {
-/// let guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
-/// tracing::error!("fatal configuration problem");
-/// drop(guard); // or guard.flush(std::time::Duration::from_secs(2));
-/// std::process::exit(2);
-/// # }
+/// fn main() -> Result<(), tracing_logbook::Error> {
+///     let _guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+///     if std::env::args().count() > 3 {
+///         tracing::error!("too many arguments");
+///         std::process::exit(2); // the error line is in the file all the same
+///     }
+///     Ok(())
+/// }
 /// ```
 #[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
+    filter: crate::ReloadableFilter,
     mode: Mode,
+    zone: crate::clock::Zone,
     file: Option<crate::DailyFile>,
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
@@ -62,6 +67,41 @@ impl Guard {
     /// takes.
     pub fn flush(&self, timeout: Duration) -> bool {
         crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
+    }
+
+    /// Replaces the level filter while the program runs, with the same syntax and errors
+    /// as `RUST_LOG` (an admin endpoint, a signal handler of the program's own). Every
+    /// layer under the filter follows, those given to [`Env::layer`] included, and so
+    /// does the `log` bridge's level.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `RUST_LOG` and the bad directive; the filter is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("info")?;
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     assert!(!tracing::enabled!(tracing::Level::DEBUG));
+    ///     guard.set_filter("debug")?;
+    ///     assert!(tracing::enabled!(tracing::Level::DEBUG));
+    ///     assert!(guard.set_filter("eror").is_err());
+    ///     Ok::<(), tracing_logbook::Error>(())
+    /// })?;
+    /// assert_eq!(guard.filter(), "debug");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn set_filter(&self, spec: &str) -> Result<(), Error> {
+        self.filter.set(crate::env::parse_filter(spec)?);
+        Ok(())
+    }
+
+    /// The level directives in force (as given to `RUST_LOG` or
+    /// [`set_filter`](Self::set_filter)).
+    pub fn filter(&self) -> String {
+        self.filter.to_string()
     }
 
     /// The mode the logger was installed for.
@@ -112,6 +152,40 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// What `init` prints on stderr in staging and production: where the lines go and
+    /// which notifiers are on.
+    fn summary(&self) -> String {
+        let mut out = format!("{}: ", self.mode);
+        match &self.file {
+            Some(file) => {
+                let today = self.zone.display(time::OffsetDateTime::now_utc()).date();
+                out.push_str(&format!("lines go to {}", file.dated_path(today).display()));
+                if cfg!(unix) {
+                    out.push_str(&format!(
+                        " (follow it with tail -F {})",
+                        file.path().display()
+                    ));
+                }
+            }
+            None => out.push_str("lines go to stdout"),
+        }
+        let notifiers: Vec<&str> = [
+            self.notifier.as_ref().map(|_| "Rollbar"),
+            self.sentry.as_ref().map(|_| "Sentry"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match notifiers.as_slice() {
+            [] => out.push_str("; no error notifications"),
+            names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
+        }
+        out.push_str("; the last lines are written when the Guard from init is dropped");
+        out
+    }
+}
+
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
@@ -123,7 +197,7 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::panic::clear();
+        crate::lifecycle::clear_installed();
         crate::lifecycle::shutdown_all(&self.components, Deadline::after(SHUTDOWN_TIMEOUT));
     }
 }
@@ -189,16 +263,45 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
+    // Nothing is installed unless everything can be: the subscriber is checked first,
+    // the `log` logger (which cannot be queried) is set before the subscriber, and the
+    // hooks only after both.
+    if tracing::dispatcher::has_been_set() {
+        return Err(Error::already_initialized("a global tracing subscriber"));
+    }
+    #[cfg(not(unix))]
+    if env.flush_on_signals {
+        return Err(Error::value(
+            crate::env::LOG_FLUSH_ON_SIGNALS,
+            "1",
+            "flushing on signals needs a Unix system",
+        ));
+    }
+    let flush_on_signals = env.flush_on_signals;
     let (dispatch, guard, max_level) = assemble(env)?;
-    tracing::dispatcher::set_global_default(dispatch)
-        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
+    tracing::dispatcher::set_global_default(dispatch)
+        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
 
+    crate::lifecycle::set_installed(guard.components.clone());
+    crate::lifecycle::install_at_exit();
+    #[cfg(unix)]
+    if flush_on_signals {
+        if let Err(err) = crate::lifecycle::install_signal_flush() {
+            crate::diag::report(format_args!(
+                "LOG_FLUSH_ON_SIGNALS: cannot handle SIGTERM and SIGINT ({err}); they end \
+                 the process without flushing the log"
+            ));
+        }
+    }
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
-        crate::panic::install(guard.components.clone());
+        crate::panic::install_hook();
+    }
+    if guard.mode.is_production_like() {
+        crate::diag::report(format_args!("{}", guard.summary()));
     }
     Ok(guard)
 }
@@ -248,14 +351,18 @@ fn assemble(
 
     let production = env.mode.is_production_like();
     let file = match (&env.log_file, production) {
-        (Some(LogFile::Path(path)), _) => Some(path.clone()),
+        (Some(LogFile::Path(path)), _) => Some(crate::env::resolve_log_file(path)),
         (None, true) => Some(crate::env::default_log_file()),
         (Some(LogFile::Stdout), _) | (None, false) => None,
     };
     let stdout = !production || file.is_none();
 
     if stdout {
-        let writer = Arc::new(Stdout::new());
+        // In test mode through `print!`, which libtest captures per test.
+        let writer = Arc::new(match env.mode {
+            Mode::Test => Stdout::test(),
+            _ => Stdout::new(),
+        });
         let color = match env.mode {
             Mode::Test => ColorChoice::Never,
             _ => env.color,
@@ -309,29 +416,41 @@ fn assemble(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
-    let mut guard = Guard {
+    let filter = crate::ReloadableFilter::new(filter);
+    // Fingers crossed: the filter lets the buffered levels through inside buffering
+    // spans (and the `log` bridge must pass them too); the spine holds them.
+    let crossing = env.fingers_crossed.map(|config| {
+        filter.set_fingers_crossed(config.level());
+        Crossing::new(filter.clone(), config)
+    });
+    let max_level = match &crossing {
+        Some(c) => max_level.max(LevelFilter::from_level(c.level().to_tracing())),
+        None => max_level,
+    };
+    let buffers = crossing.as_ref().map(|c| c.memory.clone());
+    let user_layers = std::mem::take(
+        &mut *env
+            .layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    // An empty `Vec` of layers would disable every callsite (its interest is "never"
+    // without a layer to ask); `None` is the no-op.
+    let user_layers = (!user_layers.is_empty()).then_some(user_layers);
+    let subscriber = tracing_subscriber::registry()
+        .with(filter.clone())
+        .with(user_layers)
+        .with(Spine::new(layers, clock, crossing));
+    let guard = Guard {
         components,
+        filter,
         mode: env.mode,
+        zone: crate::clock::Zone::new(env.timezone),
         file: daily_file,
         notifier,
         sentry,
-        buffers: None,
+        buffers,
     };
-    let Some(config) = env.fingers_crossed else {
-        let subscriber = tracing_subscriber::registry()
-            .with(filter)
-            .with(Spine::new(layers, clock, None));
-        return Ok((tracing::Dispatch::new(subscriber), guard, max_level));
-    };
-    // Fingers crossed: the gate lets the buffered levels through inside request spans,
-    // and the `log` bridge must pass them too.
-    let filter = Arc::new(filter);
-    let crossing = Crossing::new(filter.clone(), config);
-    guard.buffers = Some(crossing.memory.clone());
-    let max_level = max_level.max(LevelFilter::from_level(config.level().to_tracing()));
-    let subscriber = tracing_subscriber::registry()
-        .with(Gate::new(filter, config.level()))
-        .with(Spine::new(layers, clock, Some(crossing)));
     Ok((tracing::Dispatch::new(subscriber), guard, max_level))
 }
 

@@ -148,7 +148,30 @@ impl CaptureLayer {
 
 /// Runs `f` with a subscriber that captures every event (all levels) on this thread, and
 /// returns what was captured.
+///
+/// Records of libraries that log through the `log` crate are captured too, with their
+/// target as channel: the first call installs the `log` → `tracing` bridge for the
+/// process when no other `log` logger is installed (with another one, such as
+/// `env_logger`, `log` records go to it instead).
+///
+/// ```
+/// use tracing_logbook::{testing, Level};
+///
+/// let captured = testing::capture(|| {
+///     tracing::info!(target: "app", "from tracing");
+///     log::warn!(target: "legacy::db", "from log");
+/// });
+/// let records = captured.records();
+/// assert_eq!(records[1].level, Level::Warning);
+/// assert_eq!(records[1].channel, "legacy::db");
+/// assert_eq!(records[1].message, "from log");
+/// ```
 pub fn capture(f: impl FnOnce()) -> Captured {
+    static BRIDGE: std::sync::Once = std::sync::Once::new();
+    BRIDGE.call_once(|| {
+        // Fails only when a logger is installed already (then `log` goes there).
+        let _ = tracing_log::LogTracer::init();
+    });
     let (layer, captured) = CaptureLayer::new();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     captured

@@ -3,10 +3,10 @@
 //!
 //! Three pieces, all inside the spine:
 //!
-//! * [`Gate`] wraps the [`LogbookFilter`] as the subscriber's global filter. It lets an
-//!   event below the threshold (down to the fingers-crossed level) through only while a
-//!   buffering span is entered on the thread, which it knows from a per-thread count
-//!   kept in `on_enter`/`on_exit`.
+//! * The [`gate`] in the subscriber's [`ReloadableFilter`] lets an event below the
+//!   threshold (down to the fingers-crossed level) through only while a buffering span
+//!   is entered on the thread, which it knows from a per-thread count kept in
+//!   `on_enter`/`on_exit`.
 //! * The [`Spine`](crate::layout::Spine) asks the filter again, for such events only,
 //!   whether the threshold shows them; those it does not show become [`Held`] copies in
 //!   the innermost buffering span's [`Buffer`] (span side data of the spine).
@@ -35,11 +35,13 @@ use time::OffsetDateTime;
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::{FieldList, Origin, Record, SpanEntry, SpanRef};
+#[cfg(test)]
 use crate::filter::LogbookFilter;
+use crate::filter::ReloadableFilter;
 use crate::layout::Emit;
 use crate::level::Level;
 
@@ -185,21 +187,44 @@ fn inside() -> bool {
     INSIDE.try_with(|n| n.get() > 0).unwrap_or(false)
 }
 
-/// The global filter when fingers crossed is on: the [`LogbookFilter`], plus events
-/// down to the fingers-crossed level while a buffering span is entered.
-pub(crate) struct Gate {
-    filter: Arc<LogbookFilter>,
-    level: Level,
-}
-
-impl Gate {
-    pub(crate) fn new(filter: Arc<LogbookFilter>, level: Level) -> Gate {
-        Gate { filter, level }
-    }
+/// The filter's side of fingers crossed, called by the
+/// [`ReloadableFilter`](crate::ReloadableFilter) when [`Crossing`] is on with `level`:
+/// events down to `level` are let through while a buffering span is entered on the
+/// thread (the spine decides what to do with them), and spans that may buffer always
+/// exist.
+pub(crate) mod gate {
+    use super::*;
 
     #[inline]
-    fn within(&self, meta: &Metadata<'_>) -> bool {
-        Level::of(meta) >= self.level
+    fn within(level: Level, meta: &Metadata<'_>) -> bool {
+        Level::of(meta) >= level
+    }
+
+    /// The callsite's interest: "sometimes" instead of the filter's "never" for events
+    /// and buffering spans down to `level`.
+    pub(crate) fn interest(level: Level, meta: &Metadata<'_>, base: Interest) -> Interest {
+        if !base.is_always() && within(level, meta) && (meta.is_event() || may_buffer(meta)) {
+            Interest::sometimes()
+        } else {
+            base
+        }
+    }
+
+    /// Whether the gate lets `meta` through whatever the filter says.
+    #[inline]
+    pub(crate) fn admits(level: Level, meta: &Metadata<'_>) -> bool {
+        within(level, meta)
+            && if meta.is_event() {
+                inside()
+            } else {
+                may_buffer(meta)
+            }
+    }
+
+    /// The most verbose level enabled: the filter's or `level`.
+    pub(crate) fn hint(level: Level, base: Option<LevelFilter>) -> LevelFilter {
+        let own = LevelFilter::from_level(level.to_tracing());
+        base.map_or(own, |base| base.max(own))
     }
 
     fn buffering<S>(id: &tracing::span::Id, ctx: &Context<'_, S>) -> bool
@@ -215,86 +240,25 @@ impl Gate {
                 .get::<Arc<SpanEntry>>()
                 .is_some_and(|e| e.crossed)
     }
-}
 
-impl std::fmt::Debug for Gate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gate")
-            .field("filter", &self.filter)
-            .field("level", &self.level)
-            .finish()
-    }
-}
-
-impl<S> Layer<S> for Gate
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        let base = Layer::<S>::register_callsite(&*self.filter, meta);
-        if !base.is_always() && self.within(meta) && (meta.is_event() || may_buffer(meta)) {
-            Interest::sometimes()
-        } else {
-            base
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        if self.within(meta)
-            && if meta.is_event() {
-                inside()
-            } else {
-                may_buffer(meta)
-            }
-        {
-            return true;
-        }
-        Layer::<S>::enabled(&*self.filter, meta, ctx)
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        let own = LevelFilter::from_level(self.level.to_tracing());
-        Some(Layer::<S>::max_level_hint(&*self.filter).map_or(own, |base| base.max(own)))
-    }
-
-    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        Layer::<S>::event_enabled(&*self.filter, event, ctx)
-    }
-
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        Layer::<S>::on_new_span(&*self.filter, attrs, id, ctx);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        Layer::<S>::on_record(&*self.filter, id, values, ctx);
-    }
-
-    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        if Self::buffering(id, &ctx) {
+    /// Counts a buffering span entered on this thread.
+    pub(crate) fn enter<S>(id: &tracing::span::Id, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if buffering(id, ctx) {
             let _ = INSIDE.try_with(|n| n.set(n.get().saturating_add(1)));
         }
-        Layer::<S>::on_enter(&*self.filter, id, ctx);
     }
 
-    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        if Self::buffering(id, &ctx) {
+    /// Counts a buffering span left on this thread.
+    pub(crate) fn exit<S>(id: &tracing::span::Id, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if buffering(id, ctx) {
             let _ = INSIDE.try_with(|n| n.set(n.get().saturating_sub(1)));
         }
-        Layer::<S>::on_exit(&*self.filter, id, ctx);
-    }
-
-    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
-        Layer::<S>::on_close(&*self.filter, id, ctx);
     }
 }
 
@@ -493,11 +457,8 @@ impl Drop for Buffer {
 /// The spine's fingers-crossed state: the settings, the filter it asks again, and the
 /// counters.
 pub(crate) struct Crossing {
-    filter: Arc<LogbookFilter>,
+    filter: ReloadableFilter,
     config: FingersCrossed,
-    /// Every target shows this level and above (no need to ask the filter); `None`
-    /// when the filter has to be asked for every level.
-    floor: Option<Level>,
     pub(crate) memory: Arc<Memory>,
 }
 
@@ -505,22 +466,25 @@ impl std::fmt::Debug for Crossing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crossing")
             .field("config", &self.config)
-            .field("floor", &self.floor)
             .finish_non_exhaustive()
     }
 }
 
 impl Crossing {
-    pub(crate) fn new(filter: Arc<LogbookFilter>, config: FingersCrossed) -> Crossing {
+    pub(crate) fn new(filter: ReloadableFilter, config: FingersCrossed) -> Crossing {
         Crossing {
-            floor: filter.floor(),
             filter,
             config,
             memory: Arc::new(Memory::default()),
         }
     }
 
-    /// Whether `event` is below the threshold (it came through the [`Gate`] only).
+    /// The most verbose level buffered.
+    pub(crate) fn level(&self) -> Level {
+        self.config.level
+    }
+
+    /// Whether `event` is below the threshold (it came through the [`gate`] only).
     pub(crate) fn below<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> bool
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -529,10 +493,10 @@ impl Crossing {
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let level = Level::of(meta);
-        if level < self.config.level || self.floor.is_some_and(|floor| level >= floor) {
+        if level < self.config.level || self.filter.floor().is_some_and(|floor| level >= floor) {
             return false;
         }
-        !Layer::<S>::enabled(&*self.filter, meta, ctx.clone())
+        !self.filter.shows(meta, ctx)
     }
 
     /// Hands `record` to `outputs`, buffering, flushing or dropping as its spans say.
@@ -627,25 +591,28 @@ mod tests {
         out: CaptureWriter,
         clock: ManualClock,
         memory: Arc<Memory>,
+        filter: ReloadableFilter,
     }
 
     /// The spine with one Logbook output, the filter `spec` and fingers crossed `config`.
     fn setup(spec: &str, config: FingersCrossed) -> Setup {
         let out = CaptureWriter::new();
         let clock = ManualClock::new(datetime!(2026-11-23 19:28:08 UTC));
-        let filter = Arc::new(LogbookFilter::parse(spec).unwrap());
+        let filter = ReloadableFilter::new(LogbookFilter::parse(spec).unwrap());
+        filter.set_fingers_crossed(config.level());
         let crossing = Crossing::new(filter.clone(), config);
         let memory = crossing.memory.clone();
         let layout = LogbookLayout::new(Timezone::Utc, false, Vec::new());
         let outputs: Vec<Box<dyn Emit>> = vec![Box::new(Formatted::new(layout, out.clone()))];
         let subscriber = tracing_subscriber::registry()
-            .with(Gate::new(filter, config.level()))
+            .with(filter.clone())
             .with(Spine::new(outputs, Arc::new(clock.clone()), Some(crossing)));
         Setup {
             dispatch: tracing::Dispatch::new(subscriber),
             out,
             clock,
             memory,
+            filter,
         }
     }
 
@@ -765,6 +732,27 @@ mod tests {
             ]
         );
         assert!(lines[2].contains("ERROR: silent: "), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_reloaded_filter_moves_the_threshold_under_the_buffers() {
+        let s = setup("info", FingersCrossed::new(Level::Debug));
+        tracing::dispatcher::with_default(&s.dispatch, || {
+            let _in = tracing::error_span!("request").entered();
+            tracing::debug!("held");
+            s.filter.set(LogbookFilter::parse("debug").unwrap());
+            assert_eq!(s.filter.floor(), Some(Level::Debug));
+            tracing::debug!("shown at once");
+            s.filter.set(LogbookFilter::parse("info").unwrap());
+            tracing::debug!("held again");
+            assert_eq!(s.memory.stats().lines, 2);
+        });
+        // `set` also moved the `log` crate's global maximum: give it back.
+        log::set_max_level(log::LevelFilter::Trace);
+        let lines = lines(&s.out);
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(lines[0]
+            .ends_with("DEBUG: tracing_logbook::record::crossed::tests: shown at once in request"));
     }
 
     #[test]

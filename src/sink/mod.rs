@@ -95,12 +95,19 @@ forward_line_writer!(Arc, Box);
 
 /// Writes records to the process's standard output, one `write_all` per record.
 ///
-/// Write errors (a closed pipe, a full disk behind a redirect) are counted, reported
-/// once to stderr, and never panic.
+/// Write errors (a full disk behind a redirect) are counted, reported once to stderr,
+/// and never panic. A closed pipe (`my-app | head`) ends the output quietly, as a
+/// well-behaved command-line program: the lines are counted as failed, no diagnostic.
+///
+/// [`Stdout::test`] writes through `print!` instead, which libtest captures, so the lines
+/// of a test show only when it fails (as tracing-subscriber's `TestWriter`); `init` uses
+/// it in [`Mode::Test`](crate::Mode::Test).
 #[derive(Debug, Default)]
 pub struct Stdout {
     failed: AtomicU64,
     report: diag::Once,
+    closed: std::sync::atomic::AtomicBool,
+    captured: bool,
 }
 
 impl Stdout {
@@ -109,20 +116,57 @@ impl Stdout {
         Stdout::default()
     }
 
+    /// A writer to standard output through `print!`, so that libtest's output capture
+    /// holds the lines of each test.
+    ///
+    /// ```
+    /// use tracing_logbook::{LineWriter, Stdout};
+    /// let out = Stdout::test();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"shown only if this test fails\n");
+    /// assert_eq!(out.failed_lines(), 0);
+    /// ```
+    pub fn test() -> Self {
+        Stdout {
+            captured: true,
+            ..Stdout::default()
+        }
+    }
+
     /// How many records could not be written.
     pub fn failed_lines(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    #[allow(clippy::print_stdout)] // the one place: libtest captures only `print!`
+    fn write_captured(&self, line: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(line);
+        // `print!` panics when stdout fails outside a capture: a failed write, not a
+        // panic of the program.
+        std::panic::catch_unwind(|| print!("{text}")).map_err(|_| io::Error::other("stdout failed"))
     }
 }
 
 impl LineWriter for Stdout {
     fn write_line(&self, _time: OffsetDateTime, line: &[u8]) {
-        let mut out = io::stdout().lock();
-        match out.write_all(line) {
+        if self.closed.load(Ordering::Relaxed) {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let written = if self.captured {
+            self.write_captured(line)
+        } else {
+            io::stdout().lock().write_all(line)
+        };
+        match written {
             Ok(()) => {
                 if self.report.reset() {
                     diag::report(format_args!("writing to stdout works again"));
                 }
+            }
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                // The reader is gone (`| head`): the output ends here, quietly.
+                self.closed.store(true, Ordering::Relaxed);
+                self.failed.fetch_add(1, Ordering::Relaxed);
             }
             Err(err) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -134,11 +178,13 @@ impl LineWriter for Stdout {
     }
 
     fn is_terminal(&self) -> bool {
-        io::stdout().is_terminal()
+        !self.captured && io::stdout().is_terminal()
     }
 
     fn flush(&self) {
-        let _ = io::stdout().lock().flush();
+        if !self.closed.load(Ordering::Relaxed) {
+            let _ = io::stdout().lock().flush();
+        }
     }
 }
 

@@ -146,3 +146,55 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
     assert_eq!(context["trace_id"], trace.as_str());
     assert_eq!(context["span_id"], query_span.as_str());
 }
+
+/// Through `build` with `Env::layer`: the daily file's lines carry the exported span's
+/// ids, the fingers-crossed lines of a failed request included.
+#[test]
+fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
+    use tracing_logbook::{Env, FingersCrossed, Level, LogFile, Mode};
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.join("app.log")))
+        .fingers_crossed(Some(FingersCrossed::new(Level::Debug)))
+        .layer(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let request = tracing::error_span!("request", method = "GET");
+        let _in = request.enter();
+        tracing::debug!(target: "App", "held until the error");
+        tracing::error!(target: "App", "failed");
+    });
+    assert!(guard.flush(WAIT));
+    drop(guard);
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let span = spans.iter().find(|s| s.name == "request").unwrap();
+    let ids = format!(
+        "trace_id={} span_id={}",
+        span.span_context.trace_id(),
+        span.span_context.span_id()
+    );
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            text.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    let got: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            format!("DEBUG: App: held until the error in request{{method=GET}} {ids}"),
+            format!("ERROR: App: failed in request{{method=GET}} {ids}"),
+        ]
+    );
+}
