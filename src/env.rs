@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, Timezone};
 use crate::error::Error;
+use crate::file::Compression;
 use crate::filter::LogbookFilter;
 use crate::format::ColorChoice;
 use crate::record::crossed::FingersCrossed;
@@ -36,6 +37,9 @@ pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
 pub const LOG_FLUSH_ON_SIGNALS: &str = "LOG_FLUSH_ON_SIGNALS";
 /// The variable choosing the line format: `logbook` (default), `json` or `ecs`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// The variable choosing how past days' files are kept: `none` (default) or `gzip`
+/// (`app-2026-11-23.log.gz`, see [`Compression`]).
+pub const LOG_COMPRESS: &str = "LOG_COMPRESS";
 /// The variable turning on fingers-crossed buffering of request spans down to a level
 /// (`debug`; `off` or unset: none), see [`FingersCrossed`].
 pub const LOG_FINGERS_CROSSED: &str = "LOG_FINGERS_CROSSED";
@@ -178,6 +182,7 @@ impl fmt::Display for Mode {
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_COMPRESS` | `none`, `gzip`: past days' files become `app-<date>.log.gz` (see [`Compression`]) | `none` |
 /// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
@@ -223,6 +228,7 @@ pub struct Env {
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
     pub(crate) fingers_crossed: Option<FingersCrossed>,
+    pub(crate) compression: Compression,
     /// Whether SIGTERM/SIGINT flush the log, then end the process.
     pub(crate) flush_on_signals: bool,
     /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
@@ -262,6 +268,7 @@ impl Env {
             sentry: None,
             sentry_explicit: false,
             fingers_crossed: None,
+            compression: Compression::None,
             flush_on_signals: false,
             layers: Arc::default(),
         }
@@ -402,6 +409,13 @@ impl Env {
                         "expected 1, true, yes or 0, false, no",
                     ))
                 }
+            };
+        }
+        if let Some(value) = lookup(LOG_COMPRESS) {
+            env.compression = match value.trim() {
+                "" | "none" => Compression::None,
+                "gzip" => Compression::Gzip,
+                _ => return Err(Error::value(LOG_COMPRESS, &value, "expected none or gzip")),
             };
         }
         if let Some(value) = lookup(LOG_FINGERS_CROSSED) {
@@ -620,6 +634,19 @@ impl Env {
         self.sentry.is_some() && (self.sentry_explicit || self.mode.is_production_like())
     }
 
+    /// Compresses the daily files of past days as `compression` says (`LOG_COMPRESS`);
+    /// see [`DailyFileBuilder::compression`](crate::DailyFileBuilder::compression).
+    ///
+    /// ```
+    /// use tracing_logbook::{Compression, Env};
+    ///
+    /// let env = Env::production().compression(Compression::Gzip);
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Env {
+        self.compression = compression;
+        self
+    }
+
     /// Buffers the lines of request spans below the threshold as `config` says, or
     /// turns that off with `None` (`LOG_FINGERS_CROSSED`); see [`FingersCrossed`].
     ///
@@ -661,6 +688,7 @@ impl fmt::Debug for Env {
             .field("notify", &self.notify)
             .field("sentry", &self.sentry)
             .field("fingers_crossed", &self.fingers_crossed)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }
@@ -789,6 +817,16 @@ mod tests {
         assert!(Env::development()
             .sentry(crate::notify::NotifyConfig::sentry(dsn))
             .notifies());
+    }
+
+    #[test]
+    fn compression_values() {
+        assert_eq!(env(&[]).unwrap().compression, Compression::None);
+        let e = env(&[("LOG_COMPRESS", "gzip")]).unwrap();
+        assert_eq!(e.compression, Compression::Gzip);
+        let err = env(&[("LOG_COMPRESS", "zip")]).unwrap_err();
+        assert_eq!(err.var(), Some("LOG_COMPRESS"));
+        assert!(err.to_string().contains("\"zip\""), "{err}");
     }
 
     #[test]

@@ -376,6 +376,7 @@ fn assemble(
             .max_files(env.max_files)
             .max_size(env.max_size)
             .lossy(env.lossy)
+            .compression(env.compression)
             .build()?;
         let color = match env.color {
             ColorChoice::Always => ColorChoice::Always,

@@ -75,12 +75,12 @@ pub mod testing;
 
 pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
-    default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR, LOG_FILE,
-    LOG_FINGERS_CROSSED, LOG_FLUSH_ON_SIGNALS, LOG_FORMAT, LOG_MAX_FILES, LOG_MAX_SIZE,
-    LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
+    default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR,
+    LOG_COMPRESS, LOG_FILE, LOG_FINGERS_CROSSED, LOG_FLUSH_ON_SIGNALS, LOG_FORMAT, LOG_MAX_FILES,
+    LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
-pub use file::{DailyFile, DailyFileBuilder};
+pub use file::{Compression, DailyFile, DailyFileBuilder};
 pub use filter::{FilterError, LogbookFilter, ReloadableFilter, DEFAULT_LEVEL};
 pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};

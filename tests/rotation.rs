@@ -276,11 +276,13 @@ fn restart_appends_to_todays_file() {
     );
 }
 
-const UNRELATED: [&str; 7] = [
+const UNRELATED: [&str; 8] = [
     "app-notes.log",
     "app.log",
     "app.log.gz",
-    "app-2024-01-01.log.gz",
+    // Compressed days (`app-<date>.log.gz`) are the log's own; these are not.
+    "app-2024-01-01.log.gz.tmp",
+    "app-2024-01-01.log.zip",
     "app-2024-01-01.log.1",
     "other-2024-01-01.log",
     "app-2024-01-01.0.log",
@@ -314,6 +316,8 @@ fn retention_at_startup_spares_unrelated_files() {
         &[
             "app-2023-12-31.log",
             "app-2024-01-02.log",
+            // A day half compressed counts once, and goes as a whole.
+            "app-2024-01-02.1.log.gz",
             "app-2024-01-03.log",
             "app-2024-01-03.1.log",
             "app-2024-01-05.log",
@@ -326,7 +330,7 @@ fn retention_at_startup_spares_unrelated_files() {
         .build()
         .unwrap();
     assert!(file.flush(WAIT), "startup pruning did not finish");
-    // Two days kept, the 3rd with both its pieces.
+    // Two days kept, the 3rd with both its pieces; the 2nd went with its `.gz`.
     assert_eq!(
         names(dir.path()),
         with_unrelated(&[

@@ -8,8 +8,11 @@
 //! (backpressure, at most [`max_wait`](DailyFileBuilder::max_wait)), or, in
 //! [lossy](DailyFileBuilder::lossy) mode, the record is dropped and counted.
 
+mod compress;
 mod names;
 mod output;
+
+pub use compress::Compression;
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -125,6 +128,7 @@ pub struct DailyFile {
 /// | [`lossy`](Self::lossy) | `false`: callers wait when the buffer is full |
 /// | [`buffer_lines`](Self::buffer_lines) | [`DailyFile::DEFAULT_BUFFER_LINES`] (16384 records) |
 /// | [`max_wait`](Self::max_wait) | [`DailyFile::DEFAULT_MAX_WAIT`] (2 s) |
+/// | [`compression`](Self::compression) | [`Compression::None`] |
 ///
 /// # Examples
 ///
@@ -148,6 +152,7 @@ pub struct DailyFileBuilder {
     lossy: bool,
     buffer_lines: usize,
     max_wait: Duration,
+    compression: Compression,
     #[cfg(test)]
     faults: Option<Arc<output::Faults>>,
 }
@@ -179,6 +184,7 @@ impl DailyFile {
             lossy: false,
             buffer_lines: Self::DEFAULT_BUFFER_LINES,
             max_wait: Self::DEFAULT_MAX_WAIT,
+            compression: Compression::None,
             #[cfg(test)]
             faults: None,
         }
@@ -411,6 +417,27 @@ impl DailyFileBuilder {
         self
     }
 
+    /// Compresses the files of past days ([`Compression::Gzip`]: `app-2026-11-23.log` →
+    /// `app-2026-11-23.log.gz`) on a background thread once the writer has moved on to
+    /// a later day, and at start for the days an earlier run left uncompressed.
+    /// Writing never waits for it; retention ([`max_files`](Self::max_files)) counts a
+    /// day the same whether its files are compressed or not. See the README's
+    /// "Compressed archives" for what a crash leaves behind.
+    ///
+    /// ```
+    /// use tracing_logbook::{Compression, DailyFile};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log"))
+    ///     .compression(Compression::Gzip)
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// Injects write faults (unit tests only).
     #[cfg(test)]
     pub(crate) fn faults(mut self, faults: Arc<output::Faults>) -> Self {
@@ -468,6 +495,11 @@ impl DailyFileBuilder {
         let dated = names.clone();
         #[allow(unused_mut)]
         let mut output = FileOutput::new(names, path.clone(), self.max_files, self.max_size);
+        if self.compression == Compression::Gzip {
+            let compressor = compress::Compressor::start(output.names().clone())
+                .map_err(|e| Error::io("start the compression thread for", &path, e))?;
+            output.compressor = Some(compressor);
+        }
         #[cfg(test)]
         {
             output.faults = self.faults;

@@ -9,9 +9,10 @@
 //! | `service` | `service-2026-11-23` | `service-2026-11-23.1`, ... |
 //! | `app.log.txt` | `app.log-2026-11-23.txt` | `app.log-2026-11-23.1.txt`, ... |
 //!
-//! Unlike Logbook, a file belongs to a log only if its whole name has exactly this shape
-//! (`app-notes.log` and `app-2024-01-01.log.gz` do not), and retention orders files by
-//! the date (and size index) in the name, never by modification time.
+//! Unlike Logbook, a file belongs to a log only if its whole name has exactly this shape,
+//! or this shape plus `.gz` for a compressed past day (`app-2026-11-23.log.gz`;
+//! `app-notes.log` does not belong), and retention orders files by the date (and size
+//! index) in the name, never by modification time.
 
 use std::path::{Path, PathBuf};
 
@@ -152,12 +153,28 @@ fn parse_date(s: &str) -> Option<Date> {
     Date::from_calendar_date(i32::try_from(year).ok()?, month, day).ok()
 }
 
+/// The suffix of a compressed file (`app-2026-11-23.log.gz`).
+pub(crate) const GZ: &str = ".gz";
+
+impl FileNames {
+    /// As [`parse`](Self::parse), also for a compressed file's name (`.gz` added):
+    /// the date, the index and whether it is compressed.
+    pub(crate) fn parse_any(&self, file_name: &str) -> Option<(Date, u32, bool)> {
+        match file_name.strip_suffix(GZ) {
+            Some(plain) => self.parse(plain).map(|(d, i)| (d, i, true)),
+            None => self.parse(file_name).map(|(d, i)| (d, i, false)),
+        }
+    }
+}
+
 /// One existing file of a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DatedFile {
     pub(crate) date: Date,
     pub(crate) index: u32,
     pub(crate) name: String,
+    /// A compressed past day's file (`.gz`).
+    pub(crate) compressed: bool,
 }
 
 /// The files of this log found in its directory (unordered). Unreadable entries and
@@ -169,10 +186,15 @@ pub(crate) fn list(names: &FileNames) -> std::io::Result<Vec<DatedFile>> {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if let Some((date, index)) = names.parse(&name) {
+        if let Some((date, index, compressed)) = names.parse_any(&name) {
             // Only regular files (or symlinks to them) are ours to delete.
             if entry.file_type().is_ok_and(|t| !t.is_dir()) {
-                out.push(DatedFile { date, index, name });
+                out.push(DatedFile {
+                    date,
+                    index,
+                    name,
+                    compressed,
+                });
             }
         }
     }
@@ -190,7 +212,8 @@ pub(crate) fn last_index(files: &[DatedFile], date: Date) -> u32 {
 }
 
 /// The files to delete so that only the newest `keep` days remain, newest judged by the
-/// date in the name: a kept day keeps all its size pieces (`app-<date>.1.log`, ...).
+/// date in the name: a kept day keeps all its size pieces (`app-<date>.1.log`, ...),
+/// compressed or not; a day counts once whether its files are compressed or not.
 /// `keep == 0` keeps everything. `protect` (the file being written) is never selected.
 pub(crate) fn select_for_deletion(
     files: Vec<DatedFile>,
@@ -208,7 +231,7 @@ pub(crate) fn select_for_deletion(
     };
     let mut old: Vec<DatedFile> = files
         .into_iter()
-        .filter(|f| f.date < oldest_kept && Some((f.date, f.index)) != protect)
+        .filter(|f| f.date < oldest_kept && (f.compressed || Some((f.date, f.index)) != protect))
         .collect();
     old.sort_by(|a, b| (a.date, a.index, &a.name).cmp(&(b.date, b.index, &b.name)));
     old
@@ -336,7 +359,53 @@ mod tests {
             date,
             index,
             name: n.name(date, index),
+            compressed: false,
         }
+    }
+
+    fn gz(n: &FileNames, date: Date, index: u32) -> DatedFile {
+        DatedFile {
+            date,
+            index,
+            name: n.name(date, index) + GZ,
+            compressed: true,
+        }
+    }
+
+    #[test]
+    fn compressed_names_and_days() {
+        let n = names("app.log");
+        let d = date!(2024 - 03 - 01);
+        assert_eq!(n.parse_any("app-2024-03-01.log.gz"), Some((d, 0, true)));
+        assert_eq!(n.parse_any("app-2024-03-01.2.log.gz"), Some((d, 2, true)));
+        assert_eq!(n.parse_any("app-2024-03-01.log"), Some((d, 0, false)));
+        for other in [
+            "app-2024-03-01.log.gz.tmp",
+            "app-2024-03-01.gz",
+            "app-2024-03-01.log.gz.gz",
+        ] {
+            assert_eq!(n.parse_any(other), None, "{other}");
+        }
+        // A day counts once, compressed or not, half compressed or not.
+        let files = vec![
+            gz(&n, date!(2024 - 02 - 27), 0),
+            gz(&n, date!(2024 - 02 - 28), 0),
+            file(&n, date!(2024 - 02 - 28), 1),
+            file(&n, date!(2024 - 02 - 29), 0),
+            file(&n, d, 0),
+        ];
+        assert_eq!(
+            deleted(files.clone(), 3, Some((d, 0))),
+            ["app-2024-02-27.log.gz"]
+        );
+        assert_eq!(
+            deleted(files, 2, Some((d, 0))),
+            [
+                "app-2024-02-27.log.gz",
+                "app-2024-02-28.1.log",
+                "app-2024-02-28.log.gz"
+            ]
+        );
     }
 
     fn deleted(files: Vec<DatedFile>, keep: usize, protect: Option<(Date, u32)>) -> Vec<String> {

@@ -38,6 +38,8 @@ pub(crate) struct FileOutput {
     write_error: diag::Once,
     prune_error: diag::Once,
     link_error: diag::Once,
+    /// The compression thread, with `Compression::Gzip`.
+    pub(crate) compressor: Option<super::compress::Compressor>,
     #[cfg(test)]
     pub(crate) faults: Option<std::sync::Arc<Faults>>,
 }
@@ -52,9 +54,23 @@ impl Output for FileOutput {
 
     fn start(&mut self) {
         self.prune();
+        // What an earlier run left: every day before the newest one there is.
+        if let Some(compressor) = &self.compressor {
+            if let Some(newest) = names::list(&self.names)
+                .ok()
+                .and_then(|files| files.iter().map(|f| f.date).max())
+            {
+                compressor.request(newest);
+            }
+        }
     }
 
     fn write(&mut self, batch: &Batch<Date>, tally: &Tally) {
+        // The compressor replaces a file only while no batch is being written.
+        let lock = self.compressor.as_ref().map(|c| c.lock.clone());
+        let _writing = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         #[cfg(test)]
         if let Some(faults) = &self.faults {
             faults.hold();
@@ -136,9 +152,14 @@ impl FileOutput {
             write_error: diag::Once::new(),
             prune_error: diag::Once::new(),
             link_error: diag::Once::new(),
+            compressor: None,
             #[cfg(test)]
             faults: None,
         }
+    }
+
+    pub(crate) fn names(&self) -> &FileNames {
+        &self.names
     }
 
     fn failed(&self, err: io::Error, segs: &[crate::sink::spool::Seg<Date>], tally: &Tally) {
@@ -259,6 +280,12 @@ impl FileOutput {
     fn open(&mut self, date: Date) -> io::Result<()> {
         if self.date != Some(date) {
             self.close();
+            // A later day: the earlier ones can be compressed.
+            if let Some(compressor) = &self.compressor {
+                if self.date.is_none_or(|d| d < date) {
+                    compressor.request(date);
+                }
+            }
             self.date = Some(date);
             self.index = match self.max_size {
                 Some(_) => names::list(&self.names)
