@@ -17,6 +17,22 @@ use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// An OpenTelemetry SDK that keeps the spans it exports in memory.
+fn tracer_provider() -> (InMemorySpanExporter, SdkTracerProvider) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    (exporter, provider)
+}
+
+/// Each Logbook line of `text` without its `[timestamp] `.
+fn without_timestamps(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect()
+}
+
 /// The request bodies a [`recorder`] transport was given.
 type Bodies = Arc<Mutex<Vec<Vec<u8>>>>;
 
@@ -35,10 +51,7 @@ fn recorder() -> (
 
 #[test]
 fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
+    let (exporter, provider) = tracer_provider();
     let lines = CaptureWriter::new();
     let json = CaptureWriter::new();
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -93,10 +106,7 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
 
     // Logbook lines: the ids at the end, of the innermost span; none outside spans.
     let text = lines.take_string();
-    let got: Vec<&str> = text
-        .lines()
-        .map(|l| l.split_once("] ").unwrap().1)
-        .collect();
+    let got = without_timestamps(&text);
     assert_eq!(
         got,
         [
@@ -152,10 +162,7 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
 #[test]
 fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
     use tracing_logbook::{Env, FingersCrossed, Level, LogFile, Mode};
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
+    let (exporter, provider) = tracer_provider();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let env = Env::new(Mode::Production)
@@ -186,10 +193,7 @@ fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
             text.push_str(&std::fs::read_to_string(entry.path()).unwrap());
         }
     }
-    let got: Vec<&str> = text
-        .lines()
-        .map(|l| l.split_once("] ").unwrap().1)
-        .collect();
+    let got = without_timestamps(&text);
     assert_eq!(
         got,
         [

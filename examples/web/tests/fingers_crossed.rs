@@ -6,40 +6,18 @@
 //! `init` is global: this file holds this one test (its own process).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use tracing_logbook::Env;
 
 #[path = "../src/app.rs"]
 #[allow(dead_code)]
 mod app;
+mod common;
 
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+use common::Service;
+
 const CONCURRENT: usize = 100;
 const CLIENT_THREADS: usize = 16;
-
-/// One HTTP/1.1 request with `Connection: close`; returns the status code.
-fn get(addr: SocketAddr, target: &str, request_id: &str) -> u16 {
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nx-request-id: {request_id}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).expect("write request");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read response");
-    let response = String::from_utf8_lossy(&response);
-    response
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
-        .parse()
-        .unwrap()
-}
 
 /// The value of `request_id=` in a line.
 fn request_id(line: &str) -> &str {
@@ -60,41 +38,18 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
     let env = Env::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let guard = tracing_logbook::init(env).unwrap();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(app::serve(listener, async {
-        let _ = stopped.await;
-    }));
+    let service = Service::start();
+    let addr = service.addr;
 
     // Even requests succeed (one DEBUG line each), odd ones fail (two DEBUG lines).
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..CLIENT_THREADS {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= CONCURRENT {
-                    break;
-                }
-                let (target, status) = if i.is_multiple_of(2) {
-                    (format!("/items/{i}"), 200)
-                } else {
-                    ("/fail".to_owned(), 500)
-                };
-                assert_eq!(get(addr, &target, &format!("r-{i}")), status, "{target}");
-            });
+    common::concurrently(addr, CONCURRENT, CLIENT_THREADS, "r-", |i| {
+        if i.is_multiple_of(2) {
+            (format!("/items/{i}"), 200)
+        } else {
+            ("/fail".to_owned(), 500)
         }
     });
-    stop.send(()).unwrap();
-    runtime.block_on(server).unwrap().unwrap();
-    drop(runtime);
+    service.stop();
     let buffered = guard.buffered().unwrap();
     drop(guard);
 

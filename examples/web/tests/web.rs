@@ -7,9 +7,6 @@
 //! subscribers.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -22,36 +19,16 @@ mod support;
 #[path = "../src/app.rs"]
 #[allow(dead_code)]
 mod app;
+mod common;
+
+use common::{get, Service};
 
 use support::schema::Schema;
 use support::server::Server;
 
-/// Bound on every socket read or write of the test client.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many concurrent requests the load phase sends.
 const CONCURRENT: usize = 200;
 const CLIENT_THREADS: usize = 16;
-
-/// One HTTP/1.1 request with `Connection: close`; returns the status code.
-fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> u16 {
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read response");
-    let response = String::from_utf8_lossy(&response);
-    let status = response
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    status.parse().unwrap()
-}
 
 /// What the concurrent phase's request `i` asks for: (target, expected status).
 fn mixed(i: usize) -> (String, u16) {
@@ -126,19 +103,8 @@ fn web_service_end_to_end() {
         .queue_size(4 * CONCURRENT);
     let guard = tracing_logbook::init(env.notify(notify)).unwrap();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(app::serve(listener, async {
-        let _ = stopped.await;
-    }));
+    let service = Service::start();
+    let addr = service.addr;
 
     // --- one request of each kind, in order
     assert_eq!(get(addr, "/", &[("x-request-id", "seq-200")]), 200);
@@ -161,29 +127,10 @@ fn web_service_end_to_end() {
     );
 
     // --- CONCURRENT mixed requests with distinct ids, from CLIENT_THREADS threads
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..CLIENT_THREADS {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= CONCURRENT {
-                    break;
-                }
-                let (target, expected) = mixed(i);
-                let id = format!("c-{i}");
-                assert_eq!(
-                    get(addr, &target, &[("x-request-id", &id)]),
-                    expected,
-                    "{target}"
-                );
-            });
-        }
-    });
+    common::concurrently(addr, CONCURRENT, CLIENT_THREADS, "c-", mixed);
 
     // Graceful stop, then the guard delivers what is queued and closes the file.
-    stop.send(()).unwrap();
-    runtime.block_on(server).unwrap().unwrap();
-    drop(runtime);
+    service.stop();
     let stats = guard.notifier().unwrap().stats();
     drop(guard);
 
