@@ -185,6 +185,10 @@ impl<W: LineWriter> Emit for LogbookLayer<W> {
         self.out.emit(record);
     }
 
+    fn emit_block(&self, records: &[Record<'_>]) {
+        self.out.emit_block(records);
+    }
+
     fn writes_lines(&self) -> bool {
         true
     }

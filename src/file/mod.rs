@@ -343,6 +343,11 @@ impl LineWriter for DailyFile {
         self.handle.spool.push(time, line);
     }
 
+    /// One piece in the queue, counted as `count` lines.
+    fn write_lines(&self, time: OffsetDateTime, lines: &[u8], count: usize) {
+        self.handle.spool.push_records(time, lines, count);
+    }
+
     /// Waits at most [`SHUTDOWN_TIMEOUT`] for the writer (see [`DailyFile::flush`]).
     fn flush(&self) {
         DailyFile::flush(self, SHUTDOWN_TIMEOUT);

@@ -55,6 +55,12 @@ pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>, unit: &'static str) -> Noti
 pub(crate) trait Emit: Send + Sync + 'static {
     fn emit(&self, record: &Record<'_>);
 
+    /// Emits `records` in order, together where the output can (a failed request's
+    /// held lines and its error: no other thread's line between them).
+    fn emit_block(&self, records: &[Record<'_>]) {
+        records.iter().for_each(|r| self.emit(r));
+    }
+
     /// Whether this output writes lines (stdout, a file, syslog), and so also writes
     /// the fingers-crossed lines of a failed request; notifiers do not.
     fn writes_lines(&self) -> bool {
@@ -83,6 +89,33 @@ impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
         record::with_line(|buf| {
             self.layout.render(record, buf);
             self.writer.write_line(shown, buf.as_bytes());
+        });
+    }
+
+    /// All records of one displayed day in one write (so a day's file gets that day's
+    /// lines, as always).
+    fn emit_block(&self, records: &[Record<'_>]) {
+        record::with_line(|buf| {
+            let mut day = None;
+            let mut count = 0;
+            let mut last = None;
+            for record in records {
+                let shown = self.layout.shown_time(record.time);
+                if day.is_some_and(|d| d != shown.date()) {
+                    if let Some(last) = last {
+                        self.writer.write_lines(last, buf.as_bytes(), count);
+                    }
+                    buf.clear();
+                    count = 0;
+                }
+                day = Some(shown.date());
+                last = Some(shown);
+                self.layout.render(record, buf);
+                count += 1;
+            }
+            if let (Some(last), true) = (last, count > 0) {
+                self.writer.write_lines(last, buf.as_bytes(), count);
+            }
         });
     }
 

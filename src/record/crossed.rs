@@ -545,9 +545,10 @@ impl Crossing {
                 self.memory.flushed.fetch_add(1, Ordering::Relaxed);
             }
             held.sort_by_key(|h| h.seq);
+            let message = format!("{dropped} buffered lines dropped");
+            let fields = FieldList::default();
+            let mut block = Vec::with_capacity(held.len() + 2);
             if dropped > 0 {
-                let message = format!("{dropped} buffered lines dropped");
-                let fields = FieldList::default();
                 let mut notice = Record::notice(
                     held.first().map_or(record.time, |h| h.time),
                     Level::Warning,
@@ -555,12 +556,20 @@ impl Crossing {
                     &fields,
                 );
                 notice.spans = &record.spans[..=i];
-                lines().for_each(|o| o.emit(&notice));
+                block.push(notice);
             }
-            for h in &held {
-                let r = h.record();
-                lines().for_each(|o| o.emit(&r));
+            block.extend(held.iter().map(Held::record));
+            block.push(record.reborrow());
+            // The held lines and the error in one piece per line output; the error
+            // alone to the others.
+            for output in outputs {
+                if output.writes_lines() {
+                    output.emit_block(&block);
+                } else {
+                    output.emit(record);
+                }
             }
+            return;
         }
         outputs.iter().for_each(|o| o.emit(record));
     }
@@ -866,7 +875,18 @@ mod tests {
         });
         let lines = lines(&s.out);
         let mut steps: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for line in &lines {
+        for (at, line) in lines.iter().enumerate() {
+            // A flushed buffer is one piece: the five lines just before the error.
+            if line.contains("ERROR") {
+                let span = &line[line.rfind(" in request{").unwrap()..];
+                let before = &lines[at - 5..at];
+                assert!(
+                    before
+                        .iter()
+                        .all(|l| l.contains("DEBUG") && l.ends_with(span)),
+                    "{line}: {before:#?}"
+                );
+            }
             let id: u32 = line
                 .split(" id=")
                 .nth(1)

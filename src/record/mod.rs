@@ -698,6 +698,25 @@ impl<'a> Record<'a> {
     }
 }
 
+impl Record<'_> {
+    /// A copy of this record borrowing what it borrows (a record is a few references).
+    pub(crate) fn reborrow(&self) -> Record<'_> {
+        Record {
+            time: self.time,
+            level: self.level,
+            target: self.target,
+            file: self.file,
+            line: self.line,
+            module: self.module,
+            origin: self.origin.clone(),
+            message: self.message,
+            fields: self.fields,
+            spans: self.spans,
+            trace: self.trace,
+        }
+    }
+}
+
 /// The target of the crate's own records.
 pub(crate) const NOTICE_TARGET: &str = "tracing-logbook";
 

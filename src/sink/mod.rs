@@ -26,6 +26,16 @@ pub trait LineWriter: Send + Sync + 'static {
     /// the timestamp printed on it, in the layer's display offset.
     fn write_line(&self, time: OffsetDateTime, line: &[u8]);
 
+    /// Writes `count` complete records (`lines`, each ending in `\n`) together, with
+    /// nothing of other threads between them: a failed request's held lines
+    /// ([`FingersCrossed`](crate::FingersCrossed)). `time` is the timestamp printed on
+    /// the last. The default writes them as one [`write_line`](Self::write_line); a
+    /// writer that counts records counts `count`.
+    fn write_lines(&self, time: OffsetDateTime, lines: &[u8], count: usize) {
+        let _ = count;
+        self.write_line(time, lines);
+    }
+
     /// Whether the destination is an interactive terminal (used for automatic colors).
     fn is_terminal(&self) -> bool {
         false
@@ -78,6 +88,10 @@ macro_rules! forward_line_writer {
             #[inline]
             fn write_line(&self, time: OffsetDateTime, line: &[u8]) {
                 (**self).write_line(time, line)
+            }
+            #[inline]
+            fn write_lines(&self, time: OffsetDateTime, lines: &[u8], count: usize) {
+                (**self).write_lines(time, lines, count)
             }
             fn is_terminal(&self) -> bool {
                 (**self).is_terminal()

@@ -182,12 +182,12 @@ impl<K: Copy + PartialEq> Batch<K> {
     }
 
     #[inline]
-    fn push(&mut self, key: K, line: &[u8], per_record: bool, newline: bool) {
+    fn push(&mut self, key: K, line: &[u8], records: usize, per_record: bool, newline: bool) {
         self.bytes.extend_from_slice(line);
         if newline && line.last() != Some(&b'\n') {
             self.bytes.push(b'\n');
         }
-        self.add(key, per_record, 1, 0);
+        self.add(key, per_record, records, 0);
     }
 
     #[inline]
@@ -286,10 +286,17 @@ impl<O: Output> Spool<O> {
     /// [`Config::max_wait`] (not at all when lossy); never panics.
     #[inline]
     pub(crate) fn push(&self, time: OffsetDateTime, line: &[u8]) {
+        self.push_records(time, line, 1);
+    }
+
+    /// Hands over `records` whole records in one piece (written together, counted as
+    /// `records`), as [`push`](Self::push) does one.
+    #[inline]
+    pub(crate) fn push_records(&self, time: OffsetDateTime, line: &[u8], records: usize) {
         let shared = &*self.shared;
         let mut st = shared.lock();
         if !shared.has_room(&st) || st.closing || st.exited {
-            st = match shared.wait_for_room(st, time) {
+            st = match shared.wait_for_room(st, time, records) {
                 Some(st) => st,
                 None => return,
             };
@@ -297,8 +304,13 @@ impl<O: Output> Spool<O> {
         if st.unreported > 0 {
             shared.push_notice(&mut st);
         }
-        st.batch
-            .push(O::key(time), line, shared.per_record, shared.newline);
+        st.batch.push(
+            O::key(time),
+            line,
+            records,
+            shared.per_record,
+            shared.newline,
+        );
         st.handed += 1;
         if st.writer_waiting
             || (st.writer_lingering
@@ -488,13 +500,16 @@ impl<O: Output> Shared<O> {
         &'a self,
         mut st: MutexGuard<'a, State<O::Key>>,
         time: OffsetDateTime,
+        records: usize,
     ) -> Option<MutexGuard<'a, State<O::Key>>> {
         let mut deadline = None;
         let taken_before = st.taken;
         loop {
             if st.closing || st.exited {
                 drop(st);
-                self.tally.dropped.fetch_add(1, Ordering::Relaxed);
+                self.tally
+                    .dropped
+                    .fetch_add(records as u64, Ordering::Relaxed);
                 self.after_close.report(format_args!(
                     "{} was shut down (its tracing_logbook::Guard was dropped): {} logged \
                      later are dropped and counted. Keep the guard until the program ends: \
@@ -507,7 +522,7 @@ impl<O: Output> Shared<O> {
                 return Some(st);
             }
             if self.lossy || st.stalled {
-                self.lose(st, time);
+                self.lose(st, time, records);
                 return None;
             }
             let deadline = *deadline.get_or_insert_with(|| Deadline::after(self.max_wait));
@@ -517,7 +532,7 @@ impl<O: Output> Shared<O> {
                     st.stalled = true;
                 }
                 let stalled = st.stalled;
-                self.lose(st, time);
+                self.lose(st, time, records);
                 if stalled {
                     self.stall.report(format_args!(
                         "{} made no progress for {:?}; {} are dropped and counted until \
@@ -552,11 +567,13 @@ impl<O: Output> Shared<O> {
     }
 
     /// Counts a dropped record, to be announced.
-    fn lose(&self, mut st: MutexGuard<'_, State<O::Key>>, time: OffsetDateTime) {
-        st.unreported += 1;
+    fn lose(&self, mut st: MutexGuard<'_, State<O::Key>>, time: OffsetDateTime, records: usize) {
+        st.unreported += records as u64;
         st.last_loss = Some(time);
         drop(st);
-        self.tally.dropped.fetch_add(1, Ordering::Relaxed);
+        self.tally
+            .dropped
+            .fetch_add(records as u64, Ordering::Relaxed);
     }
 
     /// Wakes the writer if it waits or lingers (for flush and shutdown).
@@ -688,18 +705,23 @@ mod tests {
         let d1 = time::macros::date!(2026 - 11 - 23);
         let d2 = time::macros::date!(2026 - 11 - 24);
         let mut b = Batch::default();
-        b.push(d1, b"a\n", false, true);
-        b.push(d1, b"b", false, true);
-        b.push(d2, b"c\n", false, true);
+        b.push(d1, b"a\n", 1, false, true);
+        b.push(d1, b"b", 1, false, true);
+        b.push(d2, b"c\n", 1, false, true);
         assert_eq!(b.bytes, b"a\nb\nc\n");
         assert_eq!(b.segs.len(), 2);
         assert_eq!((b.segs[0].end, b.segs[0].records), (4, 2));
         assert_eq!(b.seg_bytes(1), b"c\n");
         let mut r = Batch::default();
-        r.push(d1, b"a\n", true, true);
-        r.push(d1, b"b", true, false);
+        r.push(d1, b"a\n", 1, true, true);
+        r.push(d1, b"b", 1, true, false);
         assert_eq!(r.segs.len(), 2);
         assert_eq!(r.bytes, b"a\nb");
+        // A block of records in one piece counts them all.
+        let mut k = Batch::default();
+        k.push(d1, b"a\nb\nc\n", 3, false, true);
+        k.push(d1, b"d\n", 1, false, true);
+        assert_eq!((k.segs.len(), k.segs[0].records), (1, 4));
     }
 
     /// Collects what it is given; fails the records of keys listed in `fail`.

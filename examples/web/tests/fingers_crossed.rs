@@ -51,6 +51,7 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
     });
     service.stop();
     let buffered = guard.buffered().unwrap();
+    let file = guard.file().unwrap().clone();
     drop(guard);
 
     let mut text = String::new();
@@ -63,16 +64,21 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
     }
     // Per request, its lines in file order: (timestamp, level and message).
     let mut requests: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut order: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         let (stamp, rest) = line.split_once("] ").unwrap();
         let id = request_id(rest).to_owned();
         let what = rest[..rest.find(" in request{").unwrap()].to_owned();
+        order.push((id.clone(), what.clone()));
         requests
             .entry(id)
             .or_default()
             .push((stamp.to_owned(), what));
     }
     assert_eq!(requests.len(), CONCURRENT, "every request has lines");
+    // A flushed buffer is written in one piece and counted line by line.
+    assert_eq!(file.written_lines(), text.lines().count() as u64);
+    assert_eq!(file.dropped_lines() + file.failed_lines(), 0);
     let mut failed = BTreeSet::new();
     for (id, lines) in &requests {
         let i: usize = id[2..].parse().unwrap();
@@ -112,6 +118,22 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
         );
     }
     assert_eq!(failed.len(), CONCURRENT / 2);
+    // Just before its error in the file: the two held lines and the error are one piece,
+    // with no line of another request between them.
+    for (at, (id, what)) in order.iter().enumerate() {
+        if what.starts_with("ERROR: ") {
+            assert!(at >= 2, "{id}");
+            assert_eq!(
+                [order[at - 2].0.as_str(), order[at - 1].0.as_str()],
+                [id.as_str(), id.as_str()],
+                "{id}: {:#?}",
+                &order[at - 2..=at]
+            );
+            assert!(
+                order[at - 2].1.starts_with("DEBUG: ") && order[at - 1].1.starts_with("DEBUG: ")
+            );
+        }
+    }
     // No DEBUG line of a successful request ("looking the item up") anywhere.
     assert!(!text.contains("looking the item up"), "{text}");
     assert_eq!(
