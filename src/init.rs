@@ -62,6 +62,17 @@ impl Guard {
     /// any part; every part is still flushed (one slow notifier does not leave the file
     /// unflushed). A timeout too large to measure (`Duration::MAX`) waits as long as it
     /// takes.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("flushed"));
+    /// assert!(guard.flush(std::time::Duration::from_secs(5)));
+    /// assert_eq!(guard.file().unwrap().written_lines(), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
         crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
     }
@@ -97,11 +108,24 @@ impl Guard {
 
     /// The level directives in force (as given to `RUST_LOG` or
     /// [`set_filter`](Self::set_filter)).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("notice")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.filter(), "notice");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn filter(&self) -> String {
         self.filter.to_string()
     }
 
     /// The mode the logger was installed for.
+    ///
+    /// ```
+    /// let (_dispatch, guard) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert_eq!(guard.mode(), tracing_logbook::Mode::Development);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -109,18 +133,55 @@ impl Guard {
     /// The daily file writer, when lines go to a file: its
     /// [`dropped_lines`](crate::DailyFile::dropped_lines) and
     /// [`failed_lines`](crate::DailyFile::failed_lines) counters.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("counted"));
+    /// guard.flush(std::time::Duration::from_secs(5));
+    /// let file = guard.file().unwrap();
+    /// assert_eq!((file.written_lines(), file.dropped_lines(), file.failed_lines()), (1, 0, 0));
+    /// // Development writes to stdout only.
+    /// let (_d, dev) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert!(dev.file().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn file(&self) -> Option<&crate::DailyFile> {
         self.file.as_ref()
     }
 
     /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
     /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Env, Mode};
+    ///
+    /// let config = NotifyConfig::new("post-server-item-token").endpoint("http://127.0.0.1:9/");
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).notify(config))?;
+    /// let rollbar = guard.notifier().unwrap();
+    /// assert_eq!((rollbar.sent(), rollbar.dropped(), rollbar.failed()), (0, 0, 0));
+    /// assert!(guard.sentry().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn notifier(&self) -> Option<&crate::notify::NotifyHandle> {
         self.notifier.as_ref()
     }
 
     /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
     /// counters, as for [`notifier`](Self::notifier).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::{Env, Mode};
+    ///
+    /// let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9/7")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).sentry(NotifyConfig::sentry(dsn)))?;
+    /// assert_eq!(guard.sentry().unwrap().sent(), 0);
+    /// assert!(guard.notifier().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
     }
