@@ -128,6 +128,10 @@ pub enum Mode {
 
 impl Mode {
     /// The `APP_ENV` value for this mode.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Mode::Production.as_str(), "production");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Mode::Development => "development",
@@ -138,6 +142,12 @@ impl Mode {
     }
 
     /// Whether this mode behaves as production (`staging` or `production`).
+    ///
+    /// ```
+    /// use tracing_logbook::Mode;
+    /// assert!(Mode::Staging.is_production_like());
+    /// assert!(!Mode::Test.is_production_like());
+    /// ```
     pub const fn is_production_like(self) -> bool {
         matches!(self, Mode::Staging | Mode::Production)
     }
