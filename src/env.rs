@@ -68,6 +68,12 @@ pub enum LogFile {
 }
 
 /// The default log file: `logs/<program name>.log`.
+///
+/// ```
+/// let path = tracing_logbook::default_log_file();
+/// assert!(path.starts_with("logs"));
+/// assert_eq!(path.extension().unwrap(), "log");
+/// ```
 pub fn default_log_file() -> PathBuf {
     let name = std::env::current_exe()
         .ok()
@@ -134,6 +140,10 @@ pub enum Mode {
 
 impl Mode {
     /// The `APP_ENV` value for this mode.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Mode::Production.as_str(), "production");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Mode::Development => "development",
@@ -144,6 +154,12 @@ impl Mode {
     }
 
     /// Whether this mode behaves as production (`staging` or `production`).
+    ///
+    /// ```
+    /// use tracing_logbook::Mode;
+    /// assert!(Mode::Staging.is_production_like());
+    /// assert!(!Mode::Test.is_production_like());
+    /// ```
     pub const fn is_production_like(self) -> bool {
         matches!(self, Mode::Staging | Mode::Production)
     }
@@ -249,6 +265,14 @@ pub(crate) type UserLayer =
 
 impl Env {
     /// Settings for `mode` with every default (nothing read from the environment).
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Mode, Timezone};
+    ///
+    /// let env = Env::new(Mode::Production).filter("notice")?.timezone(Timezone::Local);
+    /// assert_eq!(env.mode(), Mode::Production);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn new(mode: Mode) -> Env {
         Env {
             mode,
@@ -275,11 +299,19 @@ impl Env {
     }
 
     /// [`Env::new`]`(`[`Mode::Development`]`)`.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Env::development().mode(), tracing_logbook::Mode::Development);
+    /// ```
     pub fn development() -> Env {
         Env::new(Mode::Development)
     }
 
     /// [`Env::new`]`(`[`Mode::Production`]`)`.
+    ///
+    /// ```
+    /// assert!(tracing_logbook::Env::production().mode().is_production_like());
+    /// ```
     pub fn production() -> Env {
         Env::new(Mode::Production)
     }
@@ -291,6 +323,14 @@ impl Env {
     /// An [`Error`] naming the variable, its value and the accepted values when a
     /// variable is set to something not understood; a typo never silently selects a
     /// mode.
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), tracing_logbook::Error> {
+    ///     let env = tracing_logbook::Env::from_env()?; // APP_ENV, RUST_LOG, LOG_FILE, ...
+    ///     let _guard = tracing_logbook::init(env)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn from_env() -> Result<Env, Error> {
         Env::from_lookup(|name| {
             std::env::var_os(name).map(|v| match v.into_string() {
@@ -307,6 +347,18 @@ impl Env {
     /// # Errors
     ///
     /// As [`Env::from_env`].
+    ///
+    /// ```
+    /// let err = tracing_logbook::Env::from_lookup(|name| {
+    ///     (name == "APP_ENV").then(|| "prod".to_owned())
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(err.var(), Some("APP_ENV"));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"invalid APP_ENV value "prod": expected one of development, test, staging, production"#
+    /// );
+    /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Env, Error> {
         let mode = match lookup(APP_ENV) {
             None => Mode::Development,
@@ -439,6 +491,11 @@ impl Env {
     }
 
     /// The mode.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Staging);
+    /// assert_eq!(env.mode().as_str(), "staging");
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -448,6 +505,13 @@ impl Env {
     /// # Errors
     ///
     /// An [`Error`] naming `RUST_LOG` and the bad directive.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::development().filter("info,my_app::db=trace")?;
+    /// let err = tracing_logbook::Env::development().filter("eror").unwrap_err();
+    /// assert_eq!(err.var(), Some("RUST_LOG"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn filter(mut self, spec: impl Into<String>) -> Result<Env, Error> {
         let spec = spec.into();
         parse_filter(&spec)?;
@@ -463,8 +527,9 @@ impl Env {
     /// For programs without signal handling of their own. A program that handles
     /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down
     /// gracefully should leave this off: its handler makes `main` return, and dropping
-    /// the [`Guard`](crate::Guard) flushes. With both, this one ends the process right
-    /// after the flush, cutting the program's own shutdown short.
+    /// the [`Guard`](crate::Guard) flushes. With both, the two race: the log is flushed
+    /// either way, but the process may end right after this flush, cutting the
+    /// program's own shutdown short.
     ///
     /// ```
     /// let env = tracing_logbook::Env::production().flush_on_signals(true);
@@ -518,6 +583,10 @@ impl Env {
     }
 
     /// Sets when lines are colored.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::development().color(tracing_logbook::ColorChoice::Never);
+    /// ```
     pub fn color(mut self, color: ColorChoice) -> Env {
         self.color = color;
         self
@@ -525,6 +594,11 @@ impl Env {
 
     /// Sets how timestamps are displayed (and, in production, where the day of a daily
     /// file begins).
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Timezone};
+    /// let env = Env::production().timezone(Timezone::parse("+05:30").unwrap());
+    /// ```
     pub fn timezone(mut self, timezone: Timezone) -> Env {
         self.timezone = timezone;
         self
@@ -542,6 +616,10 @@ impl Env {
     }
 
     /// Sets the record format (`LOG_FORMAT`).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().format(tracing_logbook::Format::Json);
+    /// ```
     pub fn format(mut self, format: Format) -> Env {
         self.format = format;
         self
@@ -549,12 +627,26 @@ impl Env {
 
     /// Sets the daily log file (`LOG_FILE`); setting it in development writes the file
     /// besides stdout.
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, LogFile};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = Env::production().log_file(LogFile::Path(dir.path().join("app.log")));
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.file().unwrap().path(), dir.path().join("app.log"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn log_file(mut self, file: LogFile) -> Env {
         self.log_file = Some(file);
         self
     }
 
     /// Keeps the newest `n` days of files; `0` keeps all (`LOG_MAX_FILES`).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().max_files(7); // a week of days
+    /// ```
     pub fn max_files(mut self, n: usize) -> Env {
         self.max_files = n;
         self
@@ -562,6 +654,10 @@ impl Env {
 
     /// Starts a new file within the day when a file would grow past `bytes`
     /// (`LOG_MAX_SIZE`). Unlike the variable, no minimum is enforced here.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().max_size(Some(100 << 20)); // 100 MiB
+    /// ```
     pub fn max_size(mut self, bytes: Option<u64>) -> Env {
         self.max_size = bytes;
         self
@@ -569,6 +665,10 @@ impl Env {
 
     /// Drops (and counts) lines instead of making callers wait when the file writer falls
     /// behind. Off by default: no line is lost.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().lossy(true);
+    /// ```
     pub fn lossy(mut self, lossy: bool) -> Env {
         self.lossy = lossy;
         self
@@ -580,6 +680,12 @@ impl Env {
     /// # Errors
     ///
     /// An [`Error`] naming `LOG_SYSLOG` if `url` is not understood.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().syslog("udp://127.0.0.1:514")?;
+    /// assert!(tracing_logbook::Env::production().syslog("ftp://x").is_err());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn syslog(mut self, url: impl Into<String>) -> Result<Env, Error> {
         let url = url.into();
         crate::syslog::SyslogAddr::parse(&url)?;
@@ -622,6 +728,12 @@ impl Env {
 
     /// Whether `init` will send error notifications (to Rollbar, a Sentry-compatible
     /// tracker, or both).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Env};
+    /// assert!(!Env::development().notifies());
+    /// assert!(Env::development().notify(NotifyConfig::new("token")).notifies());
+    /// ```
     pub fn notifies(&self) -> bool {
         self.rollbar_notifies() || self.sentry_notifies()
     }
@@ -661,6 +773,12 @@ impl Env {
     }
 
     /// Uses `clock` instead of the system clock (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::ManualClock;
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 23:59:59 UTC));
+    /// let env = tracing_logbook::Env::production().clock(clock.clone());
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
         self

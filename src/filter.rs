@@ -72,11 +72,21 @@ pub struct FilterError {
 
 impl FilterError {
     /// The directive at fault, as written.
+    ///
+    /// ```
+    /// let err = tracing_logbook::LogbookFilter::parse("info,db=loud").unwrap_err();
+    /// assert_eq!(err.directive(), "db=loud");
+    /// ```
     pub fn directive(&self) -> &str {
         &self.directive
     }
 
     /// Why it was rejected.
+    ///
+    /// ```
+    /// let err = tracing_logbook::LogbookFilter::parse("warnig").unwrap_err();
+    /// assert!(err.reason().contains("did you mean `warning`?"));
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -96,12 +106,21 @@ impl LogbookFilter {
     /// # Errors
     ///
     /// A [`FilterError`] naming the first directive that is not valid.
+    ///
+    /// ```
+    /// use tracing_logbook::LogbookFilter;
+    /// let filter = LogbookFilter::parse("notice,my_app::db=trace,[request]=debug").unwrap();
+    /// assert_eq!(filter.to_string(), "notice,my_app::db=trace,[request]=debug");
+    /// assert!(LogbookFilter::parse("").is_ok()); // the default, info
+    /// ```
     pub fn parse(spec: &str) -> Result<LogbookFilter, FilterError> {
         let mut statics = Vec::new();
         let mut spans = false;
-        let mut env = EnvFilter::builder()
-            .with_default_directive(LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into())
-            .parse_lossy("");
+        // The directives, with the bare level (the default for every target) kept apart:
+        // EnvFilter's own default would otherwise stay beside it and make its maximum
+        // level (the `log` bridge's, tracing's global hint) too verbose.
+        let mut directives: Vec<Directive> = Vec::new();
+        let mut default: Directive = LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into();
         for raw in spec.split(',') {
             let raw = raw.trim();
             if raw.is_empty() {
@@ -155,7 +174,11 @@ impl LogbookFilter {
                         .to_owned(),
                 )
             })?;
-            env = env.add_directive(directive);
+            if head.is_empty() {
+                default = directive;
+            } else {
+                directives.push(directive);
+            }
             spans |= head.contains('[');
             if !head.contains('[') {
                 statics.push(StaticDirective {
@@ -164,6 +187,12 @@ impl LogbookFilter {
                 });
             }
         }
+        let env = directives.into_iter().fold(
+            EnvFilter::builder()
+                .with_default_directive(default)
+                .parse_lossy(""),
+            EnvFilter::add_directive,
+        );
         Ok(LogbookFilter {
             env,
             statics,
@@ -173,12 +202,24 @@ impl LogbookFilter {
     }
 
     /// A filter showing `level` and above for every target.
+    ///
+    /// ```
+    /// use tracing_logbook::{Level, LogbookFilter};
+    /// let filter = LogbookFilter::from_level(Level::Warning);
+    /// assert_eq!(filter.max_level(), tracing::level_filters::LevelFilter::WARN);
+    /// ```
     pub fn from_level(level: Level) -> LogbookFilter {
         // A bare level always parses.
         Self::parse(level.as_lower_str()).unwrap_or_else(|_| unreachable_filter())
     }
 
     /// The most severe level that could be enabled, as a tracing [`LevelFilter`].
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    /// let filter = tracing_logbook::LogbookFilter::parse("warning,my_app=debug").unwrap();
+    /// assert_eq!(filter.max_level(), LevelFilter::DEBUG);
+    /// ```
     pub fn max_level(&self) -> LevelFilter {
         <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&self.env)
             .unwrap_or(LevelFilter::TRACE)
@@ -467,6 +508,12 @@ fn floor_byte(floor: Option<Level>) -> u8 {
 
 impl ReloadableFilter {
     /// A reloadable filter starting as `filter`.
+    ///
+    /// ```
+    /// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// assert_eq!(filter.to_string(), "info");
+    /// ```
     pub fn new(filter: LogbookFilter) -> ReloadableFilter {
         ReloadableFilter {
             shared: std::sync::Arc::new(Reloadable {
@@ -481,6 +528,13 @@ impl ReloadableFilter {
     /// Replaces the filter, then rebuilds tracing's per-callsite decisions and the `log`
     /// crate's maximum level. Spans that already exist when span directives are first
     /// added are not matched by them.
+    ///
+    /// ```
+    /// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// filter.set(LogbookFilter::parse("debug").unwrap());
+    /// assert_eq!(filter.to_string(), "debug");
+    /// ```
     pub fn set(&self, filter: LogbookFilter) {
         let mut max = filter.max_level();
         if let Some(level) = self.crossed() {

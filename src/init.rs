@@ -65,6 +65,17 @@ impl Guard {
     /// any part; every part is still flushed (one slow notifier does not leave the file
     /// unflushed). A timeout too large to measure (`Duration::MAX`) waits as long as it
     /// takes.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("flushed"));
+    /// assert!(guard.flush(std::time::Duration::from_secs(5)));
+    /// assert_eq!(guard.file().unwrap().written_lines(), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
         crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
     }
@@ -100,11 +111,24 @@ impl Guard {
 
     /// The level directives in force (as given to `RUST_LOG` or
     /// [`set_filter`](Self::set_filter)).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("notice")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.filter(), "notice");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn filter(&self) -> String {
         self.filter.to_string()
     }
 
     /// The mode the logger was installed for.
+    ///
+    /// ```
+    /// let (_dispatch, guard) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert_eq!(guard.mode(), tracing_logbook::Mode::Development);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -112,18 +136,55 @@ impl Guard {
     /// The daily file writer, when lines go to a file: its
     /// [`dropped_lines`](crate::DailyFile::dropped_lines) and
     /// [`failed_lines`](crate::DailyFile::failed_lines) counters.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("counted"));
+    /// guard.flush(std::time::Duration::from_secs(5));
+    /// let file = guard.file().unwrap();
+    /// assert_eq!((file.written_lines(), file.dropped_lines(), file.failed_lines()), (1, 0, 0));
+    /// // Development writes to stdout only.
+    /// let (_d, dev) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert!(dev.file().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn file(&self) -> Option<&crate::DailyFile> {
         self.file.as_ref()
     }
 
     /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
     /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Env, Mode};
+    ///
+    /// let config = NotifyConfig::new("post-server-item-token").endpoint("http://127.0.0.1:9/");
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).notify(config))?;
+    /// let rollbar = guard.notifier().unwrap();
+    /// assert_eq!((rollbar.sent(), rollbar.dropped(), rollbar.failed()), (0, 0, 0));
+    /// assert!(guard.sentry().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn notifier(&self) -> Option<&crate::notify::NotifyHandle> {
         self.notifier.as_ref()
     }
 
     /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
     /// counters, as for [`notifier`](Self::notifier).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::{Env, Mode};
+    ///
+    /// let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9/7")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).sentry(NotifyConfig::sentry(dsn)))?;
+    /// assert_eq!(guard.sentry().unwrap().sent(), 0);
+    /// assert!(guard.notifier().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
     }
@@ -266,7 +327,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     // Nothing is installed unless everything can be: the subscriber is checked first,
     // the `log` logger (which cannot be queried) is set before the subscriber, and the
     // hooks only after both.
-    if tracing::dispatcher::has_been_set() {
+    if global_subscriber_is_set() {
         return Err(Error::already_initialized("a global tracing subscriber"));
     }
     #[cfg(not(unix))]
@@ -304,6 +365,26 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         crate::diag::report(format_args!("{}", guard.summary()));
     }
     Ok(guard)
+}
+
+/// Whether a global tracing subscriber is installed. tracing has no query for it, and
+/// the current dispatcher may be a scoped one (`with_default`), so the question is asked
+/// on a new thread, which has no scoped dispatcher: there the current one is the global
+/// one, or none.
+fn global_subscriber_is_set() -> bool {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tracing-logbook-init".into())
+            .spawn_scoped(scope, || {
+                tracing::dispatcher::get_default(|d| {
+                    !d.is::<tracing_core::subscriber::NoSubscriber>()
+                })
+            })
+            .ok()
+            .and_then(|thread| thread.join().ok())
+            // Without a thread to ask, setting the subscriber will tell.
+            .unwrap_or(false)
+    })
 }
 
 /// Builds exactly the subscriber [`init`] would install for `env`, without installing
@@ -435,13 +516,16 @@ fn assemble(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
-    // An empty `Vec` of layers would disable every callsite (its interest is "never"
-    // without a layer to ask); `None` is the no-op.
-    let user_layers = (!user_layers.is_empty()).then_some(user_layers);
-    let subscriber = tracing_subscriber::registry()
-        .with(filter.clone())
-        .with(user_layers)
-        .with(Spine::new(layers, clock, crossing));
+    let spine = Spine::new(layers, clock, crossing);
+    let base = tracing_subscriber::registry().with(filter.clone());
+    // Without layers of the program's own the subscriber has no level for them at all
+    // (an empty `Vec` of layers would even disable every callsite: its interest is
+    // "never" without a layer to ask).
+    let dispatch = if user_layers.is_empty() {
+        tracing::Dispatch::new(base.with(spine))
+    } else {
+        tracing::Dispatch::new(base.with(user_layers).with(spine))
+    };
     let guard = Guard {
         components,
         filter,
@@ -452,7 +536,7 @@ fn assemble(
         sentry,
         buffers,
     };
-    Ok((tracing::Dispatch::new(subscriber), guard, max_level))
+    Ok((dispatch, guard, max_level))
 }
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error

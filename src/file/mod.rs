@@ -364,6 +364,14 @@ impl DailyFileBuilder {
     /// Keeps only the newest `n` days of this log (by the date in the file names), each
     /// with all its size pieces (`app-<date>.1.log`, ...); `0` keeps all. The file being
     /// written is never deleted.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_files(7) // a week, whatever the size pieces
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn max_files(mut self, n: usize) -> Self {
         self.max_files = n;
         self
@@ -373,6 +381,14 @@ impl DailyFileBuilder {
     /// record would take the current one past `bytes`. A record larger than `bytes` gets
     /// a file of its own; a file is never left empty. `None` (the default) turns this
     /// off.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_size(Some(100 * 1024 * 1024))
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn max_size(mut self, bytes: Option<u64>) -> Self {
         self.max_size = bytes;
         self
@@ -380,6 +396,16 @@ impl DailyFileBuilder {
 
     /// Drops (and counts) records instead of waiting when the buffer is full. A line
     /// `N lines dropped` is written into the log when writing resumes.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .lossy(true)
+    ///     .buffer_lines(1024)
+    ///     .build()?;
+    /// assert_eq!(file.dropped_lines(), 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn lossy(mut self, lossy: bool) -> Self {
         self.lossy = lossy;
         self
@@ -389,6 +415,14 @@ impl DailyFileBuilder {
     /// when lossy); at least 1. Besides this buffer the writer holds the batch it is
     /// writing, so at most about twice this many records (and never much more than
     /// 2 × 4 MiB once a batch is that big) are in memory.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .buffer_lines(64 * 1024)
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn buffer_lines(mut self, n: usize) -> Self {
         self.buffer_lines = n.max(1);
         self

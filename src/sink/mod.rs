@@ -126,6 +126,14 @@ pub struct Stdout {
 
 impl Stdout {
     /// A writer to standard output.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = tracing_logbook::LogbookLayer::builder().build(tracing_logbook::Stdout::new());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("one write per record");
+    /// });
+    /// ```
     pub fn new() -> Self {
         Stdout::default()
     }
@@ -147,6 +155,11 @@ impl Stdout {
     }
 
     /// How many records could not be written.
+    ///
+    /// ```
+    /// let out = tracing_logbook::Stdout::new();
+    /// assert_eq!(out.failed_lines(), 0);
+    /// ```
     pub fn failed_lines(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }
@@ -233,6 +246,14 @@ impl CaptureWriter {
     }
 
     /// Returns everything written so far as UTF-8 (lossily) and clears the buffer.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::CaptureWriter, LineWriter};
+    /// let out = CaptureWriter::new();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"a line\n");
+    /// assert_eq!(out.take_string(), "a line\n");
+    /// assert_eq!(out.take_string(), "");
+    /// ```
     pub fn take_string(&self) -> String {
         let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(PoisonError::into_inner));
         String::from_utf8(bytes)
@@ -240,6 +261,14 @@ impl CaptureWriter {
     }
 
     /// Returns a copy of everything written so far.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::CaptureWriter, LineWriter};
+    /// let out = CaptureWriter::new();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"kept\n");
+    /// assert_eq!(out.contents(), b"kept\n");
+    /// assert_eq!(out.contents(), b"kept\n");
+    /// ```
     pub fn contents(&self) -> Vec<u8> {
         self.buf
             .lock()
@@ -271,6 +300,15 @@ pub struct MakeWriterSink<M> {
 
 impl<M> MakeWriterSink<M> {
     /// Wraps `make`.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::stderr);
+    /// let layer = tracing_logbook::LogbookLayer::builder().build(sink);
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("on stderr");
+    /// });
+    /// ```
     pub fn new(make: M) -> Self {
         MakeWriterSink {
             make,
@@ -281,6 +319,12 @@ impl<M> MakeWriterSink<M> {
     }
 
     /// Declares whether the destination is a terminal (for automatic colors). Default false.
+    ///
+    /// ```
+    /// use std::io::IsTerminal;
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::stderr)
+    ///     .with_terminal(std::io::stderr().is_terminal());
+    /// ```
     #[must_use]
     pub fn with_terminal(mut self, terminal: bool) -> Self {
         self.terminal = terminal;
@@ -288,6 +332,11 @@ impl<M> MakeWriterSink<M> {
     }
 
     /// How many records could not be written.
+    ///
+    /// ```
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::sink);
+    /// assert_eq!(sink.failed_lines(), 0);
+    /// ```
     pub fn failed_lines(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }
