@@ -15,7 +15,8 @@
 //! Threads the crate starts: `tracing-logbook-file` (writes the daily file's batches),
 //! `tracing-logbook-syslog` (sends syslog messages) and `tracing-logbook-notify` (one
 //! per notification destination, delivers items over HTTP), and with
-//! `LOG_FLUSH_ON_SIGNALS` `tracing-logbook-signals` (waits for SIGTERM/SIGINT). The calling thread never
+//! `LOG_FLUSH_ON_SIGNALS` `tracing-logbook-signals` (waits for SIGTERM/SIGINT), and with
+//! `LOG_COMPRESS=gzip` `tracing-logbook-gzip` (compresses past days' files). The calling thread never
 //! waits on the network; it waits on the file only for buffer space, and only within a
 //! documented bound. Dropping the [`Guard`] flushes and stops them all within
 //! [`SHUTDOWN_TIMEOUT`].
