@@ -596,6 +596,23 @@ fn production_notifies_errors_and_panics_through_init() {
     );
 }
 
+/// Runs `scenario` in production, its daily file `app.log` in a new directory, with
+/// `extra` variables; returns the directory and what the child did.
+fn in_production(
+    scenario: &str,
+    extra: &[(&str, &str)],
+) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut vars = vec![
+        ("APP_ENV", "production"),
+        ("LOG_FILE", log.to_str().unwrap()),
+    ];
+    vars.extend_from_slice(extra);
+    let out = child_command(scenario, &vars, true).output().unwrap();
+    (dir, out)
+}
+
 /// The contents of every file in `dir`, in name order.
 fn all_files(dir: &std::path::Path) -> String {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
@@ -612,18 +629,7 @@ fn all_files(dir: &std::path::Path) -> String {
 
 #[test]
 fn process_exit_keeps_the_last_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let out = child_command(
-        "exit",
-        &[
-            ("APP_ENV", "production"),
-            ("LOG_FILE", log.to_str().unwrap()),
-        ],
-        true,
-    )
-    .output()
-    .unwrap();
+    let (dir, out) = in_production("exit", &[]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let text = all_files(dir.path());
     let lines: Vec<&str> = text.lines().collect();
@@ -637,20 +643,14 @@ fn process_exit_keeps_the_last_lines() {
 fn process_exit_sends_the_queued_notification() {
     use std::time::Duration;
     let server = support::server::Server::start(vec![]);
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let out = child_command(
+    let endpoint = server.endpoint();
+    let (_dir, out) = in_production(
         "exit",
         &[
-            ("APP_ENV", "production"),
-            ("LOG_FILE", log.to_str().unwrap()),
             ("ROLLBAR_ACCESS_TOKEN", "test-token-123"),
-            ("ROLLBAR_ENDPOINT", &server.endpoint()),
+            ("ROLLBAR_ENDPOINT", &endpoint),
         ],
-        true,
-    )
-    .output()
-    .unwrap();
+    );
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(server.wait_for(1, Duration::from_secs(10)));
     let item = server.requests()[0].json();
@@ -663,16 +663,9 @@ fn process_exit_sends_the_queued_notification() {
 
 #[test]
 fn lines_after_a_dropped_guard_name_the_guard_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let (ok, _, stderr) = run_child(
-        "let_underscore",
-        &[
-            ("APP_ENV", "production"),
-            ("LOG_FILE", log.to_str().unwrap()),
-        ],
-    );
-    assert!(ok, "{stderr}");
+    let (_dir, out) = in_production("let_underscore", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("Guard was dropped").count(), 1, "{stderr}");
     assert!(
         stderr.contains("let _guard = tracing_logbook::init"),
@@ -746,16 +739,10 @@ fn test_mode_lines_go_through_the_harness_capture() {
 
 #[test]
 fn production_init_names_the_current_file_on_stderr() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, out) = in_production("production", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     let log = dir.path().join("app.log");
-    let (ok, _, stderr) = run_child(
-        "production",
-        &[
-            ("APP_ENV", "production"),
-            ("LOG_FILE", log.to_str().unwrap()),
-        ],
-    );
-    assert!(ok, "{stderr}");
+    assert!(out.status.success(), "{stderr}");
     let (name, _) = only_file(dir.path());
     let line = stderr
         .lines()
@@ -967,16 +954,9 @@ fn main_returning_err() -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn an_error_returned_from_main_reaches_the_file_with_its_causes() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let (ok, stdout, stderr) = run_child(
-        "main_err",
-        &[
-            ("APP_ENV", "production"),
-            ("LOG_FILE", log.to_str().unwrap()),
-        ],
-    );
-    assert!(ok, "{stderr}");
+    let (dir, out) = in_production("main_err", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
     assert!(
         stdout.contains("MAIN_ERR cannot read the configuration"),
         "{stdout}"
