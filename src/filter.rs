@@ -592,6 +592,14 @@ impl ReloadableFilter {
         }
     }
 
+    /// The current filter's own interest in a callsite (the gate aside).
+    pub(crate) fn interest_without_gate<S>(&self, meta: &'static Metadata<'static>) -> Interest
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        <LogbookFilter as Layer<S>>::register_callsite(&self.read(), meta)
+    }
+
     /// Whether the current filter itself shows `meta` (the gate aside).
     pub(crate) fn shows<S>(&self, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool
     where

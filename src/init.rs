@@ -523,6 +523,14 @@ fn assemble(
     // "never" without a layer to ask).
     let dispatch = if user_layers.is_empty() {
         tracing::Dispatch::new(base.with(spine))
+    } else if buffers.is_some() {
+        // The program's layers see what the threshold shows, not what the
+        // fingers-crossed gate lets through for the spine to hold.
+        let shown = crate::record::crossed::Threshold::new(filter.clone());
+        tracing::Dispatch::new(
+            base.with(tracing_subscriber::Layer::with_filter(user_layers, shown))
+                .with(spine),
+        )
     } else {
         tracing::Dispatch::new(base.with(user_layers).with(spine))
     };

@@ -262,6 +262,30 @@ pub(crate) mod gate {
     }
 }
 
+/// A per-layer filter for the program's own layers ([`Env::layer`](crate::Env::layer))
+/// when fingers crossed is on: the threshold alone, without the gate, so they never see
+/// the events the spine holds.
+pub(crate) struct Threshold(ReloadableFilter);
+
+impl Threshold {
+    pub(crate) fn new(filter: ReloadableFilter) -> Threshold {
+        Threshold(filter)
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for Threshold
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.shows(meta, cx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        self.0.interest_without_gate::<S>(meta)
+    }
+}
+
 // === the spine's side: held lines and their buffers ===
 
 /// A record kept for later: everything a layout reads, owned.
