@@ -152,13 +152,19 @@ fn replace(
     lock: &Mutex<()>,
 ) -> io::Result<()> {
     let _writer = lock.lock().unwrap_or_else(PoisonError::into_inner);
-    if fs::metadata(src)?.len() != len {
+    let unchanged = match fs::metadata(src) {
+        Ok(meta) if meta.len() == len => Ok(()),
+        Ok(_) => Err(io::Error::other(
+            "lines were added while it was compressed (it is tried again later)",
+        )),
+        // Deleted meanwhile (retention): nothing to replace.
+        Err(err) => Err(err),
+    };
+    if let Err(err) = unchanged {
         if let Some(tmp) = tmp {
             let _ = fs::remove_file(tmp);
         }
-        return Err(io::Error::other(
-            "lines were added while it was compressed (it is tried again later)",
-        ));
+        return Err(err);
     }
     if let Some(tmp) = tmp {
         fs::rename(tmp, gz)?;
@@ -290,6 +296,19 @@ mod tests {
         assert_eq!(fs::read_to_string(&src).unwrap(), "a\nb\n");
         assert!(!d.join("app-2026-11-20.log.gz").exists());
         assert!(!d.join("app-2026-11-20.log.gz.tmp").exists());
+        // Deleted meanwhile (retention): the temporary file goes too.
+        let gone = d.join("app-2026-11-19.log");
+        let tmp = d.join("app-2026-11-19.log.gz.tmp");
+        put(&tmp, b"compressed");
+        assert!(replace(
+            &gone,
+            Some(&tmp),
+            &d.join("app-2026-11-19.log.gz"),
+            2,
+            &lock
+        )
+        .is_err());
+        assert!(!tmp.exists());
         compress_one(d, "app-2026-11-20.log", &lock).unwrap();
         assert_eq!(gunzip(&d.join("app-2026-11-20.log.gz")), "a\nb\n");
     }
