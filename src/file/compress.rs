@@ -99,12 +99,15 @@ pub(crate) fn compress_before(names: &FileNames, lock: &Mutex<()>, day: Date, re
         .collect();
     old.sort_by_key(|f| (f.date, f.index));
     for file in old {
-        if let Err(err) = compress_one(names.dir(), &file.name, lock) {
-            report.report(format_args!(
+        match compress_one(names.dir(), &file.name, lock) {
+            Ok(()) => {}
+            // Deleted by retention meanwhile.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => report.report(format_args!(
                 "cannot compress the old log file {}: {err}; it stays as it is and is \
                  tried again at the next day change or restart",
                 names.dir().join(&file.name).display()
-            ));
+            )),
         }
     }
 }
