@@ -233,6 +233,83 @@ fn outside_a_request_telemetry_is_the_last_lines_outside_requests() {
     );
 }
 
+/// A lookup that failed because of a parse error: a two-link `source()` chain.
+#[derive(Debug)]
+struct LookupFailed {
+    key: String,
+    source: std::num::ParseIntError,
+}
+
+impl std::fmt::Display for LookupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user {} not found", self.key)
+    }
+}
+
+impl std::error::Error for LookupFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn lookup(key: &str) -> Result<u32, LookupFailed> {
+    key.parse().map_err(|source| LookupFailed {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+#[test]
+fn error_fields_become_a_trace_chain_grouped_by_class_and_callsite() {
+    let (_, items) = in_memory(config().dedup_window(Duration::ZERO), || {
+        for key in ["17x", "18x"] {
+            if let Err(e) = lookup(key) {
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "lookup of {key} failed"
+                );
+            }
+        }
+        let e = lookup("19x").unwrap_err();
+        tracing::error!(error = &e as &dyn std::error::Error, "elsewhere");
+    });
+    assert_eq!(items.len(), 3, "{items:#?}");
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let data = &items[0]["data"];
+    assert_eq!(data["title"], "lookup of 17x failed");
+    let chain = data["body"]["trace_chain"].as_array().unwrap();
+    let links: Vec<(&str, &str)> = chain
+        .iter()
+        .map(|t| {
+            (
+                t["exception"]["class"].as_str().unwrap(),
+                t["exception"]["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("LookupFailed", "user 17x not found"),
+            ("ParseIntError", "invalid digit found in string")
+        ]
+    );
+    assert!(chain[0]["frames"][0]["filename"]
+        .as_str()
+        .unwrap()
+        .ends_with("notify.rs"));
+    let fingerprint = data["fingerprint"].as_str().unwrap();
+    assert!(
+        fingerprint.starts_with("LookupFailed<ParseIntError at ")
+            && fingerprint.contains("notify.rs:"),
+        "{fingerprint}"
+    );
+    // Two ids, one callsite: one fingerprint. Another callsite: another.
+    assert_eq!(items[1]["data"]["fingerprint"], fingerprint);
+    assert_ne!(items[2]["data"]["fingerprint"], fingerprint);
+}
+
 #[test]
 fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     let (_, items) = in_memory(config().scrub("session_id"), || {
@@ -738,6 +815,15 @@ mod http {
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
             "retrying with Authorization: Bearer *** password=\"***\""
+        );
+        // The error's chain as a trace_chain, outermost first: scrubbed like the rest.
+        let chain = &data["body"]["trace_chain"];
+        assert_eq!(chain[0]["exception"]["class"], "Outer");
+        assert_eq!(chain[0]["exception"]["message"], "pool exhausted");
+        assert_eq!(chain[1]["exception"]["class"], "Inner");
+        assert_eq!(
+            chain[1]["exception"]["message"],
+            "cannot reach postgres://app:***@db.internal:5432/x"
         );
         assert!(!format!("{items:?}").contains(SECRET));
     }

@@ -478,6 +478,15 @@ mod http {
         let crumb = &error["breadcrumbs"]["values"][0];
         assert_eq!(crumb["message"], "retrying with Authorization: Bearer ***");
         assert_eq!(crumb["data"]["password"], "***");
+        // The error's chain as exceptions, root cause first: scrubbed like the rest.
+        let values = &error["exception"]["values"];
+        assert_eq!(values[0]["type"], "Inner");
+        assert_eq!(
+            values[0]["value"],
+            "cannot reach postgres://app:***@db.internal:5432/x"
+        );
+        assert_eq!(values[1]["type"], "Outer");
+        assert_eq!(values[1]["value"], "pool exhausted");
     }
 
     #[test]

@@ -135,6 +135,7 @@ mod tests {
             spans: Vec::new(),
             telemetry: Vec::new(),
             panic: None,
+            error: Vec::new(),
             repeated: None,
             latest: None,
         }

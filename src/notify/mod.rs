@@ -122,7 +122,7 @@ use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
 use self::dedup::Dedup;
 use self::destination::Destination;
-use self::occurrence::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
+use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
 use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
 
@@ -958,6 +958,19 @@ impl NotifyLayer {
             None => owned_fields(),
         };
         let panic_info = panic.as_ref().map(|(info, _)| info);
+        let error: Vec<ErrorLink> = record
+            .fields
+            .error_chain()
+            .map(|(_, chain)| {
+                chain
+                    .iter()
+                    .map(|link| ErrorLink {
+                        class: link.class.to_owned(),
+                        message: link.message.to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
 
         // The error's identity: its callsite (one message template), or for `log`
         // records (which share callsites) and panics, where they come from.
@@ -1002,6 +1015,7 @@ impl NotifyLayer {
             spans,
             telemetry,
             panic: panic_info.cloned(),
+            error: error.clone(),
             repeated: None,
             latest: None,
         };

@@ -29,6 +29,15 @@ pub(crate) struct PanicInfo {
     pub(crate) backtrace: Option<String>,
 }
 
+/// One error of an event's error field (`error = &e as &dyn Error`), outermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ErrorLink {
+    /// The type, as the Sentry SDK derives it from `Debug` (`ParseIntError`).
+    pub(crate) class: String,
+    /// Its `Display` text.
+    pub(crate) message: String,
+}
+
 /// Everything the background thread needs to build an item, captured by the caller.
 #[derive(Clone, Debug)]
 pub(crate) struct Occurrence {
@@ -45,6 +54,8 @@ pub(crate) struct Occurrence {
     pub(crate) spans: Vec<(&'static str, Fields)>,
     pub(crate) telemetry: Vec<TelemetryLine>,
     pub(crate) panic: Option<PanicInfo>,
+    /// The chain of the event's first error field, outermost first (empty: none).
+    pub(crate) error: Vec<ErrorLink>,
     /// For a storm summary: how many more times, over which window.
     pub(crate) repeated: Option<(u64, Duration)>,
     /// For a storm summary: the latest repeat's fields and spans, kept as the record had
@@ -77,6 +88,75 @@ impl Occurrence {
                 .collect();
         }
     }
+}
+
+impl Occurrence {
+    /// The error's class: the panic class, or the outermost error's type.
+    pub(crate) fn class(&self) -> Option<&str> {
+        if self.panic.is_some() {
+            return Some(super::PANIC_CLASS);
+        }
+        self.error.first().map(|link| link.class.as_str())
+    }
+
+    /// Where the error comes from, as `file:line` (the module or channel when the
+    /// record has no file).
+    pub(crate) fn callsite(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => self.module.clone().unwrap_or_else(|| self.channel.clone()),
+        }
+    }
+
+    /// The grouping key both destinations send: the error's classes (outermost first,
+    /// `message` for an event without an error) and its callsite, so that "user 17 not
+    /// found" and "user 18 not found" logged at one place are one issue.
+    pub(crate) fn fingerprint(&self) -> [String; 2] {
+        let classes = if self.error.is_empty() {
+            self.class().unwrap_or("message").to_owned()
+        } else {
+            let names: Vec<&str> = self.error.iter().map(|l| l.class.as_str()).collect();
+            names.join("<")
+        };
+        [classes, self.callsite()]
+    }
+
+    /// The title: the message's first line, or the outermost error's
+    /// `Class: message` for an event logged without a message.
+    pub(crate) fn title_text(&self) -> String {
+        let first = self.message.lines().next().unwrap_or("").trim();
+        match self.error.first() {
+            Some(link) if first.is_empty() => format!("{}: {}", link.class, link.message),
+            _ => first.to_owned(),
+        }
+    }
+}
+
+/// The text of a dedup summary: `"<first line>" repeated N more times in W s` (with
+/// `...` inside the quotes when the message has more lines, which follow after a blank
+/// line), so the title, which is the first line, is always whole.
+pub(crate) fn summary_text(occ: &Occurrence, n: u64, window: Duration) -> String {
+    let message = occ.panic.as_ref().map_or(&occ.message, |p| &p.message);
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let first = if first.is_empty() {
+        occ.title_text()
+    } else {
+        first.to_owned()
+    };
+    let more = message.trim().contains('\n');
+    let mut text = format!(
+        "\"{first}{}\" repeated {n} more time{} in {} s",
+        if more { "..." } else { "" },
+        if n == 1 { "" } else { "s" },
+        window.as_secs()
+    );
+    if more {
+        text.push_str("\n\n");
+        text.push_str(message);
+    }
+    text
 }
 
 /// The settings that go into every item.
@@ -299,9 +379,28 @@ pub(crate) mod fixtures {
                 fields: vec![("secret", FieldValue::Str("s3".into()))],
             }],
             panic: None,
+            error: Vec::new(),
             repeated: None,
             latest: None,
         }
+    }
+
+    /// An error event: "cannot insert user" caused by a constraint violation whose
+    /// message carries a planted secret.
+    pub(crate) fn error_occurrence() -> Occurrence {
+        let mut occ = occurrence();
+        occ.message = "user 17 not saved".into();
+        occ.error = vec![
+            ErrorLink {
+                class: "InsertFailed".into(),
+                message: "cannot insert user".into(),
+            },
+            ErrorLink {
+                class: "SqliteFailure".into(),
+                message: "UNIQUE constraint failed: users.id (password=hunter2)".into(),
+            },
+        ];
+        occ
     }
 
     /// What the worker sends for `payload` (a destination's `build`), scrubbed.

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use super::backtrace;
 use super::destination::{Destination, RateLimit};
 use super::occurrence::{
-    fields_json, keep_ends, keep_last, request_json, serialize_with_steps, telemetry_text,
-    truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
+    fields_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
+    telemetry_text, truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
 };
 use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
@@ -91,8 +91,40 @@ fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
     })
 }
 
-/// The item's `title`: the message's first line (cut to 255 characters by
-/// [`serialize_within`], after scrubbing: a cut could hide a secret from the scrubber).
+/// An event with an error field: one trace per link of the error's `source()` chain,
+/// outermost first (as pyrollbar orders `trace_chain`). The outermost trace's one frame
+/// is the callsite that logged it; the event's message is its description.
+fn trace_chain(occ: &Occurrence) -> Value {
+    let chain: Vec<Value> = occ
+        .error
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let mut exception = json!({ "class": link.class, "message": link.message });
+            let mut frames = Vec::new();
+            if i == 0 {
+                if !occ.message.is_empty() {
+                    exception["description"] = json!(occ.message);
+                }
+                if let Some(file) = &occ.file {
+                    let mut frame = json!({ "filename": file });
+                    if let Some(line) = occ.line {
+                        frame["lineno"] = json!(line);
+                    }
+                    if let Some(module) = &occ.module {
+                        frame["method"] = json!(module);
+                    }
+                    frames.push(frame);
+                }
+            }
+            json!({ "frames": frames, "exception": exception })
+        })
+        .collect();
+    json!({ "trace_chain": chain })
+}
+
+/// The item's `title` (cut to 255 characters by [`serialize_within`], after
+/// scrubbing: a cut could hide a secret from the scrubber).
 fn title(text: &str) -> Option<String> {
     let first = text.lines().next().unwrap_or("").trim();
     (!first.is_empty()).then(|| first.to_owned())
@@ -130,6 +162,16 @@ pub(crate) const SKELETON: &[&str] = &[
     "/data/body/trace/exception/class",
     "/data/body/trace/exception/message",
     "/data/body/trace/exception/description",
+    "/data/body/trace_chain",
+    "/data/body/trace_chain/*/frames",
+    "/data/body/trace_chain/*/frames/*/filename",
+    "/data/body/trace_chain/*/frames/*/lineno",
+    "/data/body/trace_chain/*/frames/*/method",
+    "/data/body/trace_chain/*/exception",
+    "/data/body/trace_chain/*/exception/class",
+    "/data/body/trace_chain/*/exception/message",
+    "/data/body/trace_chain/*/exception/description",
+    "/data/fingerprint",
     "/data/body/telemetry",
     "/data/body/telemetry/*/level",
     "/data/body/telemetry/*/type",
@@ -157,18 +199,13 @@ pub(crate) const SKELETON: &[&str] = &[
 /// The complete item for `occ`, not scrubbed: the worker scrubs it whole
 /// ([`payload`](super::destination::payload)).
 pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) -> Value {
-    let message = match &occ.repeated {
-        Some((n, window)) => format!(
-            "\"{}\" repeated {} more time{} in {} s",
-            occ.message,
-            n,
-            if *n == 1 { "" } else { "s" },
-            window.as_secs()
-        ),
+    let message = match occ.repeated {
+        Some((n, window)) => summary_text(occ, n, window),
         None => occ.message.clone(),
     };
     let mut body = match (&occ.panic, occ.repeated) {
         (Some(panic), None) => panic_body(occ, panic),
+        (None, None) if !occ.error.is_empty() => trace_chain(occ),
         _ => json!({ "message": { "body": message } }),
     };
     if !occ.telemetry.is_empty() {
@@ -246,12 +283,18 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
         data.insert("context".into(), json!(occ.channel));
     }
     let title_source = match &occ.panic {
-        Some(p) if occ.repeated.is_none() => &p.message,
-        _ => &message,
+        Some(p) if occ.repeated.is_none() => p.message.clone(),
+        _ if occ.repeated.is_none() => occ.title_text(),
+        _ => message,
     };
-    if let Some(title) = title(title_source) {
+    if let Some(title) = title(&title_source) {
         data.insert("title".into(), json!(title));
     }
+    let [classes, callsite] = occ.fingerprint();
+    data.insert(
+        "fingerprint".into(),
+        json!(format!("{classes} at {callsite}")),
+    );
     if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request_json(f)) {
         data.insert("request".into(), request);
     }
@@ -402,7 +445,7 @@ pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
+    use crate::notify::occurrence::fixtures::{error_occurrence, occurrence, scrubbed, settings};
 
     /// The item the worker sends for `occ`.
     fn item(occ: &Occurrence) -> Value {
@@ -454,6 +497,44 @@ mod tests {
         assert_eq!(trace["frames"][0]["colno"], 5);
         assert_eq!(item["data"]["level"], "critical");
         assert!(item["data"]["body"].get("message").is_none());
+    }
+
+    #[test]
+    fn error_items_carry_a_trace_chain_outermost_first_and_a_fingerprint() {
+        let occ = error_occurrence();
+        let sent = item(&occ);
+        let data = &sent["data"];
+        assert!(data["body"].get("message").is_none());
+        let chain = data["body"]["trace_chain"].as_array().unwrap();
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0]["exception"]["class"], "InsertFailed");
+        assert_eq!(chain[0]["exception"]["message"], "cannot insert user");
+        assert_eq!(chain[0]["exception"]["description"], "user 17 not saved");
+        assert_eq!(chain[0]["frames"][0]["filename"], "src/pay.rs");
+        assert_eq!(chain[0]["frames"][0]["lineno"], 42);
+        assert_eq!(chain[1]["exception"]["class"], "SqliteFailure");
+        assert_eq!(chain[1]["frames"], json!([]));
+        // The planted secret in a cause's message is scrubbed like everything else.
+        assert_eq!(
+            chain[1]["exception"]["message"],
+            "UNIQUE constraint failed: users.id (password=***)"
+        );
+        assert!(!sent.to_string().contains("hunter2"));
+        assert_eq!(data["title"], "user 17 not saved");
+        assert_eq!(
+            data["fingerprint"],
+            "InsertFailed<SqliteFailure at src/pay.rs:42"
+        );
+        // Another id from the same callsite: the same fingerprint.
+        let mut other = error_occurrence();
+        other.message = "user 18 not saved".into();
+        assert_eq!(item(&other)["data"]["fingerprint"], data["fingerprint"]);
+        // Without a message, the title is the error.
+        other.message.clear();
+        assert_eq!(
+            item(&other)["data"]["title"],
+            "InsertFailed: cannot insert user"
+        );
     }
 
     #[test]

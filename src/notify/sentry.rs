@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::backtrace;
 use super::destination::{Destination, RateLimit};
 use super::occurrence::{
-    field_json, keep_ends, keep_last, request_json, serialize_with_steps, truncate_chars,
-    truncate_strings, Occurrence, PayloadSettings,
+    field_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
+    truncate_chars, truncate_strings, Occurrence, PayloadSettings,
 };
 use super::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 use super::scrub::{query_start, Scrubbed};
@@ -306,6 +306,40 @@ fn exception(occ: &Occurrence, panic: &super::occurrence::PanicInfo) -> Value {
     json!({ "values": [value] })
 }
 
+/// An event with an error field: Sentry's `exception.values`, root cause first and the
+/// outermost error (the one logged) last, as the Sentry SDK orders a `source()` chain;
+/// the outermost carries the callsite as its one frame.
+fn error_exception(occ: &Occurrence) -> Value {
+    let values: Vec<Value> = occ
+        .error
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, link)| {
+            let mut value = json!({
+                "type": link.class,
+                "value": link.message,
+                "mechanism": { "type": "tracing", "handled": true },
+            });
+            if i == 0 {
+                if let Some(file) = &occ.file {
+                    let mut frame = json!({ "filename": file, "in_app": true });
+                    if let Some(line) = occ.line {
+                        frame["lineno"] = json!(line);
+                    }
+                    if let Some(module) = &occ.module {
+                        frame["function"] = json!(module);
+                        frame["module"] = json!(module);
+                    }
+                    value["stacktrace"] = json!({ "frames": [frame] });
+                }
+            }
+            value
+        })
+        .collect();
+    json!({ "values": values })
+}
+
 /// The keys of the event's own structure: a scrub name never replaces them wholesale
 /// (see [`Scrubber::scrub_payload`](super::scrub::Scrubber::scrub_payload)).
 pub(crate) const SKELETON: &[&str] = &[
@@ -335,6 +369,8 @@ pub(crate) const SKELETON: &[&str] = &[
     "/exception/values/*/stacktrace/frames/*/lineno",
     "/exception/values/*/stacktrace/frames/*/colno",
     "/exception/values/*/stacktrace/frames/*/in_app",
+    "/exception/values/*/stacktrace/frames/*/module",
+    "/fingerprint",
     "/exception/values/*/thread_id",
     "/logentry",
     "/logentry/formatted",
@@ -391,19 +427,19 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
             event.insert("exception".into(), exception(occ, panic));
         }
         (_, Some((n, window))) => {
-            let text = format!(
-                "\"{}\" repeated {} more time{} in {} s",
-                occ.panic.as_ref().map_or(&occ.message, |p| &p.message),
-                n,
-                if n == 1 { "" } else { "s" },
-                window.as_secs()
-            );
+            let text = summary_text(occ, n, window);
             event.insert("logentry".into(), json!({ "formatted": text }));
         }
         (None, None) => {
-            event.insert("logentry".into(), json!({ "formatted": occ.message }));
+            if !occ.error.is_empty() {
+                event.insert("exception".into(), error_exception(occ));
+            }
+            if !occ.message.is_empty() || occ.error.is_empty() {
+                event.insert("logentry".into(), json!({ "formatted": occ.message }));
+            }
         }
     }
+    event.insert("fingerprint".into(), json!(occ.fingerprint()));
 
     let mut tags = Map::new();
     if !occ.channel.is_empty() {
@@ -641,7 +677,7 @@ impl Destination for Sentry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
+    use crate::notify::occurrence::fixtures::{error_occurrence, occurrence, scrubbed, settings};
     use crate::notify::occurrence::PanicInfo;
 
     /// The event the worker sends for `occ`.
@@ -716,6 +752,31 @@ mod tests {
         for secret in ["hunter2", "xyz", "abc", "s3\""] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+    }
+
+    #[test]
+    fn error_events_carry_the_chain_root_cause_first_and_a_fingerprint() {
+        let event = sent(&error_occurrence());
+        let values = event["exception"]["values"].as_array().unwrap();
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0]["type"], "SqliteFailure");
+        assert_eq!(
+            values[0]["value"],
+            "UNIQUE constraint failed: users.id (password=***)"
+        );
+        assert_eq!(values[1]["type"], "InsertFailed");
+        assert_eq!(values[1]["value"], "cannot insert user");
+        assert_eq!(values[1]["mechanism"]["handled"], true);
+        let frame = &values[1]["stacktrace"]["frames"][0];
+        assert_eq!(frame["filename"], "src/pay.rs");
+        assert_eq!(frame["lineno"], 42);
+        assert_eq!(frame["in_app"], true);
+        assert_eq!(event["logentry"]["formatted"], "user 17 not saved");
+        assert_eq!(
+            event["fingerprint"],
+            json!(["InsertFailed<SqliteFailure", "src/pay.rs:42"])
+        );
+        assert!(!event.to_string().contains("hunter2"));
     }
 
     #[test]
