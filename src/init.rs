@@ -13,7 +13,6 @@ use crate::format::{ColorChoice, LogbookLayer};
 use crate::layout::{Emit, Spine};
 use crate::sink::{LineWriter, Stdout};
 
-use crate::lifecycle::SHUTDOWN_TIMEOUT;
 use crate::lifecycle::{Component, Deadline};
 
 struct StdoutComponent(Arc<Stdout>);
@@ -28,7 +27,7 @@ impl Component for StdoutComponent {
 /// Keeps the logger's background work alive; dropping it flushes and stops it.
 ///
 /// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`] in all. Bind it to a named variable in `main`
+/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the panic when a panic drops it, so a panic exits within it too). Bind it to a named variable in `main`
 /// (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
 /// `std::process::exit` does not run destructors: call [`Guard::flush`] (or drop the
@@ -98,7 +97,7 @@ impl fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         crate::panic::clear();
-        crate::lifecycle::shutdown_all(&self.components, Deadline::after(SHUTDOWN_TIMEOUT));
+        crate::lifecycle::shutdown_all(&self.components, crate::panic::shutdown_deadline());
     }
 }
 

@@ -310,6 +310,75 @@ fn error_fields_become_a_trace_chain_grouped_by_class_and_callsite() {
     assert_ne!(items[2]["data"]["fingerprint"], fingerprint);
 }
 
+/// A summary of a multi-line message outside any span: a whole title (the first line,
+/// quoted, with the count), the full message in the body, the latest repeat's fields.
+#[test]
+fn a_summary_has_a_whole_title_and_the_latest_fields_without_spans() {
+    let (transport, items) = memory();
+    let (layer, handle) = config()
+        .dedup_window(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, || {
+        for attempt in 1..=3u64 {
+            tracing::error!(attempt, "sync failed\nstep 2 of 5\ndetails follow");
+        }
+    });
+    handle.shutdown(WAIT);
+    let items = items.lock().unwrap().clone();
+    assert_eq!(items.len(), 2, "{items:#?}");
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let summary = &items[1]["data"];
+    assert_eq!(
+        summary["title"],
+        "\"sync failed...\" repeated 2 more times in 3600 s"
+    );
+    assert_eq!(
+        summary["body"]["message"]["body"],
+        "\"sync failed...\" repeated 2 more times in 3600 s\n\nsync failed\nstep 2 of 5\ndetails follow"
+    );
+    assert_eq!(summary["custom"]["fields"]["attempt"], 3);
+    assert_eq!(summary["fingerprint"], items[0]["data"]["fingerprint"]);
+}
+
+/// A tracker that gives no answer at all (refused, unresolvable) holds up the exit by
+/// one more attempt, not by backoffs and one attempt per queued item: the retry that
+/// shutdown wakes fails, and the rest is abandoned at once.
+#[test]
+fn an_unreachable_tracker_costs_shutdown_one_attempt() {
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let counted = attempts.clone();
+    let transport = move |_: &Request<'_>| -> Result<Response, TransportError> {
+        if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let _ = first_tx.send(());
+        }
+        Err(TransportError::new("connection refused"))
+    };
+    let (layer, handle) = config()
+        .dedup_window(Duration::ZERO)
+        .retry_backoff(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, || {
+        for n in 0..5 {
+            tracing::error!(n, "tracker down");
+        }
+    });
+    first_rx.recv_timeout(WAIT).expect("the first attempt");
+    handle.shutdown(WAIT);
+    let stats = handle.stats();
+    assert_eq!(
+        attempts.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "{stats:?}"
+    );
+    assert_eq!(
+        (stats.abandoned, stats.sent, stats.failed),
+        (5, 0, 0),
+        "{stats:?}"
+    );
+}
+
 #[test]
 fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     let (_, items) = in_memory(config().scrub("session_id"), || {

@@ -124,6 +124,7 @@ use self::dedup::Dedup;
 use self::destination::Destination;
 use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
+pub(crate) use self::worker::{client_interest, is_client_output};
 use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
@@ -632,6 +633,8 @@ impl NotifyConfig {
             },
             dedup: dedup.clone(),
             paused_until: None,
+            down_at_shutdown: None,
+            abandoned_down: 0,
         };
         let spawned = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
@@ -894,6 +897,17 @@ where
 {
     record::span_hooks!();
 
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        client_interest(meta)
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !is_client_output(meta)
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if IN_WORKER.with(|w| w.get()) {
             return;
@@ -1024,11 +1038,8 @@ impl NotifyLayer {
             Instant::now(),
             || make(Vec::new(), Vec::new()),
             |summary| {
-                // The summary tells the latest repeat's request (only events inside spans
-                // pay, and only for sharing the span snapshots and refilling one list).
-                if record.spans.is_empty() {
-                    return;
-                }
+                // The summary tells the latest repeat's fields and request: the fields
+                // are refilled into one reused list, span snapshots are shared.
                 if panic_info.is_some() {
                     summary.spans = spans_of();
                     summary.fields = fields();
