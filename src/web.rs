@@ -11,7 +11,9 @@
 //!   `***`), and `status` once the response is known. Secrets are scrubbed before they
 //!   are recorded, so they reach neither the log file nor a notification.
 //! * [`on_response`] writes the request's one line, at `INFO` below 500 and at `ERROR`
-//!   for a 5xx, which is therefore the request's one notification.
+//!   for a 5xx. A request has one notification: the error its handler logged inside the
+//!   request span (with its class, causes, request and user) when there is one, and the
+//!   5xx line, titled `GET /users/{id} 500 Internal Server Error`, only otherwise.
 //! * [`panic_response`] answers a panicking handler (for tower-http's
 //!   `CatchPanicLayer::custom`) and marks the response [`Panicked`]: the panic hook has
 //!   already sent the panic (with its backtrace) as `CRITICAL` inside the request span,
@@ -192,7 +194,15 @@ pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Sp
             "{code} {reason} (the handler panicked)"
         );
     } else if status.is_server_error() {
-        tracing::error!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
+        // Named, so that the notifier knows it: sent only when no error of the request
+        // was, and titled with the method and route.
+        tracing::error!(
+            name: "http.response",
+            target: TARGET,
+            parent: span,
+            latency_ms,
+            "{code} {reason}"
+        );
     } else {
         tracing::info!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
     }

@@ -989,3 +989,65 @@ mod http {
         assert!(last["lineno"].is_u64());
     }
 }
+
+// === one failed request, one notification (feature `http`) ===
+
+#[cfg(feature = "http")]
+mod requests {
+    use super::*;
+    use tracing_logbook::web;
+
+    fn request(path: &str) -> ::http::Request<()> {
+        ::http::Request::post(path)
+            .header("host", "shop.example.com")
+            .header("user-agent", "curl/8")
+            .body(())
+            .unwrap()
+    }
+
+    fn respond(span: &tracing::Span, status: u16) {
+        let res = ::http::Response::builder().status(status).body(()).unwrap();
+        web::on_response(&res, Duration::from_millis(2), span);
+    }
+
+    /// A handler that logs its error inside the request span: that error (class,
+    /// causes, request) is the request's one notification; the 5xx line is not sent,
+    /// also when the error itself was folded into a summary. Without a handler error,
+    /// the 5xx line is, titled with method, route and status.
+    #[test]
+    fn a_failed_request_is_one_notification_with_its_reason() {
+        let (handle, items) = in_memory(config(), || {
+            for id in [17, 18] {
+                let span =
+                    web::request_span(&request(&format!("/users/{id}")), Some("/users/{id}"), None);
+                let _in = span.enter();
+                let e = lookup(&format!("{id}x")).unwrap_err();
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot load user {id}"
+                );
+                respond(&span, 500);
+            }
+            let span = web::request_span(&request("/orders?page=2"), Some("/orders"), None);
+            respond(&span, 503);
+        });
+        assert_eq!(items.len(), 2, "{items:#?}");
+        let schema = Schema::load();
+        items.iter().for_each(|item| schema.assert_strict(item));
+        let error = &items[0]["data"];
+        assert_eq!(error["title"], "cannot load user 17");
+        assert_eq!(
+            error["body"]["trace_chain"][0]["exception"]["class"],
+            "LookupFailed"
+        );
+        assert_eq!(error["request"]["method"], "POST");
+        assert_eq!(error["request"]["route"], "/users/{id}");
+        assert_eq!(error["context"], "/users/{id}");
+        let response = &items[1]["data"];
+        assert_eq!(response["title"], "POST /orders 503 Service Unavailable");
+        assert_eq!(response["context"], "/orders");
+        // The second request's error was a repeat: folded into the summary, and its 5xx
+        // line still not sent.
+        assert_eq!(handle.suppressed(), 1);
+    }
+}

@@ -778,23 +778,27 @@ impl LineSlot {
     }
 }
 
-/// The last lines, newest last, bounded; slots are reused.
+/// The last lines, newest last, bounded; slots are reused. On a request span, also
+/// whether an error of the request was notified (or folded into a summary).
 #[derive(Debug, Default)]
-struct LineRing(VecDeque<LineSlot>);
+struct LineRing {
+    lines: VecDeque<LineSlot>,
+    notified: bool,
+}
 
 impl LineRing {
     fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
-        let mut slot = if self.0.len() >= max {
-            self.0.pop_front().unwrap_or_default()
+        let mut slot = if self.lines.len() >= max {
+            self.lines.pop_front().unwrap_or_default()
         } else {
             LineSlot::default()
         };
         slot.fill(record, timestamp_ms);
-        self.0.push_back(slot);
+        self.lines.push_back(slot);
     }
 
     fn lines(&self) -> Vec<TelemetryLine> {
-        self.0.iter().map(LineSlot::to_line).collect()
+        self.lines.iter().map(LineSlot::to_line).collect()
     }
 }
 
@@ -852,7 +856,7 @@ impl SharedLines {
         let mut all: Vec<(i128, TelemetryLine)> = Vec::new();
         for shard in self.shards.iter() {
             let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
-            all.extend(ring.0.iter().map(|slot| (slot.nanos, slot.to_line())));
+            all.extend(ring.lines.iter().map(|slot| (slot.nanos, slot.to_line())));
         }
         // Stable: lines of one thread with the same time keep their order.
         all.sort_by_key(|(nanos, _)| *nanos);
@@ -934,8 +938,60 @@ fn request_span<'r>(record: &'r Record<'_>) -> Option<&'r SpanRef> {
     })
 }
 
+/// The name of the web glue's response event (`web::on_response`): a 5xx response is
+/// notified only when no error of its request was.
+pub(crate) const RESPONSE_EVENT: &str = "http.response";
+
+/// The first value of the span field called one of `names`, as text.
+fn span_text(span: &SpanRef, names: &[&str]) -> Option<String> {
+    span.data
+        .fields
+        .iter()
+        .find(|(name, _)| names.contains(name))
+        .map(|(_, value)| value.to_owned_value().to_text())
+}
+
+/// The title of a 5xx response's notification: `GET /users/{id} 500 Internal Server
+/// Error` (the route, else the path without its query).
+fn response_title(request: &SpanRef, message: &str) -> String {
+    let method = span_text(request, &["method", "http.method", "http.request.method"]);
+    let route = span_text(request, &["route", "http.route"]).or_else(|| {
+        span_text(request, &["url", "uri", "path", "url.path"])
+            .map(|url| url.split(['?', '#']).next().unwrap_or("").to_owned())
+    });
+    let mut title = String::new();
+    for part in [method, route].into_iter().flatten() {
+        title.push_str(&part);
+        title.push(' ');
+    }
+    title.push_str(message);
+    title
+}
+
 impl NotifyLayer {
     fn notify(&self, record: &Record<'_>, request: Option<&SpanRef>, timestamp_ms: u64) {
+        // One failed request, one notification: an error the handler logged is the
+        // request's notification, and its 5xx response line is then not sent.
+        let entry = request.and_then(|span| span.entry.as_ref());
+        let is_response = record.name == RESPONSE_EVENT;
+        if let Some(entry) = entry {
+            if is_response {
+                if entry
+                    .read_side(self.id, |side: &LineRing| side.notified)
+                    .unwrap_or(false)
+                {
+                    return;
+                }
+            } else {
+                entry.with_side(self.id, LineRing::default, |side: &mut LineRing| {
+                    side.notified = true
+                });
+            }
+        }
+        let message = match request {
+            Some(span) if is_response => response_title(span, record.message),
+            _ => record.message.to_owned(),
+        };
         let owned_fields = || -> Vec<(&'static str, FieldValue)> {
             record
                 .fields
@@ -1019,7 +1075,7 @@ impl NotifyLayer {
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
             level: record.level,
             timestamp_ms,
-            message: record.message.to_owned(),
+            message: message.clone(),
             channel: record.target.to_owned(),
             file: record.file.map(str::to_owned),
             line: record.line,

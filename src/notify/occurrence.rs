@@ -122,6 +122,17 @@ impl Occurrence {
         [classes, self.callsite()]
     }
 
+    /// The matched route of the innermost request span (`/users/{id}`), if any: Rollbar's
+    /// `context`, Sentry's `transaction`.
+    pub(crate) fn route(&self) -> Option<String> {
+        self.spans.iter().rev().find_map(|(_, fields)| {
+            request_json(fields)?.get("route").map(|route| match route {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        })
+    }
+
     /// The title: the message's first line, or the outermost error's
     /// `Class: message` for an event logged without a message.
     pub(crate) fn title_text(&self) -> String {

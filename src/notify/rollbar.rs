@@ -279,8 +279,15 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
     if let Some(version) = &settings.code_version {
         data.insert("code_version".into(), json!(version));
     }
-    if !occ.channel.is_empty() {
-        data.insert("context".into(), json!(occ.channel));
+    // The route a request error happened on, else the channel.
+    match occ.route() {
+        Some(route) => {
+            data.insert("context".into(), json!(route));
+        }
+        None if !occ.channel.is_empty() => {
+            data.insert("context".into(), json!(occ.channel));
+        }
+        None => {}
     }
     let title_source = match &occ.panic {
         Some(p) if occ.repeated.is_none() => p.message.clone(),

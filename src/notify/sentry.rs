@@ -349,6 +349,7 @@ pub(crate) const SKELETON: &[&str] = &[
     "/level",
     "/logger",
     "/server_name",
+    "/transaction",
     "/environment",
     "/release",
     "/sdk",
@@ -414,6 +415,9 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
         event.insert("logger".into(), json!(occ.channel));
     }
     event.insert("server_name".into(), json!(settings.host));
+    if let Some(route) = occ.route() {
+        event.insert("transaction".into(), json!(route));
+    }
     event.insert("environment".into(), json!(settings.environment));
     if let Some(release) = &settings.code_version {
         event.insert("release".into(), json!(release));

@@ -733,6 +733,8 @@ pub(crate) struct Record<'a> {
     /// The one clock reading of this event, in UTC.
     pub(crate) time: OffsetDateTime,
     pub(crate) level: Level,
+    /// The callsite's name (`event src/x.rs:10` unless the macro said `name: ...`).
+    pub(crate) name: &'static str,
     /// The target (the real one for `log` records).
     pub(crate) target: &'a str,
     pub(crate) file: Option<&'a str>,
@@ -758,6 +760,7 @@ impl<'a> Record<'a> {
         Record {
             time,
             level,
+            name: NOTICE_TARGET,
             target: NOTICE_TARGET,
             file: None,
             line: None,
@@ -832,6 +835,7 @@ where
         let record = Record {
             time,
             level: Level::of(meta),
+            name: meta.name(),
             target: meta.target(),
             file: meta.file(),
             line: meta.line(),

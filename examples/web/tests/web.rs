@@ -292,7 +292,12 @@ fn web_service_end_to_end() {
             assert_eq!(data["level"], "error", "{item:#}");
             assert_eq!(request["route"], "/fail");
             assert_eq!(request["status_code"], 500);
-            assert_eq!(data["body"]["message"]["body"], "500 Internal Server Error");
+            // Titled with the method and route: the handler logged no error of its own.
+            assert_eq!(
+                data["body"]["message"]["body"],
+                "GET /fail 500 Internal Server Error"
+            );
+            assert_eq!(data["context"], "/fail");
         }
         // The item's spans are its own request's, never a neighbour's.
         let spans = data["custom"]["spans"].as_array().unwrap();
