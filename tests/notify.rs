@@ -987,6 +987,17 @@ mod http {
         );
         assert!(last["filename"].as_str().unwrap().ends_with("notify.rs"));
         assert!(last["lineno"].is_u64());
+        // Where the panic happened, not the hook that reported it.
+        let custom = &data["custom"];
+        assert!(
+            custom["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("tests/notify.rs"),
+            "{custom:#}"
+        );
+        assert_eq!(custom["line"], last["lineno"], "{custom:#}");
+        assert_eq!(custom["module"], "notify::http", "{custom:#}");
     }
 }
 

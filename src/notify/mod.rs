@@ -1072,14 +1072,34 @@ impl NotifyLayer {
                 .collect()
         };
 
+        // Where it happened: the callsite, or for a panic the panic's own location and
+        // the module of its innermost application frame (not the hook's).
+        let (file, line, module) = match panic_info {
+            Some(p) => {
+                let (frames, _) =
+                    backtrace::panic_trace(p.backtrace.as_deref(), p.location.as_deref());
+                let (file, line, _) =
+                    backtrace::parse_location(p.location.as_deref().unwrap_or(""));
+                (
+                    (!file.is_empty()).then(|| file.to_owned()),
+                    line,
+                    backtrace::panic_module(&frames),
+                )
+            }
+            None => (
+                record.file.map(str::to_owned),
+                record.line,
+                record.module.map(str::to_owned),
+            ),
+        };
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
             level: record.level,
             timestamp_ms,
             message: message.clone(),
             channel: record.target.to_owned(),
-            file: record.file.map(str::to_owned),
-            line: record.line,
-            module: record.module.map(str::to_owned),
+            file: file.clone(),
+            line,
+            module: module.clone(),
             thread: std::thread::current().name().map(str::to_owned),
             fields: fields(),
             spans,

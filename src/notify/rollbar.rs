@@ -49,25 +49,9 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
 }
 
 fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
-    let mut frames: Vec<Value> = panic
-        .backtrace
-        .as_deref()
-        .map(backtrace::panic_frames)
-        .unwrap_or_default()
-        .iter()
-        .map(frame_json)
-        .collect();
-    if frames.is_empty() {
-        // No backtrace (disabled or unsupported): the panic location is the one frame.
-        let location = panic.location.as_deref().unwrap_or("<unknown>");
-        let (file, lineno, colno) = backtrace::parse_location(location);
-        frames.push(frame_json(&backtrace::Frame {
-            method: "<panic>".to_owned(),
-            filename: Some(file.to_owned()),
-            lineno,
-            colno,
-        }));
-    }
+    let (frames, useful) =
+        backtrace::panic_trace(panic.backtrace.as_deref(), panic.location.as_deref());
+    let frames: Vec<Value> = frames.iter().map(frame_json).collect();
     let mut description = match &panic.thread {
         Some(thread) => format!("thread '{thread}' panicked"),
         None => "panicked".to_owned(),
@@ -78,6 +62,11 @@ fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
     }
     description.push_str(": ");
     description.push_str(&panic.message);
+    if !useful && panic.backtrace.as_deref().is_some_and(|b| b.contains(": ")) {
+        description.push_str(" (");
+        description.push_str(backtrace::NO_LINE_TABLES);
+        description.push(')');
+    }
     let _ = occ;
     json!({
         "trace": {
@@ -504,6 +493,20 @@ mod tests {
         assert_eq!(trace["frames"][0]["colno"], 5);
         assert_eq!(item["data"]["level"], "critical");
         assert!(item["data"]["body"].get("message").is_none());
+        assert!(!item.to_string().contains("line-tables-only"));
+
+        // A release build's backtrace: no files. The location is the frame, and the
+        // item says why there is no more.
+        occ.panic.as_mut().unwrap().backtrace = Some("   0: <unknown>\n   1: main\n".into());
+        let item = super::tests::item(&occ);
+        let trace = &item["data"]["body"]["trace"];
+        assert_eq!(trace["frames"].as_array().unwrap().len(), 1);
+        assert_eq!(trace["frames"][0]["filename"], "src/main.rs");
+        let description = trace["exception"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("debug = \"line-tables-only\""),
+            "{description}"
+        );
     }
 
     #[test]

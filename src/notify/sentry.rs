@@ -188,23 +188,6 @@ fn seconds(timestamp_ms: u64) -> Value {
     json!(timestamp_ms as f64 / 1000.0)
 }
 
-/// Whether a frame is the application's code rather than the standard library's or a
-/// dependency's.
-fn in_app(frame: &backtrace::Frame) -> bool {
-    let std_symbol = [
-        "std::", "core::", "alloc::", "<std::", "<core::", "<alloc::",
-    ]
-    .iter()
-    .any(|p| frame.method.starts_with(p));
-    let foreign_file = frame.filename.as_deref().is_some_and(|f| {
-        f.starts_with("/rustc/")
-            || f.contains("/.cargo/registry/")
-            || f.contains("/.cargo/git/")
-            || f.contains("/rustlib/")
-    });
-    !std_symbol && !foreign_file && frame.method != "<unknown>"
-}
-
 fn frame_json(frame: &backtrace::Frame) -> Value {
     let mut f = Map::new();
     f.insert("function".into(), json!(frame.method));
@@ -220,7 +203,7 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
     if let Some(col) = frame.colno {
         f.insert("colno".into(), json!(col));
     }
-    f.insert("in_app".into(), json!(in_app(frame)));
+    f.insert("in_app".into(), json!(backtrace::in_app(frame)));
     Value::Object(f)
 }
 
@@ -274,32 +257,28 @@ fn request(fields: &crate::record::Fields) -> Option<Value> {
 }
 
 fn exception(occ: &Occurrence, panic: &super::occurrence::PanicInfo) -> Value {
-    let mut frames: Vec<Value> = panic
-        .backtrace
-        .as_deref()
-        .map(backtrace::panic_frames)
-        .unwrap_or_default()
+    let (frames, useful) =
+        backtrace::panic_trace(panic.backtrace.as_deref(), panic.location.as_deref());
+    let frames: Vec<Value> = frames
         .iter()
-        .map(frame_json)
+        .map(|frame| {
+            let mut json = frame_json(frame);
+            if !useful {
+                // The panic's own location: the application's.
+                json["in_app"] = json!(true);
+            }
+            json
+        })
         .collect();
-    if frames.is_empty() {
-        let location = panic.location.as_deref().unwrap_or("<unknown>");
-        let (file, lineno, colno) = backtrace::parse_location(location);
-        let mut frame = frame_json(&backtrace::Frame {
-            method: "<panic>".to_owned(),
-            filename: Some(file.to_owned()),
-            lineno,
-            colno,
-        });
-        frame["in_app"] = json!(true);
-        frames.push(frame);
-    }
     let mut value = json!({
         "type": PANIC_CLASS,
         "value": panic.message,
         "mechanism": { "type": "panic", "handled": false },
         "stacktrace": { "frames": frames },
     });
+    if !useful && panic.backtrace.as_deref().is_some_and(|b| b.contains(": ")) {
+        value["mechanism"]["description"] = json!(backtrace::NO_LINE_TABLES);
+    }
     if let Some(thread) = panic.thread.as_deref().or(occ.thread.as_deref()) {
         value["thread_id"] = json!(thread);
     }
@@ -362,6 +341,7 @@ pub(crate) const SKELETON: &[&str] = &[
     "/exception/values/*/mechanism",
     "/exception/values/*/mechanism/type",
     "/exception/values/*/mechanism/handled",
+    "/exception/values/*/mechanism/description",
     "/exception/values/*/stacktrace",
     "/exception/values/*/stacktrace/frames",
     "/exception/values/*/stacktrace/frames/*/function",

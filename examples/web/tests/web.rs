@@ -288,6 +288,16 @@ fn web_service_end_to_end() {
             );
             // The panic is reported before the response exists: no status yet.
             assert_eq!(request.get("status_code"), None);
+            // Where the handler panicked, not where the crate's hook reported it.
+            let custom = &data["custom"];
+            assert!(
+                custom["file"].as_str().unwrap().ends_with("src/app.rs"),
+                "{custom:#}"
+            );
+            assert!(
+                custom["module"].as_str().unwrap().ends_with("app"),
+                "{custom:#}"
+            );
         } else {
             assert_eq!(data["level"], "error", "{item:#}");
             assert_eq!(request["route"], "/fail");
