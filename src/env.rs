@@ -459,6 +459,33 @@ impl Env {
         self.sentry.is_some() && (self.sentry_explicit || self.mode.is_production_like())
     }
 
+    /// What `init` says on stderr, one line each, about a token or DSN that is set but
+    /// not used in this mode (so that nothing is silently not sent).
+    pub(crate) fn idle_credentials(&self) -> Vec<String> {
+        let mut notices = Vec::new();
+        for (set, used, var) in [
+            (
+                self.notify.is_some(),
+                self.rollbar_notifies(),
+                crate::notify::ROLLBAR_ACCESS_TOKEN,
+            ),
+            (
+                self.sentry.is_some(),
+                self.sentry_notifies(),
+                crate::notify::SENTRY_DSN,
+            ),
+        ] {
+            if set && !used {
+                notices.push(format!(
+                    "{var} is set, but notifications are off in {} mode: set {APP_ENV}=staging or \
+                     {APP_ENV}=production to send them",
+                    self.mode.as_str()
+                ));
+            }
+        }
+        notices
+    }
+
     /// Uses `clock` instead of the system clock (for tests).
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
@@ -628,5 +655,37 @@ mod tests {
             env(&[("LOG_TIMEZONE", "CET")]).unwrap_err().var(),
             Some("LOG_TIMEZONE")
         );
+    }
+
+    #[test]
+    fn a_credential_set_but_unused_in_this_mode_is_said_once_each() {
+        let token = ("ROLLBAR_ACCESS_TOKEN", "secret-token-1");
+        let dsn = ("SENTRY_DSN", "https://0123abcd@sentry.example.com/7");
+        let dev = env(&[token, dsn]).unwrap();
+        let notices = dev.idle_credentials();
+        assert_eq!(notices.len(), 2, "{notices:#?}");
+        assert_eq!(
+            notices[0],
+            "ROLLBAR_ACCESS_TOKEN is set, but notifications are off in development mode: \
+             set APP_ENV=staging or APP_ENV=production to send them"
+        );
+        assert!(
+            notices[1].starts_with("SENTRY_DSN is set"),
+            "{}",
+            notices[1]
+        );
+        for notice in &notices {
+            assert!(!notice.contains("secret-token-1") && !notice.contains("0123abcd"));
+        }
+        assert!(env(&[token, dsn, ("APP_ENV", "staging")])
+            .unwrap()
+            .idle_credentials()
+            .is_empty());
+        assert!(env(&[]).unwrap().idle_credentials().is_empty());
+        // Given in code, a notifier is used in every mode: nothing to say.
+        assert!(Env::development()
+            .notify(crate::notify::NotifyConfig::new("t"))
+            .idle_credentials()
+            .is_empty());
     }
 }

@@ -162,6 +162,9 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
+    for notice in env.idle_credentials() {
+        crate::diag::report(format_args!("{notice}"));
+    }
     let (dispatch, guard, max_level) = assemble(env)?;
     tracing::dispatcher::set_global_default(dispatch)
         .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
@@ -260,6 +263,7 @@ fn assemble(
     let mut notifier = None;
     if env.rollbar_notifies() {
         if let Some(config) = env.notify.clone() {
+            let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
             layers.push(Box::new(layer));
             components.push(Arc::new(handle.clone()));
@@ -271,6 +275,7 @@ fn assemble(
     let mut sentry = None;
     if env.sentry_notifies() {
         if let Some(config) = env.sentry.clone() {
+            let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
             layers.push(Box::new(layer));
             components.push(Arc::new(handle.clone()));

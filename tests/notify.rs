@@ -379,6 +379,52 @@ fn an_unreachable_tracker_costs_shutdown_one_attempt() {
     );
 }
 
+/// pyrollbar's `exception_level_filters`: per class and per target, a level or
+/// "ignored"; the first matching rule wins, and below the threshold nothing is sent.
+#[test]
+fn level_rules_by_class_and_target() {
+    let (_, items) = in_memory(
+        config()
+            .dedup_window(Duration::ZERO)
+            .ignore_class("ParseIntError")
+            .level_for_class("LookupFailed", Level::Critical)
+            .level_for_target("noisy", Level::Warning)
+            .level_for_target("watched", Level::Error),
+        || {
+            let e = lookup("x").unwrap_err();
+            // Both classes are in the chain: the first rule (ignore) wins.
+            tracing::error!(error = &e as &dyn std::error::Error, "ignored");
+            tracing::error!(target: "noisy::db", "below the threshold now");
+            tracing::warn!(target: "watched", "raised to error");
+            tracing::error!(target: "noisyneighbour", "a different target");
+        },
+    );
+    let titles: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["data"]["title"].as_str().unwrap(),
+                i["data"]["level"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("raised to error", "error"),
+            ("a different target", "error")
+        ]
+    );
+    let (_, items) = in_memory(
+        config().level_for_class("LookupFailed", Level::Critical),
+        || {
+            let e = lookup("x").unwrap_err();
+            tracing::error!(error = &e as &dyn std::error::Error, "lookup failed");
+        },
+    );
+    assert_eq!(items[0]["data"]["level"], "critical");
+}
+
 #[test]
 fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     let (_, items) = in_memory(config().scrub("session_id"), || {
@@ -680,6 +726,36 @@ mod http {
             .retry_backoff(Duration::from_millis(1))
             .connect_timeout(Duration::from_secs(5))
             .request_timeout(Duration::from_secs(10))
+    }
+
+    /// Configured in code, the environment is the mode unless set.
+    #[test]
+    fn the_environment_defaults_to_the_mode() {
+        use tracing_logbook::{Env, LogFile, Mode};
+        let server = Server::start(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        for (mode, config, want) in [
+            (
+                Mode::Development,
+                NotifyConfig::new("test-token"),
+                "development",
+            ),
+            (Mode::Staging, NotifyConfig::new("test-token"), "staging"),
+            (
+                Mode::Development,
+                NotifyConfig::new("test-token").environment("qa"),
+                "qa",
+            ),
+        ] {
+            let env = Env::new(mode)
+                .log_file(LogFile::Path(dir.path().join("app.log")))
+                .notify(config.endpoint(server.endpoint()));
+            let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+            tracing::dispatcher::with_default(&dispatch, || tracing::error!("which environment"));
+            assert!(guard.flush(WAIT));
+            let items = server.requests();
+            assert_eq!(items.last().unwrap().json()["data"]["environment"], want);
+        }
     }
 
     #[test]

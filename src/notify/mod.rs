@@ -151,7 +151,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | setting | default |
 /// |---|---|
 /// | [`endpoint`](Self::endpoint) | [`DEFAULT_ENDPOINT`] |
-/// | [`environment`](Self::environment) | `production` |
+/// | [`environment`](Self::environment) | the mode with [`init`](crate::init) (`development`, `test`, `staging`, `production`), else `production` |
 /// | [`code_version`](Self::code_version) | none |
 /// | [`host`](Self::host) | the machine's host name |
 /// | [`threshold`](Self::threshold) | [`Level::Error`] (error and critical are sent) |
@@ -176,10 +176,14 @@ pub struct NotifyConfig {
     /// Set for the Sentry destination (then `token` is its key, `endpoint` its
     /// envelope URL).
     sentry: Option<Dsn>,
-    environment: String,
+    /// `None` until set: [`init`](crate::init) then uses the mode, a bare `build`
+    /// `production`.
+    environment: Option<String>,
     code_version: Option<String>,
     host: Option<String>,
     threshold: Level,
+    /// Per-class and per-target levels (`None`: never sent), first match wins.
+    levels: Vec<(LevelRule, Option<Level>)>,
     telemetry: usize,
     dedup_window: Duration,
     dedup_max_keys: usize,
@@ -233,10 +237,11 @@ impl NotifyConfig {
             token: AccessToken::new(token),
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             sentry: None,
-            environment: "production".to_owned(),
+            environment: None,
             code_version: None,
             host: None,
             threshold: Level::Error,
+            levels: Vec::new(),
             telemetry: 20,
             dedup_window: Duration::from_secs(60),
             dedup_max_keys: 256,
@@ -423,7 +428,7 @@ impl NotifyConfig {
             )?);
         }
         if let Some(env) = lookup(SENTRY_ENVIRONMENT) {
-            config.environment = check(SENTRY_ENVIRONMENT, env, 64, "an environment name")?;
+            config.environment = Some(check(SENTRY_ENVIRONMENT, env, 64, "an environment name")?);
         }
         Ok(Some(config))
     }
@@ -478,11 +483,56 @@ impl NotifyConfig {
     /// one means `production`).
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         let environment = environment.into();
-        self.environment = if environment.is_empty() {
+        self.environment = Some(if environment.is_empty() {
             "production".to_owned()
         } else {
             environment.chars().take(255).collect()
-        };
+        });
+        self
+    }
+
+    /// The environment unless one was set: what [`init`](crate::init) does with the mode.
+    pub(crate) fn default_environment(mut self, environment: &str) -> Self {
+        if self.environment.is_none() {
+            self = self.environment(environment);
+        }
+        self
+    }
+
+    /// Sends errors of class `class` (the type of any error of an event's `source()`
+    /// chain, as the items show it: `ParseIntError`, `SqliteFailure`) at `level`
+    /// instead of the event's own, as pyrollbar's `exception_level_filters` do. Below the
+    /// [`threshold`](Self::threshold) they are not sent; rules are tried in the order
+    /// given, class and target rules alike, and the first that matches wins.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// use tracing_logbook::Level;
+    ///
+    /// let config = NotifyConfig::new("token")
+    ///     .level_for_class("ConnectionRefused", Level::Critical)
+    ///     .level_for_target("hyper", Level::Warning)
+    ///     .ignore_class("NotFound");
+    /// # let _ = config;
+    /// ```
+    pub fn level_for_class(mut self, class: impl Into<String>, level: Level) -> Self {
+        self.levels
+            .push((LevelRule::Class(class.into()), Some(level)));
+        self
+    }
+
+    /// Sends the events of `target` (and its submodules, `target::*`) at `level`
+    /// instead of their own; see [`level_for_class`](Self::level_for_class).
+    pub fn level_for_target(mut self, target: impl Into<String>, level: Level) -> Self {
+        self.levels
+            .push((LevelRule::Target(target.into()), Some(level)));
+        self
+    }
+
+    /// Never sends errors of class `class` (pyrollbar's `'ignored'`); see
+    /// [`level_for_class`](Self::level_for_class).
+    pub fn ignore_class(mut self, class: impl Into<String>) -> Self {
+        self.levels.push((LevelRule::Class(class.into()), None));
         self
     }
 
@@ -618,7 +668,10 @@ impl NotifyConfig {
             shared: shared.clone(),
             transport,
             settings: PayloadSettings {
-                environment: self.environment.clone(),
+                environment: self
+                    .environment
+                    .clone()
+                    .unwrap_or_else(|| "production".to_owned()),
                 code_version: self.code_version.clone(),
                 host: self.host.clone().unwrap_or_else(hostname),
                 scrubber: Scrubber::new(self.scrub.iter().map(String::as_str)),
@@ -657,6 +710,7 @@ impl NotifyConfig {
             tx,
             shared: shared.clone(),
             threshold: self.threshold,
+            levels: self.levels,
             telemetry_size: self.telemetry,
             telemetry: SharedLines::new(),
             dedup,
@@ -664,6 +718,28 @@ impl NotifyConfig {
             id: record::next_layer_id(),
         };
         (layer, handle)
+    }
+}
+
+/// What a [`NotifyConfig::level_for_class`] (or `_target`) rule matches.
+#[derive(Clone, Debug)]
+enum LevelRule {
+    Class(String),
+    Target(String),
+}
+
+impl LevelRule {
+    fn matches(&self, record: &Record<'_>) -> bool {
+        match self {
+            LevelRule::Target(target) => record
+                .target
+                .strip_prefix(target.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::")),
+            LevelRule::Class(class) => record
+                .fields
+                .error_chain()
+                .is_some_and(|(_, chain)| chain.iter().any(|link| link.class == class)),
+        }
     }
 }
 
@@ -680,6 +756,7 @@ pub struct NotifyLayer {
     tx: Option<SyncSender<Msg>>,
     shared: Arc<Shared>,
     threshold: Level,
+    levels: Vec<(LevelRule, Option<Level>)>,
     telemetry_size: usize,
     telemetry: SharedLines,
     dedup: Arc<Mutex<Dedup>>,
@@ -870,14 +947,19 @@ impl Emit for NotifyLayer {
         if IN_WORKER.with(|w| w.get()) {
             return;
         }
-        let notify = record.level >= self.threshold && self.tx.is_some();
+        // The level it is sent at: its own, or the first matching rule's.
+        let level = match self.levels.iter().find(|(rule, _)| rule.matches(record)) {
+            Some((_, level)) => *level,
+            None => Some(record.level),
+        };
+        let notify = level.is_some_and(|l| l >= self.threshold) && self.tx.is_some();
         if !notify && self.telemetry_size == 0 {
             return;
         }
         let timestamp_ms = unix_ms(record.time);
         let request = request_span(record);
-        if notify {
-            self.notify(record, request, timestamp_ms);
+        if let (true, Some(level)) = (notify, level) {
+            self.notify(record, level, request, timestamp_ms);
         }
         if self.telemetry_size > 0 {
             // A request's lines are kept on its span, so its error carries them rather
@@ -969,7 +1051,13 @@ fn response_title(request: &SpanRef, message: &str) -> String {
 }
 
 impl NotifyLayer {
-    fn notify(&self, record: &Record<'_>, request: Option<&SpanRef>, timestamp_ms: u64) {
+    fn notify(
+        &self,
+        record: &Record<'_>,
+        level: Level,
+        request: Option<&SpanRef>,
+        timestamp_ms: u64,
+    ) {
         // One failed request, one notification: an error the handler logged is the
         // request's notification, and its 5xx response line is then not sent.
         let entry = request.and_then(|span| span.entry.as_ref());
@@ -1093,7 +1181,7 @@ impl NotifyLayer {
             ),
         };
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
-            level: record.level,
+            level,
             timestamp_ms,
             message: message.clone(),
             channel: record.target.to_owned(),
