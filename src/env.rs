@@ -688,4 +688,47 @@ mod tests {
             .idle_credentials()
             .is_empty());
     }
+
+    #[test]
+    fn endpoints_dsns_and_versions_are_checked_at_start_up() {
+        let token = ("ROLLBAR_ACCESS_TOKEN", "secret-token-1");
+        for (endpoint, why) in [
+            ("https://api.rollbar.com:99999/api/1/item/", "port"),
+            ("https://api.rollbar.com:0/api/1/item/", "port"),
+            ("https://bad..host/api/1/item/", "host"),
+            ("https:///api/1/item/", "no host"),
+            ("ftp://api.rollbar.com/", "scheme"),
+            ("https://user:pw@api.rollbar.com/", "userinfo"),
+        ] {
+            let err = env(&[token, ("ROLLBAR_ENDPOINT", endpoint)]).unwrap_err();
+            assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"), "{endpoint}");
+            let text = err.to_string();
+            assert!(text.contains(why), "{endpoint}: {text}");
+            assert!(!text.contains("secret-token-1"), "{text}");
+        }
+        for dsn in [
+            "https://0123abcd@sentry.example.com:70000/7",
+            "https://0123abcd@sentry..example.com/7",
+            "https://0123abcd@:9000/7",
+        ] {
+            let err = env(&[("SENTRY_DSN", dsn)]).unwrap_err();
+            assert_eq!(err.var(), Some("SENTRY_DSN"), "{dsn}");
+            assert!(!err.to_string().contains("0123abcd"), "{err}");
+        }
+        let dsn = ("SENTRY_DSN", "https://0123abcd@sentry.example.com/7");
+        for (var, pair) in [
+            (
+                "ROLLBAR_CODE_VERSION",
+                vec![token, ("ROLLBAR_CODE_VERSION", "   ")],
+            ),
+            ("SENTRY_RELEASE", vec![dsn, ("SENTRY_RELEASE", " \t")]),
+            (
+                "SENTRY_ENVIRONMENT",
+                vec![dsn, ("SENTRY_ENVIRONMENT", "  ")],
+            ),
+        ] {
+            assert_eq!(env(&pair).unwrap_err().var(), Some(var));
+        }
+        assert!(env(&[token, ("ROLLBAR_ENDPOINT", "http://[::1]:8080/api/1/item/")]).is_ok());
+    }
 }

@@ -217,17 +217,21 @@ fn valid_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn valid_endpoint(url: &str) -> bool {
+/// Why `url` is not a usable endpoint: an `http://` or `https://` URL with a valid host
+/// and port (see [`destination::check_host_port`]) and no spaces or control characters.
+fn check_endpoint(url: &str) -> Result<(), &'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it contains spaces or control characters");
+    }
     let rest = url
         .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) => {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the scheme is not http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("it has userinfo (user:password@) before the host");
     }
+    destination::check_host_port(authority)
 }
 
 impl NotifyConfig {
@@ -266,7 +270,9 @@ impl NotifyConfig {
     ///
     /// An [`Error`] naming the variable when the token is empty or contains spaces or
     /// control characters (its value is not repeated), the endpoint is not an `http://`
-    /// or `https://` URL, or the code version is empty or longer than 40 characters.
+    /// or `https://` URL with a valid host and a port from 1 to 65535 (the error says
+    /// which part is wrong), or the code version is empty, only whitespace or longer
+    /// than 40 characters.
     ///
     /// # Examples
     ///
@@ -306,18 +312,21 @@ impl NotifyConfig {
         }
         let mut config = NotifyConfig::new(token).environment(environment);
         if let Some(endpoint) = lookup(ROLLBAR_ENDPOINT) {
-            if !valid_endpoint(&endpoint) {
+            if let Err(why) = check_endpoint(&endpoint) {
                 return Err(Error::value(
                     ROLLBAR_ENDPOINT,
                     endpoint,
-                    "expected an http:// or https:// URL such as https://api.rollbar.com/api/1/item/",
+                    format!(
+                        "expected an http:// or https:// URL such as \
+                         https://api.rollbar.com/api/1/item/ ({why})"
+                    ),
                 ));
             }
             config.endpoint = endpoint;
         }
         if let Some(version) = lookup(ROLLBAR_CODE_VERSION) {
             let len = version.chars().count();
-            if len == 0 || len > 40 || version.chars().any(char::is_control) {
+            if version.trim().is_empty() || len > 40 || version.chars().any(char::is_control) {
                 return Err(Error::value(
                     ROLLBAR_CODE_VERSION,
                     version,
@@ -374,7 +383,8 @@ impl NotifyConfig {
     /// # Errors
     ///
     /// An [`Error`] naming the variable when the DSN does not parse (its key is not
-    /// repeated; see [`Dsn::parse`]), or the release or environment is empty, too long
+    /// repeated; see [`Dsn::parse`]), or the release or environment is empty or only
+    /// whitespace, too long
     /// (200 and 64 characters) or contains control characters or slashes.
     ///
     /// # Examples
@@ -402,7 +412,7 @@ impl NotifyConfig {
         let mut config = NotifyConfig::sentry(Dsn::parse(dsn.trim())?).environment(environment);
         let check = |var: &'static str, value: String, max: usize, what: &str| {
             let len = value.chars().count();
-            if len == 0
+            if value.trim().is_empty()
                 || len > max
                 || value
                     .chars()

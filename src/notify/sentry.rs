@@ -79,8 +79,8 @@ impl Dsn {
     /// # Errors
     ///
     /// An [`Error`] naming [`SENTRY_DSN`], with the key redacted from the value shown,
-    /// when `dsn` is not an `http://` or `https://` URL with a key, a host and a
-    /// numeric project id.
+    /// when `dsn` is not an `http://` or `https://` URL with a key, a valid host (and
+    /// port from 1 to 65535) and a numeric project id.
     pub fn parse(dsn: &str) -> Result<Dsn, Error> {
         let invalid = |why: &str| {
             Error::value(
@@ -108,9 +108,7 @@ impl Dsn {
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(invalid("the public key is missing or not alphanumeric"));
         }
-        if host.is_empty() || host.starts_with(':') {
-            return Err(invalid("no host"));
-        }
+        super::destination::check_host_port(host).map_err(invalid)?;
         let path = &rest[authority_end..];
         if path.contains(['?', '#']) {
             return Err(invalid("it has a query or fragment"));
@@ -690,6 +688,11 @@ mod tests {
             "https://k@h/abc",
             "https://k@h/1?x=1",
             "https://k y@h/1",
+            "https://k@h:99999/1",
+            "https://k@h:0/1",
+            "https://k@bad..host/1",
+            "https://k@h:x/1",
+            "https://k@[::1/1",
         ] {
             let err = Dsn::parse(bad).unwrap_err();
             assert_eq!(err.var(), Some(SENTRY_DSN), "{bad}");
