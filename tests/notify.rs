@@ -466,7 +466,7 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
         data["request"]["url"],
         "https://bob:***@example.com/cb?token=***&x=1"
     );
-    assert_eq!(data["request"]["headers"]["authorization"], "***");
+    assert_eq!(data["request"]["headers"]["Authorization"], "***");
     assert_eq!(data["request"]["headers"]["User-Agent"], "curl");
     assert_eq!(
         data["body"]["telemetry"][0]["body"]["message"],
@@ -950,7 +950,7 @@ mod http {
             data["request"]["url"],
             "https://app:***@api.example.com/login?token=***&page=2"
         );
-        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["request"]["headers"]["Authorization"], "***");
         assert_eq!(data["custom"]["spans"][1]["fields"]["token"], "***");
         assert_eq!(data["custom"]["spans"][1]["fields"]["table"], "orders");
         assert_eq!(
@@ -960,6 +960,10 @@ mod http {
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
             "retrying with Authorization: Bearer *** password=\"***\""
+        );
+        assert_eq!(
+            data["person"],
+            serde_json::json!({ "id": "ann-1", "username": "ann" })
         );
         // The error's chain as a trace_chain, outermost first: scrubbed like the rest.
         let chain = &data["body"]["trace_chain"];

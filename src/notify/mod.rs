@@ -159,6 +159,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | [`dedup_window`](Self::dedup_window) | 60 s |
 /// | [`dedup_max_keys`](Self::dedup_max_keys) | 256 distinct errors |
 /// | [`scrub`](Self::scrub) | none beyond the defaults (see the [module docs](self)) |
+/// | [`capture_email`](Self::capture_email) | off |
 /// | [`connect_timeout`](Self::connect_timeout) | 3 s |
 /// | [`request_timeout`](Self::request_timeout) | 5 s |
 /// | [`queue_size`](Self::queue_size) | 64 items |
@@ -184,6 +185,7 @@ pub struct NotifyConfig {
     threshold: Level,
     /// Per-class and per-target levels (`None`: never sent), first match wins.
     levels: Vec<(LevelRule, Option<Level>)>,
+    capture_email: bool,
     telemetry: usize,
     dedup_window: Duration,
     dedup_max_keys: usize,
@@ -246,6 +248,7 @@ impl NotifyConfig {
             host: None,
             threshold: Level::Error,
             levels: Vec::new(),
+            capture_email: false,
             telemetry: 20,
             dedup_window: Duration::from_secs(60),
             dedup_max_keys: 256,
@@ -586,6 +589,14 @@ impl NotifyConfig {
         self
     }
 
+    /// Sends the user's email (a `user.email` field) in `person` / `user`, as
+    /// pyrollbar's `capture_email` does; off by default, when `user.email` is scrubbed
+    /// wherever it appears. `user.id` and `user.name` are always sent.
+    pub fn capture_email(mut self, capture: bool) -> Self {
+        self.capture_email = capture;
+        self
+    }
+
     /// Scrubs fields called `name` too (in addition to the defaults).
     pub fn scrub(mut self, name: impl Into<String>) -> Self {
         self.scrub.push(name.into());
@@ -678,13 +689,20 @@ impl NotifyConfig {
             shared: shared.clone(),
             transport,
             settings: PayloadSettings {
+                capture_email: self.capture_email,
                 environment: self
                     .environment
                     .clone()
                     .unwrap_or_else(|| "production".to_owned()),
                 code_version: self.code_version.clone(),
                 host: self.host.clone().unwrap_or_else(hostname),
-                scrubber: Scrubber::new(self.scrub.iter().map(String::as_str)),
+                // Without capture_email, the user's email is a secret like any other.
+                scrubber: Scrubber::new(
+                    self.scrub
+                        .iter()
+                        .map(String::as_str)
+                        .chain((!self.capture_email).then_some("user.email")),
+                ),
             },
             destination: self.destination(),
             policy: Policy {

@@ -133,6 +133,29 @@ impl Occurrence {
         })
     }
 
+    /// The user, from fields named as OpenTelemetry and Sentry name them (`user.id`,
+    /// `user.name` or `user.username`, `user.email`): the event's own, then its spans',
+    /// innermost first. The email only with `capture_email`. `None` without an id.
+    pub(crate) fn person(&self, capture_email: bool) -> Option<Person> {
+        let find = |names: &[&str]| -> Option<String> {
+            let own = self.fields.iter().map(|(k, v)| (*k, v));
+            let spans = self.spans.iter().rev().flat_map(|(_, f)| f.iter());
+            own.chain(spans)
+                .find(|(k, _)| names.contains(k))
+                .map(|(_, v)| v.to_text())
+                .filter(|v| !v.trim().is_empty())
+        };
+        let id = find(&["user.id", "enduser.id"])?;
+        Some(Person {
+            id: truncate_chars(&id, 40),
+            username: find(&["user.name", "user.username"]).map(|n| truncate_chars(&n, 255)),
+            email: capture_email
+                .then(|| find(&["user.email"]))
+                .flatten()
+                .map(|e| truncate_chars(&e, 255)),
+        })
+    }
+
     /// The title: the message's first line, or the outermost error's
     /// `Class: message` for an event logged without a message.
     pub(crate) fn title_text(&self) -> String {
@@ -170,9 +193,34 @@ pub(crate) fn summary_text(occ: &Occurrence, n: u64, window: Duration) -> String
     text
 }
 
+/// Who was affected: Rollbar's `person`, Sentry's `user`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Person {
+    pub(crate) id: String,
+    pub(crate) username: Option<String>,
+    pub(crate) email: Option<String>,
+}
+
+impl Person {
+    /// `{"id": ..., "username": ..., "email": ...}`, without the missing ones.
+    pub(crate) fn json(&self) -> Value {
+        let mut person = Map::new();
+        person.insert("id".into(), json!(self.id));
+        if let Some(username) = &self.username {
+            person.insert("username".into(), json!(username));
+        }
+        if let Some(email) = &self.email {
+            person.insert("email".into(), json!(email));
+        }
+        Value::Object(person)
+    }
+}
+
 /// The settings that go into every item.
 #[derive(Clone, Debug)]
 pub(crate) struct PayloadSettings {
+    /// Whether `user.email` is sent (otherwise it is scrubbed wherever it appears).
+    pub(crate) capture_email: bool,
     pub(crate) environment: String,
     pub(crate) code_version: Option<String>,
     pub(crate) host: String,
@@ -239,6 +287,8 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
                 "user_ip"
             }
             "request_id" | "http.request_id" => "request_id",
+            "server.address" | "host" => "host",
+            "url.scheme" | "scheme" => "scheme",
             _ => return None,
         })
     }
@@ -265,7 +315,7 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
             .or_else(|| name.strip_prefix("headers."))
             .or_else(|| name.strip_prefix("header."))
         {
-            headers.insert(header.to_owned(), Value::String(value.to_text()));
+            headers.insert(header_name(header), Value::String(value.to_text()));
         } else if name == "user_agent" || name == "http.user_agent" {
             headers.insert("User-Agent".to_owned(), Value::String(value.to_text()));
         } else {
@@ -277,10 +327,51 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
             request.insert("url".to_owned(), path);
         }
     }
+    // A relative URL (a server's request target) made absolute when the host is known.
+    let host = request
+        .remove("host")
+        .or_else(|| headers.get("Host").cloned())
+        .and_then(|h| h.as_str().map(str::to_owned));
+    let scheme = request
+        .remove("scheme")
+        .or_else(|| headers.get("X-Forwarded-Proto").cloned())
+        .and_then(|s| s.as_str().map(str::to_owned))
+        .filter(|s| s == "http" || s == "https")
+        .unwrap_or_else(|| "http".to_owned());
+    if let (Some(host), Some(Value::String(url))) = (host, request.get_mut("url")) {
+        let valid_host = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+        if url.starts_with('/') && valid_host {
+            *url = format!("{scheme}://{host}{url}");
+        }
+    }
     if !headers.is_empty() {
         request.insert("headers".to_owned(), Value::Object(headers));
     }
     Some(Value::Object(request))
+}
+
+/// A header's name as sent on the wire, from a field name's last part:
+/// `user_agent` is `User-Agent`, `x_forwarded_for` is `X-Forwarded-For`.
+fn header_name(field: &str) -> String {
+    let mut name = String::with_capacity(field.len());
+    let mut upper = true;
+    for c in field.chars() {
+        match c {
+            '_' | '-' => {
+                name.push('-');
+                upper = true;
+            }
+            c if upper => {
+                name.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => name.push(c),
+        }
+    }
+    name
 }
 
 // === size ===
@@ -414,10 +505,10 @@ pub(crate) mod fixtures {
         occ
     }
 
-    /// What the worker sends for `payload` (a destination's `build`), scrubbed.
+    /// What the worker sends for `payload` (a destination's `build`), scrubbed as a
+    /// notifier without `capture_email` scrubs.
     pub(crate) fn scrubbed(payload: Value, skeleton: &[&str]) -> Value {
-        settings()
-            .scrubber
+        Scrubber::new(["user.email"])
             .scrub_payload(payload, skeleton)
             .get()
             .clone()
@@ -425,6 +516,7 @@ pub(crate) mod fixtures {
 
     pub(crate) fn settings() -> PayloadSettings {
         PayloadSettings {
+            capture_email: false,
             environment: "production".into(),
             code_version: Some("1.2.3".into()),
             host: "web-1".into(),

@@ -171,6 +171,10 @@ pub(crate) const SKELETON: &[&str] = &[
     "/data/body/telemetry/*/body/channel",
     "/data/request",
     "/data/request/headers",
+    "/data/person",
+    "/data/person/id",
+    "/data/person/username",
+    "/data/person/email",
     "/data/custom",
     "/data/custom/fields",
     "/data/custom/spans",
@@ -293,6 +297,9 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
     );
     if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request_json(f)) {
         data.insert("request".into(), request);
+    }
+    if let Some(person) = occ.person(settings.capture_email) {
+        data.insert("person".into(), person.json());
     }
     data.insert("custom".into(), Value::Object(custom));
     data.insert("body".into(), body.take());
@@ -442,6 +449,7 @@ pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<D
 mod tests {
     use super::*;
     use crate::notify::occurrence::fixtures::{error_occurrence, occurrence, scrubbed, settings};
+    use crate::record::FieldValue;
 
     /// The item the worker sends for `occ`.
     fn item(occ: &Occurrence) -> Value {
@@ -463,7 +471,7 @@ mod tests {
             "https://u:***@shop/pay?token=***&x=1"
         );
         assert_eq!(data["request"]["status_code"], 500);
-        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["request"]["headers"]["Authorization"], "***");
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
             "login secret=***"
@@ -545,6 +553,48 @@ mod tests {
             item(&other)["data"]["title"],
             "InsertFailed: cannot insert user"
         );
+    }
+
+    /// The user from span fields: `person`, the email only when opted in (and scrubbed
+    /// everywhere otherwise); header names as on the wire; an absolute URL.
+    #[test]
+    fn who_and_what() {
+        let mut occ = occurrence();
+        occ.spans[0].1 .0.extend([
+            ("server.address", FieldValue::Str("shop.example.com".into())),
+            (
+                "http.request.header.user_agent",
+                FieldValue::Str("curl/8".into()),
+            ),
+        ]);
+        occ.spans[0].1 .0.retain(|(k, _)| *k != "uri");
+        occ.spans[0]
+            .1
+             .0
+            .push(("url", FieldValue::Str("/pay?x=1".into())));
+        occ.spans.push((
+            "user",
+            crate::record::Fields(vec![
+                ("user.id", FieldValue::U64(17)),
+                ("user.name", FieldValue::Str("ann".into())),
+                ("user.email", FieldValue::Str("ann@example.com".into())),
+            ]),
+        ));
+        let sent = item(&occ);
+        let data = &sent["data"];
+        assert_eq!(data["person"], json!({ "id": "17", "username": "ann" }));
+        assert!(!sent.to_string().contains("ann@example.com"), "{sent:#}");
+        assert_eq!(data["request"]["url"], "http://shop.example.com/pay?x=1");
+        assert_eq!(data["request"]["headers"]["User-Agent"], "curl/8");
+        let mut opted_in = settings();
+        opted_in.capture_email = true;
+        opted_in.scrubber = crate::notify::scrub::Scrubber::new([]);
+        let sent = opted_in
+            .scrubber
+            .scrub_payload(build(&occ, &opted_in, "u"), SKELETON)
+            .get()
+            .clone();
+        assert_eq!(sent["data"]["person"]["email"], "ann@example.com");
     }
 
     #[test]

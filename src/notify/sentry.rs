@@ -370,6 +370,10 @@ pub(crate) const SKELETON: &[&str] = &[
     "/contexts/*/depth",
     "/request",
     "/request/headers",
+    "/user",
+    "/user/id",
+    "/user/username",
+    "/user/email",
     "/request/env",
     "/breadcrumbs",
     "/breadcrumbs/values",
@@ -476,6 +480,9 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
 
     if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request(f)) {
         event.insert("request".into(), request);
+    }
+    if let Some(person) = occ.person(settings.capture_email) {
+        event.insert("user".into(), person.json());
     }
 
     if !occ.telemetry.is_empty() {
@@ -727,7 +734,7 @@ mod tests {
         assert_eq!(request["method"], "POST");
         assert_eq!(request["url"], "https://u:***@shop/pay");
         assert_eq!(request["query_string"], "token=***&x=1");
-        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(request["headers"]["Authorization"], "***");
         assert_eq!(request["env"]["REMOTE_ADDR"], "10.0.0.9");
         assert_eq!(request["env"]["status_code"], "500");
         let crumb = &event["breadcrumbs"]["values"][0];
