@@ -131,7 +131,10 @@ fn web_service_end_to_end() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(app::serve(listener, async {
+    // Beside the log directory: `file_lines` reads every file in it.
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = app::open_db(&db_dir.path().join("users.db")).unwrap();
+    let server = runtime.spawn(app::serve(listener, db, async {
         let _ = stopped.await;
     }));
 
