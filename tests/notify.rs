@@ -1137,6 +1137,11 @@ mod requests {
         let response = &items[1]["data"];
         assert_eq!(response["title"], "POST /orders 503 Service Unavailable");
         assert_eq!(response["context"], "/orders");
+        // Grouped by what failed, not by the web glue's one callsite for every route.
+        assert_eq!(
+            response["fingerprint"],
+            "message at POST /orders 503 Service Unavailable"
+        );
         // The second request's error was a repeat: folded into the summary, and its 5xx
         // line still not sent.
         assert_eq!(handle.suppressed(), 1);

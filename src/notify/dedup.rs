@@ -167,6 +167,7 @@ mod tests {
             telemetry: Vec::new(),
             panic: None,
             error: Vec::new(),
+            group: None,
             repeated: None,
             latest: None,
         }

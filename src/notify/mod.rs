@@ -1222,6 +1222,7 @@ impl NotifyLayer {
             telemetry,
             panic: panic_info.cloned(),
             error: error.clone(),
+            group: is_response.then(|| message.clone()),
             repeated: None,
             latest: None,
         };

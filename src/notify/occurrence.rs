@@ -56,6 +56,9 @@ pub(crate) struct Occurrence {
     pub(crate) panic: Option<PanicInfo>,
     /// The chain of the event's first error field, outermost first (empty: none).
     pub(crate) error: Vec<ErrorLink>,
+    /// What groups it instead of the callsite: for a 5xx response line, whose callsite
+    /// is the web glue's one for every route, its method, route and status.
+    pub(crate) group: Option<String>,
     /// For a storm summary: how many more times, over which window.
     pub(crate) repeated: Option<(u64, Duration)>,
     /// For a storm summary: the latest repeat's fields and spans, kept as the record had
@@ -119,7 +122,10 @@ impl Occurrence {
             let names: Vec<&str> = self.error.iter().map(|l| l.class.as_str()).collect();
             names.join("<")
         };
-        [classes, self.callsite()]
+        [
+            classes,
+            self.group.clone().unwrap_or_else(|| self.callsite()),
+        ]
     }
 
     /// The matched route of the innermost request span (`/users/{id}`), if any: Rollbar's
@@ -482,6 +488,7 @@ pub(crate) mod fixtures {
             }],
             panic: None,
             error: Vec::new(),
+            group: None,
             repeated: None,
             latest: None,
         }
