@@ -14,7 +14,16 @@
 //!
 //! * `body.message.body` (and `title`): the rendered message; for a panic event (see
 //!   [below](#panics)) a `trace` with class `panic`, its message and the backtrace's
-//!   frames, oldest call first.
+//!   frames, oldest call first; for an event with an error field
+//!   (`error = &e as &dyn Error`), a `trace_chain`: one trace per link of its `source()`
+//!   chain, outermost first, each with the error's class (its type as the Sentry SDK
+//!   reads it off `Debug`) and `Display` message; the message stays the title.
+//! * `fingerprint`: the error's classes and its callsite (for the web glue's 5xx line,
+//!   its method, route and status), so the tracker groups one error as one issue
+//!   whatever ids its message holds.
+//! * `person`: from fields named `user.id`, `user.name` (or `user.username`) and, with
+//!   [`capture_email`](NotifyConfig::capture_email), `user.email`, of the event or its
+//!   spans (innermost first). Without `capture_email`, `user.email` is scrubbed.
 //! * `body.telemetry`: the last [`telemetry`](NotifyConfig::telemetry) log lines (of any
 //!   level this layer sees) before the error, as Rollbar `log` telemetry events. Inside
 //!   a span that looks like an HTTP request (one with a `method` field), only that
@@ -24,10 +33,13 @@
 //!   (`custom.spans`), and `channel`, `file`, `line`, `module`, `thread`.
 //! * `request`: the fields of the innermost span that looks like an HTTP request (it has
 //!   a `method` and a `url`, `uri` or `path`): `method`, `url`, `status_code`, `route`,
-//!   `user_ip`, `headers` (fields named `headers.*` or `http.request.header.*`).
+//!   `user_ip`, `headers` (fields named `headers.*` or `http.request.header.*`, with
+//!   their wire names: `User-Agent`); a relative URL is made absolute with the span's
+//!   `server.address` (or `Host` header) and `url.scheme`.
 //! * `environment`, `level`, `timestamp`, a fresh `uuid` per occurrence (kept on retries,
 //!   so the API discards duplicates), `notifier`, `language: "rust"`, `platform`,
-//!   `server.host`, `server.pid`, `code_version` when known, `context` (the channel).
+//!   `server.host`, `server.pid`, `code_version` when known, `context` (the request's
+//!   route, else the channel).
 //!
 //! # What is scrubbed
 //!
