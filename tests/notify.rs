@@ -279,17 +279,8 @@ fn error_fields_become_a_trace_chain_grouped_by_class_and_callsite() {
     let data = &items[0]["data"];
     assert_eq!(data["title"], "lookup of 17x failed");
     let chain = data["body"]["trace_chain"].as_array().unwrap();
-    let links: Vec<(&str, &str)> = chain
-        .iter()
-        .map(|t| {
-            (
-                t["exception"]["class"].as_str().unwrap(),
-                t["exception"]["message"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        links,
+        support::schema::chain_links(data),
         [
             ("LookupFailed", "user 17x not found"),
             ("ParseIntError", "invalid digit found in string")

@@ -177,3 +177,47 @@ pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Se
         let _ = tokio::signal::ctrl_c().await;
     })
 }
+
+/// The service on a free loopback port, on a runtime of its own: for the tests, which
+/// drive it with plain sockets from their own thread.
+#[cfg(test)]
+#[allow(dead_code)] // used by tests/, not by the binary's own unit tests
+pub(crate) struct TestService {
+    pub(crate) addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+#[cfg(test)]
+#[allow(dead_code)]
+impl TestService {
+    pub(crate) fn start(db: Db) -> TestService {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(serve(listener, db, async {
+            let _ = stopped.await;
+        }));
+        TestService {
+            addr,
+            runtime,
+            stop,
+            served,
+        }
+    }
+
+    /// Stops it gracefully (the requests in flight finish), then the runtime.
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        self.runtime.block_on(self.served).unwrap().unwrap();
+        drop(self.runtime);
+    }
+}

@@ -105,23 +105,8 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     let guard = tracing_logbook::init(env).unwrap();
 
     let db_path = dir.path().join("users.db");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(app::serve(
-        listener,
-        app::open_db(&db_path).unwrap(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let service = app::TestService::start(app::open_db(&db_path).unwrap());
+    let addr = service.addr;
 
     // Two ids created, each once more: two primary-key violations.
     for id in [17, 18] {
@@ -136,8 +121,7 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     drop(other);
 
     assert!(guard.flush(WAIT), "{:?}", guard.notifier().unwrap().stats());
-    let _ = stop.send(());
-    runtime.block_on(server).unwrap().unwrap();
+    service.stop();
 
     // --- Rollbar: exactly one item per failed request, strict.
     let items: Vec<Value> = rollbar.requests().iter().map(|r| r.json()).collect();
@@ -148,17 +132,8 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     assert_eq!(first["title"], "cannot insert user 17");
     assert_eq!(second["title"], "cannot insert user 18");
     let chain = first["body"]["trace_chain"].as_array().unwrap();
-    let links: Vec<(&str, &str)> = chain
-        .iter()
-        .map(|t| {
-            (
-                t["exception"]["class"].as_str().unwrap(),
-                t["exception"]["message"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        links,
+        support::schema::chain_links(first),
         [
             ("SqliteFailure", "UNIQUE constraint failed: users.id"),
             ("Error", "Error code 1555: A PRIMARY KEY constraint failed"),

@@ -121,22 +121,10 @@ fn web_service_end_to_end() {
         .queue_size(4 * CONCURRENT);
     let guard = tracing_logbook::init(env.notify(notify)).unwrap();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // Beside the log directory: `file_lines` reads every file in it.
     let db_dir = tempfile::tempdir().unwrap();
-    let db = app::open_db(&db_dir.path().join("users.db")).unwrap();
-    let server = runtime.spawn(app::serve(listener, db, async {
-        let _ = stopped.await;
-    }));
+    let service = app::TestService::start(app::open_db(&db_dir.path().join("users.db")).unwrap());
+    let addr = service.addr;
 
     // --- one request of each kind, in order
     assert_eq!(get(addr, "/", &[("x-request-id", "seq-200")]), 200);
@@ -179,9 +167,7 @@ fn web_service_end_to_end() {
     });
 
     // Graceful stop, then the guard delivers what is queued and closes the file.
-    stop.send(()).unwrap();
-    runtime.block_on(server).unwrap().unwrap();
-    drop(runtime);
+    service.stop();
     let stats = guard.notifier().unwrap().stats();
     drop(guard);
 
