@@ -172,6 +172,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | [`dedup_max_keys`](Self::dedup_max_keys) | 256 distinct errors |
 /// | [`scrub`](Self::scrub) | none beyond the defaults (see the [module docs](self)) |
 /// | [`capture_email`](Self::capture_email) | off |
+/// | [`trust_proxy`](Self::trust_proxy) | none: the client address is the socket's |
 /// | [`connect_timeout`](Self::connect_timeout) | 3 s |
 /// | [`request_timeout`](Self::request_timeout) | 5 s |
 /// | [`queue_size`](Self::queue_size) | 64 items |
@@ -198,6 +199,7 @@ pub struct NotifyConfig {
     /// Per-class and per-target levels (`None`: never sent), first match wins.
     levels: Vec<(LevelRule, Option<Level>)>,
     capture_email: bool,
+    trusted_proxies: Vec<(std::net::IpAddr, u8)>,
     telemetry: usize,
     dedup_window: Duration,
     dedup_max_keys: usize,
@@ -261,6 +263,7 @@ impl NotifyConfig {
             threshold: Level::Error,
             levels: Vec::new(),
             capture_email: false,
+            trusted_proxies: Vec::new(),
             telemetry: 20,
             dedup_window: Duration::from_secs(60),
             dedup_max_keys: 256,
@@ -609,6 +612,23 @@ impl NotifyConfig {
         self
     }
 
+    /// Trusts the proxies of the network `address/prefix_len` (`10.0.0.0`, 8; a single
+    /// proxy: its address with 32, or 128 for IPv6): when a request's socket peer is
+    /// one, its client address is the right-most address of `X-Forwarded-For` that is
+    /// not a trusted proxy. Without any, the client address is always the socket's (a
+    /// client can write any `X-Forwarded-For`).
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    ///     .trust_proxy(Ipv4Addr::new(10, 0, 0, 0).into(), 8);
+    /// # let _ = config;
+    /// ```
+    pub fn trust_proxy(mut self, address: std::net::IpAddr, prefix_len: u8) -> Self {
+        self.trusted_proxies.push((address, prefix_len));
+        self
+    }
+
     /// Scrubs fields called `name` too (in addition to the defaults).
     pub fn scrub(mut self, name: impl Into<String>) -> Self {
         self.scrub.push(name.into());
@@ -702,6 +722,7 @@ impl NotifyConfig {
             transport,
             settings: PayloadSettings {
                 capture_email: self.capture_email,
+                trusted_proxies: self.trusted_proxies.clone(),
                 environment: self
                     .environment
                     .clone()

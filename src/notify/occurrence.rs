@@ -2,6 +2,7 @@
 //! destination's payload builder shares: field values as JSON, HTTP request spans,
 //! telemetry text, and size limits.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -132,10 +133,12 @@ impl Occurrence {
     /// `context`, Sentry's `transaction`.
     pub(crate) fn route(&self) -> Option<String> {
         self.spans.iter().rev().find_map(|(_, fields)| {
-            request_json(fields)?.get("route").map(|route| match route {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            request_json(fields, &[])?
+                .get("route")
+                .map(|route| match route {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
         })
     }
 
@@ -227,6 +230,8 @@ impl Person {
 pub(crate) struct PayloadSettings {
     /// Whether `user.email` is sent (otherwise it is scrubbed wherever it appears).
     pub(crate) capture_email: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (networks: address, prefix length).
+    pub(crate) trusted_proxies: Vec<(IpAddr, u8)>,
     pub(crate) environment: String,
     pub(crate) code_version: Option<String>,
     pub(crate) host: String,
@@ -278,7 +283,11 @@ pub(crate) fn telemetry_text(line: &TelemetryLine) -> String {
 /// A span looks like a request when it has a method (`method`, `http.method`,
 /// `http.request.method`) and a URL or path (`url`, `uri`, `path`, `target`,
 /// `http.url`, `http.target`, `url.full`, `url.path`).
-pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
+///
+/// The client address (`user_ip`) is the socket's (`client.address`); when that is one
+/// of the `trusted` proxies (networks as address and prefix length), it is the
+/// right-most address of `X-Forwarded-For` that is not a trusted proxy.
+pub(crate) fn request_json(fields: &Fields, trusted: &[(IpAddr, u8)]) -> Option<Value> {
     fn key_of(name: &str) -> Option<&'static str> {
         Some(match name {
             "method" | "http.method" | "http.request.method" => "method",
@@ -353,10 +362,55 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
             *url = format!("{scheme}://{host}{url}");
         }
     }
+    if let Some(client) = forwarded_client(&request, &headers, trusted) {
+        request.insert("user_ip".to_owned(), Value::String(client));
+    }
     if !headers.is_empty() {
         request.insert("headers".to_owned(), Value::Object(headers));
     }
     Some(Value::Object(request))
+}
+
+/// Whether `ip` is in one of the `trusted` networks.
+pub(crate) fn is_trusted(ip: IpAddr, trusted: &[(IpAddr, u8)]) -> bool {
+    let bits = |ip: IpAddr| -> (u128, u8) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => (u128::from(u32::from(v4)), 32),
+                None => (u128::from(v6), 128),
+            },
+        }
+    };
+    let (addr, width) = bits(ip);
+    trusted.iter().any(|&(net, prefix)| {
+        let (net, net_width) = bits(net);
+        if net_width != width {
+            return false;
+        }
+        let prefix = u32::from(prefix.min(width));
+        let shift = u32::from(width) - prefix;
+        prefix == 0 || (addr >> shift) == (net >> shift)
+    })
+}
+
+/// The client behind trusted proxies (see [`request_json`]), if the socket's peer is one.
+fn forwarded_client(
+    request: &Map<String, Value>,
+    headers: &Map<String, Value>,
+    trusted: &[(IpAddr, u8)],
+) -> Option<String> {
+    let peer: IpAddr = request.get("user_ip")?.as_str()?.parse().ok()?;
+    if trusted.is_empty() || !is_trusted(peer, trusted) {
+        return None;
+    }
+    let forwarded = headers.get("X-Forwarded-For")?.as_str()?;
+    forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter_map(|hop| hop.parse::<IpAddr>().ok())
+        .find(|hop| !is_trusted(*hop, trusted))
+        .map(|hop| hop.to_string())
 }
 
 /// A header's name as sent on the wire, from a field name's last part:
@@ -524,6 +578,7 @@ pub(crate) mod fixtures {
     pub(crate) fn settings() -> PayloadSettings {
         PayloadSettings {
             capture_email: false,
+            trusted_proxies: Vec::new(),
             environment: "production".into(),
             code_version: Some("1.2.3".into()),
             host: "web-1".into(),

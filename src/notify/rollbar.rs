@@ -295,7 +295,12 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
         "fingerprint".into(),
         json!(format!("{classes} at {callsite}")),
     );
-    if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request_json(f)) {
+    if let Some(request) = occ
+        .spans
+        .iter()
+        .rev()
+        .find_map(|(_, f)| request_json(f, &settings.trusted_proxies))
+    {
         data.insert("request".into(), request);
     }
     if let Some(person) = occ.person(settings.capture_email) {
@@ -595,6 +600,31 @@ mod tests {
             .get()
             .clone();
         assert_eq!(sent["data"]["person"]["email"], "ann@example.com");
+    }
+
+    /// `X-Forwarded-For` names the client only behind a trusted proxy.
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let mut occ = occurrence();
+        occ.spans[0].1 .0.push((
+            "http.request.header.x_forwarded_for",
+            FieldValue::Str("6.6.6.6, 203.0.113.7, 10.0.0.2".into()),
+        ));
+        // The socket peer (client_ip 10.0.0.9) is not trusted: it is the client.
+        assert_eq!(item(&occ)["data"]["request"]["user_ip"], "10.0.0.9");
+        let mut trusting = settings();
+        trusting.trusted_proxies = vec![("10.0.0.0".parse().unwrap(), 8)];
+        let sent = scrubbed(build(&occ, &trusting, "u"), SKELETON);
+        // 10.0.0.2 is a trusted proxy too; 203.0.113.7 is the client (6.6.6.6 is
+        // whatever the client claimed).
+        assert_eq!(sent["data"]["request"]["user_ip"], "203.0.113.7");
+        use crate::notify::occurrence::is_trusted;
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(is_trusted(v6, &[("2001:db8::".parse().unwrap(), 32)]));
+        assert!(!is_trusted(v6, &[("10.0.0.0".parse().unwrap(), 8)]));
+        let mapped: std::net::IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert!(is_trusted(mapped, &[("10.0.0.0".parse().unwrap(), 8)]));
+        assert!(is_trusted(v6, &[("::".parse().unwrap(), 0)]));
     }
 
     #[test]

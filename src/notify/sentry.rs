@@ -209,8 +209,8 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
 /// the scrubber sees its query start (after the userinfo, whose password may hold a `?`),
 /// so that the scrubber finds the password in `url` and the parameters in
 /// `query_string`.
-fn request(fields: &crate::record::Fields) -> Option<Value> {
-    let Value::Object(mut r) = request_json(fields)? else {
+fn request(fields: &crate::record::Fields, trusted: &[(std::net::IpAddr, u8)]) -> Option<Value> {
+    let Value::Object(mut r) = request_json(fields, trusted)? else {
         return None;
     };
     let mut out = Map::new();
@@ -478,7 +478,12 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
     }
     event.insert("contexts".into(), Value::Object(contexts));
 
-    if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request(f)) {
+    if let Some(request) = occ
+        .spans
+        .iter()
+        .rev()
+        .find_map(|(_, f)| request(f, &settings.trusted_proxies))
+    {
         event.insert("request".into(), request);
     }
     if let Some(person) = occ.person(settings.capture_email) {
