@@ -68,6 +68,12 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock showing `start` (converted to UTC).
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::ManualClock, Clock};
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 20:28 +01:00));
+    /// assert_eq!(clock.now_utc(), time::macros::datetime!(2026-11-23 19:28 UTC));
+    /// ```
     pub fn new(start: OffsetDateTime) -> Self {
         ManualClock {
             now: Arc::new(Mutex::new(start.to_offset(UtcOffset::UTC))),
@@ -75,11 +81,25 @@ impl ManualClock {
     }
 
     /// Sets the time.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::ManualClock, Clock};
+    /// let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
+    /// clock.set(time::macros::datetime!(2026-11-23 23:59:59 UTC));
+    /// assert_eq!(clock.now_utc().hour(), 23);
+    /// ```
     pub fn set(&self, now: OffsetDateTime) {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now.to_offset(UtcOffset::UTC);
     }
 
     /// Moves the time forward (or backward, with a negative duration).
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::ManualClock, Clock};
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 23:59:59 UTC));
+    /// clock.advance(time::Duration::seconds(1));
+    /// assert_eq!(clock.now_utc(), time::macros::datetime!(2026-11-24 00:00:00 UTC));
+    /// ```
     pub fn advance(&self, by: time::Duration) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
         *now += by;
@@ -165,6 +185,12 @@ impl Timezone {
     }
 
     /// Whether timestamps in this zone print an offset.
+    ///
+    /// ```
+    /// use tracing_logbook::Timezone;
+    /// assert!(!Timezone::Utc.shows_offset());
+    /// assert!(Timezone::parse("+05:30").unwrap().shows_offset());
+    /// ```
     pub fn shows_offset(self) -> bool {
         !matches!(self, Timezone::Utc)
     }

@@ -20,10 +20,19 @@ pub const LOG_COLOR: &str = "LOG_COLOR";
 pub const LOG_TIMEZONE: &str = "LOG_TIMEZONE";
 /// The variable naming the production log file (`-` for stdout).
 pub const LOG_FILE: &str = "LOG_FILE";
-/// The variable setting how many dated log files are kept (`0`: all).
+/// The variable setting how many days of log files are kept (`0`: all); the size pieces
+/// of a kept day are kept with it.
 pub const LOG_MAX_FILES: &str = "LOG_MAX_FILES";
 /// The variable setting a maximum size per log file (`100M`, `1G`, `65536`); unset: none.
 pub const LOG_MAX_SIZE: &str = "LOG_MAX_SIZE";
+/// The smallest [`LOG_MAX_SIZE`] accepted, 64 KiB: a smaller value is almost always a
+/// size meant in other units (`LOG_MAX_SIZE=100` for 100 MB), which would start a new
+/// file every few lines.
+pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
+/// The variable that makes SIGTERM and SIGINT flush the log before the process ends
+/// (`1`/`true`/`yes` or `0`/`false`/`no`; default off): for programs without signal
+/// handling of their own. See [`Env::flush_on_signals`].
+pub const LOG_FLUSH_ON_SIGNALS: &str = "LOG_FLUSH_ON_SIGNALS";
 /// The variable choosing the line format: `logbook` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 
@@ -47,6 +56,12 @@ pub enum LogFile {
 }
 
 /// The default log file: `logs/<program name>.log`.
+///
+/// ```
+/// let path = tracing_logbook::default_log_file();
+/// assert!(path.starts_with("logs"));
+/// assert_eq!(path.extension().unwrap(), "log");
+/// ```
 pub fn default_log_file() -> PathBuf {
     let name = std::env::current_exe()
         .ok()
@@ -54,6 +69,27 @@ pub fn default_log_file() -> PathBuf {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "app".to_owned());
     PathBuf::from("logs").join(format!("{name}.log"))
+}
+
+/// Parses level directives as `RUST_LOG` (from the environment, [`Env::filter`] or
+/// [`Guard::set_filter`](crate::Guard::set_filter)); the error names the variable.
+pub(crate) fn parse_filter(spec: &str) -> Result<LogbookFilter, Error> {
+    LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+}
+
+/// Where the daily file of the configured `path` goes: a path that names a directory
+/// (an existing one, one ending in `/`, or `.`/`..`) means the default file name inside
+/// it (`logs/` → `logs/<program name>.log`), never a file beside it.
+pub(crate) fn resolve_log_file(path: &std::path::Path) -> PathBuf {
+    let text = path.as_os_str().to_string_lossy();
+    let names_a_dir = text.ends_with('/')
+        || text.ends_with(std::path::MAIN_SEPARATOR)
+        || path.file_name().is_none()
+        || path.is_dir();
+    match (names_a_dir, default_log_file().file_name()) {
+        (true, Some(name)) => path.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
@@ -92,6 +128,10 @@ pub enum Mode {
 
 impl Mode {
     /// The `APP_ENV` value for this mode.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Mode::Production.as_str(), "production");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Mode::Development => "development",
@@ -102,6 +142,12 @@ impl Mode {
     }
 
     /// Whether this mode behaves as production (`staging` or `production`).
+    ///
+    /// ```
+    /// use tracing_logbook::Mode;
+    /// assert!(Mode::Staging.is_production_like());
+    /// assert!(!Mode::Test.is_production_like());
+    /// ```
     pub const fn is_production_like(self) -> bool {
         matches!(self, Mode::Staging | Mode::Production)
     }
@@ -137,9 +183,9 @@ impl fmt::Display for Mode {
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
 /// | `LOG_FORMAT` | `logbook`, `json` | `logbook` |
-/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set) | `logs/<program name>.log` |
-/// | `LOG_MAX_FILES` | dated files kept, `0` for all | `30` |
-/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`) before `app-<date>.1.log` starts | unlimited |
+/// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
+/// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
+/// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
@@ -183,10 +229,34 @@ pub struct Env {
     pub(crate) sentry: Option<crate::notify::NotifyConfig>,
     /// Whether the Sentry destination was asked for in code.
     pub(crate) sentry_explicit: bool,
+    /// Whether SIGTERM/SIGINT flush the log, then end the process.
+    pub(crate) flush_on_signals: bool,
+    /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
+    /// `init` or `build` takes them.
+    pub(crate) layers: Arc<std::sync::Mutex<Vec<UserLayer>>>,
 }
+
+/// The subscriber under the layers given to [`Env::layer`]: tracing-subscriber's
+/// registry with the crate's (reloadable) level filter. A layer written for any
+/// subscriber (`impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S>`), as
+/// OpenTelemetry's and most others are, fits.
+pub type FilteredRegistry =
+    tracing_subscriber::layer::Layered<crate::ReloadableFilter, tracing_subscriber::Registry>;
+
+/// A layer given to [`Env::layer`].
+pub(crate) type UserLayer =
+    Box<dyn tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static>;
 
 impl Env {
     /// Settings for `mode` with every default (nothing read from the environment).
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Mode, Timezone};
+    ///
+    /// let env = Env::new(Mode::Production).filter("notice")?.timezone(Timezone::Local);
+    /// assert_eq!(env.mode(), Mode::Production);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn new(mode: Mode) -> Env {
         Env {
             mode,
@@ -205,15 +275,25 @@ impl Env {
             notify_explicit: false,
             sentry: None,
             sentry_explicit: false,
+            flush_on_signals: false,
+            layers: Arc::default(),
         }
     }
 
     /// [`Env::new`]`(`[`Mode::Development`]`)`.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Env::development().mode(), tracing_logbook::Mode::Development);
+    /// ```
     pub fn development() -> Env {
         Env::new(Mode::Development)
     }
 
     /// [`Env::new`]`(`[`Mode::Production`]`)`.
+    ///
+    /// ```
+    /// assert!(tracing_logbook::Env::production().mode().is_production_like());
+    /// ```
     pub fn production() -> Env {
         Env::new(Mode::Production)
     }
@@ -225,6 +305,14 @@ impl Env {
     /// An [`Error`] naming the variable, its value and the accepted values when a
     /// variable is set to something not understood; a typo never silently selects a
     /// mode.
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), tracing_logbook::Error> {
+    ///     let env = tracing_logbook::Env::from_env()?; // APP_ENV, RUST_LOG, LOG_FILE, ...
+    ///     let _guard = tracing_logbook::init(env)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn from_env() -> Result<Env, Error> {
         Env::from_lookup(|name| {
             std::env::var_os(name).map(|v| match v.into_string() {
@@ -241,6 +329,18 @@ impl Env {
     /// # Errors
     ///
     /// As [`Env::from_env`].
+    ///
+    /// ```
+    /// let err = tracing_logbook::Env::from_lookup(|name| {
+    ///     (name == "APP_ENV").then(|| "prod".to_owned())
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(err.var(), Some("APP_ENV"));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"invalid APP_ENV value "prod": expected one of development, test, staging, production"#
+    /// );
+    /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Env, Error> {
         let mode = match lookup(APP_ENV) {
             None => Mode::Development,
@@ -309,13 +409,34 @@ impl Env {
             })?;
         }
         if let Some(value) = lookup(LOG_MAX_SIZE) {
-            env.max_size = Some(parse_size(&value).ok_or_else(|| {
+            let size = parse_size(&value).ok_or_else(|| {
                 Error::value(
                     LOG_MAX_SIZE,
                     &value,
                     "expected a size in bytes such as 65536, 100M or 1G",
                 )
-            })?);
+            })?;
+            if size < LOG_MAX_SIZE_MIN {
+                return Err(Error::value(
+                    LOG_MAX_SIZE,
+                    &value,
+                    "below the minimum of 64K: the value is in bytes (write 100M for 100 MiB)",
+                ));
+            }
+            env.max_size = Some(size);
+        }
+        if let Some(value) = lookup(LOG_FLUSH_ON_SIGNALS) {
+            env.flush_on_signals = match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(Error::value(
+                        LOG_FLUSH_ON_SIGNALS,
+                        value,
+                        "expected 1, true, yes or 0, false, no",
+                    ))
+                }
+            };
         }
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
@@ -326,6 +447,11 @@ impl Env {
     }
 
     /// The mode.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Staging);
+    /// assert_eq!(env.mode().as_str(), "staging");
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -335,14 +461,87 @@ impl Env {
     /// # Errors
     ///
     /// An [`Error`] naming `RUST_LOG` and the bad directive.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::development().filter("info,my_app::db=trace")?;
+    /// let err = tracing_logbook::Env::development().filter("eror").unwrap_err();
+    /// assert_eq!(err.var(), Some("RUST_LOG"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn filter(mut self, spec: impl Into<String>) -> Result<Env, Error> {
         let spec = spec.into();
-        LogbookFilter::parse(&spec).map_err(|e| Error::value(RUST_LOG, &spec, e.to_string()))?;
+        parse_filter(&spec)?;
         self.filter = Some(spec);
         Ok(self)
     }
 
+    /// Makes SIGTERM and SIGINT flush the log (within
+    /// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)) and then end the process as the
+    /// signal would have, so a service stopped by its supervisor keeps its last lines
+    /// (`LOG_FLUSH_ON_SIGNALS`; Unix; off by default). [`init`](crate::init) sets it up.
+    ///
+    /// For programs without signal handling of their own. A program that handles
+    /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down
+    /// gracefully should leave this off: its handler makes `main` return, and dropping
+    /// the [`Guard`](crate::Guard) flushes. With both, this one ends the process right
+    /// after the flush, cutting the program's own shutdown short.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().flush_on_signals(true);
+    /// ```
+    pub fn flush_on_signals(mut self, on: bool) -> Env {
+        self.flush_on_signals = on;
+        self
+    }
+
+    /// Adds a layer of the program's own (an OpenTelemetry layer, a metrics layer) to the
+    /// subscriber [`init`](crate::init) installs, under the same level filter
+    /// (`RUST_LOG`, and [`Guard::set_filter`](crate::Guard::set_filter) later). Call it
+    /// once per layer; they see events in the order they were added, before the crate's
+    /// own outputs. Clones of this `Env` share the layers: the first `init` or
+    /// [`build`](crate::build) takes them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::{Context, Layer};
+    ///
+    /// /// Counts the events that pass the filter.
+    /// struct Count(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    /// impl<S: tracing::Subscriber> Layer<S> for Count {
+    ///     fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let seen = std::sync::Arc::default();
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test)
+    ///     .filter("warning")?
+    ///     .layer(Count(std::sync::Arc::clone(&seen)));
+    /// let (dispatch, _guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     tracing::info!("filtered out for every layer");
+    ///     tracing::warn!("seen by all");
+    /// });
+    /// assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Env
+    where
+        L: tracing_subscriber::Layer<FilteredRegistry> + Send + Sync + 'static,
+    {
+        self.layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(layer));
+        self
+    }
+
     /// Sets when lines are colored.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::development().color(tracing_logbook::ColorChoice::Never);
+    /// ```
     pub fn color(mut self, color: ColorChoice) -> Env {
         self.color = color;
         self
@@ -350,6 +549,11 @@ impl Env {
 
     /// Sets how timestamps are displayed (and, in production, where the day of a daily
     /// file begins).
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Timezone};
+    /// let env = Env::production().timezone(Timezone::parse("+05:30").unwrap());
+    /// ```
     pub fn timezone(mut self, timezone: Timezone) -> Env {
         self.timezone = timezone;
         self
@@ -367,6 +571,10 @@ impl Env {
     }
 
     /// Sets the record format (`LOG_FORMAT`).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().format(tracing_logbook::Format::Json);
+    /// ```
     pub fn format(mut self, format: Format) -> Env {
         self.format = format;
         self
@@ -374,19 +582,37 @@ impl Env {
 
     /// Sets the daily log file (`LOG_FILE`); setting it in development writes the file
     /// besides stdout.
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, LogFile};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = Env::production().log_file(LogFile::Path(dir.path().join("app.log")));
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.file().unwrap().path(), dir.path().join("app.log"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn log_file(mut self, file: LogFile) -> Env {
         self.log_file = Some(file);
         self
     }
 
-    /// Keeps the newest `n` dated files; `0` keeps all (`LOG_MAX_FILES`).
+    /// Keeps the newest `n` days of files; `0` keeps all (`LOG_MAX_FILES`).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().max_files(7); // a week of days
+    /// ```
     pub fn max_files(mut self, n: usize) -> Env {
         self.max_files = n;
         self
     }
 
     /// Starts a new file within the day when a file would grow past `bytes`
-    /// (`LOG_MAX_SIZE`).
+    /// (`LOG_MAX_SIZE`). Unlike the variable, no minimum is enforced here.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().max_size(Some(100 << 20)); // 100 MiB
+    /// ```
     pub fn max_size(mut self, bytes: Option<u64>) -> Env {
         self.max_size = bytes;
         self
@@ -394,6 +620,10 @@ impl Env {
 
     /// Drops (and counts) lines instead of making callers wait when the file writer falls
     /// behind. Off by default: no line is lost.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().lossy(true);
+    /// ```
     pub fn lossy(mut self, lossy: bool) -> Env {
         self.lossy = lossy;
         self
@@ -405,6 +635,12 @@ impl Env {
     /// # Errors
     ///
     /// An [`Error`] naming `LOG_SYSLOG` if `url` is not understood.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().syslog("udp://127.0.0.1:514")?;
+    /// assert!(tracing_logbook::Env::production().syslog("ftp://x").is_err());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn syslog(mut self, url: impl Into<String>) -> Result<Env, Error> {
         let url = url.into();
         crate::syslog::SyslogAddr::parse(&url)?;
@@ -447,6 +683,12 @@ impl Env {
 
     /// Whether `init` will send error notifications (to Rollbar, a Sentry-compatible
     /// tracker, or both).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Env};
+    /// assert!(!Env::development().notifies());
+    /// assert!(Env::development().notify(NotifyConfig::new("token")).notifies());
+    /// ```
     pub fn notifies(&self) -> bool {
         self.rollbar_notifies() || self.sentry_notifies()
     }
@@ -487,14 +729,19 @@ impl Env {
     }
 
     /// Uses `clock` instead of the system clock (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::ManualClock;
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 23:59:59 UTC));
+    /// let env = tracing_logbook::Env::production().clock(clock.clone());
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Env {
         self.clock = Some(Arc::new(clock));
         self
     }
 
     pub(crate) fn build_filter(&self) -> Result<LogbookFilter, Error> {
-        let spec = self.filter.as_deref().unwrap_or("");
-        LogbookFilter::parse(spec).map_err(|e| Error::value(RUST_LOG, spec, e.to_string()))
+        parse_filter(self.filter.as_deref().unwrap_or(""))
     }
 }
 

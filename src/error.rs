@@ -79,6 +79,12 @@ impl Error {
     }
 
     /// The environment variable at fault, if the error is about one.
+    ///
+    /// ```
+    /// let err = tracing_logbook::Env::development().filter("info,db=loud").unwrap_err();
+    /// assert_eq!(err.var(), Some("RUST_LOG"));
+    /// assert_eq!(err.value_str(), Some("info,db=loud"));
+    /// ```
     pub fn var(&self) -> Option<&'static str> {
         match &self.kind {
             ErrorKind::Value { var, .. } => Some(var),
@@ -87,6 +93,14 @@ impl Error {
     }
 
     /// The offending value of [`var`](Error::var), if the error is about one.
+    ///
+    /// ```
+    /// let err = tracing_logbook::Env::from_lookup(|name| {
+    ///     (name == "LOG_MAX_SIZE").then(|| "100".to_owned())
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(err.value_str(), Some("100"));
+    /// ```
     pub fn value_str(&self) -> Option<&str> {
         match &self.kind {
             ErrorKind::Value { value, .. } => Some(value),
@@ -95,6 +109,13 @@ impl Error {
     }
 
     /// The file or directory at fault, if the error is about one.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let err = tracing_logbook::DailyFile::builder(dir.path()).build().unwrap_err();
+    /// assert_eq!(err.path(), Some(dir.path()));
+    /// assert!(err.var().is_none());
+    /// ```
     pub fn path(&self) -> Option<&Path> {
         match &self.kind {
             ErrorKind::Io { path, .. } => Some(path),
@@ -104,6 +125,13 @@ impl Error {
 
     /// Whether this error says that a global subscriber or logger was already installed
     /// (for example because [`init`](crate::init) was called twice).
+    ///
+    /// ```no_run
+    /// let _guard = tracing_logbook::init(tracing_logbook::Env::development())?;
+    /// let second = tracing_logbook::init(tracing_logbook::Env::development()).unwrap_err();
+    /// assert!(second.is_already_initialized());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn is_already_initialized(&self) -> bool {
         matches!(self.kind, ErrorKind::AlreadyInitialized { .. })
     }

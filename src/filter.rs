@@ -50,6 +50,9 @@ pub struct LogbookFilter {
     env: EnvFilter,
     statics: Vec<StaticDirective>,
     spec: String,
+    /// Whether a directive names a span (`[request]=debug`): only then does the
+    /// `EnvFilter` need to follow spans.
+    spans: bool,
 }
 
 /// A static (span-less) directive's target and Logbook threshold.
@@ -69,11 +72,21 @@ pub struct FilterError {
 
 impl FilterError {
     /// The directive at fault, as written.
+    ///
+    /// ```
+    /// let err = tracing_logbook::LogbookFilter::parse("info,db=loud").unwrap_err();
+    /// assert_eq!(err.directive(), "db=loud");
+    /// ```
     pub fn directive(&self) -> &str {
         &self.directive
     }
 
     /// Why it was rejected.
+    ///
+    /// ```
+    /// let err = tracing_logbook::LogbookFilter::parse("warnig").unwrap_err();
+    /// assert!(err.reason().contains("did you mean `warning`?"));
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -93,11 +106,21 @@ impl LogbookFilter {
     /// # Errors
     ///
     /// A [`FilterError`] naming the first directive that is not valid.
+    ///
+    /// ```
+    /// use tracing_logbook::LogbookFilter;
+    /// let filter = LogbookFilter::parse("notice,my_app::db=trace,[request]=debug").unwrap();
+    /// assert_eq!(filter.to_string(), "notice,my_app::db=trace,[request]=debug");
+    /// assert!(LogbookFilter::parse("").is_ok()); // the default, info
+    /// ```
     pub fn parse(spec: &str) -> Result<LogbookFilter, FilterError> {
         let mut statics = Vec::new();
-        let mut env = EnvFilter::builder()
-            .with_default_directive(LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into())
-            .parse_lossy("");
+        let mut spans = false;
+        // The directives, with the bare level (the default for every target) kept apart:
+        // EnvFilter's own default would otherwise stay beside it and make its maximum
+        // level (the `log` bridge's, tracing's global hint) too verbose.
+        let mut directives: Vec<Directive> = Vec::new();
+        let mut default: Directive = LevelFilter::from_level(DEFAULT_LEVEL.to_tracing()).into();
         for raw in spec.split(',') {
             let raw = raw.trim();
             if raw.is_empty() {
@@ -118,6 +141,14 @@ impl LogbookFilter {
                 None => match parse_level(head) {
                     // A bare level: the default for every target.
                     Ok(level) if !head.contains(['[', ':']) => ("", level),
+                    // A misspelt level is not silently a target.
+                    Err(_) if suggest_level(head).is_some() => {
+                        let level = suggest_level(head).unwrap_or_default();
+                        return Err(bad(format!(
+                            "unknown level: did you mean `{level}`? (for a target named \
+                             {head}, write {head}=trace)"
+                        )));
+                    }
                     // A bare target: everything from it.
                     _ => (head, Some(Level::Trace)),
                 },
@@ -134,8 +165,21 @@ impl LogbookFilter {
             } else {
                 format!("{head}={tracing_level}")
             };
-            let directive: Directive = translated.parse().map_err(|e| bad(format!("{e}")))?;
-            env = env.add_directive(directive);
+            // tracing-subscriber's own words would contradict ours (its level list has
+            // five names and numbers): say what the syntax is instead.
+            let directive: Directive = translated.parse().map_err(|_| {
+                bad(
+                    "expected `level`, `target=level` or `target[span{field=value}]=level`, \
+                     with a level among trace, debug, info, notice, warning, error, critical, off"
+                        .to_owned(),
+                )
+            })?;
+            if head.is_empty() {
+                default = directive;
+            } else {
+                directives.push(directive);
+            }
+            spans |= head.contains('[');
             if !head.contains('[') {
                 statics.push(StaticDirective {
                     target: (!head.is_empty()).then(|| head.to_owned()),
@@ -143,20 +187,39 @@ impl LogbookFilter {
                 });
             }
         }
+        let env = directives.into_iter().fold(
+            EnvFilter::builder()
+                .with_default_directive(default)
+                .parse_lossy(""),
+            EnvFilter::add_directive,
+        );
         Ok(LogbookFilter {
             env,
             statics,
             spec: spec.to_owned(),
+            spans,
         })
     }
 
     /// A filter showing `level` and above for every target.
+    ///
+    /// ```
+    /// use tracing_logbook::{Level, LogbookFilter};
+    /// let filter = LogbookFilter::from_level(Level::Warning);
+    /// assert_eq!(filter.max_level(), tracing::level_filters::LevelFilter::WARN);
+    /// ```
     pub fn from_level(level: Level) -> LogbookFilter {
         // A bare level always parses.
         Self::parse(level.as_lower_str()).unwrap_or_else(|_| unreachable_filter())
     }
 
     /// The most severe level that could be enabled, as a tracing [`LevelFilter`].
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    /// let filter = tracing_logbook::LogbookFilter::parse("warning,my_app=debug").unwrap();
+    /// assert_eq!(filter.max_level(), LevelFilter::DEBUG);
+    /// ```
     pub fn max_level(&self) -> LevelFilter {
         <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&self.env)
             .unwrap_or(LevelFilter::TRACE)
@@ -205,6 +268,51 @@ fn parse_level(s: &str) -> Result<Option<Level>, String> {
         return Ok(None);
     }
     s.parse::<Level>().map(Some).map_err(|e| e.to_string())
+}
+
+/// The level name `word` is probably a misspelling of (`eror`, `warnig`, `notcie`,
+/// `INFOO`): within one edit (a transposition counts as one) for names of up to five
+/// letters, two for longer ones. An exact name is not a misspelling.
+fn suggest_level(word: &str) -> Option<&'static str> {
+    const NAMES: [&str; 9] = [
+        "trace", "debug", "info", "notice", "warn", "warning", "error", "critical", "off",
+    ];
+    let word = word.to_ascii_lowercase();
+    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    NAMES
+        .iter()
+        .map(|name| (edit_distance(&word, name), *name))
+        .filter(|&(d, name)| d > 0 && d <= if name.len() <= 5 { 1 } else { 2 })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, name)| name)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// transpositions of neighbours each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 fn tracing_name(level: Level) -> &'static str {
@@ -339,5 +447,171 @@ where
 
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
         <EnvFilter as Filter<S>>::on_close(&self.env, id, ctx)
+    }
+}
+
+/// A [`LogbookFilter`] that can be replaced while the program runs: the global filter
+/// [`init`](crate::init) installs, changed through
+/// [`Guard::set_filter`](crate::Guard::set_filter).
+///
+/// It costs what the filter inside costs: the decisions tracing caches per callsite are
+/// rebuilt when the filter is replaced, and span callbacks reach the filter only while
+/// it has span directives (`[request]=debug`), so events and spans do not take its lock.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+/// use tracing_subscriber::prelude::*;
+///
+/// let filter = ReloadableFilter::new(LogbookFilter::parse("warning").unwrap());
+/// let subscriber = tracing_subscriber::registry().with(filter.clone());
+/// tracing::subscriber::with_default(subscriber, || {
+///     filter.set(LogbookFilter::parse("debug").unwrap());
+///     assert!(tracing::enabled!(tracing::Level::DEBUG));
+/// });
+/// assert_eq!(filter.to_string(), "debug");
+/// ```
+#[derive(Clone)]
+pub struct ReloadableFilter {
+    shared: std::sync::Arc<Reloadable>,
+}
+
+struct Reloadable {
+    current: std::sync::RwLock<LogbookFilter>,
+    spans: std::sync::atomic::AtomicBool,
+}
+
+impl ReloadableFilter {
+    /// A reloadable filter starting as `filter`.
+    ///
+    /// ```
+    /// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// assert_eq!(filter.to_string(), "info");
+    /// ```
+    pub fn new(filter: LogbookFilter) -> ReloadableFilter {
+        ReloadableFilter {
+            shared: std::sync::Arc::new(Reloadable {
+                spans: std::sync::atomic::AtomicBool::new(filter.spans),
+                current: std::sync::RwLock::new(filter),
+            }),
+        }
+    }
+
+    /// Replaces the filter, then rebuilds tracing's per-callsite decisions and the `log`
+    /// crate's maximum level. Spans that already exist when span directives are first
+    /// added are not matched by them.
+    ///
+    /// ```
+    /// use tracing_logbook::{LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// filter.set(LogbookFilter::parse("debug").unwrap());
+    /// assert_eq!(filter.to_string(), "debug");
+    /// ```
+    pub fn set(&self, filter: LogbookFilter) {
+        let max = filter.max_level();
+        let spans = filter.spans;
+        *self.write() = filter;
+        self.shared
+            .spans
+            .store(spans, std::sync::atomic::Ordering::Release);
+        tracing_core::callsite::rebuild_interest_cache();
+        log::set_max_level(tracing_log::AsLog::as_log(&max));
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, LogbookFilter> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, LogbookFilter> {
+        self.shared
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn follows_spans(&self) -> bool {
+        self.shared.spans.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for ReloadableFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReloadableFilter")
+            .field(&*self.read())
+            .finish()
+    }
+}
+
+impl fmt::Display for ReloadableFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.read(), f)
+    }
+}
+
+impl<S> Layer<S> for ReloadableFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        <LogbookFilter as Layer<S>>::register_callsite(&self.read(), meta)
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        <LogbookFilter as Layer<S>>::enabled(&self.read(), meta, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        <LogbookFilter as Layer<S>>::max_level_hint(&self.read())
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        !self.follows_spans()
+            || <LogbookFilter as Layer<S>>::event_enabled(&self.read(), event, ctx)
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_new_span(&self.read(), attrs, id, ctx)
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_record(&self.read(), id, values, ctx)
+        }
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_enter(&self.read(), id, ctx)
+        }
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_exit(&self.read(), id, ctx)
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        if self.follows_spans() {
+            <LogbookFilter as Layer<S>>::on_close(&self.read(), id, ctx)
+        }
     }
 }

@@ -90,24 +90,70 @@ pub struct LogbookLayerBuilder {
 
 impl LogbookLayerBuilder {
     /// Uses `clock` instead of the system clock (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let out = CaptureWriter::new();
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
+    /// let layer = tracing_logbook::LogbookLayer::builder().clock(clock).build(out.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!(target: "App", "at a fixed time");
+    /// });
+    /// assert_eq!(out.take_string(), "[2026-11-23 19:28:08.123456] INFO: App: at a fixed time\n");
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
         self
     }
 
     /// Uses a shared clock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tracing_logbook::testing::ManualClock;
+    ///
+    /// let clock: Arc<dyn tracing_logbook::Clock> =
+    ///     Arc::new(ManualClock::new(time::OffsetDateTime::UNIX_EPOCH));
+    /// let a = tracing_logbook::LogbookLayer::builder().shared_clock(clock.clone()).build_stdout();
+    /// let b = tracing_logbook::JsonLayer::builder().shared_clock(clock).build_stdout();
+    /// ```
     pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
     }
 
     /// Sets how timestamps are displayed.
+    ///
+    /// ```
+    /// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+    /// use tracing_logbook::{LogbookLayer, Timezone};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let out = CaptureWriter::new();
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08 UTC));
+    /// let layer = LogbookLayer::builder()
+    ///     .clock(clock)
+    ///     .timezone(Timezone::parse("+01:00").unwrap())
+    ///     .build(out.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!(target: "App", "local");
+    /// });
+    /// assert!(out.take_string().starts_with("[2026-11-23 20:28:08.000000+0100]"));
+    /// ```
     pub fn timezone(mut self, timezone: Timezone) -> Self {
         self.timezone = timezone;
         self
     }
 
     /// Sets when lines are colored.
+    ///
+    /// ```
+    /// use tracing_logbook::{ColorChoice, LogbookLayer};
+    /// let layer = LogbookLayer::builder().color(ColorChoice::Always).build_stdout();
+    /// assert!(layer.is_colored());
+    /// ```
     pub fn color(mut self, color: ColorChoice) -> Self {
         self.color = color;
         self
@@ -129,6 +175,12 @@ impl LogbookLayerBuilder {
     }
 
     /// Builds the layer writing to `writer`.
+    ///
+    /// ```
+    /// let out = tracing_logbook::testing::CaptureWriter::new();
+    /// let layer = tracing_logbook::LogbookLayer::builder().build(out.clone());
+    /// assert!(!layer.is_colored()); // a CaptureWriter is not a terminal
+    /// ```
     pub fn build<W: LineWriter>(self, writer: W) -> LogbookLayer<W> {
         let color = match self.color {
             ColorChoice::Always => true,
@@ -148,6 +200,14 @@ impl LogbookLayerBuilder {
     }
 
     /// Builds the layer writing to standard output.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = tracing_logbook::LogbookLayer::builder().build_stdout();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("on stdout");
+    /// });
+    /// ```
     pub fn build_stdout(self) -> LogbookLayer<Stdout> {
         self.build(Stdout::new())
     }
@@ -155,6 +215,12 @@ impl LogbookLayerBuilder {
 
 impl LogbookLayer<Stdout> {
     /// A builder with the [default values](LogbookLayerBuilder#default-values).
+    ///
+    /// ```
+    /// let layer = tracing_logbook::LogbookLayer::builder()
+    ///     .color(tracing_logbook::ColorChoice::Never)
+    ///     .build_stdout();
+    /// ```
     pub fn builder() -> LogbookLayerBuilder {
         LogbookLayerBuilder::default()
     }
@@ -162,11 +228,21 @@ impl LogbookLayer<Stdout> {
 
 impl<W: LineWriter> LogbookLayer<W> {
     /// The destination.
+    ///
+    /// ```
+    /// let layer = tracing_logbook::LogbookLayer::builder().build_stdout();
+    /// assert_eq!(layer.writer().failed_lines(), 0);
+    /// ```
     pub fn writer(&self) -> &W {
         &self.out.writer
     }
 
     /// Whether this layer colors its lines.
+    ///
+    /// ```
+    /// use tracing_logbook::{ColorChoice, LogbookLayer};
+    /// assert!(!LogbookLayer::builder().color(ColorChoice::Never).build_stdout().is_colored());
+    /// ```
     pub fn is_colored(&self) -> bool {
         self.out.layout.color
     }

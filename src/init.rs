@@ -30,21 +30,26 @@ impl Component for StdoutComponent {
 /// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the panic when a panic drops it, so a panic exits within it too). Bind it to a named variable in `main`
 /// (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
-/// `std::process::exit` does not run destructors: call [`Guard::flush`] (or drop the
-/// guard) before it.
+/// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
+/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`]): the lines logged
+/// before `exit` are written even when the guard lives far from the call.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), tracing_logbook::Error> {
-/// let guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
-/// tracing::error!("fatal configuration problem");
-/// drop(guard); // or guard.flush(std::time::Duration::from_secs(2));
-/// std::process::exit(2);
-/// # }
+/// fn main() -> Result<(), tracing_logbook::Error> {
+///     let _guard = tracing_logbook::init(tracing_logbook::Env::from_env()?)?;
+///     if std::env::args().count() > 3 {
+///         tracing::error!("too many arguments");
+///         std::process::exit(2); // the error line is in the file all the same
+///     }
+///     Ok(())
+/// }
 /// ```
 #[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
+    filter: crate::ReloadableFilter,
     mode: Mode,
+    zone: crate::clock::Zone,
     file: Option<crate::DailyFile>,
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
@@ -56,11 +61,70 @@ impl Guard {
     /// any part; every part is still flushed (one slow notifier does not leave the file
     /// unflushed). A timeout too large to measure (`Duration::MAX`) waits as long as it
     /// takes.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("flushed"));
+    /// assert!(guard.flush(std::time::Duration::from_secs(5)));
+    /// assert_eq!(guard.file().unwrap().written_lines(), 1);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
         crate::lifecycle::flush_all(&self.components, Deadline::after(timeout))
     }
 
+    /// Replaces the level filter while the program runs, with the same syntax and errors
+    /// as `RUST_LOG` (an admin endpoint, a signal handler of the program's own). Every
+    /// layer under the filter follows, those given to [`Env::layer`] included, and so
+    /// does the `log` bridge's level.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `RUST_LOG` and the bad directive; the filter is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("info")?;
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     assert!(!tracing::enabled!(tracing::Level::DEBUG));
+    ///     guard.set_filter("debug")?;
+    ///     assert!(tracing::enabled!(tracing::Level::DEBUG));
+    ///     assert!(guard.set_filter("eror").is_err());
+    ///     Ok::<(), tracing_logbook::Error>(())
+    /// })?;
+    /// assert_eq!(guard.filter(), "debug");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn set_filter(&self, spec: &str) -> Result<(), Error> {
+        self.filter.set(crate::env::parse_filter(spec)?);
+        Ok(())
+    }
+
+    /// The level directives in force (as given to `RUST_LOG` or
+    /// [`set_filter`](Self::set_filter)).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("notice")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.filter(), "notice");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn filter(&self) -> String {
+        self.filter.to_string()
+    }
+
     /// The mode the logger was installed for.
+    ///
+    /// ```
+    /// let (_dispatch, guard) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert_eq!(guard.mode(), tracing_logbook::Mode::Development);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -68,20 +132,91 @@ impl Guard {
     /// The daily file writer, when lines go to a file: its
     /// [`dropped_lines`](crate::DailyFile::dropped_lines) and
     /// [`failed_lines`](crate::DailyFile::failed_lines) counters.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("counted"));
+    /// guard.flush(std::time::Duration::from_secs(5));
+    /// let file = guard.file().unwrap();
+    /// assert_eq!((file.written_lines(), file.dropped_lines(), file.failed_lines()), (1, 0, 0));
+    /// // Development writes to stdout only.
+    /// let (_d, dev) = tracing_logbook::build(tracing_logbook::Env::development())?;
+    /// assert!(dev.file().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn file(&self) -> Option<&crate::DailyFile> {
         self.file.as_ref()
     }
 
     /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
     /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Env, Mode};
+    ///
+    /// let config = NotifyConfig::new("post-server-item-token").endpoint("http://127.0.0.1:9/");
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).notify(config))?;
+    /// let rollbar = guard.notifier().unwrap();
+    /// assert_eq!((rollbar.sent(), rollbar.dropped(), rollbar.failed()), (0, 0, 0));
+    /// assert!(guard.sentry().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn notifier(&self) -> Option<&crate::notify::NotifyHandle> {
         self.notifier.as_ref()
     }
 
     /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
     /// counters, as for [`notifier`](Self::notifier).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::{Env, Mode};
+    ///
+    /// let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9/7")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).sentry(NotifyConfig::sentry(dsn)))?;
+    /// assert_eq!(guard.sentry().unwrap().sent(), 0);
+    /// assert!(guard.notifier().is_none());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
         self.sentry.as_ref()
+    }
+}
+
+impl Guard {
+    /// What `init` prints on stderr in staging and production: where the lines go and
+    /// which notifiers are on.
+    fn summary(&self) -> String {
+        let mut out = format!("{}: ", self.mode);
+        match &self.file {
+            Some(file) => {
+                let today = self.zone.display(time::OffsetDateTime::now_utc()).date();
+                out.push_str(&format!("lines go to {}", file.dated_path(today).display()));
+                if cfg!(unix) {
+                    out.push_str(&format!(
+                        " (follow it with tail -F {})",
+                        file.path().display()
+                    ));
+                }
+            }
+            None => out.push_str("lines go to stdout"),
+        }
+        let notifiers: Vec<&str> = [
+            self.notifier.as_ref().map(|_| "Rollbar"),
+            self.sentry.as_ref().map(|_| "Sentry"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match notifiers.as_slice() {
+            [] => out.push_str("; no error notifications"),
+            names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
+        }
+        out.push_str("; the last lines are written when the Guard from init is dropped");
+        out
     }
 }
 
@@ -96,7 +231,7 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::panic::clear();
+        crate::lifecycle::clear_installed();
         crate::lifecycle::shutdown_all(&self.components, crate::panic::shutdown_deadline());
     }
 }
@@ -162,19 +297,48 @@ impl Component for crate::DailyFile {
 /// }
 /// ```
 pub fn init(env: Env) -> Result<Guard, Error> {
+    // Nothing is installed unless everything can be: the subscriber is checked first,
+    // the `log` logger (which cannot be queried) is set before the subscriber, and the
+    // hooks only after both.
+    if tracing::dispatcher::has_been_set() {
+        return Err(Error::already_initialized("a global tracing subscriber"));
+    }
+    #[cfg(not(unix))]
+    if env.flush_on_signals {
+        return Err(Error::value(
+            crate::env::LOG_FLUSH_ON_SIGNALS,
+            "1",
+            "flushing on signals needs a Unix system",
+        ));
+    }
+    let flush_on_signals = env.flush_on_signals;
     for notice in env.idle_credentials() {
         crate::diag::report(format_args!("{notice}"));
     }
     let (dispatch, guard, max_level) = assemble(env)?;
-    tracing::dispatcher::set_global_default(dispatch)
-        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
         .init()
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
+    tracing::dispatcher::set_global_default(dispatch)
+        .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
 
+    crate::lifecycle::set_installed(guard.components.clone());
+    crate::lifecycle::install_at_exit();
+    #[cfg(unix)]
+    if flush_on_signals {
+        if let Err(err) = crate::lifecycle::install_signal_flush() {
+            crate::diag::report(format_args!(
+                "LOG_FLUSH_ON_SIGNALS: cannot handle SIGTERM and SIGINT ({err}); they end \
+                 the process without flushing the log"
+            ));
+        }
+    }
     if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
-        crate::panic::install(guard.components.clone());
+        crate::panic::install_hook();
+    }
+    if guard.mode.is_production_like() {
+        crate::diag::report(format_args!("{}", guard.summary()));
     }
     Ok(guard)
 }
@@ -224,14 +388,18 @@ fn assemble(
 
     let production = env.mode.is_production_like();
     let file = match (&env.log_file, production) {
-        (Some(LogFile::Path(path)), _) => Some(path.clone()),
+        (Some(LogFile::Path(path)), _) => Some(crate::env::resolve_log_file(path)),
         (None, true) => Some(crate::env::default_log_file()),
         (Some(LogFile::Stdout), _) | (None, false) => None,
     };
     let stdout = !production || file.is_none();
 
     if stdout {
-        let writer = Arc::new(Stdout::new());
+        // In test mode through `print!`, which libtest captures per test.
+        let writer = Arc::new(match env.mode {
+            Mode::Test => Stdout::test(),
+            _ => Stdout::new(),
+        });
         let color = match env.mode {
             Mode::Test => ColorChoice::Never,
             _ => env.color,
@@ -287,12 +455,25 @@ fn assemble(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+    let filter = crate::ReloadableFilter::new(filter);
+    let user_layers = std::mem::take(
+        &mut *env
+            .layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    // An empty `Vec` of layers would disable every callsite (its interest is "never"
+    // without a layer to ask); `None` is the no-op.
+    let user_layers = (!user_layers.is_empty()).then_some(user_layers);
     let subscriber = tracing_subscriber::registry()
-        .with(filter)
+        .with(filter.clone())
+        .with(user_layers)
         .with(Spine::new(layers, clock));
     let guard = Guard {
         components,
+        filter,
         mode: env.mode,
+        zone: crate::clock::Zone::new(env.timezone),
         file: daily_file,
         notifier,
         sentry,

@@ -82,12 +82,30 @@ pub struct JsonLayerBuilder {
 
 impl JsonLayerBuilder {
     /// Uses `clock` instead of the system clock (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let out = CaptureWriter::new();
+    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
+    /// let layer = tracing_logbook::JsonLayer::builder().clock(clock).build(out.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("fixed");
+    /// });
+    /// assert!(out.take_string().starts_with(r#"{"timestamp":"2026-11-23T19:28:08.123456Z""#));
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
         self
     }
 
     /// Uses a shared clock.
+    ///
+    /// ```
+    /// let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);
+    /// let layer = tracing_logbook::JsonLayer::builder().shared_clock(clock).build_stdout();
+    /// ```
     pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -95,12 +113,30 @@ impl JsonLayerBuilder {
 
     /// Sets where the day of a daily file begins. Timestamps in the JSON are always UTC;
     /// the zone only decides which daily file a record goes to.
+    ///
+    /// ```
+    /// let layer = tracing_logbook::JsonLayer::builder()
+    ///     .timezone(tracing_logbook::Timezone::Local)
+    ///     .build_stdout();
+    /// ```
     pub fn timezone(mut self, timezone: Timezone) -> Self {
         self.timezone = timezone;
         self
     }
 
     /// Builds the layer writing to `writer`.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let out = tracing_logbook::testing::CaptureWriter::new();
+    /// let layer = tracing_logbook::JsonLayer::builder().build(out.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing_logbook::notice!(port = 8080, "listening");
+    /// });
+    /// let v: serde_json::Value = serde_json::from_str(out.take_string().trim()).unwrap();
+    /// assert_eq!(v["level"], "NOTICE");
+    /// assert_eq!(v["fields"]["port"], 8080);
+    /// ```
     pub fn build<W: LineWriter>(self, writer: W) -> JsonLayer<W> {
         JsonLayer {
             out: Formatted::new(JsonLayout::new(self.timezone), writer),
@@ -110,6 +146,14 @@ impl JsonLayerBuilder {
     }
 
     /// Builds the layer writing to standard output.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = tracing_logbook::JsonLayer::builder().build_stdout();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("one JSON object on stdout");
+    /// });
+    /// ```
     pub fn build_stdout(self) -> JsonLayer<Stdout> {
         self.build(Stdout::new())
     }
@@ -117,6 +161,10 @@ impl JsonLayerBuilder {
 
 impl JsonLayer<Stdout> {
     /// A builder with the [default values](JsonLayerBuilder#default-values).
+    ///
+    /// ```
+    /// let layer = tracing_logbook::JsonLayer::builder().build_stdout();
+    /// ```
     pub fn builder() -> JsonLayerBuilder {
         JsonLayerBuilder::default()
     }
@@ -124,6 +172,12 @@ impl JsonLayer<Stdout> {
 
 impl<W: LineWriter> JsonLayer<W> {
     /// The destination.
+    ///
+    /// ```
+    /// let out = tracing_logbook::testing::CaptureWriter::new();
+    /// let layer = tracing_logbook::JsonLayer::builder().build(out);
+    /// assert!(layer.writer().contents().is_empty());
+    /// ```
     pub fn writer(&self) -> &W {
         &self.out.writer
     }

@@ -75,6 +75,10 @@ impl Level {
 
     /// The name Logbook prints: `TRACE`, `DEBUG`, `INFO`, `NOTICE`, `WARNING`, `ERROR`,
     /// `CRITICAL`.
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Level::Warning.as_str(), "WARNING");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Level::Trace => "TRACE",
@@ -88,6 +92,10 @@ impl Level {
     }
 
     /// The lower-case name, as accepted in `RUST_LOG` and used by Rollbar (`warning`).
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::Level::Critical.as_lower_str(), "critical");
+    /// ```
     pub const fn as_lower_str(self) -> &'static str {
         match self {
             Level::Trace => "trace",
@@ -101,11 +109,23 @@ impl Level {
     }
 
     /// Logbook's numeric value (`TRACE` = 9 … `CRITICAL` = 15).
+    ///
+    /// ```
+    /// use tracing_logbook::Level;
+    /// assert_eq!(Level::Trace.logbook_value(), 9);
+    /// assert_eq!(Level::Critical.logbook_value(), 15);
+    /// ```
     pub const fn logbook_value(self) -> u8 {
         self as u8 + 9
     }
 
     /// The tracing level an event of this level is emitted at.
+    ///
+    /// ```
+    /// use tracing_logbook::Level;
+    /// assert_eq!(Level::Notice.to_tracing(), tracing::Level::INFO);
+    /// assert_eq!(Level::Critical.to_tracing(), tracing::Level::ERROR);
+    /// ```
     pub const fn to_tracing(self) -> tracing::Level {
         match self {
             Level::Trace => tracing::Level::TRACE,

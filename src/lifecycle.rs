@@ -6,7 +6,7 @@
 //! Every wait of the crate is measured against a [`Deadline`], which never panics: a
 //! timeout too large to add to "now" (`Duration::MAX`) means "no deadline".
 
-use std::sync::{Condvar, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long dropping the [`Guard`](crate::Guard) waits, at most, for buffered lines and
@@ -101,6 +101,104 @@ pub(crate) fn shutdown_all(
     components
         .iter()
         .fold(true, |all, c| c.shutdown(deadline) & all)
+}
+
+/// The components of the logger [`init`](crate::init) installed, while its guard lives:
+/// what the panic hook and the at-exit hook flush.
+static INSTALLED: Mutex<Vec<Arc<dyn Component>>> = Mutex::new(Vec::new());
+
+/// Makes `components` the installed logger's (see [`flush_installed`]).
+pub(crate) fn set_installed(components: Vec<Arc<dyn Component>>) {
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = components;
+}
+
+/// Forgets the installed components (their guard is being dropped), so that a later
+/// panic or exit does not wait on stopped workers.
+pub(crate) fn clear_installed() {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+}
+
+/// Flushes the installed components by `deadline`; true if all made it (or there are
+/// none). The lock is not held while flushing.
+pub(crate) fn flush_installed(deadline: Deadline) -> bool {
+    let components = INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    flush_all(&components, deadline)
+}
+
+/// Registers, once per process, a C `atexit` handler that flushes the installed
+/// components within [`SHUTDOWN_TIMEOUT`]: `std::process::exit` runs no destructors,
+/// so without it a guard far from the `exit` call never writes its last lines. After
+/// a normal end of `main` the guard has been dropped and the handler finds nothing.
+pub(crate) fn install_at_exit() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        #[cfg(any(unix, windows))]
+        {
+            extern "C" fn at_exit() {
+                // Never unwind into C.
+                let _ = std::panic::catch_unwind(|| {
+                    flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
+                });
+            }
+            // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; atexit
+            // only stores the pointer.
+            let registered = unsafe { libc::atexit(at_exit) };
+            if registered != 0 {
+                crate::diag::report(format_args!(
+                    "could not register the at-exit flush: lines logged just before \
+                     std::process::exit may be lost"
+                ));
+            }
+        }
+    });
+}
+
+/// Starts, once per process, the thread that makes SIGTERM and SIGINT flush the
+/// installed logger (within [`SHUTDOWN_TIMEOUT`]) and then end the process as the signal
+/// would have: killed by that signal, as its parent sees it. For programs without signal
+/// handling of their own (`LOG_FLUSH_ON_SIGNALS`); the first signal's line, `NOTICE:
+/// tracing-logbook: received SIGTERM: flushing the log, then exiting`, is the last line.
+///
+/// # Errors
+///
+/// The handlers or the thread cannot be set up.
+#[cfg(unix)]
+pub(crate) fn install_signal_flush() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if *started {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("tracing-logbook-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let name = if signal == SIGTERM {
+                    "SIGTERM"
+                } else {
+                    "SIGINT"
+                };
+                crate::notice!(
+                    target: "tracing-logbook",
+                    "received {name}: flushing the log, then exiting"
+                );
+                flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
+                // Back to the default action, and the signal again: the process ends
+                // as it would have without us.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::abort();
+            }
+        })?;
+    *started = true;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::Cell;
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use crate::lifecycle::{Component, Deadline};
+use crate::lifecycle::Deadline;
 
 /// The target of panic events.
 pub const PANIC_TARGET: &str = "panic";
@@ -29,13 +29,31 @@ pub const FIELD_BACKTRACE: &str = "panic.backtrace";
 /// How long the panic hook waits, at most, for lines and notifications to go out.
 pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
-type Components = Vec<Arc<dyn Component>>;
-
-static COMPONENTS: Mutex<Components> = Mutex::new(Vec::new());
-
-/// Installs the hook once per process and makes `components` the ones it flushes.
-pub(crate) fn install(components: Components) {
-    *COMPONENTS.lock().unwrap_or_else(PoisonError::into_inner) = components;
+/// Installs the panic hook, once per process (later calls do nothing): a panic becomes a
+/// `CRITICAL` event with target [`PANIC_TARGET`] and the fields above, through whatever
+/// subscriber is current, then the logger [`init`](crate::init) installed (if any) is
+/// flushed within [`PANIC_FLUSH_TIMEOUT`], then the previous hook runs.
+///
+/// `init` calls it in staging and production (and whenever notifications are on). A
+/// program that composes its own subscriber from the crate's layers calls it after
+/// installing the subscriber; its own [`DailyFile`](crate::DailyFile) and notifier
+/// handles are flushed when they are dropped as the panic unwinds `main`.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let out = tracing_logbook::testing::CaptureWriter::new();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_logbook::LogbookLayer::builder().build(out.clone()));
+/// tracing::subscriber::set_global_default(subscriber).unwrap();
+/// tracing_logbook::panic::install_hook();
+///
+/// let _ = std::panic::catch_unwind(|| panic!("boom"));
+/// assert!(out.take_string().contains("CRITICAL: panic: thread 'main' panicked at"));
+/// ```
+pub fn install_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
@@ -71,15 +89,6 @@ pub(crate) fn shutdown_deadline() -> Deadline {
     }
 }
 
-/// Forgets the components (when the guard is dropped), so a later panic does not wait on
-/// stopped workers.
-pub(crate) fn clear() {
-    COMPONENTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clear();
-}
-
 fn report(info: &std::panic::PanicHookInfo<'_>) {
     let _ = PANICKED_AT.try_with(|at| at.set(Some(Instant::now())));
     let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
@@ -109,9 +118,5 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         panic.backtrace = %backtrace,
         "thread '{thread}' panicked at {location}: {message}{shown}"
     );
-    let components = COMPONENTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    crate::lifecycle::flush_all(&components, Deadline::after(PANIC_FLUSH_TIMEOUT));
+    crate::lifecycle::flush_installed(Deadline::after(PANIC_FLUSH_TIMEOUT));
 }

@@ -55,12 +55,30 @@ pub struct Record {
 
 impl Record {
     /// The last value of the event field `name`.
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| tracing::info!(seats = 12, "booked"));
+    /// assert_eq!(logs.records()[0].field("seats").unwrap().to_text(), "12");
+    /// assert!(logs.records()[0].field("nope").is_none());
+    /// ```
     pub fn field(&self, name: &str) -> Option<&FieldValue> {
         self.fields.get(name)
     }
 
     /// The record as Logbook's TestHandler formats it: `[LEVEL] channel: message`, plus
     /// fields and spans the way Logbook lines print them.
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| {
+    ///     let span = tracing::info_span!("request", id = 7);
+    ///     let _e = span.enter();
+    ///     tracing::warn!(target: "shop", seats = 12, "large reservation");
+    /// });
+    /// assert_eq!(
+    ///     logs.records()[0].formatted(),
+    ///     "[WARNING] shop: large reservation seats=12 in request{id=7}"
+    /// );
+    /// ```
     pub fn formatted(&self) -> String {
         use std::fmt::Write as _;
         let mut s = format!("[{}] {}: {}", self.level, self.channel, self.message);
@@ -86,6 +104,15 @@ pub struct Captured {
 
 impl Captured {
     /// A copy of the records, oldest first.
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| {
+    ///     tracing::info!("one");
+    ///     tracing::error!("two");
+    /// });
+    /// let messages: Vec<String> = logs.records().into_iter().map(|r| r.message).collect();
+    /// assert_eq!(messages, ["one", "two"]);
+    /// ```
     pub fn records(&self) -> Vec<Record> {
         self.records
             .lock()
@@ -94,22 +121,50 @@ impl Captured {
     }
 
     /// Every record as [`Record::formatted`].
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| tracing_logbook::notice!(target: "App", "up"));
+    /// assert_eq!(logs.formatted(), ["[NOTICE] App: up"]);
+    /// ```
     pub fn formatted(&self) -> Vec<String> {
         self.records().iter().map(Record::formatted).collect()
     }
 
     /// Whether a record has exactly this level and message.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing, Level};
+    /// let logs = testing::capture(|| tracing_logbook::critical!("disk full"));
+    /// assert!(logs.has(Level::Critical, "disk full"));
+    /// assert!(!logs.has(Level::Error, "disk full"));
+    /// ```
     pub fn has(&self, level: Level, message: &str) -> bool {
         self.find(|r| r.level == level && r.message == message)
             .is_some()
     }
 
     /// Whether any record has this level.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing, Level};
+    /// let logs = testing::capture(|| tracing::warn!("slow"));
+    /// assert!(logs.has_level(Level::Warning));
+    /// assert!(!logs.has_level(Level::Error));
+    /// ```
     pub fn has_level(&self, level: Level) -> bool {
         self.find(|r| r.level == level).is_some()
     }
 
     /// The first record matching `pred`.
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| {
+    ///     tracing::info!(order = 1, "paid");
+    ///     tracing::info!(order = 2, "paid");
+    /// });
+    /// let second = logs.find(|r| r.field("order").is_some_and(|v| v.to_text() == "2"));
+    /// assert!(second.is_some());
+    /// ```
     pub fn find(&self, pred: impl Fn(&Record) -> bool) -> Option<Record> {
         self.records
             .lock()
@@ -120,6 +175,12 @@ impl Captured {
     }
 
     /// Removes and returns all records.
+    ///
+    /// ```
+    /// let logs = tracing_logbook::testing::capture(|| tracing::info!("once"));
+    /// assert_eq!(logs.take().len(), 1);
+    /// assert!(logs.records().is_empty());
+    /// ```
     pub fn take(&self) -> Vec<Record> {
         std::mem::take(&mut *self.records.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -134,6 +195,16 @@ pub struct CaptureLayer {
 
 impl CaptureLayer {
     /// A layer and the handle that reads what it captures.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let (layer, captured) = tracing_logbook::testing::CaptureLayer::new();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("seen");
+    /// });
+    /// assert_eq!(captured.records()[0].message, "seen");
+    /// ```
     pub fn new() -> (CaptureLayer, Captured) {
         let captured = Captured::default();
         (
@@ -148,7 +219,30 @@ impl CaptureLayer {
 
 /// Runs `f` with a subscriber that captures every event (all levels) on this thread, and
 /// returns what was captured.
+///
+/// Records of libraries that log through the `log` crate are captured too, with their
+/// target as channel: the first call installs the `log` → `tracing` bridge for the
+/// process when no other `log` logger is installed (with another one, such as
+/// `env_logger`, `log` records go to it instead).
+///
+/// ```
+/// use tracing_logbook::{testing, Level};
+///
+/// let captured = testing::capture(|| {
+///     tracing::info!(target: "app", "from tracing");
+///     log::warn!(target: "legacy::db", "from log");
+/// });
+/// let records = captured.records();
+/// assert_eq!(records[1].level, Level::Warning);
+/// assert_eq!(records[1].channel, "legacy::db");
+/// assert_eq!(records[1].message, "from log");
+/// ```
 pub fn capture(f: impl FnOnce()) -> Captured {
+    static BRIDGE: std::sync::Once = std::sync::Once::new();
+    BRIDGE.call_once(|| {
+        // Fails only when a logger is installed already (then `log` goes there).
+        let _ = tracing_log::LogTracer::init();
+    });
     let (layer, captured) = CaptureLayer::new();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     captured

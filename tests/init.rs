@@ -20,9 +20,22 @@ const CHILD: &str = "LOGBOOK_CHILD";
 
 /// Runs `scenario` in a child process with `vars`; returns (success, stdout, stderr).
 fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
+    let out = child_command(scenario, vars, true).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The command that runs `scenario`, with libtest's output capture off or on.
+fn child_command(scenario: &str, vars: &[(&str, &str)], nocapture: bool) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, scenario)
+    cmd.args(["--exact", "child", "--test-threads=1"]);
+    if nocapture {
+        cmd.arg("--nocapture");
+    }
+    cmd.env(CHILD, scenario)
         .env_remove("RUST_LOG")
         .env_remove("APP_ENV")
         .env_remove("NO_COLOR")
@@ -30,12 +43,7 @@ fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cmd
 }
 
 /// Log lines of the child's stdout, without timestamps (the test harness's own lines
@@ -89,6 +97,92 @@ fn child() {
             let span = tracing::info_span!("request", method = "GET");
             let _e = span.enter();
             tracing_logbook::notice!(target: "App", port = 8080, "listening\n\u{1b}[31m");
+        }
+        "exit" => {
+            // The guard lives here, but the program ends far away, by process::exit.
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0..1000 {
+                tracing::info!(target: "App", i, "line");
+            }
+            tracing::error!(target: "App", password = "hunter2", "fatal: cannot continue");
+            std::process::exit(3);
+        }
+        "let_underscore" => {
+            let _ = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0..3 {
+                tracing::info!(target: "App", i, "lost");
+            }
+        }
+        "logger_first" => {
+            struct Other;
+            impl log::Log for Other {
+                fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+                    true
+                }
+                fn log(&self, _: &log::Record<'_>) {}
+                fn flush(&self) {}
+            }
+            log::set_boxed_logger(Box::new(Other)).unwrap();
+            let err = tracing_logbook::init(Env::from_env().unwrap()).unwrap_err();
+            println!("INIT_ERR {err}");
+            println!("SUBSCRIBER_SET {}", tracing::dispatcher::has_been_set());
+            // Our panic hook was not installed: the default hook prints this.
+            let _ = std::panic::catch_unwind(|| panic!("after the failed init"));
+            // A later, correct subscriber can still be installed.
+            let ok = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+            println!("SECOND_SET {}", ok.is_ok());
+        }
+        "broken_pipe" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            // The parent closes our stdout, then says go on stdin.
+            let mut go = String::new();
+            std::io::stdin().read_line(&mut go).unwrap();
+            for i in 0..2000 {
+                tracing::info!(target: "App", i, "into a closed pipe");
+            }
+            guard.flush(std::time::Duration::from_secs(5));
+            // Skips the harness's summary, which would fail on the closed pipe itself.
+            std::process::exit(0);
+        }
+        "test_mode" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            tracing::warn!(target: "App", "held by the test harness");
+            assert!(
+                std::env::var_os("FAIL_CHILD").is_none(),
+                "failing on purpose"
+            );
+        }
+        "set_filter" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            log::debug!(target: "Legacy", "hidden debug");
+            tracing::debug!(target: "App", "hidden debug");
+            guard.set_filter("debug").unwrap();
+            log::debug!(target: "Legacy", "log debug after set_filter");
+            tracing::debug!(target: "App", "debug after set_filter");
+            let err = guard.set_filter("warnig").unwrap_err();
+            println!("SET_FILTER_ERR {err}");
+            tracing::debug!(target: "App", "still debug");
+            guard.flush(std::time::Duration::from_secs(5));
+        }
+        "signals" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            for i in 0u64.. {
+                tracing::info!(target: "App", i, "working");
+                if i == 100 {
+                    println!("READY");
+                }
+                if i.is_multiple_of(50) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                if i > 5_000_000 {
+                    break; // never reached in the test: bounded all the same
+                }
+            }
+        }
+        "main_err" => {
+            if let Err(e) = main_returning_err() {
+                println!("MAIN_ERR {e}");
+            }
         }
         "io_result" => {
             if let Err(e) = io_result_main() {
@@ -239,15 +333,23 @@ fn production() {
     tracing::info!(target: "App", "after the guard");
 }
 
-/// The only file in `dir`, with its contents.
+/// The only regular file in `dir`, with its contents. On Unix `dir` also holds the
+/// stable name `app.log`, a link to that file.
 fn only_file(dir: &std::path::Path) -> (String, String) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+    let (links, mut files): (Vec<_>, Vec<_>) = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
+        .partition(|p| p.is_symlink());
     assert_eq!(files.len(), 1, "{files:?}");
     let path = files.pop().unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    if cfg!(unix) {
+        assert_eq!(links, [dir.join("app.log")]);
+        assert_eq!(
+            std::fs::read_link(&links[0]).unwrap(),
+            std::path::Path::new(&name)
+        );
+    }
     (name, std::fs::read_to_string(path).unwrap())
 }
 
@@ -417,6 +519,11 @@ fn production_notifies_errors_and_panics_through_init() {
         "{stdout}\n{stderr}"
     );
     assert!(server.wait_for(2, Duration::from_secs(10)), "{stderr}");
+    assert!(
+        stderr.contains("errors are notified to Rollbar;"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("test-token-123"), "{stderr}");
     let requests = server.requests();
     let schema = support::schema::Schema::load();
     let error = requests[0].json();
@@ -446,5 +553,435 @@ fn production_notifies_errors_and_panics_through_init() {
     assert!(
         text.contains("CRITICAL: panic: thread 'child' panicked at"),
         "{text}"
+    );
+}
+
+/// The contents of every file in `dir`, in name order.
+fn all_files(dir: &std::path::Path) -> String {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_symlink())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn process_exit_keeps_the_last_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let out = child_command(
+        "exit",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+        true,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = all_files(dir.path());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1001, "{text}");
+    assert!(lines[999].ends_with("] INFO: App: line i=999"));
+    assert!(lines[1000].contains("] ERROR: App: fatal: cannot continue"));
+}
+
+#[cfg(feature = "http-client")]
+#[test]
+fn process_exit_sends_the_queued_notification() {
+    use std::time::Duration;
+    let server = support::server::Server::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let out = child_command(
+        "exit",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+            ("ROLLBAR_ACCESS_TOKEN", "test-token-123"),
+            ("ROLLBAR_ENDPOINT", &server.endpoint()),
+        ],
+        true,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(server.wait_for(1, Duration::from_secs(10)));
+    let item = server.requests()[0].json();
+    assert_eq!(
+        item["data"]["body"]["message"]["body"],
+        "fatal: cannot continue"
+    );
+    assert!(!item.to_string().contains("hunter2"));
+}
+
+#[test]
+fn lines_after_a_dropped_guard_name_the_guard_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, stderr) = run_child(
+        "let_underscore",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stderr.matches("Guard was dropped").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("let _guard = tracing_logbook::init"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_init_installs_nothing() {
+    let (ok, stdout, stderr) = run_child("logger_first", &[("APP_ENV", "production")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("INIT_ERR "), "{stdout}");
+    assert!(stdout.contains("a `log` logger"), "{stdout}");
+    assert!(stdout.contains("SUBSCRIBER_SET false"), "{stdout}");
+    assert!(stdout.contains("SECOND_SET true"), "{stdout}");
+    // The default hook printed the panic; ours would have logged a CRITICAL line.
+    assert!(stderr.contains("after the failed init"), "{stderr}");
+    assert!(!stdout.contains("CRITICAL"), "{stdout}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = child_command("broken_pipe", &[], true)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read what the harness prints before the scenario runs, then close the pipe as
+    // `| head` would, and let the scenario go on.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"test child ... ") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "{seen:?}");
+        seen.push(byte[0]);
+    }
+    drop(stdout);
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("[tracing-logbook]"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn test_mode_lines_go_through_the_harness_capture() {
+    let vars = [("APP_ENV", "test")];
+    let passed = child_command("test_mode", &vars, false).output().unwrap();
+    let stdout = String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{stdout}");
+    assert!(!stdout.contains("held by the test harness"), "{stdout}");
+    let failed = child_command("test_mode", &vars, false)
+        .env("FAIL_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(!failed.status.success());
+    let shown = stdout
+        .split("---- child stdout ----")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        shown.contains("WARNING: App: held by the test harness"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn production_init_names_the_current_file_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, _, stderr) = run_child(
+        "production",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let (name, _) = only_file(dir.path());
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("[tracing-logbook] production: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains(&format!("lines go to {}", dir.path().join(&name).display())),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("tail -F {}", log.display())),
+        "{line}"
+    );
+    assert!(line.contains("no error notifications"), "{line}");
+    assert!(line.contains("Guard"), "{line}");
+    // Development prints no such line.
+    let (_, _, stderr) = run_child("development", &[]);
+    assert!(!stderr.contains("lines go to"), "{stderr}");
+}
+
+#[test]
+fn log_file_naming_a_directory_means_the_default_name_inside_it() {
+    let program = std::env::current_exe()
+        .unwrap()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("existing")).unwrap();
+    for (value, inside) in [
+        ("existing", "existing"),
+        ("new/", "new"),
+        ("existing/.", "existing"),
+        (".", "."),
+    ] {
+        let mut cmd = child_command(
+            "production",
+            &[("APP_ENV", "production"), ("LOG_FILE", value)],
+            true,
+        );
+        let out = cmd.current_dir(root.path()).output().unwrap();
+        assert!(out.status.success(), "{value}: {out:?}");
+        let dir = root.path().join(inside);
+        let dated: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{program}-")) && n.ends_with(".log"))
+            .collect();
+        assert_eq!(dated.len(), 1, "LOG_FILE={value}: {dated:?}");
+        for name in &dated {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+    }
+    // Nothing was ever written beside the directories named.
+    let mut left: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(&format!("{program}.log")))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["existing", "new"]);
+}
+
+#[test]
+fn a_log_max_size_below_the_minimum_is_an_error() {
+    let (ok, _, stderr) = run_child(
+        "production",
+        &[("APP_ENV", "production"), ("LOG_MAX_SIZE", "100")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(r#"invalid LOG_MAX_SIZE value "100": below the minimum of 64K"#),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_guard_changes_the_level_at_runtime_for_tracing_and_log() {
+    let (ok, stdout, stderr) = run_child("set_filter", &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        [
+            "DEBUG: Legacy: log debug after set_filter",
+            "DEBUG: App: debug after set_filter",
+            "DEBUG: App: still debug",
+        ]
+    );
+    assert!(
+        stdout.contains(r#"SET_FILTER_ERR invalid RUST_LOG value "warnig""#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("did you mean `warning`?"), "{stdout}");
+}
+
+/// Runs the `signals` scenario, sends `signal` once it is logging, and returns how it
+/// ended with the file's lines.
+#[cfg(unix)]
+fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut all = vec![
+        ("APP_ENV", "production"),
+        ("LOG_FILE", log.to_str().unwrap()),
+    ];
+    all.extend_from_slice(vars);
+    let mut child = child_command("signals", &all, true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("READY") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait()).unwrap());
+    let status = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the child did not end within 30 s")
+        .unwrap();
+    (status, all_files(dir.path()))
+}
+
+#[cfg(unix)]
+#[test]
+fn with_flush_on_signals_sigterm_keeps_every_line_and_ends_as_sigterm() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let (status, text) = killed_while_logging(&[("LOG_FLUSH_ON_SIGNALS", "1")], signal);
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        let name = if signal == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        let notice =
+            format!("NOTICE: tracing-logbook: received {name}: flushing the log, then exiting");
+        assert!(
+            text.contains(&notice),
+            "{}",
+            &text[text.len().saturating_sub(500)..]
+        );
+        // Every line handed over before the flush is there, in order, none missing.
+        let numbers: Vec<u64> = text
+            .lines()
+            .filter_map(|l| {
+                l.split_once("INFO: App: working i=")
+                    .map(|(_, n)| n.parse().unwrap())
+            })
+            .collect();
+        assert!(numbers.len() > 100, "{}", numbers.len());
+        assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn without_the_opt_in_a_signal_keeps_its_default_action() {
+    use std::os::unix::process::ExitStatusExt;
+    let (status, text) = killed_while_logging(&[], libc::SIGTERM);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(!text.contains("received SIGTERM"));
+}
+
+#[test]
+fn a_bad_log_flush_on_signals_is_an_error() {
+    let (ok, _, stderr) = run_child("production", &[("LOG_FLUSH_ON_SIGNALS", "sometimes")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(r#"invalid LOG_FLUSH_ON_SIGNALS value "sometimes""#),
+        "{stderr}"
+    );
+}
+
+/// An error with a cause, as `main` would return it.
+#[derive(Debug)]
+struct ConfigError(std::io::Error);
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot read the configuration")
+    }
+}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(target: "App", "starting");
+    Err(ConfigError(std::io::Error::other("permission denied")).into())
+}
+
+fn main_returning_err() -> Result<(), Box<dyn std::error::Error>> {
+    let _guard = tracing_logbook::init(Env::from_env()?)?;
+    tracing_logbook::report!(run())
+}
+
+#[test]
+fn an_error_returned_from_main_reaches_the_file_with_its_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let (ok, stdout, stderr) = run_child(
+        "main_err",
+        &[
+            ("APP_ENV", "production"),
+            ("LOG_FILE", log.to_str().unwrap()),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("MAIN_ERR cannot read the configuration"),
+        "{stdout}"
+    );
+    let (_, text) = only_file(dir.path());
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.ends_with(
+            "] CRITICAL: init: main returned an error: cannot read the configuration \
+             error=\"cannot read the configuration: permission denied\""
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn report_finds_the_cause_chain_of_every_error_type_main_returns() {
+    let inner = || std::io::Error::other("permission denied");
+    let captured = tracing_logbook::testing::capture(|| {
+        let _ = tracing_logbook::report!(Err::<(), _>(ConfigError(inner())));
+        let _ = tracing_logbook::report!(Err::<(), Box<dyn std::error::Error>>(
+            ConfigError(inner()).into()
+        ));
+        let _ = tracing_logbook::report!(Err::<(), Box<dyn std::error::Error + Send + Sync>>(
+            "plain text".into()
+        ));
+        let _ = tracing_logbook::report!(Err::<(), _>(String::from("only Display")));
+        let ok: Result<u8, std::io::Error> = tracing_logbook::report!(Ok(7));
+        assert_eq!(ok.unwrap(), 7);
+    });
+    let errors: Vec<Option<String>> = captured
+        .records()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.level, tracing_logbook::Level::Critical);
+            r.fields.get("error").map(|v| v.to_text())
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            Some("cannot read the configuration: permission denied".to_owned()),
+            Some("cannot read the configuration: permission denied".to_owned()),
+            Some("plain text".to_owned()),
+            None,
+        ]
     );
 }

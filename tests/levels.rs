@@ -131,6 +131,50 @@ fn invalid_directives_are_named() {
     }
 }
 
+#[test]
+fn a_misspelt_level_is_an_error_with_a_suggestion() {
+    for (spec, bad, meant) in [
+        ("eror", "eror", "error"),
+        ("warnig", "warnig", "warning"),
+        ("info,notcie", "notcie", "notice"),
+        ("INOF", "INOF", "info"),
+        ("debg", "debg", "debug"),
+        ("critcal", "critcal", "critical"),
+        ("trce", "trce", "trace"),
+    ] {
+        let err = LogbookFilter::parse(spec).unwrap_err();
+        assert_eq!(err.directive(), bad, "{spec}: {err}");
+        assert!(
+            err.reason().contains(&format!("did you mean `{meant}`?")),
+            "{spec}: {err}"
+        );
+        assert!(
+            err.reason().contains(&format!("write {bad}=trace")),
+            "{err}"
+        );
+    }
+    // Real target names are still targets; a level is always exact.
+    for spec in ["my_app", "hyper", "tokio", "axum", "sqlx", "app=eror_free"] {
+        let ok = !spec.contains("eror_free");
+        assert_eq!(LogbookFilter::parse(spec).is_ok(), ok, "{spec}");
+    }
+    // The escape for a target that looks like a level.
+    assert!(LogbookFilter::parse("warp=trace").is_ok());
+}
+
+#[test]
+fn grammar_errors_are_in_the_crate_s_own_words() {
+    for spec in ["notice,[unclosed=info", "app[span{=info"] {
+        let err = LogbookFilter::parse(spec).unwrap_err();
+        let reason = err.reason();
+        assert!(!reason.contains("0-5"), "{spec}: {reason}");
+        assert!(
+            reason.contains("notice, warning, error, critical"),
+            "{spec}: {reason}"
+        );
+    }
+}
+
 /// Records the tracing level of each event, as a third-party layer sees it.
 #[derive(Clone, Default)]
 struct Levels(Arc<Mutex<Vec<tracing::Level>>>);

@@ -326,9 +326,14 @@ fn retention_at_startup_spares_unrelated_files() {
         .build()
         .unwrap();
     assert!(file.flush(WAIT), "startup pruning did not finish");
+    // Two days kept, the 3rd with both its pieces.
     assert_eq!(
         names(dir.path()),
-        with_unrelated(&["app-2024-01-03.1.log", "app-2024-01-05.log"])
+        with_unrelated(&[
+            "app-2024-01-03.log",
+            "app-2024-01-03.1.log",
+            "app-2024-01-05.log"
+        ])
     );
     assert!(file.shutdown(WAIT));
 }
@@ -536,6 +541,111 @@ fn unwritable_paths_are_errors_naming_the_path() {
         .build()
         .unwrap();
     assert!(dir.path().join("a/b/c").is_dir());
+}
+
+#[test]
+fn unopenable_dated_paths_are_errors_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = OffsetDateTime::now_utc().date();
+
+    // A directory where today's file would go.
+    let taken = dir.path().join(format!("app-{today}.log"));
+    std::fs::create_dir(&taken).unwrap();
+    let err = DailyFile::builder(dir.path().join("app.log"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.path(), Some(taken.as_path()), "{err}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+
+    // A name the file system cannot hold once the date is added (255 bytes on Linux).
+    let long = format!("{}.log", "n".repeat(247));
+    let err = DailyFile::builder(dir.path().join(&long))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot open log file "),
+        "{err}"
+    );
+
+    // The configured path is a directory: never a dated file beside it.
+    let err = DailyFile::builder(dir.path()).build().unwrap_err();
+    assert!(err.to_string().contains("it is a directory"), "{err}");
+    // Nothing was left behind by the checks.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+#[test]
+fn a_kept_day_keeps_all_its_size_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = Log::new(DailyFile::builder(&path).max_size(Some(150)).max_files(2));
+    for day in 1..=3u8 {
+        let start = datetime!(2024-03-01 00:00 UTC).replace_day(day).unwrap();
+        for n in 1..=5 {
+            log.at(
+                start + time::Duration::seconds(n),
+                &format!("message number {n:02}"),
+            );
+        }
+        log.flush();
+    }
+    assert!(log.file.shutdown(WAIT));
+    let names: Vec<String> = files(dir.path()).into_keys().collect();
+    // Two days of three pieces each: the pieces of a kept day are never counted as days.
+    assert_eq!(
+        names,
+        [
+            "app-2024-03-02.1.log",
+            "app-2024-03-02.2.log",
+            "app-2024-03-02.log",
+            "app-2024-03-03.1.log",
+            "app-2024-03-03.2.log",
+            "app-2024-03-03.log",
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_configured_name_links_to_the_current_file_across_rollovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = Log::new(DailyFile::builder(&path).max_size(Some(150)).max_files(0));
+    let link = || std::fs::read_link(&path).unwrap();
+    log.at(datetime!(2024-03-01 10:00 UTC), "first day");
+    log.flush();
+    assert_eq!(link(), Path::new("app-2024-03-01.log"));
+    log.at(datetime!(2024-03-02 10:00 UTC), "second day");
+    log.flush();
+    assert_eq!(link(), Path::new("app-2024-03-02.log"));
+    // A size rollover moves it too.
+    for n in 0..3 {
+        log.at(datetime!(2024-03-02 11:00 UTC), &format!("line {n}"));
+    }
+    log.flush();
+    assert_eq!(link(), Path::new("app-2024-03-02.1.log"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with("INFO: rot: line 2\n"), "{text}");
+    assert!(log.file.shutdown(WAIT));
+    // The link is not a dated file: retention and the golden listings never see it.
+    assert!(!files(dir.path()).contains_key("app.log"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_regular_file_at_the_configured_name_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, "an older, undated log\n").unwrap();
+    let log = Log::new(DailyFile::builder(&path));
+    log.at(datetime!(2024-03-01 10:00 UTC), "dated");
+    assert!(log.file.shutdown(WAIT));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "an older, undated log\n"
+    );
+    assert!(files(dir.path())["app-2024-03-01.log"].ends_with("INFO: rot: dated\n"));
 }
 
 fn raw_line(file: &DailyFile, n: u32) {

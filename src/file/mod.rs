@@ -120,7 +120,7 @@ pub struct DailyFile {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`max_files`](Self::max_files) | [`DailyFile::DEFAULT_MAX_FILES`] (30 files; 0 keeps all) |
+/// | [`max_files`](Self::max_files) | [`DailyFile::DEFAULT_MAX_FILES`] (30 days; 0 keeps all) |
 /// | [`max_size`](Self::max_size) | `None`: one file per day, whatever its size |
 /// | [`lossy`](Self::lossy) | `false`: callers wait when the buffer is full |
 /// | [`buffer_lines`](Self::buffer_lines) | [`DailyFile::DEFAULT_BUFFER_LINES`] (16384 records) |
@@ -153,7 +153,7 @@ pub struct DailyFileBuilder {
 }
 
 impl DailyFile {
-    /// How many files are kept by default.
+    /// How many days of files are kept by default.
     pub const DEFAULT_MAX_FILES: usize = 30;
     /// How many records may wait for the writer thread by default.
     pub const DEFAULT_BUFFER_LINES: usize = 16 * 1024;
@@ -196,6 +196,22 @@ impl DailyFile {
     /// ```
     pub fn path(&self) -> &Path {
         &self.handle.path
+    }
+
+    /// The file the records of `date` go to first (before any size rollover that day):
+    /// `logs/app-2026-11-23.log` for `logs/app.log`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// let day = time::macros::date!(2026 - 11 - 23);
+    /// assert_eq!(file.dated_path(day), dir.path().join("app-2026-11-23.log"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn dated_path(&self, date: time::Date) -> PathBuf {
+        self.handle.names.path(date, 0)
     }
 
     /// Waits until every record handed over so far has been written (or counted as
@@ -334,8 +350,17 @@ impl LineWriter for DailyFile {
 }
 
 impl DailyFileBuilder {
-    /// Keeps only the newest `n` files of this log (by the date and size index in their
-    /// names); `0` keeps all. The file being written is never deleted.
+    /// Keeps only the newest `n` days of this log (by the date in the file names), each
+    /// with all its size pieces (`app-<date>.1.log`, ...); `0` keeps all. The file being
+    /// written is never deleted.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_files(7) // a week, whatever the size pieces
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn max_files(mut self, n: usize) -> Self {
         self.max_files = n;
         self
@@ -345,6 +370,14 @@ impl DailyFileBuilder {
     /// record would take the current one past `bytes`. A record larger than `bytes` gets
     /// a file of its own; a file is never left empty. `None` (the default) turns this
     /// off.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .max_size(Some(100 * 1024 * 1024))
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn max_size(mut self, bytes: Option<u64>) -> Self {
         self.max_size = bytes;
         self
@@ -352,6 +385,16 @@ impl DailyFileBuilder {
 
     /// Drops (and counts) records instead of waiting when the buffer is full. A line
     /// `N lines dropped` is written into the log when writing resumes.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .lossy(true)
+    ///     .buffer_lines(1024)
+    ///     .build()?;
+    /// assert_eq!(file.dropped_lines(), 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn lossy(mut self, lossy: bool) -> Self {
         self.lossy = lossy;
         self
@@ -361,6 +404,14 @@ impl DailyFileBuilder {
     /// when lossy); at least 1. Besides this buffer the writer holds the batch it is
     /// writing, so at most about twice this many records (and never much more than
     /// 2 × 4 MiB once a batch is that big) are in memory.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log"))
+    ///     .buffer_lines(64 * 1024)
+    ///     .build()?;
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn buffer_lines(mut self, n: usize) -> Self {
         self.buffer_lines = n.max(1);
         self
@@ -431,10 +482,24 @@ impl DailyFileBuilder {
                 io::Error::new(io::ErrorKind::InvalidInput, e.message()),
             )
         })?;
+        if path.is_dir() {
+            // Never a dated file beside the directory the user named.
+            return Err(Error::io(
+                "use log file",
+                &path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a directory: name a file inside it, such as app.log",
+                ),
+            ));
+        }
         let dir = names.dir().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
         check_writable(&dir).map_err(|e| Error::io("write to log directory", &dir, e))?;
+        let today = names.path(OffsetDateTime::now_utc().date(), 0);
+        check_openable(&today).map_err(|e| Error::io("open log file", &today, e))?;
 
+        let dated = names.clone();
         #[allow(unused_mut)]
         let mut output = FileOutput::new(names, path.clone(), self.max_files, self.max_size);
         #[cfg(test)]
@@ -460,8 +525,34 @@ impl DailyFileBuilder {
         let spool = Spool::start(config, output)
             .map_err(|e| Error::io("start the writer thread for", &path, e))?;
         Ok(DailyFile {
-            handle: Arc::new(Handle { spool, path }),
+            handle: Arc::new(Handle {
+                spool,
+                path,
+                names: dated,
+            }),
         })
+    }
+}
+
+/// Whether the dated file `path` can be appended to as a regular file: an existing one
+/// must be a regular file (not a directory, FIFO or device), and a new one must be
+/// creatable under this name (not too long for the file system); the probe is removed.
+fn check_openable(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it exists and is not a regular file",
+        )),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(path)?;
+            let _ = fs::remove_file(path);
+            Ok(())
+        }
+        Err(err) => Err(err),
     }
 }
 
@@ -482,6 +573,7 @@ fn check_writable(dir: &Path) -> io::Result<()> {
 struct Handle {
     spool: Spool<FileOutput>,
     path: PathBuf,
+    names: FileNames,
 }
 
 #[cfg(test)]

@@ -189,23 +189,29 @@ pub(crate) fn last_index(files: &[DatedFile], date: Date) -> u32 {
         .unwrap_or(0)
 }
 
-/// The files to delete so that only the newest `keep` remain, newest judged by the date
-/// in the name and then the size index. `keep == 0` keeps everything. `protect` (the
-/// file being written) is never selected.
+/// The files to delete so that only the newest `keep` days remain, newest judged by the
+/// date in the name: a kept day keeps all its size pieces (`app-<date>.1.log`, ...).
+/// `keep == 0` keeps everything. `protect` (the file being written) is never selected.
 pub(crate) fn select_for_deletion(
-    mut files: Vec<DatedFile>,
+    files: Vec<DatedFile>,
     keep: usize,
     protect: Option<(Date, u32)>,
 ) -> Vec<DatedFile> {
-    if keep == 0 || files.len() <= keep {
+    if keep == 0 {
         return Vec::new();
     }
-    files.sort_by(|a, b| (b.date, b.index, &b.name).cmp(&(a.date, a.index, &a.name)));
-    files
+    let mut days: Vec<Date> = files.iter().map(|f| f.date).collect();
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    let Some(&oldest_kept) = days.get(keep - 1) else {
+        return Vec::new();
+    };
+    let mut old: Vec<DatedFile> = files
         .into_iter()
-        .skip(keep)
-        .filter(|f| Some((f.date, f.index)) != protect)
-        .collect()
+        .filter(|f| f.date < oldest_kept && Some((f.date, f.index)) != protect)
+        .collect();
+    old.sort_by(|a, b| (a.date, a.index, &a.name).cmp(&(b.date, b.index, &b.name)));
+    old
 }
 
 #[cfg(test)]
@@ -343,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn retention_keeps_newest_by_name() {
+    fn retention_keeps_the_newest_days_with_all_their_pieces() {
         let n = names("app.log");
         let all = || {
             vec![
@@ -355,22 +361,15 @@ mod tests {
                 file(&n, date!(2023 - 12 - 31), 0),
             ]
         };
-        // (keep, protect, expected deletions)
+        // (days kept, protect, expected deletions)
         type Case = (usize, Option<(Date, u32)>, Vec<&'static str>);
         let cases: Vec<Case> = vec![
             (0, None, vec![]),
-            (6, None, vec![]),
+            (4, None, vec![]),
             (100, None, vec![]),
-            (
-                2,
-                None,
-                vec![
-                    "app-2023-12-31.log",
-                    "app-2024-02-27.log",
-                    "app-2024-03-01.1.log",
-                    "app-2024-03-01.log",
-                ],
-            ),
+            // Six files but four days: the 1st of March is one day in three pieces.
+            (3, None, vec!["app-2023-12-31.log"]),
+            (2, None, vec!["app-2023-12-31.log", "app-2024-02-27.log"]),
             (
                 1,
                 None,
@@ -382,7 +381,7 @@ mod tests {
                     "app-2024-03-01.log",
                 ],
             ),
-            // The file being written survives even when older than the newest `keep`.
+            // The file being written survives even when older than the newest day.
             (
                 1,
                 Some((date!(2024 - 02 - 27), 0)),
@@ -393,7 +392,6 @@ mod tests {
                     "app-2024-03-01.log",
                 ],
             ),
-            (5, None, vec!["app-2023-12-31.log"]),
         ];
         for (keep, protect, want) in cases {
             assert_eq!(deleted(all(), keep, protect), want, "keep {keep}");

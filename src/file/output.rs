@@ -37,6 +37,7 @@ pub(crate) struct FileOutput {
     suspect: Option<(Date, u32)>,
     write_error: diag::Once,
     prune_error: diag::Once,
+    link_error: diag::Once,
     #[cfg(test)]
     pub(crate) faults: Option<std::sync::Arc<Faults>>,
 }
@@ -134,6 +135,7 @@ impl FileOutput {
             suspect: None,
             write_error: diag::Once::new(),
             prune_error: diag::Once::new(),
+            link_error: diag::Once::new(),
             #[cfg(test)]
             faults: None,
         }
@@ -293,11 +295,67 @@ impl FileOutput {
         self.size = meta.len();
         self.identity = Some((file_identity(&meta), path));
         self.file = Some(file);
+        self.link_current(date);
         if !existed {
             self.prune();
         }
         Ok(())
     }
+
+    /// Points the configured path (`logs/app.log`) at the file now written
+    /// (`app-2026-11-23.log`, a relative link in the same directory), so that
+    /// `tail -F logs/app.log` follows the log across rollovers. The link is replaced
+    /// atomically (a new link renamed over it). A regular file at the configured path is
+    /// never replaced: that is reported once.
+    #[cfg(unix)]
+    fn link_current(&self, date: Date) {
+        let target = self.names.name(date, self.index);
+        let link = &self.path;
+        match fs::symlink_metadata(link) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                if fs::read_link(link).is_ok_and(|t| t.as_os_str() == target.as_str()) {
+                    return;
+                }
+            }
+            Ok(_) => {
+                self.link_error.report(format_args!(
+                    "{} exists and is not a symbolic link, so it is left alone and does not \
+                     follow the current log file {}",
+                    link.display(),
+                    target
+                ));
+                return;
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => {
+                self.link_error.report(format_args!(
+                    "cannot point {} at the current log file: {err}",
+                    link.display()
+                ));
+                return;
+            }
+        }
+        let Some(link_name) = link.file_name() else {
+            return;
+        };
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(link_name);
+        tmp_name.push(format!(".link-{}", std::process::id()));
+        let tmp = link.with_file_name(tmp_name);
+        let _ = fs::remove_file(&tmp);
+        let linked =
+            std::os::unix::fs::symlink(&target, &tmp).and_then(|()| fs::rename(&tmp, link));
+        if let Err(err) = linked {
+            let _ = fs::remove_file(&tmp);
+            self.link_error.report(format_args!(
+                "cannot point {} at the current log file: {err}",
+                link.display()
+            ));
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn link_current(&self, _date: Date) {}
 
     /// The last byte of the regular file at `path`, `len` bytes long.
     #[cold]

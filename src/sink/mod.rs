@@ -95,34 +95,91 @@ forward_line_writer!(Arc, Box);
 
 /// Writes records to the process's standard output, one `write_all` per record.
 ///
-/// Write errors (a closed pipe, a full disk behind a redirect) are counted, reported
-/// once to stderr, and never panic.
+/// Write errors (a full disk behind a redirect) are counted, reported once to stderr,
+/// and never panic. A closed pipe (`my-app | head`) ends the output quietly, as a
+/// well-behaved command-line program: the lines are counted as failed, no diagnostic.
+///
+/// [`Stdout::test`] writes through `print!` instead, which libtest captures, so the lines
+/// of a test show only when it fails (as tracing-subscriber's `TestWriter`); `init` uses
+/// it in [`Mode::Test`](crate::Mode::Test).
 #[derive(Debug, Default)]
 pub struct Stdout {
     failed: AtomicU64,
     report: diag::Once,
+    closed: std::sync::atomic::AtomicBool,
+    captured: bool,
 }
 
 impl Stdout {
     /// A writer to standard output.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = tracing_logbook::LogbookLayer::builder().build(tracing_logbook::Stdout::new());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("one write per record");
+    /// });
+    /// ```
     pub fn new() -> Self {
         Stdout::default()
     }
 
+    /// A writer to standard output through `print!`, so that libtest's output capture
+    /// holds the lines of each test.
+    ///
+    /// ```
+    /// use tracing_logbook::{LineWriter, Stdout};
+    /// let out = Stdout::test();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"shown only if this test fails\n");
+    /// assert_eq!(out.failed_lines(), 0);
+    /// ```
+    pub fn test() -> Self {
+        Stdout {
+            captured: true,
+            ..Stdout::default()
+        }
+    }
+
     /// How many records could not be written.
+    ///
+    /// ```
+    /// let out = tracing_logbook::Stdout::new();
+    /// assert_eq!(out.failed_lines(), 0);
+    /// ```
     pub fn failed_lines(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    #[allow(clippy::print_stdout)] // the one place: libtest captures only `print!`
+    fn write_captured(&self, line: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(line);
+        // `print!` panics when stdout fails outside a capture: a failed write, not a
+        // panic of the program.
+        std::panic::catch_unwind(|| print!("{text}")).map_err(|_| io::Error::other("stdout failed"))
     }
 }
 
 impl LineWriter for Stdout {
     fn write_line(&self, _time: OffsetDateTime, line: &[u8]) {
-        let mut out = io::stdout().lock();
-        match out.write_all(line) {
+        if self.closed.load(Ordering::Relaxed) {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let written = if self.captured {
+            self.write_captured(line)
+        } else {
+            io::stdout().lock().write_all(line)
+        };
+        match written {
             Ok(()) => {
                 if self.report.reset() {
                     diag::report(format_args!("writing to stdout works again"));
                 }
+            }
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                // The reader is gone (`| head`): the output ends here, quietly.
+                self.closed.store(true, Ordering::Relaxed);
+                self.failed.fetch_add(1, Ordering::Relaxed);
             }
             Err(err) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -134,11 +191,13 @@ impl LineWriter for Stdout {
     }
 
     fn is_terminal(&self) -> bool {
-        io::stdout().is_terminal()
+        !self.captured && io::stdout().is_terminal()
     }
 
     fn flush(&self) {
-        let _ = io::stdout().lock().flush();
+        if !self.closed.load(Ordering::Relaxed) {
+            let _ = io::stdout().lock().flush();
+        }
     }
 }
 
@@ -173,6 +232,14 @@ impl CaptureWriter {
     }
 
     /// Returns everything written so far as UTF-8 (lossily) and clears the buffer.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::CaptureWriter, LineWriter};
+    /// let out = CaptureWriter::new();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"a line\n");
+    /// assert_eq!(out.take_string(), "a line\n");
+    /// assert_eq!(out.take_string(), "");
+    /// ```
     pub fn take_string(&self) -> String {
         let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(PoisonError::into_inner));
         String::from_utf8(bytes)
@@ -180,6 +247,14 @@ impl CaptureWriter {
     }
 
     /// Returns a copy of everything written so far.
+    ///
+    /// ```
+    /// use tracing_logbook::{testing::CaptureWriter, LineWriter};
+    /// let out = CaptureWriter::new();
+    /// out.write_line(time::OffsetDateTime::UNIX_EPOCH, b"kept\n");
+    /// assert_eq!(out.contents(), b"kept\n");
+    /// assert_eq!(out.contents(), b"kept\n");
+    /// ```
     pub fn contents(&self) -> Vec<u8> {
         self.buf
             .lock()
@@ -211,6 +286,15 @@ pub struct MakeWriterSink<M> {
 
 impl<M> MakeWriterSink<M> {
     /// Wraps `make`.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::stderr);
+    /// let layer = tracing_logbook::LogbookLayer::builder().build(sink);
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::info!("on stderr");
+    /// });
+    /// ```
     pub fn new(make: M) -> Self {
         MakeWriterSink {
             make,
@@ -221,6 +305,12 @@ impl<M> MakeWriterSink<M> {
     }
 
     /// Declares whether the destination is a terminal (for automatic colors). Default false.
+    ///
+    /// ```
+    /// use std::io::IsTerminal;
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::stderr)
+    ///     .with_terminal(std::io::stderr().is_terminal());
+    /// ```
     #[must_use]
     pub fn with_terminal(mut self, terminal: bool) -> Self {
         self.terminal = terminal;
@@ -228,6 +318,11 @@ impl<M> MakeWriterSink<M> {
     }
 
     /// How many records could not be written.
+    ///
+    /// ```
+    /// let sink = tracing_logbook::MakeWriterSink::new(std::io::sink);
+    /// assert_eq!(sink.failed_lines(), 0);
+    /// ```
     pub fn failed_lines(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }

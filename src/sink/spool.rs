@@ -496,7 +496,9 @@ impl<O: Output> Shared<O> {
                 drop(st);
                 self.tally.dropped.fetch_add(1, Ordering::Relaxed);
                 self.after_close.report(format_args!(
-                    "{} was shut down; {} handed to it later are dropped and counted",
+                    "{} was shut down (its tracing_logbook::Guard was dropped): {} logged \
+                     later are dropped and counted. Keep the guard until the program ends: \
+                     `let _guard = tracing_logbook::init(...)?;` (`let _ = ...` drops it at once)",
                     self.label, self.unit
                 ));
                 return None;

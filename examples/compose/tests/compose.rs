@@ -74,3 +74,31 @@ fn levels_fields_and_spans_reach_both_layers() {
         Some("disk full")
     );
 }
+
+/// The same OpenTelemetry layer handed to `Env::layer`: under the crate's filter, beside
+/// its outputs, and following `Guard::set_filter`.
+#[test]
+fn an_opentelemetry_layer_through_env_layer_follows_the_filter() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test)
+        .filter("notice")
+        .unwrap()
+        .layer(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let request = tracing::info_span!("request", method = "GET");
+        let _entered = request.enter();
+        tracing::info!(target: "App", "filtered out for both");
+        tracing_logbook::notice!(target: "App", "order found");
+        guard.set_filter("debug").unwrap();
+        tracing::debug!(target: "App", "debug after set_filter");
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1);
+    let names: Vec<String> = spans[0].events.iter().map(|e| e.name.to_string()).collect();
+    assert_eq!(names, ["order found", "debug after set_filter"]);
+}

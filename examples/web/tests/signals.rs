@@ -1,0 +1,157 @@
+//! `LOG_FLUSH_ON_SIGNALS` beside programs that handle signals themselves: the web
+//! example (tokio::signal) and a program with a `ctrlc` handler. Each program runs in a
+//! child process that gets a real SIGTERM.
+
+#![cfg(unix)]
+#![allow(clippy::print_stdout)] // the child reports to the parent through stdout
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+const CHILD: &str = "SIGNALS_CHILD";
+
+/// Starts `cmd` with stdout piped, waits for a stdout line containing `ready`, sends
+/// SIGTERM, and returns how the process ended and the text of the log files in `dir`.
+fn terminate_when(mut cmd: Command, ready: &str, dir: &std::path::Path) -> (ExitStatus, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(ready) {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait()).unwrap());
+    let status = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the child did not end within 30 s")
+        .unwrap();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_symlink())
+        .collect();
+    paths.sort();
+    let text = paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    (status, text)
+}
+
+fn web(dir: &std::path::Path, flush_on_signals: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_web"));
+    cmd.env("APP_ENV", "production")
+        .env("LOG_FILE", dir.join("web.log"))
+        .env("PORT", "0")
+        .env_remove("RUST_LOG")
+        .env_remove("ROLLBAR_ACCESS_TOKEN")
+        .env_remove("SENTRY_DSN");
+    if flush_on_signals {
+        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
+    }
+    cmd
+}
+
+#[test]
+fn tokio_signal_handling_alone_shuts_down_gracefully_and_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = terminate_when(web(dir.path(), false), "listening", dir.path());
+    assert!(status.success(), "{status:?}\n{text}");
+    assert!(text.contains("NOTICE: web: listening"), "{text}");
+    // main returned: the guard was dropped after the last line.
+    assert!(text.trim_end().ends_with("INFO: web: stopped"), "{text}");
+    assert!(!text.contains("received SIGTERM"), "{text}");
+}
+
+#[test]
+fn with_tokio_signal_handling_the_opt_in_ends_the_process_after_its_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = terminate_when(web(dir.path(), true), "listening", dir.path());
+    // Both handlers ran; ours ended the process as SIGTERM would, after flushing.
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}\n{text}");
+    assert!(
+        text.contains("NOTICE: tracing-logbook: received SIGTERM: flushing the log, then exiting"),
+        "{text}"
+    );
+    assert!(text.contains("NOTICE: web: listening"), "{text}");
+}
+
+/// A program with its own `ctrlc` handler (SIGINT and SIGTERM with the `termination`
+/// feature): it stops its loop, returns from "main" and drops the guard.
+#[test]
+fn child() {
+    let Ok(_) = std::env::var(CHILD) else {
+        return; // not the child
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst)).unwrap();
+    let guard = tracing_logbook::init(tracing_logbook::Env::from_env().unwrap()).unwrap();
+    let mut i = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) && i < 10_000_000 {
+        tracing::info!(target: "App", i, "working");
+        if i == 100 {
+            println!("READY");
+        }
+        if i.is_multiple_of(50) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        i += 1;
+    }
+    tracing::info!(target: "App", "stopped by the program's own handler");
+    drop(guard);
+}
+
+fn ctrlc_program(dir: &std::path::Path, flush_on_signals: bool) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("APP_ENV", "production")
+        .env("LOG_FILE", dir.join("app.log"))
+        .env_remove("RUST_LOG");
+    if flush_on_signals {
+        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
+    }
+    cmd
+}
+
+#[test]
+fn a_ctrlc_handler_alone_ends_the_program_its_own_way_with_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = terminate_when(ctrlc_program(dir.path(), false), "READY", dir.path());
+    assert!(status.success(), "{status:?}");
+    assert!(
+        text.trim_end()
+            .ends_with("INFO: App: stopped by the program's own handler"),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+}
+
+#[test]
+fn with_a_ctrlc_handler_the_opt_in_still_flushes_and_ends_as_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = terminate_when(ctrlc_program(dir.path(), true), "READY", dir.path());
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(text.contains("received SIGTERM: flushing the log, then exiting"));
+    let numbers: Vec<u64> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once("INFO: App: working i=")
+                .map(|(_, n)| n.parse().unwrap())
+        })
+        .collect();
+    assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64));
+}
