@@ -462,13 +462,16 @@ fn assemble(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
-    // An empty `Vec` of layers would disable every callsite (its interest is "never"
-    // without a layer to ask); `None` is the no-op.
-    let user_layers = (!user_layers.is_empty()).then_some(user_layers);
-    let subscriber = tracing_subscriber::registry()
-        .with(filter.clone())
-        .with(user_layers)
-        .with(Spine::new(layers, clock));
+    let spine = Spine::new(layers, clock);
+    let base = tracing_subscriber::registry().with(filter.clone());
+    // Without layers of the program's own the subscriber has no level for them at all
+    // (an empty `Vec` of layers would even disable every callsite: its interest is
+    // "never" without a layer to ask).
+    let dispatch = if user_layers.is_empty() {
+        tracing::Dispatch::new(base.with(spine))
+    } else {
+        tracing::Dispatch::new(base.with(user_layers).with(spine))
+    };
     let guard = Guard {
         components,
         filter,
@@ -478,7 +481,7 @@ fn assemble(
         notifier,
         sentry,
     };
-    Ok((tracing::Dispatch::new(subscriber), guard, max_level))
+    Ok((dispatch, guard, max_level))
 }
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error
