@@ -483,8 +483,9 @@ impl Env {
     /// For programs without signal handling of their own. A program that handles
     /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down
     /// gracefully should leave this off: its handler makes `main` return, and dropping
-    /// the [`Guard`](crate::Guard) flushes. With both, this one ends the process right
-    /// after the flush, cutting the program's own shutdown short.
+    /// the [`Guard`](crate::Guard) flushes. With both, the two race: the log is flushed
+    /// either way, but the process may end right after this flush, cutting the
+    /// program's own shutdown short.
     ///
     /// ```
     /// let env = tracing_logbook::Env::production().flush_on_signals(true);

@@ -300,7 +300,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     // Nothing is installed unless everything can be: the subscriber is checked first,
     // the `log` logger (which cannot be queried) is set before the subscriber, and the
     // hooks only after both.
-    if tracing::dispatcher::has_been_set() {
+    if global_subscriber_is_set() {
         return Err(Error::already_initialized("a global tracing subscriber"));
     }
     #[cfg(not(unix))]
@@ -341,6 +341,26 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         crate::diag::report(format_args!("{}", guard.summary()));
     }
     Ok(guard)
+}
+
+/// Whether a global tracing subscriber is installed. tracing has no query for it, and
+/// the current dispatcher may be a scoped one (`with_default`), so the question is asked
+/// on a new thread, which has no scoped dispatcher: there the current one is the global
+/// one, or none.
+fn global_subscriber_is_set() -> bool {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tracing-logbook-init".into())
+            .spawn_scoped(scope, || {
+                tracing::dispatcher::get_default(|d| {
+                    !d.is::<tracing_core::subscriber::NoSubscriber>()
+                })
+            })
+            .ok()
+            .and_then(|thread| thread.join().ok())
+            // Without a thread to ask, setting the subscriber will tell.
+            .unwrap_or(false)
+    })
 }
 
 /// Builds exactly the subscriber [`init`] would install for `env`, without installing

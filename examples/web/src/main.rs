@@ -43,8 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         let shutdown = app::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        println!("listening on http://{}", listener.local_addr()?);
+        // Logged before it is printed: once a reader sees the address, the line exists.
         tracing_logbook::notice!(addr = %listener.local_addr()?, "listening");
+        println!("listening on http://{}", listener.local_addr()?);
         app::serve(listener, db, shutdown).await
     })?;
     tracing::info!("stopped");

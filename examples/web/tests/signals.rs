@@ -76,11 +76,16 @@ fn tokio_signal_handling_alone_shuts_down_gracefully_and_flushes() {
 }
 
 #[test]
-fn with_tokio_signal_handling_the_opt_in_ends_the_process_after_its_flush() {
+fn with_tokio_signal_handling_the_opt_in_flushes_whichever_handler_ends_the_process() {
     let dir = tempfile::tempdir().unwrap();
     let (status, text) = terminate_when(web(dir.path(), true), "listening", dir.path());
-    // Both handlers ran; ours ended the process as SIGTERM would, after flushing.
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}\n{text}");
+    // Both handlers ran and raced: either ours ended the process as SIGTERM would,
+    // after its flush, or the program's graceful shutdown finished first. The log is
+    // whole either way.
+    assert!(
+        status.signal() == Some(libc::SIGTERM) || status.success(),
+        "{status:?}\n{text}"
+    );
     assert!(
         text.contains("NOTICE: tracing-logbook: received SIGTERM: flushing the log, then exiting"),
         "{text}"
@@ -141,10 +146,14 @@ fn a_ctrlc_handler_alone_ends_the_program_its_own_way_with_every_line() {
 }
 
 #[test]
-fn with_a_ctrlc_handler_the_opt_in_still_flushes_and_ends_as_sigterm() {
+fn with_a_ctrlc_handler_the_opt_in_still_flushes_whichever_handler_ends_the_process() {
     let dir = tempfile::tempdir().unwrap();
     let (status, text) = terminate_when(ctrlc_program(dir.path(), true), "READY", dir.path());
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    // The two handlers race, as beside tokio: either way every line is there.
+    assert!(
+        status.signal() == Some(libc::SIGTERM) || status.success(),
+        "{status:?}"
+    );
     assert!(text.contains("received SIGTERM: flushing the log, then exiting"));
     let numbers: Vec<u64> = text
         .lines()

@@ -68,7 +68,11 @@ fn mixed(i: usize) -> (String, u16) {
 fn file_lines(dir: &std::path::Path) -> Vec<String> {
     let mut records: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.is_symlink() {
+            continue; // the stable name of the current file, read as its dated file
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         for line in text.lines() {
             match line.split_once("] ") {
                 Some((_, rest)) if line.starts_with('[') => records.push(rest.to_owned()),
