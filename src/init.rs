@@ -27,11 +27,12 @@ impl Component for StdoutComponent {
 /// Keeps the logger's background work alive; dropping it flushes and stops it.
 ///
 /// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the panic when a panic drops it, so a panic exits within it too). Bind it to a named variable in `main`
-/// (`let _guard = ...`): `let _ = ...` drops it at once.
+/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the
+/// panic when a panic drops it, so a panic exits within it too). Bind it to a named
+/// variable in `main` (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
 /// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
-/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`]): the lines logged
+/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)): the lines logged
 /// before `exit` are written even when the guard lives far from the call.
 ///
 /// ```no_run
