@@ -772,6 +772,33 @@ impl Env {
         self
     }
 
+    /// What `init` says on stderr, one line each, about a token or DSN that is set but
+    /// not used in this mode (so that nothing is silently not sent).
+    pub(crate) fn idle_credentials(&self) -> Vec<String> {
+        let mut notices = Vec::new();
+        for (set, used, var) in [
+            (
+                self.notify.is_some(),
+                self.rollbar_notifies(),
+                crate::notify::ROLLBAR_ACCESS_TOKEN,
+            ),
+            (
+                self.sentry.is_some(),
+                self.sentry_notifies(),
+                crate::notify::SENTRY_DSN,
+            ),
+        ] {
+            if set && !used {
+                notices.push(format!(
+                    "{var} is set, but notifications are off in {} mode: set {APP_ENV}=staging or \
+                     {APP_ENV}=production to send them",
+                    self.mode.as_str()
+                ));
+            }
+        }
+        notices
+    }
+
     /// Uses `clock` instead of the system clock (for tests).
     ///
     /// ```
@@ -982,5 +1009,80 @@ mod tests {
             env(&[("LOG_TIMEZONE", "CET")]).unwrap_err().var(),
             Some("LOG_TIMEZONE")
         );
+    }
+
+    #[test]
+    fn a_credential_set_but_unused_in_this_mode_is_said_once_each() {
+        let token = ("ROLLBAR_ACCESS_TOKEN", "secret-token-1");
+        let dsn = ("SENTRY_DSN", "https://0123abcd@sentry.example.com/7");
+        let dev = env(&[token, dsn]).unwrap();
+        let notices = dev.idle_credentials();
+        assert_eq!(notices.len(), 2, "{notices:#?}");
+        assert_eq!(
+            notices[0],
+            "ROLLBAR_ACCESS_TOKEN is set, but notifications are off in development mode: \
+             set APP_ENV=staging or APP_ENV=production to send them"
+        );
+        assert!(
+            notices[1].starts_with("SENTRY_DSN is set"),
+            "{}",
+            notices[1]
+        );
+        for notice in &notices {
+            assert!(!notice.contains("secret-token-1") && !notice.contains("0123abcd"));
+        }
+        assert!(env(&[token, dsn, ("APP_ENV", "staging")])
+            .unwrap()
+            .idle_credentials()
+            .is_empty());
+        assert!(env(&[]).unwrap().idle_credentials().is_empty());
+        // Given in code, a notifier is used in every mode: nothing to say.
+        assert!(Env::development()
+            .notify(crate::notify::NotifyConfig::new("t"))
+            .idle_credentials()
+            .is_empty());
+    }
+
+    #[test]
+    fn endpoints_dsns_and_versions_are_checked_at_start_up() {
+        let token = ("ROLLBAR_ACCESS_TOKEN", "secret-token-1");
+        for (endpoint, why) in [
+            ("https://api.rollbar.com:99999/api/1/item/", "port"),
+            ("https://api.rollbar.com:0/api/1/item/", "port"),
+            ("https://bad..host/api/1/item/", "host"),
+            ("https:///api/1/item/", "no host"),
+            ("ftp://api.rollbar.com/", "scheme"),
+            ("https://user:pw@api.rollbar.com/", "userinfo"),
+        ] {
+            let err = env(&[token, ("ROLLBAR_ENDPOINT", endpoint)]).unwrap_err();
+            assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"), "{endpoint}");
+            let text = err.to_string();
+            assert!(text.contains(why), "{endpoint}: {text}");
+            assert!(!text.contains("secret-token-1"), "{text}");
+        }
+        for dsn in [
+            "https://0123abcd@sentry.example.com:70000/7",
+            "https://0123abcd@sentry..example.com/7",
+            "https://0123abcd@:9000/7",
+        ] {
+            let err = env(&[("SENTRY_DSN", dsn)]).unwrap_err();
+            assert_eq!(err.var(), Some("SENTRY_DSN"), "{dsn}");
+            assert!(!err.to_string().contains("0123abcd"), "{err}");
+        }
+        let dsn = ("SENTRY_DSN", "https://0123abcd@sentry.example.com/7");
+        for (var, pair) in [
+            (
+                "ROLLBAR_CODE_VERSION",
+                vec![token, ("ROLLBAR_CODE_VERSION", "   ")],
+            ),
+            ("SENTRY_RELEASE", vec![dsn, ("SENTRY_RELEASE", " \t")]),
+            (
+                "SENTRY_ENVIRONMENT",
+                vec![dsn, ("SENTRY_ENVIRONMENT", "  ")],
+            ),
+        ] {
+            assert_eq!(env(&pair).unwrap_err().var(), Some(var));
+        }
+        assert!(env(&[token, ("ROLLBAR_ENDPOINT", "http://[::1]:8080/api/1/item/")]).is_ok());
     }
 }

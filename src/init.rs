@@ -15,7 +15,6 @@ use crate::record::crossed::Crossing;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
-use crate::lifecycle::SHUTDOWN_TIMEOUT;
 use crate::lifecycle::{Component, Deadline};
 
 struct StdoutComponent(Arc<Stdout>);
@@ -30,11 +29,12 @@ impl Component for StdoutComponent {
 /// Keeps the logger's background work alive; dropping it flushes and stops it.
 ///
 /// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`] in all. Bind it to a named variable in `main`
-/// (`let _guard = ...`): `let _ = ...` drops it at once.
+/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the
+/// panic when a panic drops it, so a panic exits within it too). Bind it to a named
+/// variable in `main` (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
 /// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
-/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`]): the lines logged
+/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)): the lines logged
 /// before `exit` are written even when the guard lives far from the call.
 ///
 /// ```no_run
@@ -259,7 +259,7 @@ impl fmt::Debug for Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         crate::lifecycle::clear_installed();
-        crate::lifecycle::shutdown_all(&self.components, Deadline::after(SHUTDOWN_TIMEOUT));
+        crate::lifecycle::shutdown_all(&self.components, crate::panic::shutdown_deadline());
     }
 }
 
@@ -339,6 +339,9 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         ));
     }
     let flush_on_signals = env.flush_on_signals;
+    for notice in env.idle_credentials() {
+        crate::diag::report(format_args!("{notice}"));
+    }
     let (dispatch, guard, max_level) = assemble(env)?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
@@ -476,6 +479,7 @@ fn assemble(
     let mut notifier = None;
     if env.rollbar_notifies() {
         if let Some(config) = env.notify.clone() {
+            let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
             layers.push(Box::new(layer));
             components.push(Arc::new(handle.clone()));
@@ -487,6 +491,7 @@ fn assemble(
     let mut sentry = None;
     if env.sentry_notifies() {
         if let Some(config) = env.sentry.clone() {
+            let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
             layers.push(Box::new(layer));
             components.push(Arc::new(handle.clone()));

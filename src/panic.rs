@@ -9,8 +9,9 @@
 //! the previous hook (by default, the message on stderr) runs.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::Cell;
 use std::sync::Once;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::lifecycle::Deadline;
 
@@ -63,7 +64,33 @@ pub fn install_hook() {
     });
 }
 
+thread_local! {
+    /// When this thread's latest panic was reported: the exit that unwinding from it
+    /// causes shares one [`SHUTDOWN_TIMEOUT`](crate::lifecycle::SHUTDOWN_TIMEOUT) with the
+    /// hook's flush.
+    static PANICKED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// The deadline of a shutdown that starts now: [`SHUTDOWN_TIMEOUT`] from now, or, while
+/// this thread unwinds from a panic the hook reported (the guard in `main` dropped by
+/// the panic), `SHUTDOWN_TIMEOUT` from the panic, so that the hook's flush and the
+/// shutdown together take no longer than it, even against a hung tracker.
+///
+/// [`SHUTDOWN_TIMEOUT`]: crate::lifecycle::SHUTDOWN_TIMEOUT
+pub(crate) fn shutdown_deadline() -> Deadline {
+    let timeout = crate::lifecycle::SHUTDOWN_TIMEOUT;
+    let since_panic = std::thread::panicking()
+        .then(|| PANICKED_AT.try_with(Cell::get).ok().flatten())
+        .flatten()
+        .map(|at| at.elapsed());
+    match since_panic {
+        Some(elapsed) => Deadline::after(timeout.saturating_sub(elapsed)),
+        None => Deadline::after(timeout),
+    }
+}
+
 fn report(info: &std::panic::PanicHookInfo<'_>) {
+    let _ = PANICKED_AT.try_with(|at| at.set(Some(Instant::now())));
     let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
         s
     } else if let Some(s) = info.payload().downcast_ref::<String>() {

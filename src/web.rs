@@ -6,12 +6,16 @@
 //!
 //! * [`request_span`] makes the span every line of the request is logged in, with the
 //!   field names the notifier maps onto Rollbar's `request`: `method`, `url` (secret
-//!   query parameters already scrubbed), `route`, `client.address`, `request_id`,
+//!   query parameters already scrubbed; absolute in notifications, with
+//!   `server.address`, the Host, and `url.scheme` when the URI or `X-Forwarded-Proto`
+//!   says it), `route`, `client.address`, `request_id`,
 //!   `http.request.header.*` for the [`HEADERS`] (Authorization and Cookie only as
 //!   `***`), and `status` once the response is known. Secrets are scrubbed before they
 //!   are recorded, so they reach neither the log file nor a notification.
 //! * [`on_response`] writes the request's one line, at `INFO` below 500 and at `ERROR`
-//!   for a 5xx, which is therefore the request's one notification.
+//!   for a 5xx. A request has one notification: the error its handler logged inside the
+//!   request span (with its class, causes, request and user) when there is one, and the
+//!   5xx line, titled `GET /users/{id} 500 Internal Server Error`, only otherwise.
 //! * [`panic_response`] answers a panicking handler (for tower-http's
 //!   `CatchPanicLayer::custom`) and marks the response [`Panicked`]: the panic hook has
 //!   already sent the panic (with its backtrace) as `CRITICAL` inside the request span,
@@ -146,12 +150,27 @@ pub fn request_span<B>(
     // Every value is given at creation (one `new_span` rather than a dozen `record`
     // calls), and computed only when the span is enabled: the macro evaluates them
     // behind its enabled check. A `None` is recorded as no value.
+    // What makes the URL absolute in a notification: the Host (HTTP/1.1) or the URI's
+    // authority (HTTP/2), and the scheme when the URI or a proxy says it.
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .filter(|h| h.len() <= 255 && !h.contains('@'));
+    let scheme = request.uri().scheme_str().or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| matches!(*s, "http" | "https"))
+    });
     tracing::span!(
         target: TARGET,
         tracing::Level::ERROR,
         SPAN_NAME,
         method = %request.method(),
         url = scrub_target(&request.uri().to_string()).as_ref(),
+        server.address = host,
+        url.scheme = scheme,
         request_id = request_id().as_str(),
         route = route,
         client.address = client.map(tracing::field::display),
@@ -192,7 +211,15 @@ pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Sp
             "{code} {reason} (the handler panicked)"
         );
     } else if status.is_server_error() {
-        tracing::error!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
+        // Named, so that the notifier knows it: sent only when no error of the request
+        // was, and titled with the method and route.
+        tracing::error!(
+            name: "http.response",
+            target: TARGET,
+            parent: span,
+            latency_ms,
+            "{code} {reason}"
+        );
     } else {
         tracing::info!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
     }

@@ -91,3 +91,77 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     drop(guard);
     assert!(started.elapsed() < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2));
 }
+
+#[cfg(feature = "http-client")]
+const PANIC_CHILD: &str = "TRACING_LOGBOOK_LIFECYCLE_PANIC_ENDPOINT";
+
+/// Runs in the child process only: `init` with a hanging Rollbar, then a panic that
+/// unwinds through the guard.
+#[cfg(feature = "http-client")]
+#[test]
+fn panic_child_with_a_hanging_tracker() {
+    let Ok(endpoint) = std::env::var(PANIC_CHILD) else {
+        return;
+    };
+    use tracing_logbook::notify::NotifyConfig;
+    use tracing_logbook::{Env, LogFile, Mode};
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .notify(
+            // The request would hang longer than any deadline.
+            NotifyConfig::new("token")
+                .endpoint(endpoint)
+                .request_timeout(Duration::from_secs(60)),
+        );
+    let _guard = tracing_logbook::init(env).unwrap();
+    panic!("the tracker hangs");
+}
+
+/// A panic with a hung tracker: the hook's flush and the guard's shutdown share one
+/// SHUTDOWN_TIMEOUT (the shutdown gets what the flush left), instead of 3 s + 5 s.
+#[cfg(feature = "http-client")]
+#[test]
+fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
+    use std::time::Instant;
+    let (_listener, url) = hanging_endpoint();
+    let started = Instant::now();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "panic_child_with_a_hanging_tracker",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PANIC_CHILD, url)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the child ended")
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    // The shutdown had only what the flush (PANIC_FLUSH_TIMEOUT) left of SHUTDOWN_TIMEOUT.
+    let left = tracing_logbook::SHUTDOWN_TIMEOUT - tracing_logbook::panic::PANIC_FLUSH_TIMEOUT;
+    let said = stderr
+        .split("not delivered within the shutdown deadline of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|secs| secs.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no shutdown report: {stderr}"));
+    assert!(said <= left.as_secs_f64() + 0.05, "{said} s: {stderr}");
+    // Process start and the test harness included.
+    assert!(
+        elapsed < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+}

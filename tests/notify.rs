@@ -233,6 +233,189 @@ fn outside_a_request_telemetry_is_the_last_lines_outside_requests() {
     );
 }
 
+/// A lookup that failed because of a parse error: a two-link `source()` chain.
+#[derive(Debug)]
+struct LookupFailed {
+    key: String,
+    source: std::num::ParseIntError,
+}
+
+impl std::fmt::Display for LookupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user {} not found", self.key)
+    }
+}
+
+impl std::error::Error for LookupFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn lookup(key: &str) -> Result<u32, LookupFailed> {
+    key.parse().map_err(|source| LookupFailed {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+#[test]
+fn error_fields_become_a_trace_chain_grouped_by_class_and_callsite() {
+    let (_, items) = in_memory(config().dedup_window(Duration::ZERO), || {
+        for key in ["17x", "18x"] {
+            if let Err(e) = lookup(key) {
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "lookup of {key} failed"
+                );
+            }
+        }
+        let e = lookup("19x").unwrap_err();
+        tracing::error!(error = &e as &dyn std::error::Error, "elsewhere");
+    });
+    assert_eq!(items.len(), 3, "{items:#?}");
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let data = &items[0]["data"];
+    assert_eq!(data["title"], "lookup of 17x failed");
+    let chain = data["body"]["trace_chain"].as_array().unwrap();
+    assert_eq!(
+        support::schema::chain_links(data),
+        [
+            ("LookupFailed", "user 17x not found"),
+            ("ParseIntError", "invalid digit found in string")
+        ]
+    );
+    assert!(chain[0]["frames"][0]["filename"]
+        .as_str()
+        .unwrap()
+        .ends_with("notify.rs"));
+    let fingerprint = data["fingerprint"].as_str().unwrap();
+    assert!(
+        fingerprint.starts_with("LookupFailed<ParseIntError at ")
+            && fingerprint.contains("notify.rs:"),
+        "{fingerprint}"
+    );
+    // Two ids, one callsite: one fingerprint. Another callsite: another.
+    assert_eq!(items[1]["data"]["fingerprint"], fingerprint);
+    assert_ne!(items[2]["data"]["fingerprint"], fingerprint);
+}
+
+/// A summary of a multi-line message outside any span: a whole title (the first line,
+/// quoted, with the count), the full message in the body, the latest repeat's fields.
+#[test]
+fn a_summary_has_a_whole_title_and_the_latest_fields_without_spans() {
+    let (transport, items) = memory();
+    let (layer, handle) = config()
+        .dedup_window(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, || {
+        for attempt in 1..=3u64 {
+            tracing::error!(attempt, "sync failed\nstep 2 of 5\ndetails follow");
+        }
+    });
+    handle.shutdown(WAIT);
+    let items = items.lock().unwrap().clone();
+    assert_eq!(items.len(), 2, "{items:#?}");
+    let schema = Schema::load();
+    items.iter().for_each(|item| schema.assert_strict(item));
+    let summary = &items[1]["data"];
+    assert_eq!(
+        summary["title"],
+        "\"sync failed...\" repeated 2 more times in 3600 s"
+    );
+    assert_eq!(
+        summary["body"]["message"]["body"],
+        "\"sync failed...\" repeated 2 more times in 3600 s\n\nsync failed\nstep 2 of 5\ndetails follow"
+    );
+    assert_eq!(summary["custom"]["fields"]["attempt"], 3);
+    assert_eq!(summary["fingerprint"], items[0]["data"]["fingerprint"]);
+}
+
+/// A tracker that gives no answer at all (refused, unresolvable) holds up the exit by
+/// one more attempt, not by backoffs and one attempt per queued item: the retry that
+/// shutdown wakes fails, and the rest is abandoned at once.
+#[test]
+fn an_unreachable_tracker_costs_shutdown_one_attempt() {
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let counted = attempts.clone();
+    let transport = move |_: &Request<'_>| -> Result<Response, TransportError> {
+        if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let _ = first_tx.send(());
+        }
+        Err(TransportError::new("connection refused"))
+    };
+    let (layer, handle) = config()
+        .dedup_window(Duration::ZERO)
+        .retry_backoff(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, || {
+        for n in 0..5 {
+            tracing::error!(n, "tracker down");
+        }
+    });
+    first_rx.recv_timeout(WAIT).expect("the first attempt");
+    handle.shutdown(WAIT);
+    let stats = handle.stats();
+    assert_eq!(
+        attempts.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "{stats:?}"
+    );
+    assert_eq!(
+        (stats.abandoned, stats.sent, stats.failed),
+        (5, 0, 0),
+        "{stats:?}"
+    );
+}
+
+/// pyrollbar's `exception_level_filters`: per class and per target, a level or
+/// "ignored"; the first matching rule wins, and below the threshold nothing is sent.
+#[test]
+fn level_rules_by_class_and_target() {
+    let (_, items) = in_memory(
+        config()
+            .dedup_window(Duration::ZERO)
+            .ignore_class("ParseIntError")
+            .level_for_class("LookupFailed", Level::Critical)
+            .level_for_target("noisy", Level::Warning)
+            .level_for_target("watched", Level::Error),
+        || {
+            let e = lookup("x").unwrap_err();
+            // Both classes are in the chain: the first rule (ignore) wins.
+            tracing::error!(error = &e as &dyn std::error::Error, "ignored");
+            tracing::error!(target: "noisy::db", "below the threshold now");
+            tracing::warn!(target: "watched", "raised to error");
+            tracing::error!(target: "noisyneighbour", "a different target");
+        },
+    );
+    let titles: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["data"]["title"].as_str().unwrap(),
+                i["data"]["level"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("raised to error", "error"),
+            ("a different target", "error")
+        ]
+    );
+    let (_, items) = in_memory(
+        config().level_for_class("LookupFailed", Level::Critical),
+        || {
+            let e = lookup("x").unwrap_err();
+            tracing::error!(error = &e as &dyn std::error::Error, "lookup failed");
+        },
+    );
+    assert_eq!(items[0]["data"]["level"], "critical");
+}
+
 #[test]
 fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     let (_, items) = in_memory(config().scrub("session_id"), || {
@@ -274,7 +457,7 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
         data["request"]["url"],
         "https://bob:***@example.com/cb?token=***&x=1"
     );
-    assert_eq!(data["request"]["headers"]["authorization"], "***");
+    assert_eq!(data["request"]["headers"]["Authorization"], "***");
     assert_eq!(data["request"]["headers"]["User-Agent"], "curl");
     assert_eq!(
         data["body"]["telemetry"][0]["body"]["message"],
@@ -536,6 +719,36 @@ mod http {
             .request_timeout(Duration::from_secs(10))
     }
 
+    /// Configured in code, the environment is the mode unless set.
+    #[test]
+    fn the_environment_defaults_to_the_mode() {
+        use tracing_logbook::{Env, LogFile, Mode};
+        let server = Server::start(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        for (mode, config, want) in [
+            (
+                Mode::Development,
+                NotifyConfig::new("test-token"),
+                "development",
+            ),
+            (Mode::Staging, NotifyConfig::new("test-token"), "staging"),
+            (
+                Mode::Development,
+                NotifyConfig::new("test-token").environment("qa"),
+                "qa",
+            ),
+        ] {
+            let env = Env::new(mode)
+                .log_file(LogFile::Path(dir.path().join("app.log")))
+                .notify(config.endpoint(server.endpoint()));
+            let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+            tracing::dispatcher::with_default(&dispatch, || tracing::error!("which environment"));
+            assert!(guard.flush(WAIT));
+            let items = server.requests();
+            assert_eq!(items.last().unwrap().json()["data"]["environment"], want);
+        }
+    }
+
     #[test]
     fn posts_items_with_the_token_header() {
         let server = Server::start(vec![]);
@@ -728,7 +941,7 @@ mod http {
             data["request"]["url"],
             "https://app:***@api.example.com/login?token=***&page=2"
         );
-        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["request"]["headers"]["Authorization"], "***");
         assert_eq!(data["custom"]["spans"][1]["fields"]["token"], "***");
         assert_eq!(data["custom"]["spans"][1]["fields"]["table"], "orders");
         assert_eq!(
@@ -738,6 +951,19 @@ mod http {
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
             "retrying with Authorization: Bearer *** password=\"***\""
+        );
+        assert_eq!(
+            data["person"],
+            serde_json::json!({ "id": "ann-1", "username": "ann" })
+        );
+        // The error's chain as a trace_chain, outermost first: scrubbed like the rest.
+        let chain = &data["body"]["trace_chain"];
+        assert_eq!(chain[0]["exception"]["class"], "Outer");
+        assert_eq!(chain[0]["exception"]["message"], "pool exhausted");
+        assert_eq!(chain[1]["exception"]["class"], "Inner");
+        assert_eq!(
+            chain[1]["exception"]["message"],
+            "cannot reach postgres://app:***@db.internal:5432/x"
         );
         assert!(!format!("{items:?}").contains(SECRET));
     }
@@ -832,5 +1058,83 @@ mod http {
         );
         assert!(last["filename"].as_str().unwrap().ends_with("notify.rs"));
         assert!(last["lineno"].is_u64());
+        // Where the panic happened, not the hook that reported it.
+        let custom = &data["custom"];
+        assert!(
+            custom["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("tests/notify.rs"),
+            "{custom:#}"
+        );
+        assert_eq!(custom["line"], last["lineno"], "{custom:#}");
+        assert_eq!(custom["module"], "notify::http", "{custom:#}");
+    }
+}
+
+// === one failed request, one notification (feature `http`) ===
+
+#[cfg(feature = "http")]
+mod requests {
+    use super::*;
+    use tracing_logbook::web;
+
+    fn request(path: &str) -> ::http::Request<()> {
+        ::http::Request::post(path)
+            .header("host", "shop.example.com")
+            .header("user-agent", "curl/8")
+            .body(())
+            .unwrap()
+    }
+
+    fn respond(span: &tracing::Span, status: u16) {
+        let res = ::http::Response::builder().status(status).body(()).unwrap();
+        web::on_response(&res, Duration::from_millis(2), span);
+    }
+
+    /// A handler that logs its error inside the request span: that error (class,
+    /// causes, request) is the request's one notification; the 5xx line is not sent,
+    /// also when the error itself was folded into a summary. Without a handler error,
+    /// the 5xx line is, titled with method, route and status.
+    #[test]
+    fn a_failed_request_is_one_notification_with_its_reason() {
+        let (handle, items) = in_memory(config(), || {
+            for id in [17, 18] {
+                let span =
+                    web::request_span(&request(&format!("/users/{id}")), Some("/users/{id}"), None);
+                let _in = span.enter();
+                let e = lookup(&format!("{id}x")).unwrap_err();
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot load user {id}"
+                );
+                respond(&span, 500);
+            }
+            let span = web::request_span(&request("/orders?page=2"), Some("/orders"), None);
+            respond(&span, 503);
+        });
+        assert_eq!(items.len(), 2, "{items:#?}");
+        let schema = Schema::load();
+        items.iter().for_each(|item| schema.assert_strict(item));
+        let error = &items[0]["data"];
+        assert_eq!(error["title"], "cannot load user 17");
+        assert_eq!(
+            error["body"]["trace_chain"][0]["exception"]["class"],
+            "LookupFailed"
+        );
+        assert_eq!(error["request"]["method"], "POST");
+        assert_eq!(error["request"]["route"], "/users/{id}");
+        assert_eq!(error["context"], "/users/{id}");
+        let response = &items[1]["data"];
+        assert_eq!(response["title"], "POST /orders 503 Service Unavailable");
+        assert_eq!(response["context"], "/orders");
+        // Grouped by what failed, not by the web glue's one callsite for every route.
+        assert_eq!(
+            response["fingerprint"],
+            "message at POST /orders 503 Service Unavailable"
+        );
+        // The second request's error was a repeat: folded into the summary, and its 5xx
+        // line still not sent.
+        assert_eq!(handle.suppressed(), 1);
     }
 }

@@ -249,7 +249,7 @@ fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
     assert_eq!(event["level"], "error");
     assert_eq!(event["logentry"]["formatted"], "failed");
     assert_eq!(event["extra"]["value"], "***");
-    assert_eq!(event["request"]["headers"]["accept"], "*/*");
+    assert_eq!(event["request"]["headers"]["Accept"], "*/*");
 }
 
 #[cfg(not(feature = "http-client"))]
@@ -339,7 +339,7 @@ mod http {
         assert_eq!(request["method"], "GET");
         assert_eq!(request["url"], "http://shop.example/cart");
         assert_eq!(request["query_string"], "page=2");
-        assert_eq!(request["headers"]["accept"], "text/html");
+        assert_eq!(request["headers"]["Accept"], "text/html");
         assert_eq!(request["env"]["REMOTE_ADDR"], "10.1.2.3");
         let crumb = &event["breadcrumbs"]["values"][0];
         assert_eq!(crumb["message"], "logged in");
@@ -468,7 +468,7 @@ mod http {
         let request = &error["request"];
         assert_eq!(request["url"], "https://app:***@api.example.com/login");
         assert_eq!(request["query_string"], "token=***&page=2");
-        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(request["headers"]["Authorization"], "***");
         assert_eq!(error["contexts"]["span db"]["token"], "***");
         assert_eq!(error["contexts"]["span db"]["table"], "orders");
         assert_eq!(
@@ -478,6 +478,19 @@ mod http {
         let crumb = &error["breadcrumbs"]["values"][0];
         assert_eq!(crumb["message"], "retrying with Authorization: Bearer ***");
         assert_eq!(crumb["data"]["password"], "***");
+        assert_eq!(
+            error["user"],
+            serde_json::json!({ "id": "ann-1", "username": "ann" })
+        );
+        // The error's chain as exceptions, root cause first: scrubbed like the rest.
+        let values = &error["exception"]["values"];
+        assert_eq!(values[0]["type"], "Inner");
+        assert_eq!(
+            values[0]["value"],
+            "cannot reach postgres://app:***@db.internal:5432/x"
+        );
+        assert_eq!(values[1]["type"], "Outer");
+        assert_eq!(values[1]["value"], "pool exhausted");
     }
 
     #[test]

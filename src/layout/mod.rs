@@ -169,6 +169,19 @@ where
         self.link.register(dispatch);
     }
 
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        crate::notify::client_interest(meta)
+    }
+
+    /// The HTTP client's own output on the notifier's thread carries the credentials:
+    /// disabled for every output.
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !crate::notify::is_client_output(meta)
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         self.link.remember(event, &ctx);
         if self.outputs.is_empty() {

@@ -144,6 +144,73 @@ pub(crate) fn panic_frames(text: &str) -> Vec<Frame> {
     frames
 }
 
+/// What an item says when a backtrace has no file names (a release build without debug
+/// information): why, and how to get useful frames.
+pub(crate) const NO_LINE_TABLES: &str = "the backtrace has no file names or lines: build with \
+     `debug = \"line-tables-only\"` under `[profile.release]` in Cargo.toml (and keep \
+     `strip` off) for useful frames";
+
+/// A panic's frames, oldest call first, and whether they are useful: without a
+/// backtrace (disabled or unsupported) or with frames that have no file at all (a
+/// release build without line tables), the one frame is the panic's location and the
+/// flag is false, so the item can say why.
+pub(crate) fn panic_trace(backtrace: Option<&str>, location: Option<&str>) -> (Vec<Frame>, bool) {
+    let frames = backtrace.map(panic_frames).unwrap_or_default();
+    if frames.iter().any(|f| f.filename.is_some()) {
+        return (frames, true);
+    }
+    let (file, lineno, colno) = parse_location(location.unwrap_or("<unknown>"));
+    let at = Frame {
+        method: "<panic>".to_owned(),
+        filename: Some(file.to_owned()),
+        lineno,
+        colno,
+    };
+    (vec![at], false)
+}
+
+/// Whether a frame is the application's code rather than the standard library's, the
+/// runtime's, a dependency's (from the Cargo registry or a git checkout) or this crate's
+/// hook.
+pub(crate) fn in_app(frame: &Frame) -> bool {
+    let foreign_symbol = [
+        "std::",
+        "core::",
+        "alloc::",
+        "<std::",
+        "<core::",
+        "<alloc::",
+        "tracing_logbook::",
+        "<tracing_logbook::",
+        "__rust",
+    ]
+    .iter()
+    .any(|p| frame.method.starts_with(p));
+    let foreign_file = frame.filename.as_deref().is_some_and(|f| {
+        f.starts_with("/rustc/")
+            || f.contains("/.cargo/registry/")
+            || f.contains("/.cargo/git/")
+            || f.contains("/rustlib/")
+    });
+    !foreign_symbol && !foreign_file && frame.method != "<unknown>"
+}
+
+/// The module of the innermost application frame (`my_app::orders` of
+/// `my_app::orders::first::{{closure}}`): where a panic happened.
+pub(crate) fn panic_module(frames: &[Frame]) -> Option<String> {
+    let frame = frames
+        .iter()
+        .rev()
+        .find(|f| in_app(f) && f.method != "<panic>")?;
+    let mut path: Vec<&str> = frame
+        .method
+        .split("::")
+        .filter(|segment| !segment.starts_with("{{"))
+        .collect();
+    path.pop();
+    (!path.is_empty()).then(|| path.join("::"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +301,40 @@ mod tests {
         let kept = panic_frames("   0: a\n   1: b\n");
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].method, "b");
+    }
+
+    #[test]
+    fn panic_traces_say_when_they_are_useless() {
+        let (frames, useful) = panic_trace(Some(SAMPLE), Some("src/main.rs:10:5"));
+        assert!(useful);
+        assert_eq!(frames.last().unwrap().method, "my_app::handler");
+        assert!(in_app(frames.last().unwrap()));
+        assert!(!in_app(&frames[0]));
+        assert_eq!(panic_module(&frames).as_deref(), Some("my_app"));
+        // A release build without line tables: symbols at best, no files.
+        let release = "   0: <unknown>\n   1: my_app::handler\n   2: main\n";
+        let (frames, useful) = panic_trace(Some(release), Some("src/main.rs:10:5"));
+        assert!(!useful);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].filename.as_deref(), Some("src/main.rs"));
+        assert_eq!(frames[0].lineno, Some(10));
+        let (frames, useful) = panic_trace(Some("disabled backtrace"), None);
+        assert!(!useful);
+        assert_eq!(frames[0].filename.as_deref(), Some("<unknown>"));
+        let closure = Frame {
+            method: "shop::orders::first::{{closure}}".into(),
+            filename: Some("./src/orders.rs".into()),
+            lineno: Some(3),
+            colno: None,
+        };
+        assert_eq!(panic_module(&[closure]).as_deref(), Some("shop::orders"));
+        let hook = Frame {
+            method: "tracing_logbook::panic::report".into(),
+            filename: Some("/work/src/panic.rs".into()),
+            lineno: Some(1),
+            colno: None,
+        };
+        assert!(!in_app(&hook));
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub(crate) struct Dedup {
     window: Duration,
     max_keys: usize,
     entries: HashMap<u64, Entry>,
+    /// Summaries of windows that ended while the worker was busy (stuck on a slow
+    /// endpoint, say): a repeat after the end opened the next window, and the ended
+    /// window's summary waits here for the worker, one per error (a later window's
+    /// count is added to it), so this too stays within `max_keys`.
+    ready: Vec<(u64, Occurrence, u64)>,
 }
 
 impl Dedup {
@@ -28,6 +33,7 @@ impl Dedup {
             window,
             max_keys,
             entries: HashMap::new(),
+            ready: Vec::new(),
         }
     }
 
@@ -51,12 +57,27 @@ impl Dedup {
                 repeat(&mut entry.template);
                 return false;
             }
-            // An expired window the worker has not swept yet: its count is summarised by
-            // the sweep, which takes only windows that ended; restart it here instead.
-            if entry.count == 0 {
-                entry.started = now;
-                return true;
+            // A window that ended and that the worker has not swept yet (it may be stuck
+            // on a slow endpoint): this occurrence opens the next window, and the ended
+            // one's summary is kept for the worker. Otherwise every repeat would pass
+            // until the worker came back.
+            if entry.count > 0 {
+                let mut summary = std::mem::replace(&mut entry.template, template());
+                summary.settle_latest();
+                match self.ready.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some((_, waiting, count)) => {
+                        *waiting = summary;
+                        *count += entry.count;
+                    }
+                    None => self.ready.push((key, summary, entry.count)),
+                }
+            } else {
+                entry.template = template();
             }
+            entry.template.telemetry.clear();
+            entry.template.spans.clear();
+            entry.started = now;
+            entry.count = 0;
             return true;
         }
         if self.entries.len() < self.max_keys {
@@ -75,15 +96,18 @@ impl Dedup {
         true
     }
 
-    /// When the next open window ends.
+    /// When the next open window ends (now, when a summary is waiting).
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        if !self.ready.is_empty() {
+            return Some(Instant::now());
+        }
         self.entries.values().map(|e| e.started + self.window).min()
     }
 
     /// Closes the windows that ended by `now`; returns the summaries to send.
     pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<(Occurrence, u64)> {
         let window = self.window;
-        let mut out = Vec::new();
+        let mut out = self.take_ready();
         self.entries.retain(|_, e| {
             if e.started + window <= now {
                 if e.count > 0 {
@@ -99,16 +123,23 @@ impl Dedup {
         out
     }
 
+    fn take_ready(&mut self) -> Vec<(Occurrence, u64)> {
+        self.ready.drain(..).map(|(_, occ, n)| (occ, n)).collect()
+    }
+
     /// Closes every window (at shutdown).
     pub(crate) fn take_all(&mut self) -> Vec<(Occurrence, u64)> {
-        self.entries
-            .drain()
-            .filter(|(_, e)| e.count > 0)
-            .map(|(_, mut e)| {
-                e.template.settle_latest();
-                (e.template, e.count)
-            })
-            .collect()
+        let mut out = self.take_ready();
+        out.extend(
+            self.entries
+                .drain()
+                .filter(|(_, e)| e.count > 0)
+                .map(|(_, mut e)| {
+                    e.template.settle_latest();
+                    (e.template, e.count)
+                }),
+        );
+        out
     }
 
     pub(crate) fn window(&self) -> Duration {
@@ -135,6 +166,8 @@ mod tests {
             spans: Vec::new(),
             telemetry: Vec::new(),
             panic: None,
+            error: Vec::new(),
+            group: None,
             repeated: None,
             latest: None,
             trace: None,
@@ -155,6 +188,32 @@ mod tests {
         assert_eq!(summaries.len(), 1);
         assert_eq!(summaries[0].1, 2);
         assert!(d.admit(1, t0 + Duration::from_secs(61), occ, |_| {}));
+    }
+
+    /// The worker is stuck for three windows and never sweeps: each window still lets
+    /// one occurrence through, and every ended window's count waits as one summary.
+    #[test]
+    fn an_unswept_window_lets_one_through_per_window_not_every_repeat() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(60), 8);
+        let mut admitted = 0;
+        for second in 0..180u64 {
+            for _ in 0..10 {
+                if d.admit(1, t0 + Duration::from_secs(second), occ, |_| {}) {
+                    admitted += 1;
+                }
+            }
+        }
+        assert_eq!(admitted, 3, "one per window");
+        let ready: Vec<u64> = d.ready.iter().map(|(_, _, n)| *n).collect();
+        assert_eq!(
+            ready,
+            [2 * 599],
+            "one summary of both ended windows' repeats"
+        );
+        assert!(d.next_expiry().unwrap() <= Instant::now());
+        let all: Vec<u64> = d.take_all().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(all, [2 * 599, 599]);
     }
 
     #[test]

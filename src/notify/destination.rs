@@ -22,6 +22,57 @@ use super::occurrence::{Occurrence, PayloadSettings};
 use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
 
+/// Checks the authority of an endpoint or DSN URL, `host[:port]` (the userinfo already
+/// removed): a host name of letters, digits, `-`, `_` and dots between non-empty labels,
+/// or an IP address (IPv6 in brackets), and a port of 1 to 65535. Returns why not.
+pub(crate) fn check_host_port(authority: &str) -> Result<(), &'static str> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (v6, after) = rest
+            .split_once(']')
+            .ok_or("an IPv6 host without its closing ]")?;
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("the IPv6 host does not parse");
+        }
+        match after {
+            "" => (v6, None),
+            _ => (
+                v6,
+                Some(after.strip_prefix(':').ok_or("junk after the IPv6 host")?),
+            ),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    if !authority.starts_with('[') {
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if host.len() > 253 || !host.trim_end_matches('.').split('.').all(label_ok) {
+            return Err("the host is not a valid host name or address");
+        }
+    }
+    if let Some(port) = port {
+        let valid = !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok_and(|p| p > 0);
+        if !valid {
+            return Err("the port is not a number from 1 to 65535");
+        }
+    }
+    Ok(())
+}
+
 /// A rate limit announced by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RateLimit {
@@ -101,4 +152,41 @@ pub(crate) fn payload(
     settings
         .scrubber
         .scrub_payload(dest.build(occ, settings, id), dest.skeleton())
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::check_host_port;
+
+    #[test]
+    fn hosts_and_ports() {
+        for good in [
+            "api.rollbar.com",
+            "localhost:8080",
+            "127.0.0.1:1",
+            "[::1]:9000",
+            "[2001:db8::1]",
+            "sentry_internal.local.",
+            "o1.ingest.sentry.io:65535",
+        ] {
+            assert_eq!(check_host_port(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            ":8080",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:80a",
+            "bad host",
+            "a..b",
+            "-a.com",
+            "[::1",
+            "[zz::1]",
+            "[::1]x",
+            "host:1:2",
+        ] {
+            assert!(check_host_port(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -14,7 +14,16 @@
 //!
 //! * `body.message.body` (and `title`): the rendered message; for a panic event (see
 //!   [below](#panics)) a `trace` with class `panic`, its message and the backtrace's
-//!   frames, oldest call first.
+//!   frames, oldest call first; for an event with an error field
+//!   (`error = &e as &dyn Error`), a `trace_chain`: one trace per link of its `source()`
+//!   chain, outermost first, each with the error's class (its type as the Sentry SDK
+//!   reads it off `Debug`) and `Display` message; the message stays the title.
+//! * `fingerprint`: the error's classes and its callsite (for the web glue's 5xx line,
+//!   its method, route and status), so the tracker groups one error as one issue
+//!   whatever ids its message holds.
+//! * `person`: from fields named `user.id`, `user.name` (or `user.username`) and, with
+//!   [`capture_email`](NotifyConfig::capture_email), `user.email`, of the event or its
+//!   spans (innermost first). Without `capture_email`, `user.email` is scrubbed.
 //! * `body.telemetry`: the last [`telemetry`](NotifyConfig::telemetry) log lines (of any
 //!   level this layer sees) before the error, as Rollbar `log` telemetry events. Inside
 //!   a span that looks like an HTTP request (one with a `method` field), only that
@@ -24,10 +33,13 @@
 //!   (`custom.spans`), and `channel`, `file`, `line`, `module`, `thread`.
 //! * `request`: the fields of the innermost span that looks like an HTTP request (it has
 //!   a `method` and a `url`, `uri` or `path`): `method`, `url`, `status_code`, `route`,
-//!   `user_ip`, `headers` (fields named `headers.*` or `http.request.header.*`).
+//!   `user_ip`, `headers` (fields named `headers.*` or `http.request.header.*`, with
+//!   their wire names: `User-Agent`); a relative URL is made absolute with the span's
+//!   `server.address` (or `Host` header) and `url.scheme`.
 //! * `environment`, `level`, `timestamp`, a fresh `uuid` per occurrence (kept on retries,
 //!   so the API discards duplicates), `notifier`, `language: "rust"`, `platform`,
-//!   `server.host`, `server.pid`, `code_version` when known, `context` (the channel).
+//!   `server.host`, `server.pid`, `code_version` when known, `context` (the request's
+//!   route, else the channel).
 //!
 //! # What is scrubbed
 //!
@@ -122,8 +134,9 @@ use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
 use self::dedup::Dedup;
 use self::destination::Destination;
-use self::occurrence::{Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
+use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
+pub(crate) use self::worker::{client_interest, is_client_output};
 use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
@@ -150,7 +163,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | setting | default |
 /// |---|---|
 /// | [`endpoint`](Self::endpoint) | [`DEFAULT_ENDPOINT`] |
-/// | [`environment`](Self::environment) | `production` |
+/// | [`environment`](Self::environment) | the mode with [`init`](crate::init) (`development`, `test`, `staging`, `production`), else `production` |
 /// | [`code_version`](Self::code_version) | none |
 /// | [`host`](Self::host) | the machine's host name |
 /// | [`threshold`](Self::threshold) | [`Level::Error`] (error and critical are sent) |
@@ -158,6 +171,8 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | [`dedup_window`](Self::dedup_window) | 60 s |
 /// | [`dedup_max_keys`](Self::dedup_max_keys) | 256 distinct errors |
 /// | [`scrub`](Self::scrub) | none beyond the defaults (see the [module docs](self)) |
+/// | [`capture_email`](Self::capture_email) | off |
+/// | [`trust_proxy`](Self::trust_proxy) | none: the client address is the socket's |
 /// | [`connect_timeout`](Self::connect_timeout) | 3 s |
 /// | [`request_timeout`](Self::request_timeout) | 5 s |
 /// | [`queue_size`](Self::queue_size) | 64 items |
@@ -175,10 +190,16 @@ pub struct NotifyConfig {
     /// Set for the Sentry destination (then `token` is its key, `endpoint` its
     /// envelope URL).
     sentry: Option<Dsn>,
-    environment: String,
+    /// `None` until set: [`init`](crate::init) then uses the mode, a bare `build`
+    /// `production`.
+    environment: Option<String>,
     code_version: Option<String>,
     host: Option<String>,
     threshold: Level,
+    /// Per-class and per-target levels (`None`: never sent), first match wins.
+    levels: Vec<(LevelRule, Option<Level>)>,
+    capture_email: bool,
+    trusted_proxies: Vec<(std::net::IpAddr, u8)>,
     telemetry: usize,
     dedup_window: Duration,
     dedup_max_keys: usize,
@@ -212,17 +233,21 @@ fn valid_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn valid_endpoint(url: &str) -> bool {
+/// Why `url` is not a usable endpoint: an `http://` or `https://` URL with a valid host
+/// and port (see [`destination::check_host_port`]) and no spaces or control characters.
+fn check_endpoint(url: &str) -> Result<(), &'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it contains spaces or control characters");
+    }
     let rest = url
         .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) => {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the scheme is not http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("it has userinfo (user:password@) before the host");
     }
+    destination::check_host_port(authority)
 }
 
 impl NotifyConfig {
@@ -232,10 +257,13 @@ impl NotifyConfig {
             token: AccessToken::new(token),
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             sentry: None,
-            environment: "production".to_owned(),
+            environment: None,
             code_version: None,
             host: None,
             threshold: Level::Error,
+            levels: Vec::new(),
+            capture_email: false,
+            trusted_proxies: Vec::new(),
             telemetry: 20,
             dedup_window: Duration::from_secs(60),
             dedup_max_keys: 256,
@@ -260,7 +288,9 @@ impl NotifyConfig {
     ///
     /// An [`Error`] naming the variable when the token is empty or contains spaces or
     /// control characters (its value is not repeated), the endpoint is not an `http://`
-    /// or `https://` URL, or the code version is empty or longer than 40 characters.
+    /// or `https://` URL with a valid host and a port from 1 to 65535 (the error says
+    /// which part is wrong), or the code version is empty, only whitespace or longer
+    /// than 40 characters.
     ///
     /// # Examples
     ///
@@ -300,18 +330,21 @@ impl NotifyConfig {
         }
         let mut config = NotifyConfig::new(token).environment(environment);
         if let Some(endpoint) = lookup(ROLLBAR_ENDPOINT) {
-            if !valid_endpoint(&endpoint) {
+            if let Err(why) = check_endpoint(&endpoint) {
                 return Err(Error::value(
                     ROLLBAR_ENDPOINT,
                     endpoint,
-                    "expected an http:// or https:// URL such as https://api.rollbar.com/api/1/item/",
+                    format!(
+                        "expected an http:// or https:// URL such as \
+                         https://api.rollbar.com/api/1/item/ ({why})"
+                    ),
                 ));
             }
             config.endpoint = endpoint;
         }
         if let Some(version) = lookup(ROLLBAR_CODE_VERSION) {
             let len = version.chars().count();
-            if len == 0 || len > 40 || version.chars().any(char::is_control) {
+            if version.trim().is_empty() || len > 40 || version.chars().any(char::is_control) {
                 return Err(Error::value(
                     ROLLBAR_CODE_VERSION,
                     version,
@@ -368,7 +401,8 @@ impl NotifyConfig {
     /// # Errors
     ///
     /// An [`Error`] naming the variable when the DSN does not parse (its key is not
-    /// repeated; see [`Dsn::parse`]), or the release or environment is empty, too long
+    /// repeated; see [`Dsn::parse`]), or the release or environment is empty or only
+    /// whitespace, too long
     /// (200 and 64 characters) or contains control characters or slashes.
     ///
     /// # Examples
@@ -396,7 +430,7 @@ impl NotifyConfig {
         let mut config = NotifyConfig::sentry(Dsn::parse(dsn.trim())?).environment(environment);
         let check = |var: &'static str, value: String, max: usize, what: &str| {
             let len = value.chars().count();
-            if len == 0
+            if value.trim().is_empty()
                 || len > max
                 || value
                     .chars()
@@ -422,7 +456,7 @@ impl NotifyConfig {
             )?);
         }
         if let Some(env) = lookup(SENTRY_ENVIRONMENT) {
-            config.environment = check(SENTRY_ENVIRONMENT, env, 64, "an environment name")?;
+            config.environment = Some(check(SENTRY_ENVIRONMENT, env, 64, "an environment name")?);
         }
         Ok(Some(config))
     }
@@ -477,11 +511,56 @@ impl NotifyConfig {
     /// one means `production`).
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         let environment = environment.into();
-        self.environment = if environment.is_empty() {
+        self.environment = Some(if environment.is_empty() {
             "production".to_owned()
         } else {
             environment.chars().take(255).collect()
-        };
+        });
+        self
+    }
+
+    /// The environment unless one was set: what [`init`](crate::init) does with the mode.
+    pub(crate) fn default_environment(mut self, environment: &str) -> Self {
+        if self.environment.is_none() {
+            self = self.environment(environment);
+        }
+        self
+    }
+
+    /// Sends errors of class `class` (the type of any error of an event's `source()`
+    /// chain, as the items show it: `ParseIntError`, `SqliteFailure`) at `level`
+    /// instead of the event's own, as pyrollbar's `exception_level_filters` do. Below the
+    /// [`threshold`](Self::threshold) they are not sent; rules are tried in the order
+    /// given, class and target rules alike, and the first that matches wins.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// use tracing_logbook::Level;
+    ///
+    /// let config = NotifyConfig::new("token")
+    ///     .level_for_class("ConnectionRefused", Level::Critical)
+    ///     .level_for_target("hyper", Level::Warning)
+    ///     .ignore_class("NotFound");
+    /// # let _ = config;
+    /// ```
+    pub fn level_for_class(mut self, class: impl Into<String>, level: Level) -> Self {
+        self.levels
+            .push((LevelRule::Class(class.into()), Some(level)));
+        self
+    }
+
+    /// Sends the events of `target` (and its submodules, `target::*`) at `level`
+    /// instead of their own; see [`level_for_class`](Self::level_for_class).
+    pub fn level_for_target(mut self, target: impl Into<String>, level: Level) -> Self {
+        self.levels
+            .push((LevelRule::Target(target.into()), Some(level)));
+        self
+    }
+
+    /// Never sends errors of class `class` (pyrollbar's `'ignored'`); see
+    /// [`level_for_class`](Self::level_for_class).
+    pub fn ignore_class(mut self, class: impl Into<String>) -> Self {
+        self.levels.push((LevelRule::Class(class.into()), None));
         self
     }
 
@@ -522,6 +601,31 @@ impl NotifyConfig {
     /// errors are sent without being tracked.
     pub fn dedup_max_keys(mut self, keys: usize) -> Self {
         self.dedup_max_keys = keys;
+        self
+    }
+
+    /// Sends the user's email (a `user.email` field) in `person` / `user`, as
+    /// pyrollbar's `capture_email` does; off by default, when `user.email` is scrubbed
+    /// wherever it appears. `user.id` and `user.name` are always sent.
+    pub fn capture_email(mut self, capture: bool) -> Self {
+        self.capture_email = capture;
+        self
+    }
+
+    /// Trusts the proxies of the network `address/prefix_len` (`10.0.0.0`, 8; a single
+    /// proxy: its address with 32, or 128 for IPv6): when a request's socket peer is
+    /// one, its client address is the right-most address of `X-Forwarded-For` that is
+    /// not a trusted proxy. Without any, the client address is always the socket's (a
+    /// client can write any `X-Forwarded-For`).
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    ///     .trust_proxy(Ipv4Addr::new(10, 0, 0, 0).into(), 8);
+    /// # let _ = config;
+    /// ```
+    pub fn trust_proxy(mut self, address: std::net::IpAddr, prefix_len: u8) -> Self {
+        self.trusted_proxies.push((address, prefix_len));
         self
     }
 
@@ -617,10 +721,21 @@ impl NotifyConfig {
             shared: shared.clone(),
             transport,
             settings: PayloadSettings {
-                environment: self.environment.clone(),
+                capture_email: self.capture_email,
+                trusted_proxies: self.trusted_proxies.clone(),
+                environment: self
+                    .environment
+                    .clone()
+                    .unwrap_or_else(|| "production".to_owned()),
                 code_version: self.code_version.clone(),
                 host: self.host.clone().unwrap_or_else(hostname),
-                scrubber: Scrubber::new(self.scrub.iter().map(String::as_str)),
+                // Without capture_email, the user's email is a secret like any other.
+                scrubber: Scrubber::new(
+                    self.scrub
+                        .iter()
+                        .map(String::as_str)
+                        .chain((!self.capture_email).then_some("user.email")),
+                ),
             },
             destination: self.destination(),
             policy: Policy {
@@ -632,6 +747,8 @@ impl NotifyConfig {
             },
             dedup: dedup.clone(),
             paused_until: None,
+            down_at_shutdown: None,
+            abandoned_down: 0,
         };
         let spawned = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
@@ -654,6 +771,7 @@ impl NotifyConfig {
             tx,
             shared: shared.clone(),
             threshold: self.threshold,
+            levels: self.levels,
             telemetry_size: self.telemetry,
             telemetry: SharedLines::new(),
             dedup,
@@ -662,6 +780,28 @@ impl NotifyConfig {
             link: Default::default(),
         };
         (layer, handle)
+    }
+}
+
+/// What a [`NotifyConfig::level_for_class`] (or `_target`) rule matches.
+#[derive(Clone, Debug)]
+enum LevelRule {
+    Class(String),
+    Target(String),
+}
+
+impl LevelRule {
+    fn matches(&self, record: &Record<'_>) -> bool {
+        match self {
+            LevelRule::Target(target) => record
+                .target
+                .strip_prefix(target.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::")),
+            LevelRule::Class(class) => record
+                .fields
+                .error_chain()
+                .is_some_and(|(_, chain)| chain.iter().any(|link| link.class == class)),
+        }
     }
 }
 
@@ -678,6 +818,7 @@ pub struct NotifyLayer {
     tx: Option<SyncSender<Msg>>,
     shared: Arc<Shared>,
     threshold: Level,
+    levels: Vec<(LevelRule, Option<Level>)>,
     telemetry_size: usize,
     telemetry: SharedLines,
     dedup: Arc<Mutex<Dedup>>,
@@ -778,23 +919,27 @@ impl LineSlot {
     }
 }
 
-/// The last lines, newest last, bounded; slots are reused.
+/// The last lines, newest last, bounded; slots are reused. On a request span, also
+/// whether an error of the request was notified (or folded into a summary).
 #[derive(Debug, Default)]
-struct LineRing(VecDeque<LineSlot>);
+struct LineRing {
+    lines: VecDeque<LineSlot>,
+    notified: bool,
+}
 
 impl LineRing {
     fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
-        let mut slot = if self.0.len() >= max {
-            self.0.pop_front().unwrap_or_default()
+        let mut slot = if self.lines.len() >= max {
+            self.lines.pop_front().unwrap_or_default()
         } else {
             LineSlot::default()
         };
         slot.fill(record, timestamp_ms);
-        self.0.push_back(slot);
+        self.lines.push_back(slot);
     }
 
     fn lines(&self) -> Vec<TelemetryLine> {
-        self.0.iter().map(LineSlot::to_line).collect()
+        self.lines.iter().map(LineSlot::to_line).collect()
     }
 }
 
@@ -852,7 +997,7 @@ impl SharedLines {
         let mut all: Vec<(i128, TelemetryLine)> = Vec::new();
         for shard in self.shards.iter() {
             let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
-            all.extend(ring.0.iter().map(|slot| (slot.nanos, slot.to_line())));
+            all.extend(ring.lines.iter().map(|slot| (slot.nanos, slot.to_line())));
         }
         // Stable: lines of one thread with the same time keep their order.
         all.sort_by_key(|(nanos, _)| *nanos);
@@ -866,14 +1011,19 @@ impl Emit for NotifyLayer {
         if IN_WORKER.with(|w| w.get()) {
             return;
         }
-        let notify = record.level >= self.threshold && self.tx.is_some();
+        // The level it is sent at: its own, or the first matching rule's.
+        let level = match self.levels.iter().find(|(rule, _)| rule.matches(record)) {
+            Some((_, level)) => *level,
+            None => Some(record.level),
+        };
+        let notify = level.is_some_and(|l| l >= self.threshold) && self.tx.is_some();
         if !notify && self.telemetry_size == 0 {
             return;
         }
         let timestamp_ms = unix_ms(record.time);
         let request = request_span(record);
-        if notify {
-            self.notify(record, request, timestamp_ms);
+        if let (true, Some(level)) = (notify, level) {
+            self.notify(record, level, request, timestamp_ms);
         }
         if self.telemetry_size > 0 {
             // A request's lines are kept on its span, so its error carries them rather
@@ -899,6 +1049,17 @@ where
 
     fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
         self.link.register(dispatch);
+    }
+
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        client_interest(meta)
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !is_client_output(meta)
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -928,8 +1089,66 @@ fn request_span<'r>(record: &'r Record<'_>) -> Option<&'r SpanRef> {
     })
 }
 
+/// The name of the web glue's response event (`web::on_response`): a 5xx response is
+/// notified only when no error of its request was.
+pub(crate) const RESPONSE_EVENT: &str = "http.response";
+
+/// The first value of the span field called one of `names`, as text.
+fn span_text(span: &SpanRef, names: &[&str]) -> Option<String> {
+    span.data
+        .fields
+        .iter()
+        .find(|(name, _)| names.contains(name))
+        .map(|(_, value)| value.to_owned_value().to_text())
+}
+
+/// The title of a 5xx response's notification: `GET /users/{id} 500 Internal Server
+/// Error` (the route, else the path without its query).
+fn response_title(request: &SpanRef, message: &str) -> String {
+    let method = span_text(request, &["method", "http.method", "http.request.method"]);
+    let route = span_text(request, &["route", "http.route"]).or_else(|| {
+        span_text(request, &["url", "uri", "path", "url.path"])
+            .map(|url| url.split(['?', '#']).next().unwrap_or("").to_owned())
+    });
+    let mut title = String::new();
+    for part in [method, route].into_iter().flatten() {
+        title.push_str(&part);
+        title.push(' ');
+    }
+    title.push_str(message);
+    title
+}
+
 impl NotifyLayer {
-    fn notify(&self, record: &Record<'_>, request: Option<&SpanRef>, timestamp_ms: u64) {
+    fn notify(
+        &self,
+        record: &Record<'_>,
+        level: Level,
+        request: Option<&SpanRef>,
+        timestamp_ms: u64,
+    ) {
+        // One failed request, one notification: an error the handler logged is the
+        // request's notification, and its 5xx response line is then not sent.
+        let entry = request.and_then(|span| span.entry.as_ref());
+        let is_response = record.name == RESPONSE_EVENT;
+        if let Some(entry) = entry {
+            if is_response {
+                if entry
+                    .read_side(self.id, |side: &LineRing| side.notified)
+                    .unwrap_or(false)
+                {
+                    return;
+                }
+            } else {
+                entry.with_side(self.id, LineRing::default, |side: &mut LineRing| {
+                    side.notified = true
+                });
+            }
+        }
+        let message = match request {
+            Some(span) if is_response => response_title(span, record.message),
+            _ => record.message.to_owned(),
+        };
         let owned_fields = || -> Vec<(&'static str, FieldValue)> {
             record
                 .fields
@@ -966,6 +1185,19 @@ impl NotifyLayer {
             None => owned_fields(),
         };
         let panic_info = panic.as_ref().map(|(info, _)| info);
+        let error: Vec<ErrorLink> = record
+            .fields
+            .error_chain()
+            .map(|(_, chain)| {
+                chain
+                    .iter()
+                    .map(|link| ErrorLink {
+                        class: link.class.to_owned(),
+                        message: link.message.to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
 
         // The error's identity: its callsite (one message template), or for `log`
         // records (which share callsites) and panics, where they come from.
@@ -997,19 +1229,41 @@ impl NotifyLayer {
                 .collect()
         };
 
+        // Where it happened: the callsite, or for a panic the panic's own location and
+        // the module of its innermost application frame (not the hook's).
+        let (file, line, module) = match panic_info {
+            Some(p) => {
+                let (frames, _) =
+                    backtrace::panic_trace(p.backtrace.as_deref(), p.location.as_deref());
+                let (file, line, _) =
+                    backtrace::parse_location(p.location.as_deref().unwrap_or(""));
+                (
+                    (!file.is_empty()).then(|| file.to_owned()),
+                    line,
+                    backtrace::panic_module(&frames),
+                )
+            }
+            None => (
+                record.file.map(str::to_owned),
+                record.line,
+                record.module.map(str::to_owned),
+            ),
+        };
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
-            level: record.level,
+            level,
             timestamp_ms,
-            message: record.message.to_owned(),
+            message: message.clone(),
             channel: record.target.to_owned(),
-            file: record.file.map(str::to_owned),
-            line: record.line,
-            module: record.module.map(str::to_owned),
+            file: file.clone(),
+            line,
+            module: module.clone(),
             thread: std::thread::current().name().map(str::to_owned),
             fields: fields(),
             spans,
             telemetry,
             panic: panic_info.cloned(),
+            error: error.clone(),
+            group: is_response.then(|| message.clone()),
             repeated: None,
             latest: None,
             trace: record.trace,
@@ -1019,11 +1273,8 @@ impl NotifyLayer {
             Instant::now(),
             || make(Vec::new(), Vec::new()),
             |summary| {
-                // The summary tells the latest repeat's request (only events inside spans
-                // pay, and only for sharing the span snapshots and refilling one list).
-                if record.spans.is_empty() {
-                    return;
-                }
+                // The summary tells the latest repeat's fields and request: the fields
+                // are refilled into one reused list, span snapshots are shared.
                 if panic_info.is_some() {
                     summary.spans = spans_of();
                     summary.fields = fields();

@@ -2,6 +2,7 @@
 //! destination's payload builder shares: field values as JSON, HTTP request spans,
 //! telemetry text, and size limits.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -29,6 +30,15 @@ pub(crate) struct PanicInfo {
     pub(crate) backtrace: Option<String>,
 }
 
+/// One error of an event's error field (`error = &e as &dyn Error`), outermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ErrorLink {
+    /// The type, as the Sentry SDK derives it from `Debug` (`ParseIntError`).
+    pub(crate) class: String,
+    /// Its `Display` text.
+    pub(crate) message: String,
+}
+
 /// Everything the background thread needs to build an item, captured by the caller.
 #[derive(Clone, Debug)]
 pub(crate) struct Occurrence {
@@ -45,6 +55,11 @@ pub(crate) struct Occurrence {
     pub(crate) spans: Vec<(&'static str, Fields)>,
     pub(crate) telemetry: Vec<TelemetryLine>,
     pub(crate) panic: Option<PanicInfo>,
+    /// The chain of the event's first error field, outermost first (empty: none).
+    pub(crate) error: Vec<ErrorLink>,
+    /// What groups it instead of the callsite: for a 5xx response line, whose callsite
+    /// is the web glue's one for every route, its method, route and status.
+    pub(crate) group: Option<String>,
     /// For a storm summary: how many more times, over which window.
     pub(crate) repeated: Option<(u64, Duration)>,
     /// For a storm summary: the latest repeat's fields and spans, kept as the record had
@@ -91,9 +106,144 @@ impl Occurrence {
     }
 }
 
+impl Occurrence {
+    /// The error's class: the panic class, or the outermost error's type.
+    pub(crate) fn class(&self) -> Option<&str> {
+        if self.panic.is_some() {
+            return Some(super::PANIC_CLASS);
+        }
+        self.error.first().map(|link| link.class.as_str())
+    }
+
+    /// Where the error comes from, as `file:line` (the module or channel when the
+    /// record has no file).
+    pub(crate) fn callsite(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => self.module.clone().unwrap_or_else(|| self.channel.clone()),
+        }
+    }
+
+    /// The grouping key both destinations send: the error's classes (outermost first,
+    /// `message` for an event without an error) and its callsite, so that "user 17 not
+    /// found" and "user 18 not found" logged at one place are one issue.
+    pub(crate) fn fingerprint(&self) -> [String; 2] {
+        let classes = if self.error.is_empty() {
+            self.class().unwrap_or("message").to_owned()
+        } else {
+            let names: Vec<&str> = self.error.iter().map(|l| l.class.as_str()).collect();
+            names.join("<")
+        };
+        [
+            classes,
+            self.group.clone().unwrap_or_else(|| self.callsite()),
+        ]
+    }
+
+    /// The matched route of the innermost request span (`/users/{id}`), if any: Rollbar's
+    /// `context`, Sentry's `transaction`.
+    pub(crate) fn route(&self) -> Option<String> {
+        self.spans.iter().rev().find_map(|(_, fields)| {
+            request_json(fields, &[])?
+                .get("route")
+                .map(|route| match route {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        })
+    }
+
+    /// The user, from fields named as OpenTelemetry and Sentry name them (`user.id`,
+    /// `user.name` or `user.username`, `user.email`): the event's own, then its spans',
+    /// innermost first. The email only with `capture_email`. `None` without an id.
+    pub(crate) fn person(&self, capture_email: bool) -> Option<Person> {
+        let find = |names: &[&str]| -> Option<String> {
+            let own = self.fields.iter().map(|(k, v)| (*k, v));
+            let spans = self.spans.iter().rev().flat_map(|(_, f)| f.iter());
+            own.chain(spans)
+                .find(|(k, _)| names.contains(k))
+                .map(|(_, v)| v.to_text())
+                .filter(|v| !v.trim().is_empty())
+        };
+        let id = find(&["user.id", "enduser.id"])?;
+        Some(Person {
+            id: truncate_chars(&id, 40),
+            username: find(&["user.name", "user.username"]).map(|n| truncate_chars(&n, 255)),
+            email: capture_email
+                .then(|| find(&["user.email"]))
+                .flatten()
+                .map(|e| truncate_chars(&e, 255)),
+        })
+    }
+
+    /// The title: the message's first line, or the outermost error's
+    /// `Class: message` for an event logged without a message.
+    pub(crate) fn title_text(&self) -> String {
+        let first = self.message.lines().next().unwrap_or("").trim();
+        match self.error.first() {
+            Some(link) if first.is_empty() => format!("{}: {}", link.class, link.message),
+            _ => first.to_owned(),
+        }
+    }
+}
+
+/// The text of a dedup summary: `"<first line>" repeated N more times in W s` (with
+/// `...` inside the quotes when the message has more lines, which follow after a blank
+/// line), so the title, which is the first line, is always whole.
+pub(crate) fn summary_text(occ: &Occurrence, n: u64, window: Duration) -> String {
+    let message = occ.panic.as_ref().map_or(&occ.message, |p| &p.message);
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let first = if first.is_empty() {
+        occ.title_text()
+    } else {
+        first.to_owned()
+    };
+    let more = message.trim().contains('\n');
+    let mut text = format!(
+        "\"{first}{}\" repeated {n} more time{} in {} s",
+        if more { "..." } else { "" },
+        if n == 1 { "" } else { "s" },
+        window.as_secs()
+    );
+    if more {
+        text.push_str("\n\n");
+        text.push_str(message);
+    }
+    text
+}
+
+/// Who was affected: Rollbar's `person`, Sentry's `user`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Person {
+    pub(crate) id: String,
+    pub(crate) username: Option<String>,
+    pub(crate) email: Option<String>,
+}
+
+impl Person {
+    /// `{"id": ..., "username": ..., "email": ...}`, without the missing ones.
+    pub(crate) fn json(&self) -> Value {
+        let mut person = Map::new();
+        person.insert("id".into(), json!(self.id));
+        if let Some(username) = &self.username {
+            person.insert("username".into(), json!(username));
+        }
+        if let Some(email) = &self.email {
+            person.insert("email".into(), json!(email));
+        }
+        Value::Object(person)
+    }
+}
+
 /// The settings that go into every item.
 #[derive(Clone, Debug)]
 pub(crate) struct PayloadSettings {
+    /// Whether `user.email` is sent (otherwise it is scrubbed wherever it appears).
+    pub(crate) capture_email: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (networks: address, prefix length).
+    pub(crate) trusted_proxies: Vec<(IpAddr, u8)>,
     pub(crate) environment: String,
     pub(crate) code_version: Option<String>,
     pub(crate) host: String,
@@ -145,7 +295,11 @@ pub(crate) fn telemetry_text(line: &TelemetryLine) -> String {
 /// A span looks like a request when it has a method (`method`, `http.method`,
 /// `http.request.method`) and a URL or path (`url`, `uri`, `path`, `target`,
 /// `http.url`, `http.target`, `url.full`, `url.path`).
-pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
+///
+/// The client address (`user_ip`) is the socket's (`client.address`); when that is one
+/// of the `trusted` proxies (networks as address and prefix length), it is the
+/// right-most address of `X-Forwarded-For` that is not a trusted proxy.
+pub(crate) fn request_json(fields: &Fields, trusted: &[(IpAddr, u8)]) -> Option<Value> {
     fn key_of(name: &str) -> Option<&'static str> {
         Some(match name {
             "method" | "http.method" | "http.request.method" => "method",
@@ -160,6 +314,8 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
                 "user_ip"
             }
             "request_id" | "http.request_id" => "request_id",
+            "server.address" | "host" => "host",
+            "url.scheme" | "scheme" => "scheme",
             _ => return None,
         })
     }
@@ -186,7 +342,7 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
             .or_else(|| name.strip_prefix("headers."))
             .or_else(|| name.strip_prefix("header."))
         {
-            headers.insert(header.to_owned(), Value::String(value.to_text()));
+            headers.insert(header_name(header), Value::String(value.to_text()));
         } else if name == "user_agent" || name == "http.user_agent" {
             headers.insert("User-Agent".to_owned(), Value::String(value.to_text()));
         } else {
@@ -198,10 +354,96 @@ pub(crate) fn request_json(fields: &Fields) -> Option<Value> {
             request.insert("url".to_owned(), path);
         }
     }
+    // A relative URL (a server's request target) made absolute when the host is known.
+    let host = request
+        .remove("host")
+        .or_else(|| headers.get("Host").cloned())
+        .and_then(|h| h.as_str().map(str::to_owned));
+    let scheme = request
+        .remove("scheme")
+        .or_else(|| headers.get("X-Forwarded-Proto").cloned())
+        .and_then(|s| s.as_str().map(str::to_owned))
+        .filter(|s| s == "http" || s == "https")
+        .unwrap_or_else(|| "http".to_owned());
+    if let (Some(host), Some(Value::String(url))) = (host, request.get_mut("url")) {
+        let valid_host = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+        if url.starts_with('/') && valid_host {
+            *url = format!("{scheme}://{host}{url}");
+        }
+    }
+    if let Some(client) = forwarded_client(&request, &headers, trusted) {
+        request.insert("user_ip".to_owned(), Value::String(client));
+    }
     if !headers.is_empty() {
         request.insert("headers".to_owned(), Value::Object(headers));
     }
     Some(Value::Object(request))
+}
+
+/// Whether `ip` is in one of the `trusted` networks.
+pub(crate) fn is_trusted(ip: IpAddr, trusted: &[(IpAddr, u8)]) -> bool {
+    let bits = |ip: IpAddr| -> (u128, u8) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => (u128::from(u32::from(v4)), 32),
+                None => (u128::from(v6), 128),
+            },
+        }
+    };
+    let (addr, width) = bits(ip);
+    trusted.iter().any(|&(net, prefix)| {
+        let (net, net_width) = bits(net);
+        if net_width != width {
+            return false;
+        }
+        let prefix = u32::from(prefix.min(width));
+        let shift = u32::from(width) - prefix;
+        prefix == 0 || (addr >> shift) == (net >> shift)
+    })
+}
+
+/// The client behind trusted proxies (see [`request_json`]), if the socket's peer is one.
+fn forwarded_client(
+    request: &Map<String, Value>,
+    headers: &Map<String, Value>,
+    trusted: &[(IpAddr, u8)],
+) -> Option<String> {
+    let peer: IpAddr = request.get("user_ip")?.as_str()?.parse().ok()?;
+    if trusted.is_empty() || !is_trusted(peer, trusted) {
+        return None;
+    }
+    let forwarded = headers.get("X-Forwarded-For")?.as_str()?;
+    forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter_map(|hop| hop.parse::<IpAddr>().ok())
+        .find(|hop| !is_trusted(*hop, trusted))
+        .map(|hop| hop.to_string())
+}
+
+/// A header's name as sent on the wire, from a field name's last part:
+/// `user_agent` is `User-Agent`, `x_forwarded_for` is `X-Forwarded-For`.
+fn header_name(field: &str) -> String {
+    let mut name = String::with_capacity(field.len());
+    let mut upper = true;
+    for c in field.chars() {
+        match c {
+            '_' | '-' => {
+                name.push('-');
+                upper = true;
+            }
+            c if upper => {
+                name.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => name.push(c),
+        }
+    }
+    name
 }
 
 // === size ===
@@ -311,16 +553,36 @@ pub(crate) mod fixtures {
                 fields: vec![("secret", FieldValue::Str("s3".into()))],
             }],
             panic: None,
+            error: Vec::new(),
+            group: None,
             repeated: None,
             latest: None,
             trace: None,
         }
     }
 
-    /// What the worker sends for `payload` (a destination's `build`), scrubbed.
+    /// An error event: "cannot insert user" caused by a constraint violation whose
+    /// message carries a planted secret.
+    pub(crate) fn error_occurrence() -> Occurrence {
+        let mut occ = occurrence();
+        occ.message = "user 17 not saved".into();
+        occ.error = vec![
+            ErrorLink {
+                class: "InsertFailed".into(),
+                message: "cannot insert user".into(),
+            },
+            ErrorLink {
+                class: "SqliteFailure".into(),
+                message: "UNIQUE constraint failed: users.id (password=hunter2)".into(),
+            },
+        ];
+        occ
+    }
+
+    /// What the worker sends for `payload` (a destination's `build`), scrubbed as a
+    /// notifier without `capture_email` scrubs.
     pub(crate) fn scrubbed(payload: Value, skeleton: &[&str]) -> Value {
-        settings()
-            .scrubber
+        Scrubber::new(["user.email"])
             .scrub_payload(payload, skeleton)
             .get()
             .clone()
@@ -328,6 +590,8 @@ pub(crate) mod fixtures {
 
     pub(crate) fn settings() -> PayloadSettings {
         PayloadSettings {
+            capture_email: false,
+            trusted_proxies: Vec::new(),
             environment: "production".into(),
             code_version: Some("1.2.3".into()),
             host: "web-1".into(),

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use super::backtrace;
 use super::destination::{Destination, RateLimit};
 use super::occurrence::{
-    fields_json, keep_ends, keep_last, request_json, serialize_with_steps, telemetry_text,
-    truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
+    fields_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
+    telemetry_text, truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
 };
 use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
@@ -49,25 +49,9 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
 }
 
 fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
-    let mut frames: Vec<Value> = panic
-        .backtrace
-        .as_deref()
-        .map(backtrace::panic_frames)
-        .unwrap_or_default()
-        .iter()
-        .map(frame_json)
-        .collect();
-    if frames.is_empty() {
-        // No backtrace (disabled or unsupported): the panic location is the one frame.
-        let location = panic.location.as_deref().unwrap_or("<unknown>");
-        let (file, lineno, colno) = backtrace::parse_location(location);
-        frames.push(frame_json(&backtrace::Frame {
-            method: "<panic>".to_owned(),
-            filename: Some(file.to_owned()),
-            lineno,
-            colno,
-        }));
-    }
+    let (frames, useful) =
+        backtrace::panic_trace(panic.backtrace.as_deref(), panic.location.as_deref());
+    let frames: Vec<Value> = frames.iter().map(frame_json).collect();
     let mut description = match &panic.thread {
         Some(thread) => format!("thread '{thread}' panicked"),
         None => "panicked".to_owned(),
@@ -78,6 +62,11 @@ fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
     }
     description.push_str(": ");
     description.push_str(&panic.message);
+    if !useful && panic.backtrace.as_deref().is_some_and(|b| b.contains(": ")) {
+        description.push_str(" (");
+        description.push_str(backtrace::NO_LINE_TABLES);
+        description.push(')');
+    }
     let _ = occ;
     json!({
         "trace": {
@@ -91,8 +80,40 @@ fn panic_body(occ: &Occurrence, panic: &PanicInfo) -> Value {
     })
 }
 
-/// The item's `title`: the message's first line (cut to 255 characters by
-/// [`serialize_within`], after scrubbing: a cut could hide a secret from the scrubber).
+/// An event with an error field: one trace per link of the error's `source()` chain,
+/// outermost first (as pyrollbar orders `trace_chain`). The outermost trace's one frame
+/// is the callsite that logged it; the event's message is its description.
+fn trace_chain(occ: &Occurrence) -> Value {
+    let chain: Vec<Value> = occ
+        .error
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let mut exception = json!({ "class": link.class, "message": link.message });
+            let mut frames = Vec::new();
+            if i == 0 {
+                if !occ.message.is_empty() {
+                    exception["description"] = json!(occ.message);
+                }
+                if let Some(file) = &occ.file {
+                    let mut frame = json!({ "filename": file });
+                    if let Some(line) = occ.line {
+                        frame["lineno"] = json!(line);
+                    }
+                    if let Some(module) = &occ.module {
+                        frame["method"] = json!(module);
+                    }
+                    frames.push(frame);
+                }
+            }
+            json!({ "frames": frames, "exception": exception })
+        })
+        .collect();
+    json!({ "trace_chain": chain })
+}
+
+/// The item's `title` (cut to 255 characters by [`serialize_within`], after
+/// scrubbing: a cut could hide a secret from the scrubber).
 fn title(text: &str) -> Option<String> {
     let first = text.lines().next().unwrap_or("").trim();
     (!first.is_empty()).then(|| first.to_owned())
@@ -130,6 +151,16 @@ pub(crate) const SKELETON: &[&str] = &[
     "/data/body/trace/exception/class",
     "/data/body/trace/exception/message",
     "/data/body/trace/exception/description",
+    "/data/body/trace_chain",
+    "/data/body/trace_chain/*/frames",
+    "/data/body/trace_chain/*/frames/*/filename",
+    "/data/body/trace_chain/*/frames/*/lineno",
+    "/data/body/trace_chain/*/frames/*/method",
+    "/data/body/trace_chain/*/exception",
+    "/data/body/trace_chain/*/exception/class",
+    "/data/body/trace_chain/*/exception/message",
+    "/data/body/trace_chain/*/exception/description",
+    "/data/fingerprint",
     "/data/body/telemetry",
     "/data/body/telemetry/*/level",
     "/data/body/telemetry/*/type",
@@ -140,6 +171,10 @@ pub(crate) const SKELETON: &[&str] = &[
     "/data/body/telemetry/*/body/channel",
     "/data/request",
     "/data/request/headers",
+    "/data/person",
+    "/data/person/id",
+    "/data/person/username",
+    "/data/person/email",
     "/data/custom",
     "/data/custom/fields",
     "/data/custom/spans",
@@ -159,18 +194,13 @@ pub(crate) const SKELETON: &[&str] = &[
 /// The complete item for `occ`, not scrubbed: the worker scrubs it whole
 /// ([`payload`](super::destination::payload)).
 pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) -> Value {
-    let message = match &occ.repeated {
-        Some((n, window)) => format!(
-            "\"{}\" repeated {} more time{} in {} s",
-            occ.message,
-            n,
-            if *n == 1 { "" } else { "s" },
-            window.as_secs()
-        ),
+    let message = match occ.repeated {
+        Some((n, window)) => summary_text(occ, n, window),
         None => occ.message.clone(),
     };
     let mut body = match (&occ.panic, occ.repeated) {
         (Some(panic), None) => panic_body(occ, panic),
+        (None, None) if !occ.error.is_empty() => trace_chain(occ),
         _ => json!({ "message": { "body": message } }),
     };
     if !occ.telemetry.is_empty() {
@@ -244,18 +274,39 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, uuid: &str) ->
     if let Some(version) = &settings.code_version {
         data.insert("code_version".into(), json!(version));
     }
-    if !occ.channel.is_empty() {
-        data.insert("context".into(), json!(occ.channel));
+    // The route a request error happened on, else the channel.
+    match occ.route() {
+        Some(route) => {
+            data.insert("context".into(), json!(route));
+        }
+        None if !occ.channel.is_empty() => {
+            data.insert("context".into(), json!(occ.channel));
+        }
+        None => {}
     }
     let title_source = match &occ.panic {
-        Some(p) if occ.repeated.is_none() => &p.message,
-        _ => &message,
+        Some(p) if occ.repeated.is_none() => p.message.clone(),
+        _ if occ.repeated.is_none() => occ.title_text(),
+        _ => message,
     };
-    if let Some(title) = title(title_source) {
+    if let Some(title) = title(&title_source) {
         data.insert("title".into(), json!(title));
     }
-    if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request_json(f)) {
+    let [classes, callsite] = occ.fingerprint();
+    data.insert(
+        "fingerprint".into(),
+        json!(format!("{classes} at {callsite}")),
+    );
+    if let Some(request) = occ
+        .spans
+        .iter()
+        .rev()
+        .find_map(|(_, f)| request_json(f, &settings.trusted_proxies))
+    {
         data.insert("request".into(), request);
+    }
+    if let Some(person) = occ.person(settings.capture_email) {
+        data.insert("person".into(), person.json());
     }
     data.insert("custom".into(), Value::Object(custom));
     data.insert("body".into(), body.take());
@@ -404,7 +455,8 @@ pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<D
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
+    use crate::notify::occurrence::fixtures::{error_occurrence, occurrence, scrubbed, settings};
+    use crate::record::FieldValue;
 
     /// The item the worker sends for `occ`.
     fn item(occ: &Occurrence) -> Value {
@@ -426,7 +478,7 @@ mod tests {
             "https://u:***@shop/pay?token=***&x=1"
         );
         assert_eq!(data["request"]["status_code"], 500);
-        assert_eq!(data["request"]["headers"]["authorization"], "***");
+        assert_eq!(data["request"]["headers"]["Authorization"], "***");
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
             "login secret=***"
@@ -456,6 +508,125 @@ mod tests {
         assert_eq!(trace["frames"][0]["colno"], 5);
         assert_eq!(item["data"]["level"], "critical");
         assert!(item["data"]["body"].get("message").is_none());
+        assert!(!item.to_string().contains("line-tables-only"));
+
+        // A release build's backtrace: no files. The location is the frame, and the
+        // item says why there is no more.
+        occ.panic.as_mut().unwrap().backtrace = Some("   0: <unknown>\n   1: main\n".into());
+        let item = super::tests::item(&occ);
+        let trace = &item["data"]["body"]["trace"];
+        assert_eq!(trace["frames"].as_array().unwrap().len(), 1);
+        assert_eq!(trace["frames"][0]["filename"], "src/main.rs");
+        let description = trace["exception"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("debug = \"line-tables-only\""),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn error_items_carry_a_trace_chain_outermost_first_and_a_fingerprint() {
+        let occ = error_occurrence();
+        let sent = item(&occ);
+        let data = &sent["data"];
+        assert!(data["body"].get("message").is_none());
+        let chain = data["body"]["trace_chain"].as_array().unwrap();
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0]["exception"]["class"], "InsertFailed");
+        assert_eq!(chain[0]["exception"]["message"], "cannot insert user");
+        assert_eq!(chain[0]["exception"]["description"], "user 17 not saved");
+        assert_eq!(chain[0]["frames"][0]["filename"], "src/pay.rs");
+        assert_eq!(chain[0]["frames"][0]["lineno"], 42);
+        assert_eq!(chain[1]["exception"]["class"], "SqliteFailure");
+        assert_eq!(chain[1]["frames"], json!([]));
+        // The planted secret in a cause's message is scrubbed like everything else.
+        assert_eq!(
+            chain[1]["exception"]["message"],
+            "UNIQUE constraint failed: users.id (password=***)"
+        );
+        assert!(!sent.to_string().contains("hunter2"));
+        assert_eq!(data["title"], "user 17 not saved");
+        assert_eq!(
+            data["fingerprint"],
+            "InsertFailed<SqliteFailure at src/pay.rs:42"
+        );
+        // Another id from the same callsite: the same fingerprint.
+        let mut other = error_occurrence();
+        other.message = "user 18 not saved".into();
+        assert_eq!(item(&other)["data"]["fingerprint"], data["fingerprint"]);
+        // Without a message, the title is the error.
+        other.message.clear();
+        assert_eq!(
+            item(&other)["data"]["title"],
+            "InsertFailed: cannot insert user"
+        );
+    }
+
+    /// The user from span fields: `person`, the email only when opted in (and scrubbed
+    /// everywhere otherwise); header names as on the wire; an absolute URL.
+    #[test]
+    fn who_and_what() {
+        let mut occ = occurrence();
+        occ.spans[0].1 .0.extend([
+            ("server.address", FieldValue::Str("shop.example.com".into())),
+            (
+                "http.request.header.user_agent",
+                FieldValue::Str("curl/8".into()),
+            ),
+        ]);
+        occ.spans[0].1 .0.retain(|(k, _)| *k != "uri");
+        occ.spans[0]
+            .1
+             .0
+            .push(("url", FieldValue::Str("/pay?x=1".into())));
+        occ.spans.push((
+            "user",
+            crate::record::Fields(vec![
+                ("user.id", FieldValue::U64(17)),
+                ("user.name", FieldValue::Str("ann".into())),
+                ("user.email", FieldValue::Str("ann@example.com".into())),
+            ]),
+        ));
+        let sent = item(&occ);
+        let data = &sent["data"];
+        assert_eq!(data["person"], json!({ "id": "17", "username": "ann" }));
+        assert!(!sent.to_string().contains("ann@example.com"), "{sent:#}");
+        assert_eq!(data["request"]["url"], "http://shop.example.com/pay?x=1");
+        assert_eq!(data["request"]["headers"]["User-Agent"], "curl/8");
+        let mut opted_in = settings();
+        opted_in.capture_email = true;
+        opted_in.scrubber = crate::notify::scrub::Scrubber::new([]);
+        let sent = opted_in
+            .scrubber
+            .scrub_payload(build(&occ, &opted_in, "u"), SKELETON)
+            .get()
+            .clone();
+        assert_eq!(sent["data"]["person"]["email"], "ann@example.com");
+    }
+
+    /// `X-Forwarded-For` names the client only behind a trusted proxy.
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let mut occ = occurrence();
+        occ.spans[0].1 .0.push((
+            "http.request.header.x_forwarded_for",
+            FieldValue::Str("6.6.6.6, 203.0.113.7, 10.0.0.2".into()),
+        ));
+        // The socket peer (client_ip 10.0.0.9) is not trusted: it is the client.
+        assert_eq!(item(&occ)["data"]["request"]["user_ip"], "10.0.0.9");
+        let mut trusting = settings();
+        trusting.trusted_proxies = vec![("10.0.0.0".parse().unwrap(), 8)];
+        let sent = scrubbed(build(&occ, &trusting, "u"), SKELETON);
+        // 10.0.0.2 is a trusted proxy too; 203.0.113.7 is the client (6.6.6.6 is
+        // whatever the client claimed).
+        assert_eq!(sent["data"]["request"]["user_ip"], "203.0.113.7");
+        use crate::notify::occurrence::is_trusted;
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(is_trusted(v6, &[("2001:db8::".parse().unwrap(), 32)]));
+        assert!(!is_trusted(v6, &[("10.0.0.0".parse().unwrap(), 8)]));
+        let mapped: std::net::IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert!(is_trusted(mapped, &[("10.0.0.0".parse().unwrap(), 8)]));
+        assert!(is_trusted(v6, &[("::".parse().unwrap(), 0)]));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::backtrace;
 use super::destination::{Destination, RateLimit};
 use super::occurrence::{
-    field_json, keep_ends, keep_last, request_json, serialize_with_steps, truncate_chars,
-    truncate_strings, Occurrence, PayloadSettings,
+    field_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
+    truncate_chars, truncate_strings, Occurrence, PayloadSettings,
 };
 use super::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 use super::scrub::{query_start, Scrubbed};
@@ -79,8 +79,8 @@ impl Dsn {
     /// # Errors
     ///
     /// An [`Error`] naming [`SENTRY_DSN`], with the key redacted from the value shown,
-    /// when `dsn` is not an `http://` or `https://` URL with a key, a host and a
-    /// numeric project id.
+    /// when `dsn` is not an `http://` or `https://` URL with a key, a valid host (and
+    /// port from 1 to 65535) and a numeric project id.
     pub fn parse(dsn: &str) -> Result<Dsn, Error> {
         let invalid = |why: &str| {
             Error::value(
@@ -108,9 +108,7 @@ impl Dsn {
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(invalid("the public key is missing or not alphanumeric"));
         }
-        if host.is_empty() || host.starts_with(':') {
-            return Err(invalid("no host"));
-        }
+        super::destination::check_host_port(host).map_err(invalid)?;
         let path = &rest[authority_end..];
         if path.contains(['?', '#']) {
             return Err(invalid("it has a query or fragment"));
@@ -188,23 +186,6 @@ fn seconds(timestamp_ms: u64) -> Value {
     json!(timestamp_ms as f64 / 1000.0)
 }
 
-/// Whether a frame is the application's code rather than the standard library's or a
-/// dependency's.
-fn in_app(frame: &backtrace::Frame) -> bool {
-    let std_symbol = [
-        "std::", "core::", "alloc::", "<std::", "<core::", "<alloc::",
-    ]
-    .iter()
-    .any(|p| frame.method.starts_with(p));
-    let foreign_file = frame.filename.as_deref().is_some_and(|f| {
-        f.starts_with("/rustc/")
-            || f.contains("/.cargo/registry/")
-            || f.contains("/.cargo/git/")
-            || f.contains("/rustlib/")
-    });
-    !std_symbol && !foreign_file && frame.method != "<unknown>"
-}
-
 fn frame_json(frame: &backtrace::Frame) -> Value {
     let mut f = Map::new();
     f.insert("function".into(), json!(frame.method));
@@ -220,7 +201,7 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
     if let Some(col) = frame.colno {
         f.insert("colno".into(), json!(col));
     }
-    f.insert("in_app".into(), json!(in_app(frame)));
+    f.insert("in_app".into(), json!(backtrace::in_app(frame)));
     Value::Object(f)
 }
 
@@ -228,8 +209,8 @@ fn frame_json(frame: &backtrace::Frame) -> Value {
 /// the scrubber sees its query start (after the userinfo, whose password may hold a `?`),
 /// so that the scrubber finds the password in `url` and the parameters in
 /// `query_string`.
-fn request(fields: &crate::record::Fields) -> Option<Value> {
-    let Value::Object(mut r) = request_json(fields)? else {
+fn request(fields: &crate::record::Fields, trusted: &[(std::net::IpAddr, u8)]) -> Option<Value> {
+    let Value::Object(mut r) = request_json(fields, trusted)? else {
         return None;
     };
     let mut out = Map::new();
@@ -274,36 +255,66 @@ fn request(fields: &crate::record::Fields) -> Option<Value> {
 }
 
 fn exception(occ: &Occurrence, panic: &super::occurrence::PanicInfo) -> Value {
-    let mut frames: Vec<Value> = panic
-        .backtrace
-        .as_deref()
-        .map(backtrace::panic_frames)
-        .unwrap_or_default()
+    let (frames, useful) =
+        backtrace::panic_trace(panic.backtrace.as_deref(), panic.location.as_deref());
+    let frames: Vec<Value> = frames
         .iter()
-        .map(frame_json)
+        .map(|frame| {
+            let mut json = frame_json(frame);
+            if !useful {
+                // The panic's own location: the application's.
+                json["in_app"] = json!(true);
+            }
+            json
+        })
         .collect();
-    if frames.is_empty() {
-        let location = panic.location.as_deref().unwrap_or("<unknown>");
-        let (file, lineno, colno) = backtrace::parse_location(location);
-        let mut frame = frame_json(&backtrace::Frame {
-            method: "<panic>".to_owned(),
-            filename: Some(file.to_owned()),
-            lineno,
-            colno,
-        });
-        frame["in_app"] = json!(true);
-        frames.push(frame);
-    }
     let mut value = json!({
         "type": PANIC_CLASS,
         "value": panic.message,
         "mechanism": { "type": "panic", "handled": false },
         "stacktrace": { "frames": frames },
     });
+    if !useful && panic.backtrace.as_deref().is_some_and(|b| b.contains(": ")) {
+        value["mechanism"]["description"] = json!(backtrace::NO_LINE_TABLES);
+    }
     if let Some(thread) = panic.thread.as_deref().or(occ.thread.as_deref()) {
         value["thread_id"] = json!(thread);
     }
     json!({ "values": [value] })
+}
+
+/// An event with an error field: Sentry's `exception.values`, root cause first and the
+/// outermost error (the one logged) last, as the Sentry SDK orders a `source()` chain;
+/// the outermost carries the callsite as its one frame.
+fn error_exception(occ: &Occurrence) -> Value {
+    let values: Vec<Value> = occ
+        .error
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, link)| {
+            let mut value = json!({
+                "type": link.class,
+                "value": link.message,
+                "mechanism": { "type": "tracing", "handled": true },
+            });
+            if i == 0 {
+                if let Some(file) = &occ.file {
+                    let mut frame = json!({ "filename": file, "in_app": true });
+                    if let Some(line) = occ.line {
+                        frame["lineno"] = json!(line);
+                    }
+                    if let Some(module) = &occ.module {
+                        frame["function"] = json!(module);
+                        frame["module"] = json!(module);
+                    }
+                    value["stacktrace"] = json!({ "frames": [frame] });
+                }
+            }
+            value
+        })
+        .collect();
+    json!({ "values": values })
 }
 
 /// The keys of the event's own structure: a scrub name never replaces them wholesale
@@ -315,6 +326,7 @@ pub(crate) const SKELETON: &[&str] = &[
     "/level",
     "/logger",
     "/server_name",
+    "/transaction",
     "/environment",
     "/release",
     "/sdk",
@@ -327,6 +339,7 @@ pub(crate) const SKELETON: &[&str] = &[
     "/exception/values/*/mechanism",
     "/exception/values/*/mechanism/type",
     "/exception/values/*/mechanism/handled",
+    "/exception/values/*/mechanism/description",
     "/exception/values/*/stacktrace",
     "/exception/values/*/stacktrace/frames",
     "/exception/values/*/stacktrace/frames/*/function",
@@ -335,6 +348,8 @@ pub(crate) const SKELETON: &[&str] = &[
     "/exception/values/*/stacktrace/frames/*/lineno",
     "/exception/values/*/stacktrace/frames/*/colno",
     "/exception/values/*/stacktrace/frames/*/in_app",
+    "/exception/values/*/stacktrace/frames/*/module",
+    "/fingerprint",
     "/exception/values/*/thread_id",
     "/logentry",
     "/logentry/formatted",
@@ -359,6 +374,10 @@ pub(crate) const SKELETON: &[&str] = &[
     "/contexts/trace/span_id",
     "/request",
     "/request/headers",
+    "/user",
+    "/user/id",
+    "/user/username",
+    "/user/email",
     "/request/env",
     "/breadcrumbs",
     "/breadcrumbs/values",
@@ -382,6 +401,9 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
         event.insert("logger".into(), json!(occ.channel));
     }
     event.insert("server_name".into(), json!(settings.host));
+    if let Some(route) = occ.route() {
+        event.insert("transaction".into(), json!(route));
+    }
     event.insert("environment".into(), json!(settings.environment));
     if let Some(release) = &settings.code_version {
         event.insert("release".into(), json!(release));
@@ -395,19 +417,19 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
             event.insert("exception".into(), exception(occ, panic));
         }
         (_, Some((n, window))) => {
-            let text = format!(
-                "\"{}\" repeated {} more time{} in {} s",
-                occ.panic.as_ref().map_or(&occ.message, |p| &p.message),
-                n,
-                if n == 1 { "" } else { "s" },
-                window.as_secs()
-            );
+            let text = summary_text(occ, n, window);
             event.insert("logentry".into(), json!({ "formatted": text }));
         }
         (None, None) => {
-            event.insert("logentry".into(), json!({ "formatted": occ.message }));
+            if !occ.error.is_empty() {
+                event.insert("exception".into(), error_exception(occ));
+            }
+            if !occ.message.is_empty() || occ.error.is_empty() {
+                event.insert("logentry".into(), json!({ "formatted": occ.message }));
+            }
         }
     }
+    event.insert("fingerprint".into(), json!(occ.fingerprint()));
 
     let mut tags = Map::new();
     if !occ.channel.is_empty() {
@@ -464,8 +486,16 @@ pub(crate) fn build(occ: &Occurrence, settings: &PayloadSettings, event_id: &str
     }
     event.insert("contexts".into(), Value::Object(contexts));
 
-    if let Some(request) = occ.spans.iter().rev().find_map(|(_, f)| request(f)) {
+    if let Some(request) = occ
+        .spans
+        .iter()
+        .rev()
+        .find_map(|(_, f)| request(f, &settings.trusted_proxies))
+    {
         event.insert("request".into(), request);
+    }
+    if let Some(person) = occ.person(settings.capture_email) {
+        event.insert("user".into(), person.json());
     }
 
     if !occ.telemetry.is_empty() {
@@ -649,7 +679,7 @@ impl Destination for Sentry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::occurrence::fixtures::{occurrence, scrubbed, settings};
+    use crate::notify::occurrence::fixtures::{error_occurrence, occurrence, scrubbed, settings};
     use crate::notify::occurrence::PanicInfo;
 
     /// The event the worker sends for `occ`.
@@ -678,6 +708,11 @@ mod tests {
             "https://k@h/abc",
             "https://k@h/1?x=1",
             "https://k y@h/1",
+            "https://k@h:99999/1",
+            "https://k@h:0/1",
+            "https://k@bad..host/1",
+            "https://k@h:x/1",
+            "https://k@[::1/1",
         ] {
             let err = Dsn::parse(bad).unwrap_err();
             assert_eq!(err.var(), Some(SENTRY_DSN), "{bad}");
@@ -712,7 +747,7 @@ mod tests {
         assert_eq!(request["method"], "POST");
         assert_eq!(request["url"], "https://u:***@shop/pay");
         assert_eq!(request["query_string"], "token=***&x=1");
-        assert_eq!(request["headers"]["authorization"], "***");
+        assert_eq!(request["headers"]["Authorization"], "***");
         assert_eq!(request["env"]["REMOTE_ADDR"], "10.0.0.9");
         assert_eq!(request["env"]["status_code"], "500");
         let crumb = &event["breadcrumbs"]["values"][0];
@@ -724,6 +759,31 @@ mod tests {
         for secret in ["hunter2", "xyz", "abc", "s3\""] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+    }
+
+    #[test]
+    fn error_events_carry_the_chain_root_cause_first_and_a_fingerprint() {
+        let event = sent(&error_occurrence());
+        let values = event["exception"]["values"].as_array().unwrap();
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0]["type"], "SqliteFailure");
+        assert_eq!(
+            values[0]["value"],
+            "UNIQUE constraint failed: users.id (password=***)"
+        );
+        assert_eq!(values[1]["type"], "InsertFailed");
+        assert_eq!(values[1]["value"], "cannot insert user");
+        assert_eq!(values[1]["mechanism"]["handled"], true);
+        let frame = &values[1]["stacktrace"]["frames"][0];
+        assert_eq!(frame["filename"], "src/pay.rs");
+        assert_eq!(frame["lineno"], 42);
+        assert_eq!(frame["in_app"], true);
+        assert_eq!(event["logentry"]["formatted"], "user 17 not saved");
+        assert_eq!(
+            event["fingerprint"],
+            json!(["InsertFailed<SqliteFailure", "src/pay.rs:42"])
+        );
+        assert!(!event.to_string().contains("hunter2"));
     }
 
     #[test]

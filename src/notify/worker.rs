@@ -21,6 +21,38 @@ thread_local! {
     pub(crate) static IN_WORKER: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The crates of the HTTP client whose own log output is dropped on the notifier's
+/// thread: at `RUST_LOG=debug` or `trace`, `ureq-proto` logs every byte of a request
+/// (the `X-Rollbar-Access-Token` and `X-Sentry-Auth` headers included) as hex and text
+/// rows, and a transport's TLS layer its handshake.
+const CLIENT_TARGETS: &[&str] = &["ureq", "ureq_proto", "rustls", "rustls_pki_types", "webpki"];
+
+fn is_client_target(target: &str) -> bool {
+    CLIENT_TARGETS.iter().any(|krate| {
+        target
+            .strip_prefix(krate)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// Whether an event is the HTTP client's own output on the notifier's thread, which no
+/// output may show: it carries the credentials. Every layer of ours disables it for the
+/// whole subscriber (see [`client_interest`]), so no other layer sees it either.
+pub(crate) fn is_client_output(meta: &tracing::Metadata<'_>) -> bool {
+    IN_WORKER.try_with(Cell::get).unwrap_or(false) && is_client_target(meta.target())
+}
+
+/// The interest of our layers in a callsite: the HTTP client's callsites are decided per
+/// event and thread ([`is_client_output`]), everything else is left to the filters.
+/// (`log` records are decided per record anyway.)
+pub(crate) fn client_interest(meta: &tracing::Metadata<'_>) -> tracing::subscriber::Interest {
+    if is_client_target(meta.target()) {
+        tracing::subscriber::Interest::sometimes()
+    } else {
+        tracing::subscriber::Interest::always()
+    }
+}
+
 /// A message to the worker.
 pub(crate) enum Msg {
     Item(Box<Occurrence>),
@@ -77,9 +109,10 @@ impl Shared {
         self.cond.notify_all();
     }
 
-    /// Waits for `duration`, or less if shutdown's deadline comes first. Returns false
-    /// when the deadline has passed (the caller must give up).
-    fn wait(&self, duration: Duration) -> bool {
+    /// Waits for `duration`, or less if shutdown's deadline comes first (or, with
+    /// `until_shutdown`, as soon as shutdown starts: a retry's backoff does not hold up
+    /// the exit). Returns false when the deadline has passed (the caller must give up).
+    fn wait(&self, duration: Duration, until_shutdown: bool) -> bool {
         // A wait too long to represent is capped: a year is "forever" for a backoff.
         let until = crate::lifecycle::Deadline::after(duration)
             .instant()
@@ -90,7 +123,7 @@ impl Shared {
             if state.deadline.is_some_and(|d| now >= d) {
                 return false;
             }
-            if now >= until {
+            if now >= until || (until_shutdown && state.deadline.is_some()) {
                 return true;
             }
             let limit = state.deadline.map_or(until, |d| d.min(until));
@@ -130,6 +163,12 @@ pub(crate) struct Worker<T> {
     pub(crate) destination: Box<dyn Destination>,
     pub(crate) dedup: Arc<Mutex<Dedup>>,
     pub(crate) paused_until: Option<Instant>,
+    /// Set when, after shutdown began, a request got no answer at all (refused,
+    /// unresolvable, timed out): the rest is abandoned at once rather than tried in
+    /// turn, so a tracker that is down does not hold up the exit.
+    pub(crate) down_at_shutdown: Option<String>,
+    /// Items abandoned because of `down_at_shutdown`.
+    pub(crate) abandoned_down: u64,
 }
 
 enum Outcome {
@@ -163,8 +202,8 @@ impl<T: Transport> Worker<T> {
                 }
             };
             if let Some(Msg::Item(occ)) = msg {
-                if self.shared.past_deadline() {
-                    self.shared.count(&self.shared.abandoned);
+                if self.shared.past_deadline() || self.down_at_shutdown.is_some() {
+                    self.abandon();
                 } else {
                     self.deliver(&occ);
                 }
@@ -175,6 +214,14 @@ impl<T: Transport> Worker<T> {
         let open = self.dedup_lock().take_all();
         for (occ, n) in open {
             self.send_summary(occ, n);
+        }
+        if let Some(why) = &self.down_at_shutdown {
+            let n = self.abandoned_down;
+            diag::report(format_args!(
+                "{} unreachable at shutdown ({why}): {n} error notification{} not delivered",
+                self.destination.name(),
+                if n == 1 { "" } else { "s" }
+            ));
         }
         let mut state = self.shared.lock();
         state.done = true;
@@ -193,9 +240,17 @@ impl<T: Transport> Worker<T> {
         }
     }
 
+    /// Counts an item given up on at shutdown.
+    fn abandon(&mut self) {
+        if self.down_at_shutdown.is_some() {
+            self.abandoned_down += 1;
+        }
+        self.shared.count(&self.shared.abandoned);
+    }
+
     fn send_summary(&mut self, mut occ: Occurrence, n: u64) {
-        if self.shared.past_deadline() {
-            self.shared.count(&self.shared.abandoned);
+        if self.shared.past_deadline() || self.down_at_shutdown.is_some() {
+            self.abandon();
             return;
         }
         let window = self.dedup_lock().window();
@@ -258,6 +313,10 @@ impl<T: Transport> Worker<T> {
                     }
                 },
                 Err(e) => {
+                    if self.shared.deadline().is_some() {
+                        self.down_at_shutdown = Some(e.to_string());
+                        break Outcome::Abandoned;
+                    }
                     self.note_unreachable(name, attempt, format_args!("{e}"));
                     true
                 }
@@ -273,7 +332,7 @@ impl<T: Transport> Worker<T> {
                     .retry_backoff
                     .saturating_mul(factor)
                     .min(self.policy.max_backoff);
-                if !self.shared.wait(backoff) {
+                if !self.shared.wait(backoff, true) {
                     break Outcome::Abandoned;
                 }
             }
@@ -288,9 +347,7 @@ impl<T: Transport> Worker<T> {
             Outcome::Failed => {
                 self.shared.count(&self.shared.failed);
             }
-            Outcome::Abandoned => {
-                self.shared.count(&self.shared.abandoned);
-            }
+            Outcome::Abandoned => self.abandon(),
         }
     }
 
@@ -324,7 +381,7 @@ impl<T: Transport> Worker<T> {
                     return false;
                 }
             }
-            if until > now && !self.shared.wait(until - now) {
+            if until > now && !self.shared.wait(until - now, false) {
                 return false;
             }
             self.paused_until = None;
@@ -349,4 +406,17 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_targets_are_whole_crate_names() {
+        for target in ["ureq", "ureq_proto::util", "rustls::client::hs", "webpki"] {
+            assert!(super::is_client_target(target), "{target}");
+        }
+        for target in ["ureqx", "my_app", "rustlsish::x", ""] {
+            assert!(!super::is_client_target(target), "{target}");
+        }
+    }
 }

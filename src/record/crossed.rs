@@ -297,6 +297,8 @@ where
 #[derive(Debug)]
 struct Held {
     seq: u64,
+    /// The event's name (`http.response`, or tracing's `event file:line`).
+    name: &'static str,
     time: OffsetDateTime,
     level: Level,
     origin: Origin,
@@ -334,6 +336,7 @@ impl Held {
         });
         Held {
             seq,
+            name: record.name,
             time: record.time,
             level: record.level,
             origin: record.origin.clone(),
@@ -373,6 +376,7 @@ impl Held {
         let file = self.file_end.map(|end| &self.text[self.target_end..end]);
         let module_start = self.file_end.unwrap_or(self.target_end);
         Record {
+            name: self.name,
             time: self.time,
             level: self.level,
             target: &self.text[self.message_end..self.target_end],

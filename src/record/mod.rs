@@ -196,6 +196,31 @@ enum Kind {
 pub(crate) struct FieldList {
     text: String,
     items: Vec<(&'static str, Kind)>,
+    /// The links of `&dyn Error` values' `source()` chains, in chain order.
+    links: Vec<Link>,
+}
+
+/// One error of a `source()` chain, recorded with the field that carried it: its type
+/// as the Sentry SDK derives it from `Debug`, and its `Display` text (both in `text`).
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    /// The index in `items` of the error's field.
+    item: usize,
+    class: (usize, usize),
+    message: (usize, usize),
+}
+
+/// How many links of one `source()` chain are kept (a cycle must not loop forever).
+const MAX_LINKS: usize = 16;
+
+/// One error of an error field's chain, borrowed from a [`FieldList`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ErrorLink<'a> {
+    /// The type name, as Sentry's `parse_type_from_debug` reads it off `Debug` output
+    /// (`Error` when `Debug` only quotes the message, as `anyhow!("...")` does).
+    pub(crate) class: &'a str,
+    /// The `Display` text of this link alone.
+    pub(crate) message: &'a str,
 }
 
 impl Clone for FieldList {
@@ -203,12 +228,14 @@ impl Clone for FieldList {
         FieldList {
             text: self.text.clone(),
             items: self.items.clone(),
+            links: self.links.clone(),
         }
     }
 
     fn clone_from(&mut self, source: &Self) {
         self.text.clone_from(&source.text);
         self.items.clone_from(&source.items);
+        self.links.clone_from(&source.links);
     }
 }
 
@@ -216,6 +243,23 @@ impl FieldList {
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.items.clear();
+        self.links.clear();
+    }
+
+    /// The first error field (`error = &e as &dyn Error`): its name and its chain,
+    /// outermost error first, root cause last.
+    pub(crate) fn error_chain(&self) -> Option<(&'static str, Vec<ErrorLink<'_>>)> {
+        let first = self.links.first()?.item;
+        let chain = self
+            .links
+            .iter()
+            .take_while(|l| l.item == first)
+            .map(|l| ErrorLink {
+                class: &self.text[l.class.0..l.class.1],
+                message: &self.text[l.message.0..l.message.1],
+            })
+            .collect();
+        Some((self.items[first].0, chain))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -248,7 +292,13 @@ impl FieldList {
     /// Appends every field of `other`.
     pub(crate) fn extend(&mut self, other: &FieldList) {
         let base = self.text.len();
+        let base_item = self.items.len();
         self.text.push_str(&other.text);
+        self.links.extend(other.links.iter().map(|l| Link {
+            item: l.item + base_item,
+            class: (l.class.0 + base, l.class.1 + base),
+            message: (l.message.0 + base, l.message.1 + base),
+        }));
         self.items
             .extend(other.items.iter().map(|&(name, kind)| match kind {
                 Kind::Str(a, b) => (name, Kind::Str(a + base, b + base)),
@@ -272,12 +322,61 @@ impl FieldList {
     fn push_error(&mut self, name: &'static str, value: &(dyn std::error::Error + 'static)) {
         let a = self.text.len();
         text::push_error_chain(&mut self.text, value);
+        let item = self.items.len();
         self.items.push((name, Kind::Debug(a, self.text.len())));
+        let mut next = Some(value);
+        for _ in 0..MAX_LINKS {
+            let Some(err) = next else { break };
+            let m0 = self.text.len();
+            let _ = write!(self.text, "{err}");
+            let message = (m0, self.text.len());
+            let c0 = self.text.len();
+            let _ = write!(self.text, "{err:?}");
+            let debug = &self.text[c0..];
+            let class = class_from_debug(debug, &self.text[m0..c0]);
+            let len = class.len();
+            // Where the class starts in the `Debug` text (it is a piece of it when not empty).
+            let offset = if len == 0 {
+                0
+            } else {
+                class.as_ptr() as usize - debug.as_ptr() as usize
+            };
+            if len == 0 {
+                self.text.truncate(c0);
+                self.text.push_str("Error");
+            } else {
+                // The class is a piece of the `Debug` text: keep only that.
+                self.text.truncate(c0 + offset + len);
+                self.text.replace_range(c0..c0 + offset, "");
+            }
+            self.links.push(Link {
+                item,
+                class: (c0, self.text.len()),
+                message,
+            });
+            next = err.source();
+        }
     }
 
     fn push(&mut self, name: &'static str, kind: Kind) {
         self.items.push((name, kind));
     }
+}
+
+/// The type name at the start of an error's `Debug` text, as the Sentry SDK reads it
+/// (`parse_type_from_debug`: up to the first space, `(`, `{` or line break); empty when
+/// `Debug` shows nothing but the quoted `Display` text (`anyhow!("...")`), which names
+/// no type.
+fn class_from_debug<'d>(debug: &'d str, display: &str) -> &'d str {
+    if debug.starts_with('"') && debug == format!("{display:?}") {
+        return "";
+    }
+    debug
+        .trim_start()
+        .split([' ', '(', '{', '\r', '\n'])
+        .next()
+        .unwrap_or("")
+        .trim()
 }
 
 /// Appends `k=v k2=v2` (names and values escaped as on Logbook lines).
@@ -535,6 +634,7 @@ pub(crate) fn on_new_span<S>(
     let mut fields = FieldList {
         text: String::with_capacity(128),
         items: Vec::with_capacity(attrs.metadata().fields().len()),
+        links: Vec::new(),
     };
     let mut crossed = None;
     attrs.record(&mut Collect {
@@ -658,6 +758,8 @@ pub(crate) struct Record<'a> {
     /// The one clock reading of this event, in UTC.
     pub(crate) time: OffsetDateTime,
     pub(crate) level: Level,
+    /// The callsite's name (`event src/x.rs:10` unless the macro said `name: ...`).
+    pub(crate) name: &'static str,
     /// The target (the real one for `log` records).
     pub(crate) target: &'a str,
     pub(crate) file: Option<&'a str>,
@@ -685,6 +787,7 @@ impl<'a> Record<'a> {
         Record {
             time,
             level,
+            name: NOTICE_TARGET,
             target: NOTICE_TARGET,
             file: None,
             line: None,
@@ -702,6 +805,7 @@ impl Record<'_> {
     /// A copy of this record borrowing what it borrows (a record is a few references).
     pub(crate) fn reborrow(&self) -> Record<'_> {
         Record {
+            name: self.name,
             time: self.time,
             level: self.level,
             target: self.target,
@@ -787,6 +891,7 @@ where
         let record = Record {
             time,
             level: Level::of(meta),
+            name: meta.name(),
             target: meta.target(),
             file: meta.file(),
             line: meta.line(),
@@ -877,6 +982,100 @@ mod tests {
         s.clear();
         push_json_fields(&mut s, c.iter());
         assert_eq!(s, r#""a":"x y","n":-3,"b":"z""#);
+    }
+
+    #[derive(Debug)]
+    enum DbError {
+        // Shown by `Debug` only, as a real error's details are.
+        #[allow(dead_code)]
+        Constraint { code: u32 },
+    }
+
+    impl fmt::Display for DbError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("UNIQUE constraint failed: users.id")
+        }
+    }
+
+    impl std::error::Error for DbError {}
+
+    #[derive(Debug)]
+    struct InsertFailed(DbError);
+
+    impl fmt::Display for InsertFailed {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("cannot insert user")
+        }
+    }
+
+    impl std::error::Error for InsertFailed {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// Quoted-message errors (as `anyhow!("...")` and `Box<dyn Error>` from a string
+    /// make) name no type.
+    #[derive(Debug)]
+    struct Quoted(&'static str);
+
+    impl fmt::Display for Quoted {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    #[test]
+    fn error_fields_keep_their_chain_with_classes_from_debug() {
+        let err = InsertFailed(DbError::Constraint { code: 1555 });
+        let mut list = FieldList::default();
+        list.push_str("user", "17");
+        list.push_error("error", &err);
+        let boxed: Box<dyn std::error::Error> = "plain \"words\"".into();
+        list.push_error("other", &*boxed);
+        let (name, chain) = list.error_chain().unwrap();
+        assert_eq!(name, "error");
+        assert_eq!(
+            chain,
+            [
+                ErrorLink {
+                    class: "InsertFailed",
+                    message: "cannot insert user"
+                },
+                ErrorLink {
+                    class: "Constraint",
+                    message: "UNIQUE constraint failed: users.id"
+                },
+            ]
+        );
+        // The field itself still reads as the whole chain.
+        assert_eq!(
+            list.iter().nth(1).unwrap().1,
+            Value::Debug("cannot insert user: UNIQUE constraint failed: users.id")
+        );
+        // Copies and extensions keep the chain.
+        let mut copy = FieldList::default();
+        copy.push_str("first", "x");
+        copy.extend(&list);
+        assert_eq!(copy.error_chain().unwrap().1, chain);
+        let mut reused = FieldList::default();
+        reused.clone_from(&list);
+        assert_eq!(reused.error_chain().unwrap().1, chain);
+        reused.clear();
+        assert!(reused.error_chain().is_none());
+
+        assert_eq!(class_from_debug("\"x y\"", "x y"), "");
+        assert_eq!(
+            class_from_debug(&format!("{:?}", Quoted("a")), "a"),
+            "Quoted"
+        );
+        assert_eq!(
+            class_from_debug("ParseIntError { kind: InvalidDigit }", ""),
+            "ParseIntError"
+        );
+        let mut single = FieldList::default();
+        single.push_error("error", &*boxed);
+        assert_eq!(single.error_chain().unwrap().1[0].class, "Error");
     }
 
     #[test]

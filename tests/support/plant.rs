@@ -76,6 +76,10 @@ pub fn log_the_secret_everywhere() {
         headers.authorization = format!("Bearer {s}"),
         headers.cookie = format!("sid={s}"),
         body = format!(r#"{{"user": "ann", "api_key": "{s}"}}"#),
+        // The user: `person` / `user` from these; the email (not opted in) is scrubbed.
+        user.id = "ann-1",
+        user.name = "ann",
+        user.email = format!("ann.{s}@example.com"),
     );
     let _request = request.entered();
     let _db = tracing::info_span!("db", token = s, table = "orders").entered();

@@ -8,6 +8,22 @@ use serde_json::Value;
 
 const ANNOTATIONS: [&str; 4] = ["$schema", "$id", "title", "description"];
 
+/// `(class, message)` of each trace of an item's `data.body.trace_chain`, in order.
+pub fn chain_links(data: &Value) -> Vec<(&str, &str)> {
+    data["body"]["trace_chain"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            (
+                t["exception"]["class"].as_str().unwrap_or_default(),
+                t["exception"]["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 pub struct Schema {
     root: Value,
 }

@@ -3,11 +3,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, MatchedPath, Path, Request};
-use axum::http::StatusCode;
-use axum::routing::get;
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::classify::ServerErrorsFailureClass;
@@ -15,14 +16,31 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 use tracing_logbook::web;
 
+/// The service's database: one SQLite connection (the example is about what the logs
+/// and notifications say when the database fails, not about pooling).
+pub(crate) type Db = Arc<Mutex<rusqlite::Connection>>;
+
+/// Opens (or creates) the database at `path`, with its `users` table. A locked
+/// database is waited for 100 ms at most: then the request fails and says why.
+pub(crate) fn open_db(path: &std::path::Path) -> rusqlite::Result<Db> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_millis(100))?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+    )?;
+    Ok(Arc::new(Mutex::new(conn)))
+}
+
 /// The routes, with one request span per request and panics answered with a 500.
-pub(crate) fn router() -> Router {
+pub(crate) fn router(db: Db) -> Router {
     Router::new()
         .route("/", get(|| async { "hello\n" }))
         .route("/items/{id}", get(item))
         .route("/login", get(login))
         .route("/fail", get(fail))
         .route("/panic", get(panic))
+        .route("/users/{id}", post(create_user))
+        .with_state(db)
         // Inside the TraceLayer, so the panic hook runs in the request span.
         .layer(CatchPanicLayer::custom(web::panic_response))
         .layer(
@@ -71,6 +89,53 @@ async fn fail() -> (StatusCode, &'static str) {
     )
 }
 
+/// Inserts user `id` for the caller named by `X-User` (a stand-in for real
+/// authentication). A database error is logged with the error itself, inside a `user`
+/// span: its notification has the error's type and causes, the request and the user.
+async fn create_user(
+    State(db): State<Db>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> (StatusCode, String) {
+    let caller = headers
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous");
+    let user = tracing::info_span!("user", user.id = caller);
+    let _in_user = user.enter();
+    // Blocking, and brief: one statement on a local file (a real service would use
+    // spawn_blocking or a pool).
+    let inserted = db.lock().unwrap_or_else(PoisonError::into_inner).execute(
+        "INSERT INTO users (id, name) VALUES (?1, ?2)",
+        (id, format!("user {id}")),
+    );
+    match inserted {
+        Ok(_) => {
+            tracing::info!(id, "user created");
+            (StatusCode::CREATED, format!("user {id} created\n"))
+        }
+        // The primary key nobody expected to be taken.
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "cannot insert user {id}"
+            );
+            (StatusCode::CONFLICT, format!("user {id} exists\n"))
+        }
+        // Locked, read-only, gone: the database is not there for us.
+        Err(e) => {
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "the database is unavailable: cannot insert user {id}"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable\n".to_owned(),
+            )
+        }
+    }
+}
+
 async fn panic() -> &'static str {
     let orders: Vec<u32> = Vec::new();
     tracing::info!("reading the first order");
@@ -79,15 +144,16 @@ async fn panic() -> &'static str {
     panic!("unreachable: {first}")
 }
 
-/// Serves `router()` on `listener` until `shutdown` completes, then lets the requests in
+/// Serves `router(db)` on `listener` until `shutdown` completes, then lets the requests in
 /// flight finish.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
+    db: Db,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router().into_make_service_with_connect_info::<SocketAddr>(),
+        router(db).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -114,4 +180,48 @@ pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Se
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+/// The service on a free loopback port, on a runtime of its own: for the tests, which
+/// drive it with plain sockets from their own thread.
+#[cfg(test)]
+#[allow(dead_code)] // used by tests/, not by the binary's own unit tests
+pub(crate) struct TestService {
+    pub(crate) addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+#[cfg(test)]
+#[allow(dead_code)]
+impl TestService {
+    pub(crate) fn start(db: Db) -> TestService {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(serve(listener, db, async {
+            let _ = stopped.await;
+        }));
+        TestService {
+            addr,
+            runtime,
+            stop,
+            served,
+        }
+    }
+
+    /// Stops it gracefully (the requests in flight finish), then the runtime.
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        self.runtime.block_on(self.served).unwrap().unwrap();
+        drop(self.runtime);
+    }
 }

@@ -14,8 +14,6 @@ use tracing_logbook::Env;
 mod app;
 mod common;
 
-use common::Service;
-
 const CONCURRENT: usize = 100;
 const CLIENT_THREADS: usize = 16;
 
@@ -38,7 +36,9 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
     let env = Env::from_lookup(|name| vars.get(name).cloned()).unwrap();
     let guard = tracing_logbook::init(env).unwrap();
 
-    let service = Service::start();
+    // The database beside the log directory, whose every file the test reads.
+    let db_dir = tempfile::tempdir().unwrap();
+    let service = app::TestService::start(app::open_db(&db_dir.path().join("users.db")).unwrap());
     let addr = service.addr;
 
     // Even requests succeed (one DEBUG line each), odd ones fail (two DEBUG lines).

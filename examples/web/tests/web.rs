@@ -21,7 +21,7 @@ mod support;
 mod app;
 mod common;
 
-use common::{get, Service};
+use common::get;
 
 use support::schema::Schema;
 use support::server::Server;
@@ -102,7 +102,9 @@ fn web_service_end_to_end() {
         .queue_size(4 * CONCURRENT);
     let guard = tracing_logbook::init(env.notify(notify)).unwrap();
 
-    let service = Service::start();
+    // Beside the log directory: `file_lines` reads every file in it.
+    let db_dir = tempfile::tempdir().unwrap();
+    let service = app::TestService::start(app::open_db(&db_dir.path().join("users.db")).unwrap());
     let addr = service.addr;
 
     // --- one request of each kind, in order
@@ -221,7 +223,8 @@ fn web_service_end_to_end() {
             .unwrap_or_else(|| panic!("{item:#}"));
         assert!(notified.insert(id.to_owned()), "two items for {id}");
         let (url, _) = &expected[id];
-        assert_eq!(request["url"], url.as_str(), "{item:#}");
+        // Absolute: the Host header names the server.
+        assert_eq!(request["url"], format!("http://{addr}{url}"), "{item:#}");
         assert_eq!(request["method"], "GET");
         assert_eq!(request["user_ip"], "127.0.0.1");
         assert_eq!(data["environment"], "production");
@@ -239,11 +242,26 @@ fn web_service_end_to_end() {
             );
             // The panic is reported before the response exists: no status yet.
             assert_eq!(request.get("status_code"), None);
+            // Where the handler panicked, not where the crate's hook reported it.
+            let custom = &data["custom"];
+            assert!(
+                custom["file"].as_str().unwrap().ends_with("src/app.rs"),
+                "{custom:#}"
+            );
+            assert!(
+                custom["module"].as_str().unwrap().ends_with("app"),
+                "{custom:#}"
+            );
         } else {
             assert_eq!(data["level"], "error", "{item:#}");
             assert_eq!(request["route"], "/fail");
             assert_eq!(request["status_code"], 500);
-            assert_eq!(data["body"]["message"]["body"], "500 Internal Server Error");
+            // Titled with the method and route: the handler logged no error of its own.
+            assert_eq!(
+                data["body"]["message"]["body"],
+                "GET /fail 500 Internal Server Error"
+            );
+            assert_eq!(data["context"], "/fail");
         }
         // The item's spans are its own request's, never a neighbour's.
         let spans = data["custom"]["spans"].as_array().unwrap();
@@ -259,9 +277,9 @@ fn web_service_end_to_end() {
         .find(|item| item["data"]["request"]["request_id"] == "seq-500")
         .unwrap();
     let headers = &first["data"]["request"]["headers"];
-    assert_eq!(headers["authorization"], "***", "{first:#}");
-    assert_eq!(headers["cookie"], "***", "{first:#}");
-    assert_eq!(headers["user_agent"], "web-test/1.0", "{first:#}");
+    assert_eq!(headers["Authorization"], "***", "{first:#}");
+    assert_eq!(headers["Cookie"], "***", "{first:#}");
+    assert_eq!(headers["User-Agent"], "web-test/1.0", "{first:#}");
 }
 
 /// A notifier and the web hooks on a local subscriber; returns the items received.

@@ -1,5 +1,5 @@
-//! What the web example's tests share: the service on a loopback port and a plain
-//! HTTP/1.1 client. Each test file declares `mod common;` beside `mod app;` (the
+//! What the web example's tests share: a plain HTTP/1.1 client (the service on a
+//! loopback port is `app::TestService`). Each test file declares `mod common;` beside `mod app;` (the
 //! service, `../src/app.rs`).
 
 use std::io::{Read, Write};
@@ -57,42 +57,4 @@ pub fn concurrently(
             });
         }
     });
-}
-
-/// The example's service on a tokio runtime with two workers, on 127.0.0.1.
-pub struct Service {
-    pub addr: SocketAddr,
-    runtime: tokio::runtime::Runtime,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Service {
-    pub fn start() -> Service {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = runtime.spawn(crate::app::serve(listener, async {
-            let _ = stopped.await;
-        }));
-        Service {
-            addr,
-            runtime,
-            stop,
-            server,
-        }
-    }
-
-    /// Graceful stop: the requests in flight finish, then the runtime is gone.
-    pub fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.runtime.block_on(self.server).unwrap().unwrap();
-    }
 }

@@ -1,0 +1,393 @@
+//! A real Bugsink server for the tests of both packages (the library's `tests/bugsink.rs`
+//! and the web example's database test): Bugsink 2.6.1 from PyPI in a virtualenv under
+//! the target directory, configured in a temporary directory (SQLite, loopback only, no
+//! phone-home), started with `bugsink-manage runserver` on a free 127.0.0.1 port, with
+//! a team and a project made through the REST API. Every step is bounded in time; the
+//! server dies with its [`Bugsink`] value. See `shared/spec/sentry/BUGSINK.md`.
+//!
+//! Include it with `#[path = ".../tests/support/bugsink.rs"] mod bugsink;` where `ureq`
+//! is available (it is not in `support/mod.rs`: the library's tests without the
+//! `http-client` feature have no HTTP client).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const VERSION: &str = "2.6.1";
+/// Bounds every step that waits on something outside this process.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(240);
+const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A step could not be done for want of Python or the package index.
+pub struct Skip(pub String);
+
+/// Runs `cmd` to completion within `timeout` (killing it otherwise); returns whether
+/// it succeeded and its combined output.
+fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<(bool, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        let _ = tx.send(s);
+    });
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        let _ = tx2.send(s);
+    });
+    let deadline = Instant::now() + timeout;
+    let mut out = String::new();
+    for _ in 0..2 {
+        // Both pipes close when the process exits.
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(s) => out.push_str(&s),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{cmd:?} took longer than {timeout:?}"));
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    Ok((status.success(), out))
+}
+
+/// The virtualenv with Bugsink installed; created on first use.
+fn venv(target_dir: &Path) -> Result<PathBuf, Skip> {
+    let venv = target_dir.join("bugsink-venv");
+    let marker = venv.join(format!(".tracing-logbook-bugsink-{VERSION}"));
+    if marker.exists() && venv.join("bin/bugsink-manage").exists() {
+        return Ok(venv);
+    }
+    let version = run_bounded(
+        Command::new("python3").args([
+            "-c",
+            "import sys; print('%d.%d' % sys.version_info[:2]); sys.exit(sys.version_info < (3, 10))",
+        ]),
+        STEP_TIMEOUT,
+    )
+    .map_err(|e| Skip(format!("no python3 ({e})")))?;
+    if !version.0 {
+        return Err(Skip(format!(
+            "python3 is {}, Bugsink needs 3.10 or later",
+            version.1.trim()
+        )));
+    }
+    if !venv.join("bin/pip").exists() {
+        let (ok, out) = run_bounded(
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            STEP_TIMEOUT,
+        )
+        .map_err(Skip)?;
+        if !ok {
+            return Err(Skip(format!("python3 -m venv failed: {}", out.trim())));
+        }
+    }
+    let (ok, out) = run_bounded(
+        Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--timeout",
+            "30",
+            &format!("bugsink=={VERSION}"),
+        ]),
+        INSTALL_TIMEOUT,
+    )
+    .map_err(|e| Skip(format!("pip install bugsink=={VERSION}: {e}")))?;
+    if !ok {
+        return Err(Skip(format!(
+            "pip install bugsink=={VERSION} failed (no package index?): {}",
+            out.trim()
+        )));
+    }
+    std::fs::write(&marker, VERSION).map_err(|e| Skip(e.to_string()))?;
+    Ok(venv)
+}
+
+/// The running server; killed when dropped.
+pub struct Server {
+    process: Child,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Server {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn manage(venv: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("bin/bugsink-manage"));
+    cmd.current_dir(dir)
+        .env("PATH", prepend_path(&venv.join("bin")))
+        .env("PYTHONUNBUFFERED", "1")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("PYTHONPATH");
+    cmd
+}
+
+fn prepend_path(bin: &Path) -> std::ffi::OsString {
+    let mut paths = vec![bin.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap()
+}
+
+fn step(cmd: &mut Command, what: &str) -> String {
+    match run_bounded(cmd, STEP_TIMEOUT) {
+        Ok((true, out)) => out,
+        Ok((false, out)) => panic!("{what} failed:\n{out}"),
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Configures Bugsink in `dir` for `port` and starts it; returns once it is ready.
+fn start(venv: &Path, dir: &Path, port: u16) -> (Server, String) {
+    step(
+        Command::new(venv.join("bin/bugsink-create-conf"))
+            .current_dir(dir)
+            .args(["--template=local", "--host=127.0.0.1"])
+            .arg(format!("--port={port}")),
+        "bugsink-create-conf",
+    );
+    let conf = dir.join("bugsink_conf.py");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!(
+        "\nBUGSINK[\"PHONEHOME\"] = False\nBUGSINK[\"INGEST_STORE_BASE_DIR\"] = {:?}\n",
+        dir.join("ingestion").display().to_string()
+    ));
+    std::fs::write(&conf, text).unwrap();
+    step(
+        manage(venv, dir).args(["migrate", "--noinput"]),
+        "bugsink-manage migrate",
+    );
+    step(
+        manage(venv, dir).args(["migrate", "snappea", "--database=snappea", "--noinput"]),
+        "bugsink-manage migrate snappea",
+    );
+    let token = step(
+        manage(venv, dir).arg("create_auth_token"),
+        "bugsink-manage create_auth_token",
+    );
+    let token = token
+        .split_whitespace()
+        .rfind(|w| w.len() == 40 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no token in {token:?}"))
+        .to_owned();
+
+    let log = dir.join("server.log");
+    let mut process = manage(venv, dir)
+        .args(["runserver", &format!("127.0.0.1:{port}"), "--noreload"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start bugsink-manage runserver");
+    // The server says when it starts listening; then /health/ready answers.
+    let stdout = process.stdout.take().unwrap();
+    let server = Server { process, log };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("Starting development server") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(READY_TIMEOUT).is_err() {
+        panic!(
+            "Bugsink did not start within {READY_TIMEOUT:?}:\n{}",
+            server.log()
+        );
+    }
+    let agent = agent();
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        match agent
+            .get(format!("http://127.0.0.1:{port}/health/ready"))
+            .call()
+        {
+            Ok(_) => break,
+            Err(e) if Instant::now() >= deadline => {
+                panic!("/health/ready: {e}\n{}", server.log())
+            }
+            // Polling a separate process that has no other readiness signal: the
+            // socket is bound just after the message above.
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+        }
+    }
+    (server, token)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent()
+}
+
+pub struct Api {
+    pub agent: ureq::Agent,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn get(&self, path: &str) -> Value {
+        let text = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let text = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// A running Bugsink with one project.
+pub struct Bugsink {
+    pub server: Server,
+    pub api: Api,
+    pub project_id: String,
+    /// The project's DSN.
+    pub dsn: String,
+    /// Holds the configuration and the database.
+    _dir: tempfile::TempDir,
+}
+
+impl Bugsink {
+    /// Starts Bugsink with one project; `target_dir` is the cargo target directory
+    /// (where the virtualenv is kept). `Err(Skip)` when Python 3.10+, `venv`/`pip` or
+    /// the package index is not available.
+    pub fn start(target_dir: &Path, project: &str) -> Result<Bugsink, Skip> {
+        let venv = venv(target_dir)?;
+        let dir = tempfile::tempdir().unwrap();
+        let conf_dir = dir.path().join("bugsink");
+        std::fs::create_dir(&conf_dir).unwrap();
+        let port = free_port();
+        let (server, token) = start(&venv, &conf_dir, port);
+        let api = Api {
+            agent: agent(),
+            base: format!("http://127.0.0.1:{port}/api/canonical/0"),
+            token,
+        };
+        // The REST API's schema lists the endpoints the tests use.
+        let schema = api
+            .agent
+            .get(format!("{}/schema/", api.base))
+            .header("Authorization", &format!("Bearer {}", api.token))
+            .call()
+            .expect("GET schema")
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        for endpoint in [
+            "/teams/",
+            "/projects/",
+            "/issues/",
+            "/events/",
+            "/events/{id}/",
+        ] {
+            assert!(
+                schema.contains(&format!("/api/canonical/0{endpoint}:")),
+                "{endpoint} is not in the schema"
+            );
+        }
+        let team = api.post("/teams/", json!({ "name": "ci" }));
+        let project = api.post("/projects/", json!({ "team": team["id"], "name": project }));
+        let project_id = match &project["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let dsn = api.get(&format!("/projects/{project_id}/"))["dsn"]
+            .as_str()
+            .expect("the project has a DSN")
+            .to_owned();
+        Ok(Bugsink {
+            server,
+            api,
+            project_id,
+            dsn,
+            _dir: dir,
+        })
+    }
+
+    /// The project's issues.
+    pub fn issues(&self) -> Vec<Value> {
+        self.api
+            .get(&format!("/issues/?project={}", self.project_id))["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The events of `issue`, each in full.
+    pub fn events(&self, issue: &Value) -> Vec<Value> {
+        let list = self
+            .api
+            .get(&format!("/events/?issue={}", issue["id"].as_str().unwrap()));
+        list["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                self.api
+                    .get(&format!("/events/{}/", e["id"].as_str().unwrap()))
+            })
+            .collect()
+    }
+}
