@@ -358,11 +358,10 @@ fn an_unreachable_tracker_costs_shutdown_one_attempt() {
     first_rx.recv_timeout(WAIT).expect("the first attempt");
     handle.shutdown(WAIT);
     let stats = handle.stats();
-    assert_eq!(
-        attempts.load(std::sync::atomic::Ordering::SeqCst),
-        2,
-        "{stats:?}"
-    );
+    // The first attempt, and at most the one retry that shutdown wakes (none when the
+    // shutdown came before the worker started its backoff): never one per queued item.
+    let made = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=2).contains(&made), "{made} attempts: {stats:?}");
     assert_eq!(
         (stats.abandoned, stats.sent, stats.failed),
         (5, 0, 0),
