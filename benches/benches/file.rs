@@ -213,19 +213,9 @@ fn run_appender(dir: &Path, threads: usize, events: usize) -> Duration {
     start.elapsed()
 }
 
+/// The lines in the log files of `dir`, as a `usize`.
 fn count_lines(dir: &Path) -> usize {
-    use std::io::Read;
-    let mut n = 0;
-    let mut buf = vec![0u8; 1 << 16];
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let Ok(mut file) = std::fs::File::open(entry.path()) else {
-            continue;
-        };
-        while let Ok(len @ 1..) = file.read(&mut buf) {
-            n += buf[..len].iter().filter(|&&b| b == b'\n').count();
-        }
-    }
-    n
+    tracing_logbook_bench::count_lines(dir) as usize
 }
 
 fn vm_hwm_kib() -> u64 {

@@ -386,20 +386,7 @@ fn criterion_groups(c: &mut Criterion, root: &Path, port: u16) {
     }
 }
 
-fn count_lines(dir: &Path) -> u64 {
-    use std::io::Read;
-    let mut n = 0;
-    let mut buf = vec![0u8; 1 << 16];
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let Ok(mut file) = std::fs::File::open(entry.path()) else {
-            continue;
-        };
-        while let Ok(len @ 1..) = file.read(&mut buf) {
-            n += buf[..len].iter().filter(|&&b| b == b'\n').count() as u64;
-        }
-    }
-    n
-}
+use tracing_logbook_bench::count_lines;
 
 /// The first line of the first file in `dir`, to show what a subject writes.
 fn first_line(dir: &Path) -> String {
