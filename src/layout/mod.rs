@@ -165,22 +165,7 @@ where
 {
     record::span_hooks!();
 
-    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-        self.link.register(dispatch);
-    }
-
-    fn register_callsite(
-        &self,
-        meta: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        crate::notify::client_interest(meta)
-    }
-
-    /// The HTTP client's own output on the notifier's thread carries the credentials:
-    /// disabled for every output.
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        !crate::notify::is_client_output(meta)
-    }
+    record::output_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         self.link.remember(event, &ctx);

@@ -1047,20 +1047,7 @@ where
 {
     record::span_hooks!();
 
-    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-        self.link.register(dispatch);
-    }
-
-    fn register_callsite(
-        &self,
-        meta: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        client_interest(meta)
-    }
-
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        !is_client_output(meta)
-    }
+    record::output_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if IN_WORKER.with(|w| w.get()) {
