@@ -252,6 +252,13 @@ fn check_endpoint(url: &str) -> Result<(), &'static str> {
 
 impl NotifyConfig {
     /// Settings with the [default values](#default-values) and `token`.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let config = NotifyConfig::new("post-server-item-token");
+    /// assert_eq!(config.endpoint_url(), "https://api.rollbar.com/api/1/item/");
+    /// assert!(!config.is_sentry());
+    /// ```
     pub fn new(token: impl Into<String>) -> NotifyConfig {
         NotifyConfig {
             token: AccessToken::new(token),
@@ -475,6 +482,13 @@ impl NotifyConfig {
 
     /// Whether these settings send to a Sentry-compatible tracker (built by
     /// [`sentry`](Self::sentry)) rather than Rollbar.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
+    /// assert!(NotifyConfig::sentry(dsn).is_sentry());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn is_sentry(&self) -> bool {
         self.sentry.is_some()
     }
@@ -502,6 +516,12 @@ impl NotifyConfig {
     }
 
     /// The item endpoint. An invalid URL makes every request fail (reported once).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let config = NotifyConfig::new("token").endpoint("http://127.0.0.1:8080/api/1/item/");
+    /// assert_eq!(config.endpoint_url(), "http://127.0.0.1:8080/api/1/item/");
+    /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = url.into();
         self
@@ -509,6 +529,10 @@ impl NotifyConfig {
 
     /// The Rollbar environment (1 to 255 characters; longer names are cut, an empty
     /// one means `production`).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").environment("staging-eu");
+    /// ```
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         let environment = environment.into();
         self.environment = Some(if environment.is_empty() {
@@ -551,6 +575,12 @@ impl NotifyConfig {
 
     /// Sends the events of `target` (and its submodules, `target::*`) at `level`
     /// instead of their own; see [`level_for_class`](Self::level_for_class).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Level};
+    /// // The payment provider's client errors are only warnings here.
+    /// let config = NotifyConfig::new("token").level_for_target("shop::payments", Level::Warning);
+    /// ```
     pub fn level_for_target(mut self, target: impl Into<String>, level: Level) -> Self {
         self.levels
             .push((LevelRule::Target(target.into()), Some(level)));
@@ -559,6 +589,11 @@ impl NotifyConfig {
 
     /// Never sends errors of class `class` (pyrollbar's `'ignored'`); see
     /// [`level_for_class`](Self::level_for_class).
+    ///
+    /// ```
+    /// // Client disconnects are not the service's errors.
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").ignore_class("ConnectionReset");
+    /// ```
     pub fn ignore_class(mut self, class: impl Into<String>) -> Self {
         self.levels.push((LevelRule::Class(class.into()), None));
         self
@@ -566,6 +601,10 @@ impl NotifyConfig {
 
     /// The deployed code's version (cut to 40 characters for Rollbar, 200 for Sentry,
     /// where it is the `release`; empty means none).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").code_version(env!("CARGO_PKG_VERSION"));
+    /// ```
     pub fn code_version(mut self, version: impl Into<String>) -> Self {
         let max = if self.is_sentry() { 200 } else { 40 };
         let version: String = version.into().chars().take(max).collect();
@@ -574,24 +613,44 @@ impl NotifyConfig {
     }
 
     /// `server.host` (default: the machine's host name).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").host("web-3");
+    /// ```
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
     }
 
     /// The least severe level that is sent (default [`Level::Error`]).
+    ///
+    /// ```
+    /// use tracing_logbook::{notify::NotifyConfig, Level};
+    /// // Warnings too, not only errors.
+    /// let config = NotifyConfig::new("token").threshold(Level::Warning);
+    /// ```
     pub fn threshold(mut self, level: Level) -> Self {
         self.threshold = level;
         self
     }
 
     /// How many log lines before an error go with it as telemetry (0: none).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").telemetry(50);
+    /// ```
     pub fn telemetry(mut self, lines: usize) -> Self {
         self.telemetry = lines;
         self
     }
 
     /// The window within which the same error is sent once (zero: no deduplication).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // Every occurrence, no summaries.
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").dedup_window(Duration::ZERO);
+    /// ```
     pub fn dedup_window(mut self, window: Duration) -> Self {
         self.dedup_window = window;
         self
@@ -599,6 +658,10 @@ impl NotifyConfig {
 
     /// How many distinct errors are tracked for deduplication at once; beyond it, new
     /// errors are sent without being tracked.
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").dedup_max_keys(10_000);
+    /// ```
     pub fn dedup_max_keys(mut self, keys: usize) -> Self {
         self.dedup_max_keys = keys;
         self
@@ -607,6 +670,10 @@ impl NotifyConfig {
     /// Sends the user's email (a `user.email` field) in `person` / `user`, as
     /// pyrollbar's `capture_email` does; off by default, when `user.email` is scrubbed
     /// wherever it appears. `user.id` and `user.name` are always sent.
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").capture_email(true);
+    /// ```
     pub fn capture_email(mut self, capture: bool) -> Self {
         self.capture_email = capture;
         self
@@ -630,59 +697,111 @@ impl NotifyConfig {
     }
 
     /// Scrubs fields called `name` too (in addition to the defaults).
+    ///
+    /// ```
+    /// // Values under these names become *** in every part of every notification.
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").scrub("iban").scrub("ssn");
+    /// ```
     pub fn scrub(mut self, name: impl Into<String>) -> Self {
         self.scrub.push(name.into());
         self
     }
 
     /// How long connecting to the endpoint may take.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").connect_timeout(Duration::from_secs(2));
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long one whole request may take, connection included.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").request_timeout(Duration::from_secs(5));
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// How many items may wait for the background thread (at least 1).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").queue_size(256);
+    /// ```
     pub fn queue_size(mut self, items: usize) -> Self {
         self.queue_size = items.max(1);
         self
     }
 
     /// How many times an item is sent at most, retries included (at least 1).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_attempts(3);
+    /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// The wait before the first retry; it doubles for each further retry, up to 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").retry_backoff(Duration::from_millis(500));
+    /// ```
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.retry_backoff = backoff;
         self
     }
 
     /// The longest a 429 answer can pause sending.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_rate_limit_pause(Duration::from_secs(300));
+    /// ```
     pub fn max_rate_limit_pause(mut self, pause: Duration) -> Self {
         self.max_pause = pause;
         self
     }
 
     /// The largest serialized item; bigger ones are truncated before they are sent.
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_payload_bytes(256 * 1024);
+    /// ```
     pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
         self.max_payload_bytes = bytes.max(1024);
         self
     }
 
     /// The configured endpoint.
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token");
+    /// assert!(config.endpoint_url().starts_with("https://api.rollbar.com/"));
+    /// ```
     pub fn endpoint_url(&self) -> &str {
         &self.endpoint
     }
 
     /// Builds the layer and its handle, sending over HTTPS with `ureq`.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let (layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("not an error: kept as telemetry"));
+    /// assert_eq!(handle.sent(), 0);
+    /// ```
     #[cfg(feature = "http-client")]
     #[cfg_attr(docsrs, doc(cfg(feature = "http-client")))]
     pub fn build(self) -> (NotifyLayer, NotifyHandle) {
@@ -1345,6 +1464,13 @@ pub struct NotifyStats {
 impl NotifyHandle {
     /// Waits until every item handed over so far has been delivered or given up on, at
     /// most `timeout`. Returns false if the timeout passed first.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// // Nothing queued: done at once.
+    /// assert!(handle.flush(std::time::Duration::from_secs(1)));
+    /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
         let state = self.shared.lock();
         let (state, _) =
@@ -1358,6 +1484,13 @@ impl NotifyHandle {
     /// Items not delivered by then are counted as [`abandoned`](Self::abandoned) and
     /// reported on stderr. Events logged afterwards are dropped. Calling it again
     /// does nothing more.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// handle.shutdown(std::time::Duration::from_secs(1));
+    /// assert_eq!(handle.abandoned(), 0);
+    /// ```
     pub fn shutdown(&self, timeout: Duration) {
         let deadline = crate::lifecycle::Deadline::after(timeout);
         let mut state = self.shared.lock();
@@ -1400,37 +1533,80 @@ impl NotifyHandle {
     }
 
     /// Items the server accepted.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.sent(), 0);
+    /// ```
     pub fn sent(&self) -> u64 {
         self.shared.sent.load(Ordering::Relaxed)
     }
 
     /// Re-sends after a network error, 5xx, 429 or 413.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.retried(), 0);
+    /// ```
     pub fn retried(&self) -> u64 {
         self.shared.retried.load(Ordering::Relaxed)
     }
 
     /// Items dropped because the queue was full or the notifier was shut down.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.dropped(), 0);
+    /// ```
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
     /// Items given up on: rejected by the server (4xx) or failing after the last attempt.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.failed(), 0);
+    /// ```
     pub fn failed(&self) -> u64 {
         self.shared.failed.load(Ordering::Relaxed)
     }
 
     /// Repeats of an error folded into a summary by deduplication.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.suppressed(), 0);
+    /// ```
     pub fn suppressed(&self) -> u64 {
         self.shared.suppressed.load(Ordering::Relaxed)
     }
 
     /// Items still queued or in flight when [`shutdown`](Self::shutdown)'s deadline
     /// passed.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.abandoned(), 0);
+    /// ```
     pub fn abandoned(&self) -> u64 {
         self.shared.abandoned.load(Ordering::Relaxed)
     }
 
     /// All counters at once.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let stats = handle.stats();
+    /// assert_eq!((stats.sent, stats.dropped, stats.abandoned), (0, 0, 0));
+    /// ```
     pub fn stats(&self) -> NotifyStats {
         NotifyStats {
             sent: self.sent(),

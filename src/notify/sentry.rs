@@ -81,6 +81,14 @@ impl Dsn {
     /// An [`Error`] naming [`SENTRY_DSN`], with the key redacted from the value shown,
     /// when `dsn` is not an `http://` or `https://` URL with a key, a valid host (and
     /// port from 1 to 65535) and a numeric project id.
+    ///
+    /// ```
+    /// use tracing_logbook::notify::Dsn;
+    /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
+    /// assert_eq!(dsn.project_id(), "7");
+    /// assert!(Dsn::parse("https://sentry.example.com/7").is_err()); // no key
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn parse(dsn: &str) -> Result<Dsn, Error> {
         let invalid = |why: &str| {
             Error::value(
@@ -128,6 +136,12 @@ impl Dsn {
     }
 
     /// The project id (the DSN's last path segment).
+    ///
+    /// ```
+    /// let dsn = tracing_logbook::notify::Dsn::parse("https://k@o1.ingest.example.com/42")?;
+    /// assert_eq!(dsn.project_id(), "42");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn project_id(&self) -> &str {
         &self.project_id
     }
@@ -138,6 +152,12 @@ impl Dsn {
     }
 
     /// Where events are sent: `{scheme}://{host}{path}/api/{project_id}/envelope/`.
+    ///
+    /// ```
+    /// let dsn = tracing_logbook::notify::Dsn::parse("https://k@sentry.example.com/7")?;
+    /// assert_eq!(dsn.envelope_url(), "https://sentry.example.com/api/7/envelope/");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
     pub fn envelope_url(&self) -> String {
         format!(
             "{}://{}{}/api/{}/envelope/",
