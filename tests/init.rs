@@ -15,6 +15,8 @@ use tracing_subscriber::prelude::*;
 
 #[cfg(feature = "http-client")]
 mod support;
+#[path = "support/working.rs"]
+mod working;
 
 const CHILD: &str = "LOGBOOK_CHILD";
 
@@ -167,18 +169,7 @@ fn child() {
         }
         "signals" => {
             let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
-            for i in 0u64.. {
-                tracing::info!(target: "App", i, "working");
-                if i == 100 {
-                    println!("READY");
-                }
-                if i.is_multiple_of(50) {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-                if i > 5_000_000 {
-                    break; // never reached in the test: bounded all the same
-                }
-            }
+            working::log_until(|| false); // until the signal ends the process
         }
         "main_err" => {
             if let Err(e) = main_returning_err() {
@@ -859,7 +850,7 @@ fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::Ex
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    while !line.contains("READY") {
+    while !line.contains(working::READY) {
         line.clear();
         assert!(
             out.read_line(&mut line).unwrap() > 0,
@@ -897,15 +888,9 @@ fn with_flush_on_signals_sigterm_keeps_every_line_and_ends_as_sigterm() {
             &text[text.len().saturating_sub(500)..]
         );
         // Every line handed over before the flush is there, in order, none missing.
-        let numbers: Vec<u64> = text
-            .lines()
-            .filter_map(|l| {
-                l.split_once("INFO: App: working i=")
-                    .map(|(_, n)| n.parse().unwrap())
-            })
-            .collect();
+        let numbers = working::numbers(&text);
         assert!(numbers.len() > 100, "{}", numbers.len());
-        assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64));
+        assert!(working::contiguous(&numbers));
     }
 }
 

@@ -10,6 +10,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+#[path = "../../../tests/support/working.rs"]
+mod working;
+
 const CHILD: &str = "SIGNALS_CHILD";
 
 /// Starts `cmd` with stdout piped, waits for a stdout line containing `ready`, sends
@@ -104,17 +107,7 @@ fn child() {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst)).unwrap();
     let guard = tracing_logbook::init(tracing_logbook::Env::from_env().unwrap()).unwrap();
-    let mut i = 0u64;
-    while !stop.load(std::sync::atomic::Ordering::SeqCst) && i < 10_000_000 {
-        tracing::info!(target: "App", i, "working");
-        if i == 100 {
-            println!("READY");
-        }
-        if i.is_multiple_of(50) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        i += 1;
-    }
+    working::log_until(|| stop.load(std::sync::atomic::Ordering::SeqCst));
     tracing::info!(target: "App", "stopped by the program's own handler");
     drop(guard);
 }
@@ -135,7 +128,8 @@ fn ctrlc_program(dir: &std::path::Path, flush_on_signals: bool) -> Command {
 #[test]
 fn a_ctrlc_handler_alone_ends_the_program_its_own_way_with_every_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (status, text) = terminate_when(ctrlc_program(dir.path(), false), "READY", dir.path());
+    let (status, text) =
+        terminate_when(ctrlc_program(dir.path(), false), working::READY, dir.path());
     assert!(status.success(), "{status:?}");
     assert!(
         text.trim_end()
@@ -148,19 +142,13 @@ fn a_ctrlc_handler_alone_ends_the_program_its_own_way_with_every_line() {
 #[test]
 fn with_a_ctrlc_handler_the_opt_in_still_flushes_whichever_handler_ends_the_process() {
     let dir = tempfile::tempdir().unwrap();
-    let (status, text) = terminate_when(ctrlc_program(dir.path(), true), "READY", dir.path());
+    let (status, text) =
+        terminate_when(ctrlc_program(dir.path(), true), working::READY, dir.path());
     // The two handlers race, as beside tokio: either way every line is there.
     assert!(
         status.signal() == Some(libc::SIGTERM) || status.success(),
         "{status:?}"
     );
     assert!(text.contains("received SIGTERM: flushing the log, then exiting"));
-    let numbers: Vec<u64> = text
-        .lines()
-        .filter_map(|l| {
-            l.split_once("INFO: App: working i=")
-                .map(|(_, n)| n.parse().unwrap())
-        })
-        .collect();
-    assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64));
+    assert!(working::contiguous(&working::numbers(&text)));
 }
