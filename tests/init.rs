@@ -604,25 +604,11 @@ fn in_production(
     (dir, out)
 }
 
-/// The contents of every file in `dir`, in name order.
-fn all_files(dir: &std::path::Path) -> String {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.is_symlink())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
-}
-
 #[test]
 fn process_exit_keeps_the_last_lines() {
     let (dir, out) = in_production("exit", &[]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
-    let text = all_files(dir.path());
+    let text = working::log_text(dir.path());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1001, "{text}");
     assert!(lines[999].ends_with("] INFO: App: line i=999"));
@@ -834,8 +820,6 @@ fn the_guard_changes_the_level_at_runtime_for_tracing_and_log() {
 /// ended with the file's lines.
 #[cfg(unix)]
 fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::ExitStatus, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let mut all = vec![
@@ -843,29 +827,9 @@ fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::Ex
         ("LOG_FILE", log.to_str().unwrap()),
     ];
     all.extend_from_slice(vars);
-    let mut child = child_command("signals", &all, true)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains(working::READY) {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended early"
-        );
-    }
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait()).unwrap());
-    let status = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the child did not end within 30 s")
-        .unwrap();
-    (status, all_files(dir.path()))
+    let child = child_command("signals", &all, true);
+    let status = working::signal_when(child, working::READY, signal);
+    (status, working::log_text(dir.path()))
 }
 
 #[cfg(unix)]

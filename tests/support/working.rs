@@ -1,6 +1,7 @@
-//! The numbered lines of the signal tests (`tests/init.rs` and the web example's
-//! `tests/signals.rs`): a child logs `INFO: App: working i=N` until it is stopped, and
-//! the parent checks that the log holds 0, 1, 2, ... with none missing.
+//! What the signal tests (`tests/init.rs` and the web example's `tests/signals.rs`)
+//! share: a child logs `INFO: App: working i=N` until it is stopped; the parent sends
+//! it a signal once it is [`READY`], waits for it, and checks that the log holds
+//! 0, 1, 2, ... with none missing.
 
 /// What the child prints on stdout once 100 lines are handed over: the parent sends its
 /// signal after reading it.
@@ -36,4 +37,52 @@ pub(crate) fn numbers(text: &str) -> Vec<u64> {
 /// Whether `numbers` is 0, 1, 2, ... with none missing, repeated or out of order.
 pub(crate) fn contiguous(numbers: &[u64]) -> bool {
     numbers.iter().enumerate().all(|(i, &n)| n == i as u64)
+}
+
+/// The text of the log files in `dir`, in name order; the stable link to the current
+/// file is not read a second time.
+pub(crate) fn log_text(dir: &std::path::Path) -> String {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_symlink())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// Starts `cmd` with stdout piped and stderr dropped, waits for a stdout line that
+/// contains `ready`, sends it `signal`, and returns how it ended (within 30 s).
+#[cfg(unix)]
+pub(crate) fn signal_when(
+    mut cmd: std::process::Command,
+    ready: &str,
+    signal: i32,
+) -> std::process::ExitStatus {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(ready) {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait()).unwrap());
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the child did not end within 30 s")
+        .unwrap()
 }

@@ -5,52 +5,19 @@
 #![cfg(unix)]
 #![allow(clippy::print_stdout)] // the child reports to the parent through stdout
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::process::{Command, ExitStatus};
 
 #[path = "../../../tests/support/working.rs"]
 mod working;
 
 const CHILD: &str = "SIGNALS_CHILD";
 
-/// Starts `cmd` with stdout piped, waits for a stdout line containing `ready`, sends
-/// SIGTERM, and returns how the process ended and the text of the log files in `dir`.
-fn terminate_when(mut cmd: Command, ready: &str, dir: &std::path::Path) -> (ExitStatus, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains(ready) {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended early"
-        );
-    }
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait()).unwrap());
-    let status = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the child did not end within 30 s")
-        .unwrap();
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.is_symlink())
-        .collect();
-    paths.sort();
-    let text = paths
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-    (status, text)
+/// Sends SIGTERM to `cmd` once it printed `ready`, and returns how it ended and the
+/// text of the log files in `dir`.
+fn terminate_when(cmd: Command, ready: &str, dir: &std::path::Path) -> (ExitStatus, String) {
+    let status = working::signal_when(cmd, ready, libc::SIGTERM);
+    (status, working::log_text(dir))
 }
 
 fn web(dir: &std::path::Path, flush_on_signals: bool) -> Command {
