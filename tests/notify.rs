@@ -1137,3 +1137,47 @@ mod requests {
         assert_eq!(handle.suppressed(), 1);
     }
 }
+
+/// An error whose `source()` is itself (a hand-written `Error` impl gone wrong).
+#[derive(Debug)]
+struct Cyclic;
+
+impl std::fmt::Display for Cyclic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("I am my own cause")
+    }
+}
+
+impl std::error::Error for Cyclic {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self)
+    }
+}
+
+#[test]
+fn a_cyclic_error_chain_is_cut_and_marked_on_the_line_and_in_the_item() {
+    // Before the one bounded walk, this `error!` never returned.
+    let captured = tracing_logbook::testing::capture(|| {
+        tracing::error!(error = &Cyclic as &dyn std::error::Error, "cyclic");
+    });
+    let lines = captured.formatted();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    // The loop is seen on its first or second turn (a type can have two vtables).
+    let once = "cyclic error=\"I am my own cause: [cycle: source() returns an earlier error]\"";
+    let twice = "cyclic error=\"I am my own cause: I am my own cause: [cycle: source() returns an earlier error]\"";
+    assert!(
+        lines[0].ends_with(once) || lines[0].ends_with(twice),
+        "{lines:?}"
+    );
+    let (_, items) = in_memory(config(), || {
+        tracing::error!(error = &Cyclic as &dyn std::error::Error, "cyclic");
+    });
+    assert_eq!(items.len(), 1);
+    Schema::load().assert_strict(&items[0]);
+    let links = support::schema::chain_links(&items[0]["data"]);
+    assert!((1..=2).contains(&links.len()), "{links:?}");
+    assert!(
+        links.iter().all(|l| *l == ("Cyclic", "I am my own cause")),
+        "{links:?}"
+    );
+}

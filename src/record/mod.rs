@@ -210,9 +210,6 @@ struct Link {
     message: (usize, usize),
 }
 
-/// How many links of one `source()` chain are kept (a cycle must not loop forever).
-const MAX_LINKS: usize = 16;
-
 /// One error of an error field's chain, borrowed from a [`FieldList`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ErrorLink<'a> {
@@ -324,16 +321,16 @@ impl FieldList {
         text::push_error_chain(&mut self.text, value);
         let item = self.items.len();
         self.items.push((name, Kind::Debug(a, self.text.len())));
-        let mut next = Some(value);
-        for _ in 0..MAX_LINKS {
-            let Some(err) = next else { break };
-            let m0 = self.text.len();
-            let _ = write!(self.text, "{err}");
-            let message = (m0, self.text.len());
-            let c0 = self.text.len();
-            let _ = write!(self.text, "{err:?}");
-            let debug = &self.text[c0..];
-            let class = class_from_debug(debug, &self.text[m0..c0]);
+        let buf = &mut self.text;
+        let links = &mut self.links;
+        text::walk_error_chain(value, |err| {
+            let m0 = buf.len();
+            let _ = write!(buf, "{err}");
+            let message = (m0, buf.len());
+            let c0 = buf.len();
+            let _ = write!(buf, "{err:?}");
+            let debug = &buf[c0..];
+            let class = class_from_debug(debug, &buf[m0..c0]);
             let len = class.len();
             // Where the class starts in the `Debug` text (it is a piece of it when not empty).
             let offset = if len == 0 {
@@ -342,20 +339,19 @@ impl FieldList {
                 class.as_ptr() as usize - debug.as_ptr() as usize
             };
             if len == 0 {
-                self.text.truncate(c0);
-                self.text.push_str("Error");
+                buf.truncate(c0);
+                buf.push_str("Error");
             } else {
                 // The class is a piece of the `Debug` text: keep only that.
-                self.text.truncate(c0 + offset + len);
-                self.text.replace_range(c0..c0 + offset, "");
+                buf.truncate(c0 + offset + len);
+                buf.replace_range(c0..c0 + offset, "");
             }
-            self.links.push(Link {
+            links.push(Link {
                 item,
-                class: (c0, self.text.len()),
+                class: (c0, buf.len()),
                 message,
             });
-            next = err.source();
-        }
+        });
     }
 
     fn push(&mut self, name: &'static str, kind: Kind) {
@@ -1104,6 +1100,91 @@ mod tests {
         let mut single = FieldList::default();
         single.push_error("error", &*boxed);
         assert_eq!(single.error_chain().unwrap().1[0].class, "Error");
+    }
+
+    /// An error whose `source()` is itself: a chain that never ends.
+    #[derive(Debug)]
+    struct SelfLoop;
+
+    impl fmt::Display for SelfLoop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("loops")
+        }
+    }
+
+    impl std::error::Error for SelfLoop {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(self)
+        }
+    }
+
+    /// Two errors that are each other's source, and a chain of 40 distinct errors.
+    #[derive(Debug)]
+    struct Ping(usize);
+    static PINGS: [Ping; 40] = {
+        let mut all = [const { Ping(0) }; 40];
+        let mut i = 0;
+        while i < 40 {
+            all[i] = Ping(i);
+            i += 1;
+        }
+        all
+    };
+
+    impl fmt::Display for Ping {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "p{}", self.0)
+        }
+    }
+
+    impl std::error::Error for Ping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self.0 {
+                // 0 -> 1 -> 0 -> ...: a cycle of two.
+                0 => Some(&PINGS[1]),
+                1 => Some(&PINGS[0]),
+                // 2 -> 3 -> ... -> 39: long, not cyclic.
+                n if n + 1 < 40 => Some(&PINGS[n + 1]),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn cyclic_and_endless_chains_are_cut_and_marked() {
+        let mut list = FieldList::default();
+        list.push_error("error", &SelfLoop);
+        assert_eq!(
+            list.iter().next().unwrap().1,
+            Value::Debug("loops: [cycle: source() returns an earlier error]")
+        );
+        assert_eq!(list.error_chain().unwrap().1.len(), 1);
+
+        let mut list = FieldList::default();
+        list.push_error("error", &PINGS[0]);
+        assert_eq!(
+            list.iter().next().unwrap().1,
+            Value::Debug("p0: p1: [cycle: source() returns an earlier error]")
+        );
+        assert_eq!(list.error_chain().unwrap().1.len(), 2);
+
+        // Text and links share one bound.
+        let mut list = FieldList::default();
+        list.push_error("error", &PINGS[2]);
+        let Value::Debug(text) = list.iter().next().unwrap().1 else {
+            panic!("an error field reads as Debug");
+        };
+        assert!(text.starts_with("p2: p3: "), "{text}");
+        assert!(text.ends_with("p17: [chain cut after 16 errors]"), "{text}");
+        assert_eq!(list.error_chain().unwrap().1.len(), text::MAX_CHAIN);
+
+        // Exactly MAX_CHAIN errors is a whole chain, with no mark.
+        let mut list = FieldList::default();
+        list.push_error("error", &PINGS[40 - text::MAX_CHAIN]);
+        let Value::Debug(text) = list.iter().next().unwrap().1 else {
+            panic!("an error field reads as Debug");
+        };
+        assert!(text.ends_with("p39"), "{text}");
     }
 
     #[test]

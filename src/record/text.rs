@@ -178,15 +178,80 @@ pub(crate) fn push_f64(buf: &mut String, v: f64) {
     }
 }
 
-/// Appends `err: source: source's source`, the way an error and its causes read best on
-/// one line (every layout and both notification destinations use this form).
-pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 'static)) {
-    let _ = write!(buf, "{err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let _ = write!(buf, ": {cause}");
-        source = cause.source();
+/// How many errors of one `source()` chain are walked, text and links alike: a chain
+/// that is longer (or that a buggy `source()` makes endless) is cut and marked.
+pub(crate) const MAX_CHAIN: usize = 16;
+
+/// How a walk of a `source()` chain ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChainEnd {
+    /// The last error has no source.
+    Whole,
+    /// A `source()` returned an error already walked: the chain loops.
+    Cycle,
+    /// [`MAX_CHAIN`] errors were walked and there are more.
+    Cut,
+}
+
+impl ChainEnd {
+    /// The mark appended after the last walked error, empty for a whole chain.
+    pub(crate) fn mark(self) -> &'static str {
+        match self {
+            ChainEnd::Whole => "",
+            ChainEnd::Cycle => ": [cycle: source() returns an earlier error]",
+            ChainEnd::Cut => ": [chain cut after 16 errors]",
+        }
     }
+}
+
+/// Calls `each` for `err` and every error of its `source()` chain, in order: the one walk
+/// of a chain in the crate, bounded by [`MAX_CHAIN`] and cut where the chain loops back
+/// to an error already seen (compared by address), so that a cyclic `source()` costs
+/// at most [`MAX_CHAIN`] steps.
+pub(crate) fn walk_error_chain<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+    mut each: impl FnMut(&'e (dyn std::error::Error + 'static)),
+) -> ChainEnd {
+    type ErrPtr = *const (dyn std::error::Error + 'static);
+    // Compared with their vtables: an error and its first field (a wrapper's source)
+    // share an address but not a type. A type may have two vtables (one per codegen
+    // unit), so a loop may be seen on its second turn rather than its first: cut all
+    // the same, within the bound.
+    let mut seen: [Option<ErrPtr>; MAX_CHAIN] = [None; MAX_CHAIN];
+    let walked =
+        |seen: &[Option<ErrPtr>], e: ErrPtr| seen.iter().flatten().any(|&s| std::ptr::eq(s, e));
+    let mut next = Some(err);
+    for slot in 0..MAX_CHAIN {
+        let Some(e) = next else {
+            return ChainEnd::Whole;
+        };
+        if walked(&seen[..slot], e) {
+            return ChainEnd::Cycle;
+        }
+        seen[slot] = Some(e);
+        each(e);
+        next = e.source();
+    }
+    match next {
+        None => ChainEnd::Whole,
+        Some(e) if walked(&seen, e) => ChainEnd::Cycle,
+        Some(_) => ChainEnd::Cut,
+    }
+}
+
+/// Appends `err: source: source's source`, the way an error and its causes read best on
+/// one line (every layout and both notification destinations use this form); a cyclic
+/// or overlong chain ends with its mark ([`ChainEnd::mark`]).
+pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 'static)) {
+    let mut first = true;
+    let end = walk_error_chain(err, |e| {
+        if !first {
+            buf.push_str(": ");
+        }
+        first = false;
+        let _ = write!(buf, "{e}");
+    });
+    buf.push_str(end.mark());
 }
 
 /// Appends a name (a field name, a span name) on a Logbook line: exactly like a string
