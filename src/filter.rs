@@ -136,11 +136,36 @@ impl LogbookFilter {
                 Some(i) => (&raw[..bracket_end + i], Some(&raw[bracket_end + i + 1..])),
                 None => (raw, None),
             };
+            // Spaces around `=` are layout; outside `[span{field=value}]`, a space
+            // anywhere else means two directives written without their comma
+            // (`info levels=debug`), never one odd target.
+            let head = head.trim_end();
+            let bracket_start = head.find('[').unwrap_or(head.len());
+            let bracket_end = head.rfind(']').map_or(bracket_start, |i| i + 1);
+            if head[..bracket_start].contains(char::is_whitespace)
+                || head[bracket_end.max(bracket_start)..].contains(char::is_whitespace)
+            {
+                let joined = raw
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replace(" =", "=")
+                    .replace("= ", "=")
+                    .replace(' ', ",");
+                return Err(bad(format!(
+                    "a space inside a directive: directives are separated by `,` \
+                     (did you mean `{joined}`?)"
+                )));
+            }
             let (head, level) = match level_str {
                 Some(l) => (head, parse_level(l).map_err(bad)?),
                 None => match parse_level(head) {
                     // A bare level: the default for every target.
                     Ok(level) if !head.contains(['[', ':']) => ("", level),
+                    // A level number out of range is not a target either.
+                    Err(reason) if head.bytes().all(|b| b.is_ascii_digit()) => {
+                        return Err(bad(reason));
+                    }
                     // A misspelt level is not silently a target.
                     Err(_) if suggest_level(head).is_some() => {
                         let level = suggest_level(head).unwrap_or_default();
@@ -281,6 +306,20 @@ fn parse_level(s: &str) -> Result<Option<Level>, String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
+    }
+    // tracing's numbers: 0 is off, 1 error ... 5 trace (never a target named `3`).
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s {
+            "0" => Ok(None),
+            "1" => Ok(Some(Level::Error)),
+            "2" => Ok(Some(Level::Warning)),
+            "3" => Ok(Some(Level::Info)),
+            "4" => Ok(Some(Level::Debug)),
+            "5" => Ok(Some(Level::Trace)),
+            _ => Err(format!(
+                "unknown level number {s}: tracing's numbers are 0 (off) to 5 (trace)"
+            )),
+        };
     }
     s.parse::<Level>().map(Some).map_err(|e| e.to_string())
 }

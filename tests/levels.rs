@@ -385,3 +385,44 @@ fn many_threads_never_tear_lines() {
         assert_eq!(msg, format!("INFO: App: line {}", "x".repeat(i % 50)));
     }
 }
+
+#[test]
+fn tracing_s_level_numbers_are_levels_never_targets() {
+    let count = |spec: &str| lines(spec, all_levels).len();
+    // 0 is off (it used to be a target named `0`, so everything showed at INFO).
+    assert_eq!(count("0"), 0);
+    assert_eq!(count("1"), 2, "error and critical");
+    assert_eq!(count("2"), 3);
+    assert_eq!(count("3"), 5, "info and above, notice included");
+    assert_eq!(count("4"), 6);
+    assert_eq!(count("5"), 7);
+    assert_eq!(count("info,App=0"), 0);
+    assert_eq!(count("off,App=4"), 6);
+    for spec in ["6", "42", "App=9"] {
+        let err = LogbookFilter::parse(spec).unwrap_err();
+        assert!(err.reason().contains("0 (off) to 5 (trace)"), "{spec}: {err}");
+    }
+}
+
+#[test]
+fn a_space_inside_a_directive_is_an_error_not_a_target() {
+    for (spec, bad, meant) in [
+        ("info levels=debug", "info levels=debug", "info,levels=debug"),
+        ("warn, my app=debug", "my app=debug", "my,app=debug"),
+        ("my app = debug", "my app = debug", "my,app=debug"),
+    ] {
+        let err = LogbookFilter::parse(spec).unwrap_err();
+        assert_eq!(err.directive(), bad, "{spec}: {err}");
+        assert!(
+            err.reason().contains(&format!("did you mean `{meant}`?")),
+            "{spec}: {err}"
+        );
+    }
+    // Spaces around directives and inside a span's field value are fine.
+    assert!(LogbookFilter::parse(" info , App=debug ").is_ok());
+    assert_eq!(
+        lines(" notice , App = debug ", all_levels).len(),
+        6,
+        "spaces around `=` are trimmed"
+    );
+}
