@@ -133,12 +133,20 @@ pub fn request_span<B>(
     client: Option<IpAddr>,
 ) -> Span {
     let headers = request.headers();
+    // Every line of a header, joined as RFC 9110 says a list is (a proxy may append its
+    // own `X-Forwarded-For` line rather than extend the client's).
     let header = |name: &str| -> Option<String> {
-        let value = headers.get(name)?;
-        Some(match name {
-            "authorization" | "cookie" => SCRUBBED.to_owned(),
-            _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        })
+        let mut lines = headers.get_all(name).iter();
+        let first = lines.next()?;
+        if matches!(name, "authorization" | "cookie") {
+            return Some(SCRUBBED.to_owned());
+        }
+        let mut value = String::from_utf8_lossy(first.as_bytes()).into_owned();
+        for line in lines {
+            value.push_str(", ");
+            value.push_str(&String::from_utf8_lossy(line.as_bytes()));
+        }
+        Some(value)
     };
     let request_id = || -> String {
         headers

@@ -400,14 +400,21 @@ fn tracing_s_level_numbers_are_levels_never_targets() {
     assert_eq!(count("off,App=4"), 6);
     for spec in ["6", "42", "App=9"] {
         let err = LogbookFilter::parse(spec).unwrap_err();
-        assert!(err.reason().contains("0 (off) to 5 (trace)"), "{spec}: {err}");
+        assert!(
+            err.reason().contains("0 (off) to 5 (trace)"),
+            "{spec}: {err}"
+        );
     }
 }
 
 #[test]
 fn a_space_inside_a_directive_is_an_error_not_a_target() {
     for (spec, bad, meant) in [
-        ("info levels=debug", "info levels=debug", "info,levels=debug"),
+        (
+            "info levels=debug",
+            "info levels=debug",
+            "info,levels=debug",
+        ),
         ("warn, my app=debug", "my app=debug", "my,app=debug"),
         ("my app = debug", "my app = debug", "my,app=debug"),
     ] {

@@ -1136,6 +1136,29 @@ mod requests {
         // line still not sent.
         assert_eq!(handle.suppressed(), 1);
     }
+
+    /// Behind a trusted proxy that appends its own `X-Forwarded-For` line (HAProxy), the
+    /// client's forged first line is not the client: every line is read, in order.
+    #[test]
+    fn every_forwarded_for_line_is_read_and_the_forged_one_is_not_the_client() {
+        let (_, items) = in_memory(config().trust_proxy([10, 0, 0, 0].into(), 8), || {
+            let req = ::http::Request::get("/")
+                .header("x-forwarded-for", "6.6.6.6")
+                .header("x-forwarded-for", "203.0.113.7:5050, 10.0.0.2")
+                .body(())
+                .unwrap();
+            let span = web::request_span(&req, Some("/"), Some([10, 0, 0, 9].into()));
+            let _in = span.enter();
+            tracing::error!("failed");
+        });
+        assert_eq!(items.len(), 1);
+        let request = &items[0]["data"]["request"];
+        assert_eq!(request["user_ip"], "203.0.113.7", "{request:#}");
+        assert_eq!(
+            request["headers"]["X-Forwarded-For"],
+            "6.6.6.6, 203.0.113.7:5050, 10.0.0.2"
+        );
+    }
 }
 
 /// An error whose `source()` is itself (a hand-written `Error` impl gone wrong).

@@ -417,12 +417,35 @@ fn forwarded_client(
         return None;
     }
     let forwarded = headers.get("X-Forwarded-For")?.as_str()?;
-    forwarded
-        .rsplit(',')
-        .map(str::trim)
-        .filter_map(|hop| hop.parse::<IpAddr>().ok())
-        .find(|hop| !is_trusted(*hop, trusted))
-        .map(|hop| hop.to_string())
+    // From the right, past our own proxies; the first hop that is not one of them is
+    // the client, and a hop that does not parse ends the walk: whatever is left of it
+    // was written by someone we do not trust.
+    for hop in forwarded.rsplit(',').map(str::trim) {
+        let hop = parse_hop(hop)?;
+        if !is_trusted(hop, trusted) {
+            return Some(hop.to_string());
+        }
+    }
+    None
+}
+
+/// One hop of `X-Forwarded-For`: an address, with a port or not (`203.0.113.7`,
+/// `203.0.113.7:5050`, `2001:db8::1`, `[2001:db8::1]:5050`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.ip())
+        .or_else(|| {
+            // `[v6]` without a port.
+            hop.strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(IpAddr::V6)
+        })
 }
 
 /// A header's name as sent on the wire, from a field name's last part:

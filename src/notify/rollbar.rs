@@ -620,6 +620,30 @@ mod tests {
         // 10.0.0.2 is a trusted proxy too; 203.0.113.7 is the client (6.6.6.6 is
         // whatever the client claimed).
         assert_eq!(sent["data"]["request"]["user_ip"], "203.0.113.7");
+        // The walk stops at the first hop that is not ours or that does not parse;
+        // ports are allowed on a hop (HAProxy, Azure's front door write them).
+        for (forwarded, client) in [
+            ("6.6.6.6, 203.0.113.7:5050, 10.0.0.2", Some("203.0.113.7")),
+            (
+                "6.6.6.6, [2001:db8::7]:443, 10.0.0.2:80",
+                Some("2001:db8::7"),
+            ),
+            ("6.6.6.6, [2001:db8::7], 10.0.0.2", Some("2001:db8::7")),
+            // The forged value left of an unparseable hop is never the client.
+            ("6.6.6.6, unknown, 10.0.0.2", None),
+            ("6.6.6.6, 203.0.113.7 garbage", None),
+            ("10.0.0.3, 10.0.0.2", None),
+        ] {
+            let mut occ = occurrence();
+            occ.spans[0].1 .0.push((
+                "http.request.header.x_forwarded_for",
+                FieldValue::Str(forwarded.into()),
+            ));
+            let sent = scrubbed(build(&occ, &trusting, "u"), SKELETON);
+            // No client found: the socket's peer stays the address.
+            let expected = client.unwrap_or("10.0.0.9");
+            assert_eq!(sent["data"]["request"]["user_ip"], expected, "{forwarded}");
+        }
         use crate::notify::occurrence::is_trusted;
         let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
         assert!(is_trusted(v6, &[("2001:db8::".parse().unwrap(), 32)]));
