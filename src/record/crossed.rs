@@ -129,8 +129,9 @@ impl FingersCrossed {
     }
 
     /// Keeps at most `bytes` of buffered lines in all spans together (counting each
-    /// line's text, fields and bookkeeping); a span that would pass it drops its own
-    /// oldest lines.
+    /// line's text, fields and bookkeeping, and the span fields it keeps alive: a
+    /// `span.record` between two held lines leaves the span's older fields with the
+    /// first); a span that would pass it drops its own oldest lines.
     #[must_use]
     pub fn max_bytes(mut self, bytes: usize) -> FingersCrossed {
         self.max_bytes = bytes;
@@ -362,8 +363,8 @@ impl Held {
         }
     }
 
-    /// The bytes this line holds (what [`FingersCrossed::max_bytes`] bounds). Span
-    /// snapshots are shared with the live span and not counted.
+    /// The bytes this line holds itself (what [`FingersCrossed::max_bytes`] bounds,
+    /// with the span snapshots [`Buffer::push`] charges it).
     fn size(&self) -> usize {
         std::mem::size_of::<Held>()
             + self.text.capacity()
@@ -414,10 +415,37 @@ impl Buffer {
         }
     }
 
+    /// The bytes of the snapshots in `held` that `previous` does not keep alive: a span
+    /// snapshot is charged to the oldest line that keeps it (a `span.record` between
+    /// two lines makes a new snapshot, and the old one lives on in the held line: a
+    /// request span recording 1 KB before each of 1,000 lines keeps 500 MB of them).
+    fn snapshots_charged(held: &Held, previous: Option<&Held>) -> usize {
+        held.spans
+            .iter()
+            .filter(|s| {
+                previous.is_none_or(|p| !p.spans.iter().any(|q| Arc::ptr_eq(&q.data, &s.data)))
+            })
+            .map(|s| s.data.retained_size())
+            .sum()
+    }
+
     fn pop_oldest(&mut self) -> bool {
-        let Some((size, _)) = self.lines.pop_front() else {
+        let Some((mut size, oldest)) = self.lines.pop_front() else {
             return false;
         };
+        // The snapshots the next line shares with it stay alive: their charge moves on.
+        if let Some((next_size, next)) = self.lines.front_mut() {
+            let shared = oldest
+                .spans
+                .iter()
+                .filter(|s| next.spans.iter().any(|q| Arc::ptr_eq(&q.data, &s.data)));
+            let moved: usize = shared
+                .map(|s| s.data.retained_size())
+                .sum::<usize>()
+                .min(size);
+            *next_size += moved;
+            size -= moved;
+        }
         self.release(size, 1);
         self.dropped += 1;
         self.memory.dropped.fetch_add(1, Ordering::Relaxed);
@@ -434,7 +462,7 @@ impl Buffer {
         while self.lines.len() >= config.max_lines {
             self.pop_oldest();
         }
-        let size = held.size();
+        let size = held.size() + Self::snapshots_charged(&held, self.lines.back().map(|(_, h)| h));
         // Reserve the room with one compare-and-swap, so that concurrent spans never
         // pass the cap together.
         let mut now = self.memory.bytes.load(Ordering::Relaxed);
@@ -882,6 +910,38 @@ mod tests {
         );
         assert!(lines.len() > 2 && lines.iter().all(|l| l.ends_with("request{t=0}")));
         assert!(lines.last().unwrap().contains("ERROR"));
+    }
+
+    /// A span that records between its lines makes a new snapshot each time; the held
+    /// lines keep the old ones alive, and those count against the cap.
+    #[test]
+    fn span_snapshots_kept_by_held_lines_count_against_the_cap() {
+        let cap = 256 * 1024;
+        let s = setup("info", FingersCrossed::new(Level::Debug).max_bytes(cap));
+        let kilobyte = "x".repeat(1024);
+        let max_seen = AtomicUsize::new(0);
+        tracing::dispatcher::with_default(&s.dispatch, || {
+            let span = tracing::error_span!("request", data = tracing::field::Empty);
+            let _in = span.enter();
+            for i in 0..400 {
+                span.record("data", kilobyte.as_str());
+                tracing::debug!(i, "after a record");
+                max_seen.fetch_max(s.memory.stats().bytes, Ordering::Relaxed);
+            }
+            // Counted without the snapshots, 400 short lines fit in 256 KiB; with them,
+            // (snapshots of 1 KiB, 2 KiB, ... each) only the last dozen or so can.
+            let stats = s.memory.stats();
+            assert!(stats.lines < 30, "{stats:?}");
+            assert!(stats.dropped > 370, "{stats:?}");
+            tracing::error!("failed");
+        });
+        assert!(max_seen.load(Ordering::Relaxed) <= cap);
+        let stats = s.memory.stats();
+        assert_eq!((stats.lines, stats.bytes), (0, 0), "every charge released");
+        let lines = lines(&s.out);
+        assert!(lines[0].contains("buffered lines dropped"), "{}", lines[0]);
+        let last = lines.last().unwrap();
+        assert!(last.contains("ERROR: ") && last.contains(": failed in request"), "{last:.200}");
     }
 
     #[test]

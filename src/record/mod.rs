@@ -509,6 +509,21 @@ pub(crate) struct SpanData {
 }
 
 impl SpanData {
+    /// The bytes this snapshot keeps alive: its fields and its rendered texts (one
+    /// rendering counted before any is made, as a line output will make one).
+    pub(crate) fn retained_size(&self) -> usize {
+        let fields = self.fields.text.capacity()
+            + self.fields.items.capacity() * std::mem::size_of::<(&str, Kind)>()
+            + self.fields.links.capacity() * std::mem::size_of::<Link>();
+        let rendered: usize = self
+            .texts
+            .iter()
+            .filter_map(|t| t.get().map(String::capacity))
+            .sum();
+        let estimate = self.fields.text.len() + 24 * self.fields.items.len();
+        std::mem::size_of::<SpanData>() + fields + rendered.max(estimate)
+    }
+
     /// The fields as `kind` renders them, rendered on first use and then cached.
     pub(crate) fn text(
         &self,
