@@ -582,8 +582,17 @@ impl Crossing {
             let Some(entry) = &record.spans[i].entry else {
                 return;
             };
+            // A buffering span opened inside one that already failed is failed too:
+            // its lines are written at once, like its parent's.
+            let failed_outside = record.spans[..i].iter().any(|s| {
+                s.entry
+                    .as_ref()
+                    .filter(|e| e.crossed)
+                    .is_some_and(|e| e.read_side(id, |b: &Buffer| b.triggered).unwrap_or(false))
+            });
             let seq = self.memory.seq.fetch_add(1, Ordering::Relaxed);
             let written = entry.with_side(id, make, |buffer| {
+                buffer.triggered |= failed_outside;
                 if !buffer.triggered {
                     buffer.push(Held::of(record, seq), &self.config);
                 }
@@ -912,6 +921,32 @@ mod tests {
         assert!(lines.last().unwrap().contains("ERROR"));
     }
 
+    #[test]
+    fn a_buffering_span_opened_after_its_request_failed_writes_at_once() {
+        let s = setup("info", FingersCrossed::new(Level::Debug));
+        tracing::dispatcher::with_default(&s.dispatch, || {
+            let request = tracing::error_span!("request", id = 7);
+            let _in = request.enter();
+            tracing::error!("failed");
+            let job = tracing::info_span!("job", logbook.fingers_crossed = true);
+            let _job = job.enter();
+            tracing::debug!("inside the job");
+            // A nested request span too.
+            let inner = tracing::error_span!("request", id = 8);
+            let _inner = inner.enter();
+            tracing::debug!("inside the inner request");
+        });
+        let lines = lines(&s.out);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[1].contains(": inside the job"), "{}", lines[1]);
+        assert!(
+            lines[2].contains("DEBUG: ") && lines[2].contains(": inside the inner request"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(s.memory.stats().lines, 0);
+    }
+
     /// A span that records between its lines makes a new snapshot each time; the held
     /// lines keep the old ones alive, and those count against the cap.
     #[test]
@@ -941,7 +976,10 @@ mod tests {
         let lines = lines(&s.out);
         assert!(lines[0].contains("buffered lines dropped"), "{}", lines[0]);
         let last = lines.last().unwrap();
-        assert!(last.contains("ERROR: ") && last.contains(": failed in request"), "{last:.200}");
+        assert!(
+            last.contains("ERROR: ") && last.contains(": failed in request"),
+            "{last:.200}"
+        );
     }
 
     #[test]
