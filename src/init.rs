@@ -343,9 +343,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         crate::diag::report(format_args!("{notice}"));
     }
     let (dispatch, guard, max_level) = assemble(env)?;
-    tracing_log::LogTracer::builder()
-        .with_max_level(max_level.as_log())
-        .init()
+    crate::record::from_log::install(max_level.as_log())
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
     tracing::dispatcher::set_global_default(dispatch)
         .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;

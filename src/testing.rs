@@ -241,7 +241,7 @@ pub fn capture(f: impl FnOnce()) -> Captured {
     static BRIDGE: std::sync::Once = std::sync::Once::new();
     BRIDGE.call_once(|| {
         // Fails only when a logger is installed already (then `log` goes there).
-        let _ = tracing_log::LogTracer::init();
+        let _ = crate::record::from_log::install(log::LevelFilter::Trace);
     });
     let (layer, captured) = CaptureLayer::new();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);

@@ -209,6 +209,7 @@ fn development() {
     tracing::info!(target: "App", "hidden under notice");
     tracing_logbook::notice!(target: "App", port = 8080, "listening");
     log::warn!(target: "Legacy", "from the log crate");
+    log::warn!(target: "Legacy", user_id = 7, name = "ann o'hara", ok = true; "with key-values");
     log::info!(target: "Legacy", "log info hidden");
     // A record handed to the logger directly, skipping log's own max-level check, with a
     // runtime target, as web frameworks do.
@@ -257,6 +258,7 @@ fn development_init_prints_logbook_lines() {
         [
             "NOTICE: App: listening port=8080",
             "WARNING: Legacy: from the log crate",
+            "WARNING: Legacy: with key-values user_id=7 name=\"ann o'hara\" ok=true",
             "ERROR: hyper::proto::h1: direct ERROR",
             "CRITICAL: App: second init: a global tracing subscriber is already installed: \
              tracing_logbook::init must be called once, before any other logger is set",

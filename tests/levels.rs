@@ -433,3 +433,46 @@ fn a_space_inside_a_directive_is_an_error_not_a_target() {
         "spaces around `=` are trimmed"
     );
 }
+
+/// `log` records' key-values are fields, typed as tracing's are, on every output (they
+/// all read the one record `testing::capture` shows).
+#[test]
+fn log_key_values_become_typed_fields() {
+    use tracing_logbook::testing::FieldValue;
+    #[derive(Debug)]
+    struct Point {
+        #[allow(dead_code)] // read by `Debug`
+        x: i32,
+    }
+    let captured = tracing_logbook::testing::capture(|| {
+        let _in = tracing::info_span!("job", id = 3).entered();
+        log::warn!(
+            target: "legacy",
+            n = -7, big = u64::MAX, ratio = 0.5, ok = false, who = "ann", at:? = Point { x: 1 };
+            "with {} values", 6
+        );
+        log::warn!(target: "legacy", "without");
+    });
+    let records = captured.records();
+    let r = &records[0];
+    assert_eq!(r.message, "with 6 values");
+    assert_eq!(r.field("n"), Some(&FieldValue::I64(-7)));
+    assert_eq!(r.field("big"), Some(&FieldValue::U64(u64::MAX)));
+    assert_eq!(r.field("ratio"), Some(&FieldValue::F64(0.5)));
+    assert_eq!(r.field("ok"), Some(&FieldValue::Bool(false)));
+    assert_eq!(r.field("who"), Some(&FieldValue::Str("ann".into())));
+    assert_eq!(
+        r.field("at"),
+        Some(&FieldValue::Debug("Point { x: 1 }".into()))
+    );
+    assert!(
+        r.formatted().ends_with(
+            "with 6 values n=-7 big=18446744073709551615 ratio=0.5 ok=false who=ann \
+             at=\"Point { x: 1 }\" in job{id=3}"
+        ),
+        "{}",
+        r.formatted()
+    );
+    // The next record does not inherit them.
+    assert_eq!(records[1].field("n"), None);
+}

@@ -13,6 +13,7 @@
 //! deadlock the process.
 
 pub(crate) mod crossed;
+pub(crate) mod from_log;
 pub(crate) mod otel;
 pub(crate) mod text;
 
@@ -904,6 +905,9 @@ where
             from_log,
             crossed: None,
         });
+        if from_log {
+            from_log::append_pending(fields);
+        }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 let entry = span.extensions().get::<Arc<SpanEntry>>().cloned();
