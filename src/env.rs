@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::file::Compression;
 use crate::filter::LogbookFilter;
 use crate::format::ColorChoice;
-use crate::record::crossed::FingersCrossed;
+use crate::layer::crossed::FingersCrossed;
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";

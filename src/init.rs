@@ -10,8 +10,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
 use crate::format::{ColorChoice, LogbookLayer};
-use crate::layout::{Emit, Spine};
-use crate::record::crossed::Crossing;
+use crate::layer::crossed::Crossing;
+use crate::layer::{Emit, Spine};
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
@@ -56,7 +56,7 @@ pub struct Guard {
     file: Option<crate::DailyFile>,
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
-    buffers: Option<Arc<crate::record::crossed::Memory>>,
+    buffers: Option<Arc<crate::layer::crossed::Memory>>,
 }
 
 impl Guard {
@@ -529,7 +529,7 @@ fn assemble(
     } else if buffers.is_some() {
         // The program's layers see what the threshold shows, not what the
         // fingers-crossed gate lets through for the spine to hold.
-        let shown = crate::record::crossed::Threshold::new(filter.clone());
+        let shown = crate::filter::gate::Threshold::new(filter.clone());
         tracing::Dispatch::new(
             base.with(tracing_subscriber::Layer::with_filter(user_layers, shown))
                 .with(spine),
@@ -576,7 +576,7 @@ fn build_notifier(
 fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output {
     match env.format {
         Format::Logbook => Box::new(logbook_builder(env).color(color).build(writer)),
-        Format::Ecs => Box::new(crate::layout::Formatted::new(
+        Format::Ecs => Box::new(crate::layer::Formatted::new(
             crate::layout::ecs::EcsLayout::new(env.timezone),
             writer,
         )),

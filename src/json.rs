@@ -8,8 +8,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock, Timezone};
+use crate::layer::{Emit, Formatted};
 use crate::layout::json::JsonLayout;
-use crate::layout::{Emit, Formatted};
 use crate::record::{self, Record};
 use crate::sink::{LineWriter, Stdout};
 

@@ -47,6 +47,7 @@ mod level;
 mod macros;
 
 // The spine: one record per event, rendered by layouts, written by sinks.
+mod layer;
 mod layout;
 mod record;
 mod sink;
@@ -86,9 +87,10 @@ pub use filter::{FilterError, LogbookFilter, ReloadableFilter, DEFAULT_LEVEL};
 pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};
 pub use json::{JsonLayer, JsonLayerBuilder};
+pub use layer::crossed::{BufferStats, FingersCrossed};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
-pub use record::crossed::{BufferStats, FingersCrossed, FINGERS_CROSSED_FIELD};
+pub use record::FINGERS_CROSSED_FIELD;
 pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
 
 #[doc(hidden)]

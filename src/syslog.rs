@@ -49,8 +49,9 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::clock::{Clock, SystemClock};
 use crate::diag;
 use crate::error::Error;
+use crate::layer::Emit;
 use crate::layout::syslog::SyslogLayout;
-use crate::layout::{Emit, Layout};
+use crate::layout::Layout;
 use crate::record::{self, Record};
 
 pub use crate::layout::syslog::severity;

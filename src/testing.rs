@@ -25,7 +25,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::layout::Emit;
+use crate::layer::Emit;
 use crate::level::Level;
 use crate::record;
 

@@ -161,7 +161,7 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::layout::{Emit, Formatted, Spine};
+    use crate::layer::{Emit, Formatted, Spine};
     use crate::sink::CaptureWriter;
 
     fn ecs_lines(f: impl FnOnce()) -> Vec<Value> {

@@ -128,7 +128,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::clock::Clock as _;
 use crate::diag;
 use crate::error::Error;
-use crate::layout::Emit;
+use crate::layer::Emit;
 use crate::level::Level;
 use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 

@@ -12,7 +12,6 @@
 //! `Display` that logs, or that panics (with the panic hook logging the panic), cannot
 //! deadlock the process.
 
-pub(crate) mod crossed;
 pub(crate) mod from_log;
 pub(crate) mod otel;
 pub(crate) mod text;
@@ -264,6 +263,13 @@ impl FieldList {
         self.items.is_empty()
     }
 
+    /// The heap bytes this list keeps alive.
+    pub(crate) fn retained_size(&self) -> usize {
+        self.text.capacity()
+            + self.items.capacity() * std::mem::size_of::<(&str, Kind)>()
+            + self.links.capacity() * std::mem::size_of::<Link>()
+    }
+
     fn value(&self, kind: Kind) -> Value<'_> {
         match kind {
             Kind::Str(a, b) => Value::Str(&self.text[a..b]),
@@ -410,7 +416,7 @@ pub(crate) fn push_json_fields<'a>(
 #[inline]
 pub(crate) fn is_hidden(name: &str, from_log: bool) -> bool {
     name == crate::level::LEVEL_FIELD
-        || name == crossed::FINGERS_CROSSED_FIELD
+        || name == FINGERS_CROSSED_FIELD
         || (from_log && name.starts_with("log."))
 }
 
@@ -480,7 +486,7 @@ impl Visit for Collect<'_> {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() == crossed::FINGERS_CROSSED_FIELD {
+        if field.name() == FINGERS_CROSSED_FIELD {
             if let Some(crossed) = self.crossed.as_deref_mut() {
                 *crossed = Some(value);
             }
@@ -513,9 +519,7 @@ impl SpanData {
     /// The bytes this snapshot keeps alive: its fields and its rendered texts (one
     /// rendering counted before any is made, as a line output will make one).
     pub(crate) fn retained_size(&self) -> usize {
-        let fields = self.fields.text.capacity()
-            + self.fields.items.capacity() * std::mem::size_of::<(&str, Kind)>()
-            + self.fields.links.capacity() * std::mem::size_of::<Link>();
+        let fields = self.fields.retained_size();
         let rendered: usize = self
             .texts
             .iter()
@@ -539,6 +543,29 @@ impl SpanData {
             s
         })
     }
+}
+
+// === spans that buffer (fingers crossed) ===
+
+/// The span field that turns fingers-crossed buffering on (`true`) or off (`false`) for
+/// one span: `tracing::info_span!("job", logbook.fingers_crossed = true)`.
+pub const FINGERS_CROSSED_FIELD: &str = "logbook.fingers_crossed";
+
+/// The name of the spans that buffer unless they say `logbook.fingers_crossed = false`
+/// (the web glue's request span).
+pub(crate) const REQUEST_SPAN: &str = "request";
+
+/// Whether a new span named `name` whose `logbook.fingers_crossed` field was `field`
+/// buffers its lines.
+pub(crate) fn wants_buffer(name: &str, field: Option<bool>) -> bool {
+    field.unwrap_or(name == REQUEST_SPAN)
+}
+
+/// Whether a span of this callsite may buffer (its name or its fields say so): a cheap,
+/// static pre-check before its entry is looked at.
+#[inline]
+pub(crate) fn may_buffer(meta: &tracing::Metadata<'_>) -> bool {
+    meta.name() == REQUEST_SPAN || meta.fields().field(FINGERS_CROSSED_FIELD).is_some()
 }
 
 /// What we keep on each span, in its registry extensions: its current fields and the
@@ -655,7 +682,7 @@ pub(crate) fn on_new_span<S>(
         from_log: false,
         crossed: Some(&mut crossed),
     });
-    let crossed = crossed::wants_buffer(attrs.metadata().name(), crossed);
+    let crossed = wants_buffer(attrs.metadata().name(), crossed);
     let entry = Arc::new(SpanEntry {
         owner,
         crossed,

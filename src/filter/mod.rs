@@ -17,6 +17,8 @@
 //! plain `EnvFilter`. Inside span directives (`[span]=notice`), which tracing evaluates
 //! dynamically, `notice` and `critical` act as `info` and `error`.
 
+pub(crate) mod gate;
+
 use std::fmt;
 
 use tracing::subscriber::Interest;
@@ -536,7 +538,7 @@ struct Reloadable {
     spans: std::sync::atomic::AtomicBool,
     /// The current filter's [`floor`](LogbookFilter::floor), for fingers crossed.
     floor: std::sync::atomic::AtomicU8,
-    /// The fingers-crossed level, when on (see [`crate::record::crossed::gate`]).
+    /// The fingers-crossed level, when on (see [`gate`]).
     crossed: std::sync::OnceLock<Level>,
 }
 
@@ -577,7 +579,7 @@ impl ReloadableFilter {
     pub fn set(&self, filter: LogbookFilter) {
         let mut max = filter.max_level();
         if let Some(level) = self.crossed() {
-            max = crate::record::crossed::gate::hint(level, Some(max));
+            max = gate::hint(level, Some(max));
         }
         let spans = filter.spans;
         let floor = floor_byte(filter.floor());
@@ -669,14 +671,14 @@ where
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
         let base = <LogbookFilter as Layer<S>>::register_callsite(&self.read(), meta);
         match self.crossed() {
-            Some(level) => crate::record::crossed::gate::interest(level, meta, base),
+            Some(level) => gate::interest(level, meta, base),
             None => base,
         }
     }
 
     fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
         if let Some(level) = self.crossed() {
-            if crate::record::crossed::gate::admits(level, meta) {
+            if gate::admits(level, meta) {
                 return true;
             }
         }
@@ -686,7 +688,7 @@ where
     fn max_level_hint(&self) -> Option<LevelFilter> {
         let base = <LogbookFilter as Layer<S>>::max_level_hint(&self.read());
         match self.crossed() {
-            Some(level) => Some(crate::record::crossed::gate::hint(level, base)),
+            Some(level) => Some(gate::hint(level, base)),
             None => base,
         }
     }
@@ -720,7 +722,7 @@ where
 
     fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
         if self.crossed().is_some() {
-            crate::record::crossed::gate::enter(id, &ctx);
+            gate::enter(id, &ctx);
         }
         if self.follows_spans() {
             <LogbookFilter as Layer<S>>::on_enter(&self.read(), id, ctx)
@@ -729,7 +731,7 @@ where
 
     fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
         if self.crossed().is_some() {
-            crate::record::crossed::gate::exit(id, &ctx);
+            gate::exit(id, &ctx);
         }
         if self.follows_spans() {
             <LogbookFilter as Layer<S>>::on_exit(&self.read(), id, ctx)

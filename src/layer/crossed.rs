@@ -3,11 +3,11 @@
 //!
 //! Three pieces, all inside the spine:
 //!
-//! * The [`gate`] in the subscriber's [`ReloadableFilter`] lets an event below the
+//! * The [gate](crate::filter::gate) in the subscriber's [`ReloadableFilter`] lets an event below the
 //!   threshold (down to the fingers-crossed level) through only while a buffering span
 //!   is entered on the thread, which it knows from a per-thread count kept in
 //!   `on_enter`/`on_exit`.
-//! * The [`Spine`](crate::layout::Spine) asks the filter again, for such events only,
+//! * The [`Spine`](crate::layer::Spine) asks the filter again, for such events only,
 //!   whether the threshold shows them; those it does not show become [`Held`] copies in
 //!   the innermost buffering span's [`Buffer`] (span side data of the spine).
 //! * An `ERROR` or `CRITICAL` record inside buffering spans takes their buffers, merges
@@ -17,7 +17,7 @@
 //!   drops its buffer.
 //!
 //! Layers of the program's own ([`Env::layer`](crate::Env::layer)) sit behind
-//! [`Threshold`], a per-layer filter of the threshold alone, so they never see what is
+//! [`Threshold`](crate::filter::gate::Threshold), a per-layer filter of the threshold alone, so they never see what is
 //! held.
 //!
 //! # Cost
@@ -31,45 +31,21 @@
 //! buffered line costs its capture plus a copy of the message and fields (no rendering;
 //! a line is rendered only if it is ever written).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use tracing::subscriber::Interest;
-use tracing::{Event, Metadata, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
+use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::{FieldList, Origin, Record, SpanEntry, SpanRef};
 #[cfg(test)]
 use crate::filter::LogbookFilter;
 use crate::filter::ReloadableFilter;
-use crate::layout::Emit;
+use crate::layer::Emit;
 use crate::level::Level;
-
-/// The span field that turns fingers-crossed buffering on (`true`) or off (`false`) for
-/// one span: `tracing::info_span!("job", logbook.fingers_crossed = true)`.
-pub const FINGERS_CROSSED_FIELD: &str = "logbook.fingers_crossed";
-
-/// The name of the spans that buffer unless they say `logbook.fingers_crossed = false`
-/// (the web glue's request span).
-pub(crate) const REQUEST_SPAN: &str = "request";
-
-/// Whether a new span named `name` whose `logbook.fingers_crossed` field was `field`
-/// buffers its lines.
-pub(crate) fn wants_buffer(name: &str, field: Option<bool>) -> bool {
-    field.unwrap_or(name == REQUEST_SPAN)
-}
-
-/// Whether a span of this callsite may buffer (its name or its fields say so): a cheap,
-/// static pre-check before its entry is looked at.
-#[inline]
-fn may_buffer(meta: &Metadata<'_>) -> bool {
-    meta.name() == REQUEST_SPAN || meta.fields().field(FINGERS_CROSSED_FIELD).is_some()
-}
+use crate::record::{FieldList, Origin, Record, SpanEntry, SpanRef};
 
 /// Fingers-crossed buffering per request (`LOG_FINGERS_CROSSED`, [`Env::fingers_crossed`]).
 ///
@@ -181,117 +157,6 @@ impl Memory {
     }
 }
 
-// === the gate: events below the threshold inside buffering spans ===
-
-thread_local! {
-    /// How many buffering spans are entered on this thread.
-    static INSIDE: Cell<u32> = const { Cell::new(0) };
-}
-
-#[inline]
-fn inside() -> bool {
-    INSIDE.try_with(|n| n.get() > 0).unwrap_or(false)
-}
-
-/// The filter's side of fingers crossed, called by the
-/// [`ReloadableFilter`] when [`Crossing`] is on with `level`:
-/// events down to `level` are let through while a buffering span is entered on the
-/// thread (the spine decides what to do with them), and spans that may buffer always
-/// exist.
-pub(crate) mod gate {
-    use super::*;
-
-    #[inline]
-    fn within(level: Level, meta: &Metadata<'_>) -> bool {
-        Level::of(meta) >= level
-    }
-
-    /// The callsite's interest: "sometimes" instead of the filter's "never" for events
-    /// and buffering spans down to `level`.
-    pub(crate) fn interest(level: Level, meta: &Metadata<'_>, base: Interest) -> Interest {
-        if !base.is_always() && within(level, meta) && (meta.is_event() || may_buffer(meta)) {
-            Interest::sometimes()
-        } else {
-            base
-        }
-    }
-
-    /// Whether the gate lets `meta` through whatever the filter says.
-    #[inline]
-    pub(crate) fn admits(level: Level, meta: &Metadata<'_>) -> bool {
-        within(level, meta)
-            && if meta.is_event() {
-                inside()
-            } else {
-                may_buffer(meta)
-            }
-    }
-
-    /// The most verbose level enabled: the filter's or `level`.
-    pub(crate) fn hint(level: Level, base: Option<LevelFilter>) -> LevelFilter {
-        let own = LevelFilter::from_level(level.to_tracing());
-        base.map_or(own, |base| base.max(own))
-    }
-
-    fn buffering<S>(id: &tracing::span::Id, ctx: &Context<'_, S>) -> bool
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let Some(span) = ctx.span(id) else {
-            return false;
-        };
-        may_buffer(span.metadata())
-            && span
-                .extensions()
-                .get::<Arc<SpanEntry>>()
-                .is_some_and(|e| e.crossed)
-    }
-
-    /// Counts a buffering span entered on this thread.
-    pub(crate) fn enter<S>(id: &tracing::span::Id, ctx: &Context<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        if buffering(id, ctx) {
-            let _ = INSIDE.try_with(|n| n.set(n.get().saturating_add(1)));
-        }
-    }
-
-    /// Counts a buffering span left on this thread.
-    pub(crate) fn exit<S>(id: &tracing::span::Id, ctx: &Context<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        if buffering(id, ctx) {
-            let _ = INSIDE.try_with(|n| n.set(n.get().saturating_sub(1)));
-        }
-    }
-}
-
-/// A per-layer filter for the program's own layers ([`Env::layer`](crate::Env::layer))
-/// when fingers crossed is on: the threshold alone, without the gate, so they never see
-/// the events the spine holds.
-pub(crate) struct Threshold(ReloadableFilter);
-
-impl Threshold {
-    pub(crate) fn new(filter: ReloadableFilter) -> Threshold {
-        Threshold(filter)
-    }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for Threshold
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
-        self.0.shows(meta, cx)
-    }
-
-    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        self.0.interest_without_gate::<S>(meta)
-    }
-}
-
 // === the spine's side: held lines and their buffers ===
 
 /// A record kept for later: everything a layout reads, owned.
@@ -312,7 +177,7 @@ struct Held {
     module_end: Option<usize>,
     fields: FieldList,
     spans: Vec<SpanRef>,
-    trace: Option<super::otel::TraceIds>,
+    trace: Option<crate::record::otel::TraceIds>,
 }
 
 impl Held {
@@ -368,8 +233,7 @@ impl Held {
     fn size(&self) -> usize {
         std::mem::size_of::<Held>()
             + self.text.capacity()
-            + self.fields.text.capacity()
-            + self.fields.items.capacity() * std::mem::size_of::<(&str, super::Kind)>()
+            + self.fields.retained_size()
             + self.spans.capacity() * std::mem::size_of::<SpanRef>()
     }
 
@@ -545,7 +409,7 @@ impl Crossing {
         self.config.level
     }
 
-    /// Whether `event` is below the threshold (it came through the [`gate`] only).
+    /// Whether `event` is below the threshold (it came through the [gate](crate::filter::gate) only).
     pub(crate) fn below<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> bool
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
@@ -661,8 +525,8 @@ mod tests {
 
     use super::*;
     use crate::clock::{ManualClock, Timezone};
+    use crate::layer::{Formatted, Spine};
     use crate::layout::logbook::LogbookLayout;
-    use crate::layout::{Formatted, Spine};
     use crate::sink::CaptureWriter;
 
     struct Setup {
@@ -748,7 +612,7 @@ mod tests {
         let lines = lines(&s.out);
         assert_eq!(lines.len(), 2, "{lines:#?}");
         assert!(
-            lines[0].ends_with("WARNING: tracing_logbook::record::crossed::tests: slow in request")
+            lines[0].ends_with("WARNING: tracing_logbook::layer::crossed::tests: slow in request")
         );
         assert!(lines[1].contains("ERROR: "), "{lines:#?}");
     }
@@ -775,9 +639,9 @@ mod tests {
         assert_eq!(
             tails,
             [
-                "INFO: tracing_logbook::record::crossed::tests: job step in job",
-                "ERROR: tracing_logbook::record::crossed::tests: job failed in job",
-                "ERROR: tracing_logbook::record::crossed::tests: request failed in request",
+                "INFO: tracing_logbook::layer::crossed::tests: job step in job",
+                "ERROR: tracing_logbook::layer::crossed::tests: job failed in job",
+                "ERROR: tracing_logbook::layer::crossed::tests: request failed in request",
             ]
         );
     }
@@ -831,7 +695,7 @@ mod tests {
         let lines = lines(&s.out);
         assert_eq!(lines.len(), 1, "{lines:#?}");
         assert!(lines[0]
-            .ends_with("DEBUG: tracing_logbook::record::crossed::tests: shown at once in request"));
+            .ends_with("DEBUG: tracing_logbook::layer::crossed::tests: shown at once in request"));
     }
 
     #[test]
@@ -876,10 +740,10 @@ mod tests {
             tails,
             [
                 "WARNING: tracing-logbook: 2 buffered lines dropped in request",
-                "DEBUG: tracing_logbook::record::crossed::tests: step i=2 in request",
-                "DEBUG: tracing_logbook::record::crossed::tests: step i=3 in request",
-                "DEBUG: tracing_logbook::record::crossed::tests: step i=4 in request",
-                "ERROR: tracing_logbook::record::crossed::tests: failed in request",
+                "DEBUG: tracing_logbook::layer::crossed::tests: step i=2 in request",
+                "DEBUG: tracing_logbook::layer::crossed::tests: step i=3 in request",
+                "DEBUG: tracing_logbook::layer::crossed::tests: step i=4 in request",
+                "ERROR: tracing_logbook::layer::crossed::tests: failed in request",
             ]
         );
         assert_eq!(s.memory.stats().dropped, 2);
