@@ -245,6 +245,8 @@ pub struct Env {
     pub(crate) sentry_explicit: bool,
     pub(crate) fingers_crossed: Option<FingersCrossed>,
     pub(crate) compression: Compression,
+    /// The mode new log files are created with (Unix).
+    pub(crate) file_mode: u32,
     /// Whether SIGTERM/SIGINT flush the log, then end the process.
     pub(crate) flush_on_signals: bool,
     /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
@@ -293,6 +295,7 @@ impl Env {
             sentry_explicit: false,
             fingers_crossed: None,
             compression: Compression::None,
+            file_mode: crate::DailyFile::DEFAULT_MODE,
             flush_on_signals: false,
             layers: Arc::default(),
         }
@@ -332,13 +335,7 @@ impl Env {
     /// }
     /// ```
     pub fn from_env() -> Result<Env, Error> {
-        Env::from_lookup(|name| {
-            std::env::var_os(name).map(|v| match v.into_string() {
-                Ok(s) => s,
-                // Not valid UTF-8: pass it on lossily so validation names it.
-                Err(v) => v.to_string_lossy().into_owned(),
-            })
-        })
+        Env::from_os_lookup(|name| std::env::var_os(name))
     }
 
     /// Reads the settings through `lookup` instead of the process environment (for
@@ -360,6 +357,20 @@ impl Env {
     /// );
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Env, Error> {
+        Env::from_os_lookup(|name| lookup(name).map(std::ffi::OsString::from))
+    }
+
+    /// As [`from_lookup`](Self::from_lookup), with the values as the OS holds them:
+    /// `LOG_FILE` is a path and keeps its bytes (no U+FFFD in a non-UTF-8 name); the
+    /// other variables are text, and a non-UTF-8 value is passed on lossily so that
+    /// validation names it.
+    fn from_os_lookup(raw: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Env, Error> {
+        let lookup = |name: &str| {
+            raw(name).map(|v| match v.into_string() {
+                Ok(s) => s,
+                Err(v) => v.to_string_lossy().into_owned(),
+            })
+        };
         let mode = match lookup(APP_ENV) {
             None => Mode::Development,
             Some(value) => Mode::parse(&value).ok_or_else(|| {
@@ -411,17 +422,17 @@ impl Env {
                 }
             };
         }
-        if let Some(value) = lookup(LOG_FILE) {
-            env.log_file = Some(match value.as_str() {
-                "-" => LogFile::Stdout,
-                "" => {
-                    return Err(Error::value(
-                        LOG_FILE,
-                        value,
-                        "expected a file path, or - for stdout",
-                    ))
-                }
-                path => LogFile::Path(path.into()),
+        if let Some(value) = raw(LOG_FILE) {
+            env.log_file = Some(if value == "-" {
+                LogFile::Stdout
+            } else if value.is_empty() {
+                return Err(Error::value(
+                    LOG_FILE,
+                    "",
+                    "expected a file path, or - for stdout",
+                ));
+            } else {
+                LogFile::Path(value.into())
             });
         }
         if let Some(value) = lookup(LOG_MAX_FILES) {
@@ -485,8 +496,8 @@ impl Env {
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
         }
-        env.notify = crate::notify::NotifyConfig::from_lookup(&lookup, mode.as_str())?;
-        env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(&lookup, mode.as_str())?;
+        env.notify = crate::notify::NotifyConfig::from_lookup(lookup, mode.as_str())?;
+        env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(lookup, mode.as_str())?;
         Ok(env)
     }
 
@@ -639,6 +650,19 @@ impl Env {
     /// ```
     pub fn log_file(mut self, file: LogFile) -> Env {
         self.log_file = Some(file);
+        self
+    }
+
+    /// The permission bits new log files are created with (Unix; default `0o640`), see
+    /// [`DailyFileBuilder::mode`](crate::DailyFileBuilder::mode).
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// let env = tracing_logbook::Env::production().file_mode(0o600); // owner only
+    /// ```
+    #[cfg(unix)]
+    pub fn file_mode(mut self, mode: u32) -> Env {
+        self.file_mode = mode & 0o7777;
         self
     }
 
@@ -834,6 +858,7 @@ impl fmt::Debug for Env {
             .field("sentry", &self.sentry)
             .field("fingers_crossed", &self.fingers_crossed)
             .field("compression", &self.compression)
+            .field("file_mode", &format_args!("{:#o}", self.file_mode))
             .finish_non_exhaustive()
     }
 }

@@ -458,8 +458,10 @@ fn assemble(
             .max_files(env.max_files)
             .max_size(env.max_size)
             .lossy(env.lossy)
-            .compression(env.compression)
-            .build()?;
+            .compression(env.compression);
+        #[cfg(unix)]
+        let daily = daily.mode(env.file_mode);
+        let daily = daily.build()?;
         let color = match env.color {
             ColorChoice::Always => ColorChoice::Always,
             _ => ColorChoice::Never,

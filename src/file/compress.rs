@@ -15,6 +15,11 @@
 //! original with new lines beside an older `.gz` (a day reopened by a late record) is
 //! added to it as one more gzip member, which `zcat` and every gzip reader read as one
 //! file.
+//!
+//! Nothing at these names is trusted (see [`super::open`]): the original, the `.gz` and
+//! the `.gz.tmp` are never opened through a symbolic link, only regular files are read,
+//! a FIFO or device is never opened, and the `.gz` gets the original's mode (a `0600`
+//! day stays `0600`; appended to an older `.gz`, the narrower of the two).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -26,6 +31,7 @@ use flate2::write::GzEncoder;
 use time::Date;
 
 use super::names::{self, FileNames, GZ};
+use super::open;
 use crate::diag;
 
 /// How the files of past days are kept.
@@ -103,6 +109,12 @@ pub(crate) fn compress_before(names: &FileNames, lock: &Mutex<()>, day: Date, re
             Ok(()) => {}
             // Deleted by retention meanwhile.
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            // A link or special file at the original's, the `.gz`'s or the `.tmp`'s name.
+            Err(err) if open::is_foreign(&err) => report.report(format_args!(
+                "the old log file {} is not compressed, as something other than a regular \
+                 file has its name or its archive's: {err}",
+                names.dir().join(&file.name).display()
+            )),
             Err(err) => report.report(format_args!(
                 "cannot compress the old log file {}: {err}; it stays as it is and is \
                  tried again at the next day change or restart",
@@ -118,16 +130,35 @@ pub(crate) fn compress_one(dir: &Path, name: &str, lock: &Mutex<()>) -> io::Resu
     let gz = dir.join(format!("{name}{GZ}"));
     let tmp = dir.join(format!("{name}{GZ}.tmp"));
 
-    let mut input = File::open(&src)?;
+    let mut input = open::open_existing(&src, false)?;
+    let meta = input.metadata()?;
+    let identity = open::identity(&meta);
     let (crc, len) = checksum(&mut input)?;
-    if last_member(&gz)? == Some((crc, len as u32)) {
-        // A crash after the rename: the `.gz` already ends with this file.
-        return replace(&src, None, &gz, len, lock);
+    let mut existing = match open::open_existing(&gz, false) {
+        Ok(file) => Some(file),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err),
+    };
+    if let Some(existing) = &mut existing {
+        if last_member(existing)? == Some((crc, len as u32)) {
+            // A crash after the rename: the `.gz` already ends with this file.
+            return replace(&src, identity, None, &gz, len, lock);
+        }
     }
-    let mut out = File::create(&tmp)?;
+    let mut mode = open::mode_of(&meta);
+    if let Some(existing) = &existing {
+        mode &= open::mode_of(&existing.metadata()?);
+    }
+    // A stale `.tmp` of an interrupted run is ours to replace; anything else there is
+    // left alone (and this day stays uncompressed).
+    if open::regular_or_absent(&tmp)? {
+        fs::remove_file(&tmp)?;
+    }
+    let mut out = open::create_new(&tmp, mode, false)?;
     let result = (|| {
-        if let Ok(mut existing) = File::open(&gz) {
-            io::copy(&mut existing, &mut out)?;
+        if let Some(existing) = &mut existing {
+            existing.seek(SeekFrom::Start(0))?;
+            io::copy(existing, &mut out)?;
         }
         input.seek(SeekFrom::Start(0))?;
         let mut encoder = GzEncoder::new(out, flate2::Compression::default());
@@ -142,20 +173,25 @@ pub(crate) fn compress_one(dir: &Path, name: &str, lock: &Mutex<()>) -> io::Resu
         let _ = fs::remove_file(&tmp);
         return Err(err);
     }
-    replace(&src, Some(&tmp), &gz, len, lock)
+    replace(&src, identity, Some(&tmp), &gz, len, lock)
 }
 
-/// Under the writer's lock: unless `src` grew past `len` meanwhile, renames `tmp` (when
-/// given) to `gz` and removes `src`.
+/// Under the writer's lock: unless `src` grew past `len` or was replaced (it is no
+/// longer the file `identity` names) meanwhile, renames `tmp` (when given) to `gz` and
+/// removes `src`.
 fn replace(
     src: &Path,
+    identity: (u64, u64),
     tmp: Option<&Path>,
     gz: &Path,
     len: u64,
     lock: &Mutex<()>,
 ) -> io::Result<()> {
     let _writer = lock.lock().unwrap_or_else(PoisonError::into_inner);
-    let unchanged = match fs::metadata(src) {
+    let unchanged = match fs::symlink_metadata(src) {
+        Ok(meta) if open::identity(&meta) != identity => Err(io::Error::other(
+            "it was replaced while it was compressed (it is tried again later)",
+        )),
         Ok(meta) if meta.len() == len => Ok(()),
         Ok(_) => Err(io::Error::other(
             "lines were added while it was compressed (it is tried again later)",
@@ -193,14 +229,9 @@ fn checksum(file: &mut File) -> io::Result<(u32, u64)> {
     Ok((crc.sum(), len))
 }
 
-/// The CRC-32 and length (mod 2^32) the last gzip member of `gz` records in its trailer,
-/// or `None` when there is no such file.
-fn last_member(gz: &Path) -> io::Result<Option<(u32, u32)>> {
-    let mut file = match File::open(gz) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
-    };
+/// The CRC-32 and length (mod 2^32) the last gzip member of the `.gz` `file` records in
+/// its trailer, or `None` when it is too short to hold one.
+fn last_member(file: &mut File) -> io::Result<Option<(u32, u32)>> {
     if file.metadata()?.len() < 18 {
         return Ok(None);
     }
@@ -294,7 +325,15 @@ mod tests {
         put(&src, b"a\nb\n");
         put(&tmp, b"compressed a");
         let lock = Mutex::new(());
-        let err = replace(&src, Some(&tmp), &d.join("app-2026-11-20.log.gz"), 2, &lock);
+        let id = open::identity(&fs::metadata(&src).unwrap());
+        let err = replace(
+            &src,
+            id,
+            Some(&tmp),
+            &d.join("app-2026-11-20.log.gz"),
+            2,
+            &lock,
+        );
         assert!(err.is_err());
         assert_eq!(fs::read_to_string(&src).unwrap(), "a\nb\n");
         assert!(!d.join("app-2026-11-20.log.gz").exists());
@@ -305,6 +344,7 @@ mod tests {
         put(&tmp, b"compressed");
         assert!(replace(
             &gone,
+            id,
             Some(&tmp),
             &d.join("app-2026-11-19.log.gz"),
             2,

@@ -10,12 +10,13 @@
 
 mod compress;
 mod names;
+mod open;
 mod output;
 
 pub use compress::Compression;
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,7 +57,7 @@ use output::FileOutput;
 /// * **A stalled file system never holds the program hostage**: a caller waits for room
 ///   at most [`max_wait`](DailyFileBuilder::max_wait) (2 s by default). If the writer
 ///   made no progress in that time (an `open` or `write` that does not return: a hung
-///   NFS mount, a FIFO nobody reads), the record is dropped and counted, a diagnostic
+///   NFS mount, a lease another program holds on the file), the record is dropped and counted, a diagnostic
 ///   says so once, and later callers drop at once instead of waiting again, until the
 ///   writer takes its next batch; then callers wait for room again.
 /// * **Write errors** (disk full, directory removed or replaced, permissions) never
@@ -65,6 +66,15 @@ use output::FileOutput;
 ///   file (and its directory) is reopened or recreated on the next batch; a second
 ///   diagnostic says when writing works again. A file that was removed or renamed while
 ///   open (logrotate) is noticed before the next batch and reopened.
+/// * **Nothing planted is followed**: files are opened with `O_NOFOLLOW` and only when
+///   they are regular files. A symbolic link, FIFO, socket or device at one of this
+///   log's names (planted in a shared directory) is never written, read, compressed or
+///   deleted: it is reported once and left alone, and the lines meant for it are counted
+///   as failed (at [`build`](DailyFileBuilder::build), today's name holding one is an
+///   error naming it).
+/// * **Modes**: new files get exactly [`mode`](DailyFileBuilder::mode) (`0640` by
+///   default), whatever the umask; an archive (`.gz`) gets the mode of the file it
+///   replaces. Existing files keep theirs.
 /// * **Records stay whole**: a write that fails part-way (the disk fills in the middle
 ///   of a batch) is cut off the file again, so the file never ends in a partial record
 ///   that the next one is glued onto; if it cannot be cut off, or a file is reopened
@@ -129,6 +139,7 @@ pub struct DailyFile {
 /// | [`buffer_lines`](Self::buffer_lines) | [`DailyFile::DEFAULT_BUFFER_LINES`] (16384 records) |
 /// | [`max_wait`](Self::max_wait) | [`DailyFile::DEFAULT_MAX_WAIT`] (2 s) |
 /// | [`compression`](Self::compression) | [`Compression::None`] |
+/// | [`mode`](Self::mode) (Unix) | [`DailyFile::DEFAULT_MODE`] (`0o640`) |
 ///
 /// # Examples
 ///
@@ -153,6 +164,7 @@ pub struct DailyFileBuilder {
     buffer_lines: usize,
     max_wait: Duration,
     compression: Compression,
+    mode: u32,
     #[cfg(test)]
     faults: Option<Arc<output::Faults>>,
 }
@@ -165,6 +177,13 @@ impl DailyFile {
     /// How long a caller waits for room in the buffer by default, at most (see
     /// [`DailyFileBuilder::max_wait`]).
     pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
+    /// The mode new log files are created with on Unix, by default: `0o640`, read and
+    /// write for the owner, read for the group (see [`DailyFileBuilder::mode`]).
+    ///
+    /// ```
+    /// assert_eq!(tracing_logbook::DailyFile::DEFAULT_MODE, 0o640);
+    /// ```
+    pub const DEFAULT_MODE: u32 = 0o640;
 
     /// A builder for the log configured as `path` (`logs/app.log`), with the
     /// [default values](DailyFileBuilder#default-values).
@@ -185,6 +204,7 @@ impl DailyFile {
             buffer_lines: Self::DEFAULT_BUFFER_LINES,
             max_wait: Self::DEFAULT_MAX_WAIT,
             compression: Compression::None,
+            mode: Self::DEFAULT_MODE,
             #[cfg(test)]
             faults: None,
         }
@@ -477,6 +497,32 @@ impl DailyFileBuilder {
         self
     }
 
+    /// The permission bits new log files are created with (Unix; default
+    /// [`DailyFile::DEFAULT_MODE`], `0o640`). They are exactly these: set again with
+    /// `fchmod` after the file is created, so the process's umask neither widens them
+    /// (umask `000` used to give `0666` logs) nor narrows them. Existing files keep
+    /// their mode; a day compressed to `.gz` keeps the mode its file had.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use tracing_logbook::{DailyFile, LineWriter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = DailyFile::builder(dir.path().join("app.log")).mode(0o600).build()?;
+    /// file.write_line(time::macros::datetime!(2026-11-23 10:00 UTC), b"[...] INFO: app: hi\n");
+    /// assert!(file.shutdown(std::time::Duration::from_secs(5)));
+    /// let meta = std::fs::metadata(dir.path().join("app-2026-11-23.log")).unwrap();
+    /// assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    /// # }
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o7777;
+        self
+    }
+
     /// Injects write faults (unit tests only).
     #[cfg(test)]
     pub(crate) fn faults(mut self, faults: Arc<output::Faults>) -> Self {
@@ -490,8 +536,12 @@ impl DailyFileBuilder {
     ///
     /// # Errors
     ///
-    /// An [`Error`] naming the path when the path has no file name, the directory
-    /// cannot be created or written to, or the thread cannot be started. Never a panic.
+    /// An [`Error`] naming the path when the path has no file name (or one that is not
+    /// UTF-8), the directory cannot be created or written to, today's file cannot be
+    /// opened (a symbolic link or special file at its name included), or the thread
+    /// cannot be started. Never a panic. A directory without room for a new file (no
+    /// free inode, no quota left) is no error while today's file exists and can be
+    /// appended to: that is reported on stderr.
     ///
     /// # Examples
     ///
@@ -527,13 +577,19 @@ impl DailyFileBuilder {
         }
         let dir = names.dir().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
-        check_writable(&dir).map_err(|e| Error::io("write to log directory", &dir, e))?;
         let today = names.path(OffsetDateTime::now_utc().date(), 0);
-        check_openable(&today).map_err(|e| Error::io("open log file", &today, e))?;
+        check_writable(&dir, &today).map_err(|e| Error::io("write to log directory", &dir, e))?;
+        check_openable(&today, self.mode).map_err(|e| Error::io("open log file", &today, e))?;
 
         let dated = names.clone();
         #[allow(unused_mut)]
-        let mut output = FileOutput::new(names, path.clone(), self.max_files, self.max_size);
+        let mut output = FileOutput::new(
+            names,
+            path.clone(),
+            self.max_files,
+            self.max_size,
+            self.mode,
+        );
         if self.compression == Compression::Gzip {
             let compressor = compress::Compressor::start(output.names().clone())
                 .map_err(|e| Error::io("start the compression thread for", &path, e))?;
@@ -571,21 +627,15 @@ impl DailyFileBuilder {
     }
 }
 
-/// Whether the dated file `path` can be appended to as a regular file: an existing one
-/// must be a regular file (not a directory, FIFO or device), and a new one must be
-/// creatable under this name (not too long for the file system); the probe is removed.
-fn check_openable(path: &Path) -> io::Result<()> {
-    match fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(()),
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it exists and is not a regular file",
-        )),
+/// Whether the dated file `path` can be appended to as a regular file, as the writer
+/// opens it: an existing one is opened (never through a symbolic link, never a
+/// directory, FIFO or device), and a new one must be creatable under this name (not too
+/// long for the file system); the probe is removed.
+fn check_openable(path: &Path, mode: u32) -> io::Result<()> {
+    match open::open_existing(path, true) {
+        Ok(_) => Ok(()),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .open(path)?;
+            open::create_new(path, mode, true)?;
             let _ = fs::remove_file(path);
             Ok(())
         }
@@ -594,15 +644,49 @@ fn check_openable(path: &Path) -> io::Result<()> {
 }
 
 /// Creates and removes a probe file: as root, permission bits alone say too little.
-fn check_writable(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(format!(".tracing-logbook-probe-{}", std::process::id()));
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&probe);
-    let _ = fs::remove_file(&probe);
-    file.map(drop)
+/// The probe is created anew (`O_EXCL`, so nothing planted at its name is followed or
+/// removed). A file system with no room for one more file (`ENOSPC`: no free inode;
+/// `EDQUOT`) is no error while today's file exists and can be appended to: lines can
+/// be written, and that is reported.
+fn check_writable(dir: &Path, today: &Path) -> io::Result<()> {
+    let mut result = Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    for attempt in 0..8u32 {
+        let probe = dir.join(format!(
+            ".tracing-logbook-probe-{}-{attempt}",
+            std::process::id()
+        ));
+        result = open::create_new(&probe, 0o600, false).map(|_| {
+            let _ = fs::remove_file(&probe);
+        });
+        match &result {
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            _ => break,
+        }
+    }
+    match result {
+        Err(err) if no_room(&err) && open::open_existing(today, true).is_ok() => {
+            crate::diag::report(format_args!(
+                "{} has no room for a new file ({err}); lines are appended to {}, but \
+                 the next day's file cannot be created until there is room",
+                dir.display(),
+                today.display()
+            ));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Whether `err` says the file system has no room for one more file.
+fn no_room(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+    }
+    #[cfg(not(unix))]
+    {
+        err.kind() == io::ErrorKind::StorageFull
+    }
 }
 
 /// Owns the spool; dropping the last [`DailyFile`] drops it (which flushes and stops

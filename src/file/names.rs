@@ -177,28 +177,41 @@ pub(crate) struct DatedFile {
     pub(crate) compressed: bool,
 }
 
-/// The files of this log found in its directory (unordered). Unreadable entries and
-/// non-UTF-8 names are skipped.
+/// The regular files of this log found in its directory (unordered). Unreadable
+/// entries and non-UTF-8 names are skipped.
 pub(crate) fn list(names: &FileNames) -> std::io::Result<Vec<DatedFile>> {
+    list_with_foreign(names).map(|(files, _)| files)
+}
+
+/// As [`list`], and the names of this log's shape that hold something else: a symbolic
+/// link (never followed, whatever it points at), a FIFO, socket, device or directory.
+/// Those are never compressed or deleted.
+pub(crate) fn list_with_foreign(
+    names: &FileNames,
+) -> std::io::Result<(Vec<DatedFile>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut foreign = Vec::new();
     for entry in std::fs::read_dir(names.dir())? {
         let Ok(entry) = entry else { continue };
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
         if let Some((date, index, compressed)) = names.parse_any(&name) {
-            // Only regular files (or symlinks to them) are ours to delete.
-            if entry.file_type().is_ok_and(|t| !t.is_dir()) {
-                out.push(DatedFile {
+            // The entry's own type (`lstat`): a link is not what it points at.
+            match entry.file_type() {
+                Ok(t) if t.is_file() => out.push(DatedFile {
                     date,
                     index,
                     name,
                     compressed,
-                });
+                }),
+                Ok(_) => foreign.push(name),
+                Err(_) => {}
             }
         }
     }
-    Ok(out)
+    foreign.sort();
+    Ok((out, foreign))
 }
 
 /// The highest size index of `date` among `files`, or 0.

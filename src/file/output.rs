@@ -7,13 +7,14 @@
 //! end in `\n` (a crash mid-write), a `\n` goes first so that the next record starts on
 //! its own line. The records of a failed write are counted as failed.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use time::{Date, OffsetDateTime};
 
 use super::names::{self, FileNames};
+use super::open;
 use crate::diag;
 use crate::sink::spool::{Batch, Output, Tally};
 
@@ -23,6 +24,8 @@ pub(crate) struct FileOutput {
     path: PathBuf,
     max_files: usize,
     max_size: Option<u64>,
+    /// The mode new files are created with.
+    mode: u32,
     file: Option<File>,
     /// Device and inode of the open file, to notice when it is removed or renamed, and
     /// its name (not rebuilt for every batch).
@@ -38,6 +41,8 @@ pub(crate) struct FileOutput {
     write_error: diag::Once,
     prune_error: diag::Once,
     link_error: diag::Once,
+    /// A link or special file at one of this log's names.
+    foreign: diag::Once,
     /// The compression thread, with `Compression::Gzip`.
     pub(crate) compressor: Option<super::compress::Compressor>,
     #[cfg(test)]
@@ -136,12 +141,14 @@ impl FileOutput {
         path: PathBuf,
         max_files: usize,
         max_size: Option<u64>,
+        mode: u32,
     ) -> FileOutput {
         FileOutput {
             names,
             path,
             max_files,
             max_size,
+            mode,
             file: None,
             identity: None,
             date: None,
@@ -152,6 +159,7 @@ impl FileOutput {
             write_error: diag::Once::new(),
             prune_error: diag::Once::new(),
             link_error: diag::Once::new(),
+            foreign: diag::Once::new(),
             compressor: None,
             #[cfg(test)]
             faults: None,
@@ -263,20 +271,22 @@ impl FileOutput {
         }
     }
 
-    /// Drops the open file if its name no longer leads to it (deleted, renamed, or its
-    /// directory removed), so that the next write recreates it.
+    /// Drops the open file if its name no longer leads to it (deleted, renamed, its
+    /// directory removed, or a link put in its place), so that the next write recreates
+    /// it (or refuses the link).
     fn check_still_there(&mut self) {
         let Some((identity, path)) = &self.identity else {
             return;
         };
-        let same = fs::metadata(path).is_ok_and(|meta| file_identity(&meta) == *identity);
+        let same = fs::symlink_metadata(path).is_ok_and(|meta| open::identity(&meta) == *identity);
         if !same {
             self.close();
         }
     }
 
     /// Makes the file for `date` the open one, creating it (and its directory) if
-    /// needed. Never truncates.
+    /// needed, with the configured mode. Never truncates, never follows a link, never
+    /// opens a FIFO or device (see [`open`]).
     fn open(&mut self, date: Date) -> io::Result<()> {
         if self.date != Some(date) {
             self.close();
@@ -298,18 +308,17 @@ impl FileOutput {
             return Ok(());
         }
         let path = self.names.path(date, self.index);
-        let existed = fs::symlink_metadata(&path).is_ok();
-        let file = match open_append(&path) {
+        let (file, created) = match open::open_or_create(&path, self.mode) {
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 fs::create_dir_all(self.names.dir())?;
-                open_append(&path)?
+                open::open_or_create(&path, self.mode)?
             }
             other => other?,
         };
         let meta = file.metadata()?;
         let suspect = self.suspect == Some((date, self.index));
         self.torn = if meta.is_file() && meta.len() > 0 {
-            match self.last_byte(&path, meta.len()) {
+            match self.last_byte(&path, &meta) {
                 Ok(byte) => byte != b'\n',
                 Err(_) => suspect,
             }
@@ -320,10 +329,10 @@ impl FileOutput {
             self.suspect = None;
         }
         self.size = meta.len();
-        self.identity = Some((file_identity(&meta), path));
+        self.identity = Some((open::identity(&meta), path));
         self.file = Some(file);
         self.link_current(date);
-        if !existed {
+        if created {
             self.prune();
         }
         Ok(())
@@ -384,9 +393,10 @@ impl FileOutput {
     #[cfg(not(unix))]
     fn link_current(&self, _date: Date) {}
 
-    /// The last byte of the regular file at `path`, `len` bytes long.
+    /// The last byte of the regular file at `path`, the open file `meta` describes
+    /// (read through the name, so it must lead to that very file).
     #[cold]
-    fn last_byte(&self, path: &Path, len: u64) -> io::Result<u8> {
+    fn last_byte(&self, path: &Path, meta: &fs::Metadata) -> io::Result<u8> {
         #[cfg(test)]
         if let Some(faults) = &self.faults {
             if Faults::take(&faults.failing_reads) {
@@ -394,7 +404,11 @@ impl FileOutput {
             }
         }
         let mut byte = [0u8];
-        let file = File::open(path)?;
+        let len = meta.len();
+        let file = open::open_existing(path, false)?;
+        if open::identity(&file.metadata()?) != open::identity(meta) {
+            return Err(io::Error::other("replaced while it was opened"));
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;
@@ -410,13 +424,25 @@ impl FileOutput {
         Ok(byte[0])
     }
 
-    /// Deletes all but the newest `max_files` files of this log, never the open one.
+    /// Deletes all but the newest `max_files` regular files of this log, never the open
+    /// one; reports (once) a link or special file at one of its names, which is left
+    /// alone.
     fn prune(&self) {
-        if self.max_files == 0 {
-            return;
-        }
-        let files = match names::list(&self.names) {
-            Ok(files) => files,
+        let files = match names::list_with_foreign(&self.names) {
+            Ok((files, foreign)) => {
+                if let Some(name) = foreign.first() {
+                    self.foreign.report(format_args!(
+                        "{} is not a regular file (a symbolic link, FIFO, socket or device) \
+                         but has the name of a file of this log: it is left alone, never \
+                         followed, written, compressed or deleted",
+                        self.names.dir().join(name).display()
+                    ));
+                }
+                if self.max_files == 0 {
+                    return;
+                }
+                files
+            }
             Err(err) if err.kind() == io::ErrorKind::NotFound => return,
             Err(err) => {
                 self.prune_error.report(format_args!(
@@ -442,21 +468,6 @@ impl FileOutput {
             }
         }
     }
-}
-
-fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create(true).open(path)
-}
-
-#[cfg(unix)]
-fn file_identity(meta: &fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn file_identity(_meta: &fs::Metadata) -> (u64, u64) {
-    (0, 0)
 }
 
 /// Fault injection for the unit tests: each counter says how many times the fault
