@@ -751,19 +751,27 @@ mod tests {
 
     #[test]
     fn all_buffers_together_stay_under_the_memory_cap() {
-        // Room for a few lines of each of the 8 spans, their snapshots counted.
-        let cap = 32 * 1024;
+        let cap = 8 * 1024;
         let s = setup("info", FingersCrossed::new(Level::Debug).max_bytes(cap));
         let max_seen = AtomicUsize::new(0);
+        // A span that starts when the others have taken all the room keeps none (a
+        // span gives up only its own lines): the failing span starts first.
+        let started = std::sync::Barrier::new(8);
         std::thread::scope(|scope| {
             for t in 0..8 {
-                let (s, max_seen) = (&s, &max_seen);
+                let (s, max_seen, started) = (&s, &max_seen, &started);
                 scope.spawn(move || {
                     tracing::dispatcher::with_default(&s.dispatch, || {
                         let _in = tracing::error_span!("request", t).entered();
+                        if t != 0 {
+                            started.wait();
+                        }
                         for i in 0..200 {
                             tracing::debug!(i, "a line of some length to fill the buffer");
                             max_seen.fetch_max(s.memory.stats().bytes, Ordering::Relaxed);
+                            if t == 0 && i == 4 {
+                                started.wait();
+                            }
                         }
                         if t == 0 {
                             tracing::error!("failed");
