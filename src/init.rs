@@ -15,7 +15,7 @@ use crate::record::crossed::Crossing;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
-use crate::lifecycle::{Component, Deadline};
+use crate::lifecycle::{Born, Component, Deadline, Start, Undelivered};
 
 struct StdoutComponent(Arc<Stdout>);
 
@@ -57,6 +57,10 @@ pub struct Guard {
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
     buffers: Option<Arc<crate::record::crossed::Memory>>,
+    /// Set by `init`: the guard of the installed logger.
+    installed: bool,
+    /// The process the background threads run in (a forked child has none).
+    born: Born,
 }
 
 impl Guard {
@@ -258,8 +262,21 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::lifecycle::clear_installed();
-        crate::lifecycle::shutdown_all(&self.components, crate::panic::shutdown_deadline());
+        if self.born.forked() {
+            // A forked child: the writer threads are the parent's, and the parent
+            // flushes and stops them; nothing to wait for here.
+            return;
+        }
+        // The installed guard ends the process: it joins (or starts) the shutdown
+        // deadline the panic hook and the at-exit hook share. A guard of `build`
+        // honours a running one (a panic unwinding through it), else has its own.
+        let deadline = if self.installed {
+            crate::lifecycle::clear_installed();
+            crate::lifecycle::shutdown_deadline(Start::End)
+        } else {
+            crate::lifecycle::shutdown_deadline(Start::Own)
+        };
+        crate::lifecycle::shutdown_all(&self.components, deadline);
     }
 }
 
@@ -275,6 +292,12 @@ impl Component for crate::notify::NotifyHandle {
         crate::notify::NotifyHandle::shutdown(self, deadline.timeout());
         self.stats().abandoned == 0
     }
+    fn undelivered(&self) -> Undelivered {
+        Undelivered {
+            items: self.stats().pending,
+            ..Undelivered::default()
+        }
+    }
 }
 
 impl Component for crate::DailyFile {
@@ -283,6 +306,16 @@ impl Component for crate::DailyFile {
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
         crate::DailyFile::shutdown(self, deadline.timeout())
+    }
+    fn undelivered(&self) -> Undelivered {
+        Undelivered {
+            lines: self.spool().backlog(),
+            items: 0,
+            refused: self.spool().refused(),
+        }
+    }
+    fn close_door(&self) {
+        self.spool().close_door();
     }
 }
 
@@ -342,7 +375,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     for notice in env.idle_credentials() {
         crate::diag::report(format_args!("{notice}"));
     }
-    let (dispatch, guard, max_level) = assemble(env)?;
+    let (dispatch, mut guard, max_level) = assemble(env)?;
     tracing_log::LogTracer::builder()
         .with_max_level(max_level.as_log())
         .init()
@@ -351,6 +384,7 @@ pub fn init(env: Env) -> Result<Guard, Error> {
         .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
 
     crate::lifecycle::set_installed(guard.components.clone());
+    guard.installed = true;
     crate::lifecycle::install_at_exit();
     #[cfg(unix)]
     if flush_on_signals {
@@ -548,6 +582,8 @@ fn assemble(
         notifier,
         sentry,
         buffers,
+        installed: false,
+        born: Born::default(),
     };
     Ok((dispatch, guard, max_level))
 }
