@@ -29,13 +29,18 @@ impl Component for StdoutComponent {
 /// Keeps the logger's background work alive; dropping it flushes and stops it.
 ///
 /// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the
-/// panic when a panic drops it, so a panic exits within it too). Bind it to a named
+/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all. The guard of
+/// [`init`] shares that deadline with the panic hook, the at-exit hook and the signal
+/// flush, counted from the first of them (so a panic that drops it exits within it too);
+/// a guard of [`build`] honours a deadline a panic started. In a process forked after
+/// `init`, dropping the guard returns at once: the threads it would wait for are the
+/// parent's. Bind it to a named
 /// variable in `main` (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
 /// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
-/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)): the lines logged
-/// before `exit` are written even when the guard lives far from the call.
+/// that flushes the logger it installed (by the same shutdown deadline): the lines
+/// logged before `exit` are written even when the guard lives far from the call, and
+/// what cannot be is reported on stderr.
 ///
 /// ```no_run
 /// fn main() -> Result<(), tracing_logbook::Error> {

@@ -335,7 +335,8 @@ fn installed_elsewhere() -> bool {
     INSTALLED_IN.load(Ordering::Relaxed) != FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// Makes `components` the installed logger's (see [`flush_installed`]).
+/// Makes `components` the installed logger's (what the panic hook, the at-exit hook and
+/// the signal thread flush).
 pub(crate) fn set_installed(components: Vec<Arc<dyn Component>>) {
     let born = Born::default();
     *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = components;
