@@ -534,6 +534,9 @@ impl Env {
     /// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)) and then end the process as the
     /// signal would have, so a service stopped by its supervisor keeps its last lines
     /// (`LOG_FLUSH_ON_SIGNALS`; Unix; off by default). [`init`](crate::init) sets it up.
+    /// Its NOTICE is the log's last line: lines other threads log after the signal are
+    /// dropped and counted, and the process ends only after the last whole batch is
+    /// written.
     ///
     /// For programs without signal handling of their own. A program that handles
     /// signals (`tokio::signal::ctrl_c`, the `ctrlc` crate, signal-hook) to shut down

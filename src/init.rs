@@ -15,7 +15,7 @@ use crate::layer::{Emit, Spine};
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
-use crate::lifecycle::{Component, Deadline};
+use crate::lifecycle::{Born, Component, Deadline, Start, Undelivered};
 
 struct StdoutComponent(Arc<Stdout>);
 
@@ -29,13 +29,18 @@ impl Component for StdoutComponent {
 /// Keeps the logger's background work alive; dropping it flushes and stops it.
 ///
 /// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all (counted from the
-/// panic when a panic drops it, so a panic exits within it too). Bind it to a named
+/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all. The guard of
+/// [`init`] shares that deadline with the panic hook, the at-exit hook and the signal
+/// flush, counted from the first of them (so a panic that drops it exits within it too);
+/// a guard of [`build`] honours a deadline a panic started. In a process forked after
+/// `init`, dropping the guard returns at once: the threads it would wait for are the
+/// parent's. Bind it to a named
 /// variable in `main` (`let _guard = ...`): `let _ = ...` drops it at once.
 ///
 /// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
-/// that flushes the logger it installed (within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT)): the lines logged
-/// before `exit` are written even when the guard lives far from the call.
+/// that flushes the logger it installed (by the same shutdown deadline): the lines
+/// logged before `exit` are written even when the guard lives far from the call, and
+/// what cannot be is reported on stderr.
 ///
 /// ```no_run
 /// fn main() -> Result<(), tracing_logbook::Error> {
@@ -57,6 +62,10 @@ pub struct Guard {
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
     buffers: Option<Arc<crate::layer::crossed::Memory>>,
+    /// Set by `init`: the guard of the installed logger.
+    installed: bool,
+    /// The process the background threads run in (a forked child has none).
+    born: Born,
 }
 
 impl Guard {
@@ -258,8 +267,21 @@ impl fmt::Debug for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        crate::lifecycle::clear_installed();
-        crate::lifecycle::shutdown_all(&self.components, crate::panic::shutdown_deadline());
+        if self.born.forked() {
+            // A forked child: the writer threads are the parent's, and the parent
+            // flushes and stops them; nothing to wait for here.
+            return;
+        }
+        // The installed guard ends the process: it joins (or starts) the shutdown
+        // deadline the panic hook and the at-exit hook share. A guard of `build`
+        // honours a running one (a panic unwinding through it), else has its own.
+        let deadline = if self.installed {
+            crate::lifecycle::clear_installed();
+            crate::lifecycle::shutdown_deadline(Start::End)
+        } else {
+            crate::lifecycle::shutdown_deadline(Start::Own)
+        };
+        crate::lifecycle::shutdown_all(&self.components, deadline);
     }
 }
 
@@ -275,6 +297,12 @@ impl Component for crate::notify::NotifyHandle {
         crate::notify::NotifyHandle::shutdown(self, deadline.timeout());
         self.stats().abandoned == 0
     }
+    fn undelivered(&self) -> Undelivered {
+        Undelivered {
+            items: self.stats().pending,
+            ..Undelivered::default()
+        }
+    }
 }
 
 impl Component for crate::DailyFile {
@@ -283,6 +311,16 @@ impl Component for crate::DailyFile {
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
         crate::DailyFile::shutdown(self, deadline.timeout())
+    }
+    fn undelivered(&self) -> Undelivered {
+        Undelivered {
+            lines: self.spool().backlog(),
+            items: 0,
+            refused: self.spool().refused(),
+        }
+    }
+    fn close_door(&self) {
+        self.spool().close_door();
     }
 }
 
@@ -342,13 +380,14 @@ pub fn init(env: Env) -> Result<Guard, Error> {
     for notice in env.idle_credentials() {
         crate::diag::report(format_args!("{notice}"));
     }
-    let (dispatch, guard, max_level) = assemble(env)?;
+    let (dispatch, mut guard, max_level) = assemble(env)?;
     crate::record::from_log::install(max_level.as_log())
         .map_err(|_| Error::already_initialized("a `log` logger"))?;
     tracing::dispatcher::set_global_default(dispatch)
         .map_err(|_| Error::already_initialized("a global tracing subscriber"))?;
 
     crate::lifecycle::set_installed(guard.components.clone());
+    guard.installed = true;
     crate::lifecycle::install_at_exit();
     #[cfg(unix)]
     if flush_on_signals {
@@ -548,6 +587,8 @@ fn assemble(
         notifier,
         sentry,
         buffers,
+        installed: false,
+        born: Born::default(),
     };
     Ok((dispatch, guard, max_level))
 }

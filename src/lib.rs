@@ -19,7 +19,14 @@
 //! `LOG_COMPRESS=gzip` `tracing-logbook-gzip` (compresses past days' files). The calling thread never
 //! waits on the network; it waits on the file only for buffer space, and only within a
 //! documented bound. Dropping the [`Guard`] flushes and stops them all within
-//! [`SHUTDOWN_TIMEOUT`].
+//! [`SHUTDOWN_TIMEOUT`], a deadline it shares with the panic hook, the at-exit hook and
+//! the signal flush (the first of them starts it).
+//!
+//! After `fork()`, the child has none of these threads: in a process forked after
+//! [`init`], lines and error notifications are dropped and counted (the first one says
+//! so on stderr), and flush, the guard and the at-exit hook return at once; no lock held
+//! at the fork is ever taken in the child. Call `init` after the fork to log from the
+//! child.
 //!
 //! ## Feature flags
 //!

@@ -5,7 +5,19 @@
 //!
 //! Every wait of the crate is measured against a [`Deadline`], which never panics: a
 //! timeout too large to add to "now" (`Duration::MAX`) means "no deadline".
+//!
+//! The ways a process ends (the panic hook, the at-exit hook, the installed guard, the
+//! signal thread) share one process-wide deadline ([`shutdown_deadline`]): the first of
+//! them starts it, the others honour it, so any combination ends within
+//! [`SHUTDOWN_TIMEOUT`]. Each reports what it could not deliver.
+//!
+//! `fork()` after `init`: a handler registered with `pthread_atfork` bumps a generation
+//! counter in the child. Every part remembers the generation it was [`Born`] in; in a
+//! forked child (which has none of the parent's threads) it never takes a lock the
+//! parent's threads may have held at the fork: lines and notifications are dropped and
+//! counted, flush and shutdown return at once.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -49,6 +61,14 @@ impl Deadline {
         self.remaining().unwrap_or(Duration::MAX)
     }
 
+    /// The earlier of the two deadlines ("no deadline" is the latest).
+    pub(crate) fn earlier(self, other: Deadline) -> Deadline {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => Deadline(Some(a.min(b))),
+            (a, b) => Deadline(a.or(b)),
+        }
+    }
+
     /// Waits on `cv` until `ready` holds or the deadline passes; returns the guard and
     /// whether `ready` holds. Lock poisoning is ignored.
     pub(crate) fn wait_until<'a, T>(
@@ -74,6 +94,28 @@ impl Deadline {
     }
 }
 
+/// What a part still holds when a wait ends: lines (records of the file and syslog
+/// writers) and error notifications.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Undelivered {
+    /// Records queued and not written yet.
+    pub(crate) lines: u64,
+    /// Notifications queued or in flight.
+    pub(crate) items: u64,
+    /// Records of other threads dropped since [`Component::close_door`].
+    pub(crate) refused: u64,
+}
+
+impl Undelivered {
+    fn add(self, other: Undelivered) -> Undelivered {
+        Undelivered {
+            lines: self.lines + other.lines,
+            items: self.items + other.items,
+            refused: self.refused + other.refused,
+        }
+    }
+}
+
 /// A background part of the logger that can be flushed and stopped.
 pub(crate) trait Component: Send + Sync + 'static {
     /// Waits until everything handed over so far is written; false if the deadline
@@ -83,6 +125,14 @@ pub(crate) trait Component: Send + Sync + 'static {
     fn shutdown(&self, deadline: Deadline) -> bool {
         self.flush(deadline)
     }
+    /// What is still queued or in flight.
+    fn undelivered(&self) -> Undelivered {
+        Undelivered::default()
+    }
+    /// From now on, only the calling thread's records get in; other threads' are
+    /// dropped and counted (as [`Undelivered::refused`]). For the signal thread: its
+    /// NOTICE is the last record.
+    fn close_door(&self) {}
 }
 
 /// Flushes every component, each by the same deadline, even when an earlier one did not
@@ -103,38 +153,260 @@ pub(crate) fn shutdown_all(
         .fold(true, |all, c| c.shutdown(deadline) & all)
 }
 
+/// What the components still hold, in all.
+fn undelivered(components: &[Arc<dyn Component>]) -> Undelivered {
+    components
+        .iter()
+        .fold(Undelivered::default(), |all, c| all.add(c.undelivered()))
+}
+
+/// Reports on stderr what `path` (`at exit`, `panic`, `on SIGTERM`) leaves undelivered,
+/// if anything: `at exit: 12 lines and 1 error notification not delivered within the
+/// shutdown deadline`.
+fn report_undelivered(path: &str, left: Undelivered, when: &str) {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    if left.lines > 0 {
+        parts.push(plural(left.lines, "line", "lines"));
+    }
+    if left.items > 0 {
+        parts.push(plural(
+            left.items,
+            "error notification",
+            "error notifications",
+        ));
+    }
+    if left.refused > 0 {
+        crate::diag::report(format_args!(
+            "{path}: {} logged by other threads after it were dropped",
+            plural(left.refused, "line", "lines")
+        ));
+    }
+    if !parts.is_empty() {
+        crate::diag::report(format_args!(
+            "{path}: {} not delivered {when}",
+            parts.join(" and ")
+        ));
+    }
+}
+
+/// The fork generation: how many `fork()`s lie between the process that started this
+/// program and this one (bumped in the child by the `pthread_atfork` handler).
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Whether `LOG_FLUSH_ON_SIGNALS` installed its handlers: a forked child (which has no
+/// signal thread) gets the default action of SIGTERM and SIGINT back.
+static SIGNAL_FLUSH: AtomicBool = AtomicBool::new(false);
+
+/// The generation of the process a part was created in: in a forked child, that part's
+/// background threads do not exist and its locks may be held by threads that are gone.
+/// `Default` stamps the current generation (and registers the fork handler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Born(u64);
+
+impl Default for Born {
+    fn default() -> Self {
+        install_fork_handler();
+        Born(FORK_GENERATION.load(Ordering::Relaxed))
+    }
+}
+
+impl Born {
+    /// Whether this process is a forked child of the one the part was created in. One
+    /// relaxed load: cheap enough for every record.
+    #[inline]
+    pub(crate) fn forked(self) -> bool {
+        FORK_GENERATION.load(Ordering::Relaxed) != self.0
+    }
+}
+
+/// Reports, once per forked process, that its records are dropped. Written with one
+/// `write(2)`: the parent's threads may have held the lock of `std::io::stderr` at the
+/// fork.
+pub(crate) fn report_forked() {
+    static REPORTED: AtomicU64 = AtomicU64::new(0);
+    let generation = FORK_GENERATION.load(Ordering::Relaxed);
+    if REPORTED.swap(generation, Ordering::Relaxed) == generation {
+        return;
+    }
+    let message = format!(
+        "{} this process was forked after tracing_logbook::init: it has no writer thread, \
+         so its lines and error notifications are dropped and counted (call init in the \
+         child, or exec)\n",
+        crate::diag::PREFIX
+    );
+    #[cfg(unix)]
+    // SAFETY: write(2) of a valid buffer to fd 2; the result is ignored on purpose.
+    unsafe {
+        let _ = libc::write(2, message.as_ptr().cast(), message.len());
+    }
+    #[cfg(not(unix))]
+    crate::diag::report(format_args!("{}", message.trim_end()));
+}
+
+/// Registers, once per process, the `pthread_atfork` child handler that bumps the fork
+/// generation (and, with `LOG_FLUSH_ON_SIGNALS`, restores the default action of SIGTERM
+/// and SIGINT: the child has no thread to handle them). No prepare or parent handler:
+/// the child never takes a lock of ours that was held at the fork, so there is nothing
+/// to hold across it, and a fork in the parent never waits for a writer.
+fn install_fork_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        #[cfg(unix)]
+        {
+            extern "C" fn child() {
+                // Async-signal-safe: an atomic add and signal(2).
+                FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+                if SIGNAL_FLUSH.load(Ordering::Relaxed) {
+                    // SAFETY: resets two signals to their default action.
+                    unsafe {
+                        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                        libc::signal(libc::SIGINT, libc::SIG_DFL);
+                    }
+                }
+            }
+            // SAFETY: `child` is an `extern "C" fn()` that never unwinds.
+            let registered = unsafe { libc::pthread_atfork(None, None, Some(child)) };
+            if registered != 0 {
+                crate::diag::report(format_args!(
+                    "could not register the fork handler: a process forked after init may \
+                     hang on a lock"
+                ));
+            }
+        }
+    });
+}
+
+/// How a path that waits at shutdown relates to the process-wide deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// A panic: starts the deadline, which lapses if the process lives on past it (the
+    /// panic was caught).
+    Panic,
+    /// The process ends (at exit, a signal, the installed guard): starts the deadline
+    /// or joins the running one, which then never lapses.
+    End,
+    /// A guard of [`build`](crate::build): joins a running deadline, else has its own.
+    Own,
+}
+
+/// The running shutdown: its deadline and whether the process is ending for sure.
+static SHUTDOWN: Mutex<Option<(Deadline, bool)>> = Mutex::new(None);
+
+/// The process-wide shutdown deadline, [`SHUTDOWN_TIMEOUT`] from the first path that
+/// started it (see [`Start`]): a panic hook's flush, then `exit` in a panic hook, then the
+/// at-exit flush share one bound instead of each having its own.
+pub(crate) fn shutdown_deadline(start: Start) -> Deadline {
+    join(
+        &mut SHUTDOWN.lock().unwrap_or_else(PoisonError::into_inner),
+        start,
+    )
+}
+
+/// [`shutdown_deadline`] for the running shutdown `running`.
+fn join(running: &mut Option<(Deadline, bool)>, start: Start) -> Deadline {
+    let live = running.filter(|(deadline, ending)| *ending || !deadline.passed());
+    match (live, start) {
+        (Some((deadline, _)), Start::End) => {
+            *running = Some((deadline, true));
+            deadline
+        }
+        (Some((deadline, _)), _) => deadline,
+        (None, Start::Own) => Deadline::after(SHUTDOWN_TIMEOUT),
+        (None, start) => {
+            let deadline = Deadline::after(SHUTDOWN_TIMEOUT);
+            *running = Some((deadline, start == Start::End));
+            deadline
+        }
+    }
+}
+
 /// The components of the logger [`init`](crate::init) installed, while its guard lives:
 /// what the panic hook and the at-exit hook flush.
 static INSTALLED: Mutex<Vec<Arc<dyn Component>>> = Mutex::new(Vec::new());
 
-/// Makes `components` the installed logger's (see [`flush_installed`]).
+/// The generation [`INSTALLED`] was set in (`u64::MAX`: none): a forked child does not
+/// touch its lock.
+static INSTALLED_IN: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Whether this process is a forked child of the one that installed the logger (or
+/// nothing is installed).
+fn installed_elsewhere() -> bool {
+    INSTALLED_IN.load(Ordering::Relaxed) != FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// Makes `components` the installed logger's (what the panic hook, the at-exit hook and
+/// the signal thread flush).
 pub(crate) fn set_installed(components: Vec<Arc<dyn Component>>) {
+    let born = Born::default();
     *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = components;
+    INSTALLED_IN.store(born.0, Ordering::Relaxed);
 }
 
 /// Forgets the installed components (their guard is being dropped), so that a later
 /// panic or exit does not wait on stopped workers.
 pub(crate) fn clear_installed() {
+    if installed_elsewhere() {
+        return;
+    }
+    INSTALLED_IN.store(u64::MAX, Ordering::Relaxed);
     INSTALLED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clear();
 }
 
-/// Flushes the installed components by `deadline`; true if all made it (or there are
-/// none). The lock is not held while flushing.
-pub(crate) fn flush_installed(deadline: Deadline) -> bool {
-    let components = INSTALLED
+/// The installed components, none in a forked child. The lock is not held after.
+fn installed() -> Vec<Arc<dyn Component>> {
+    if installed_elsewhere() {
+        return Vec::new();
+    }
+    INSTALLED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    flush_all(&components, deadline)
+        .clone()
+}
+
+/// The panic hook's flush: the installed components by the earlier of `bound` and the
+/// shutdown deadline (which the panic starts); reports what is still undelivered.
+pub(crate) fn flush_after_panic(bound: Duration) {
+    let components = installed();
+    if components.is_empty() {
+        return;
+    }
+    let deadline = shutdown_deadline(Start::Panic).earlier(Deadline::after(bound));
+    if !flush_all(&components, deadline) {
+        report_undelivered(
+            "panic",
+            undelivered(&components),
+            "by the panic hook's flush",
+        );
+    }
+}
+
+/// The at-exit flush: the installed components by the shutdown deadline; reports what
+/// is lost.
+fn flush_at_exit() {
+    let components = installed();
+    if components.is_empty() {
+        return;
+    }
+    let deadline = shutdown_deadline(Start::End);
+    if !flush_all(&components, deadline) {
+        report_undelivered(
+            "at exit",
+            undelivered(&components),
+            "within the shutdown deadline: lost",
+        );
+    }
 }
 
 /// Registers, once per process, a C `atexit` handler that flushes the installed
-/// components within [`SHUTDOWN_TIMEOUT`]: `std::process::exit` runs no destructors,
-/// so without it a guard far from the `exit` call never writes its last lines. After
-/// a normal end of `main` the guard has been dropped and the handler finds nothing.
+/// components by the shutdown deadline ([`SHUTDOWN_TIMEOUT`], shared with a panic hook
+/// that calls `exit`): `std::process::exit` runs no destructors, so without it a guard
+/// far from the `exit` call never writes its last lines. After a normal end of `main`
+/// the guard has been dropped and the handler finds nothing; in a forked child it finds
+/// nothing either.
 pub(crate) fn install_at_exit() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -142,9 +414,7 @@ pub(crate) fn install_at_exit() {
         {
             extern "C" fn at_exit() {
                 // Never unwind into C.
-                let _ = std::panic::catch_unwind(|| {
-                    flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
-                });
+                let _ = std::panic::catch_unwind(flush_at_exit);
             }
             // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; atexit
             // only stores the pointer.
@@ -160,10 +430,16 @@ pub(crate) fn install_at_exit() {
 }
 
 /// Starts, once per process, the thread that makes SIGTERM and SIGINT flush the
-/// installed logger (within [`SHUTDOWN_TIMEOUT`]) and then end the process as the signal
+/// installed logger (by the shutdown deadline) and then end the process as the signal
 /// would have: killed by that signal, as its parent sees it. For programs without signal
-/// handling of their own (`LOG_FLUSH_ON_SIGNALS`); the first signal's line, `NOTICE:
-/// tracing-logbook: received SIGTERM: flushing the log, then exiting`, is the last line.
+/// handling of their own (`LOG_FLUSH_ON_SIGNALS`).
+///
+/// On the signal, the outputs' doors close to every other thread (their lines are
+/// dropped and counted, and reported on stderr), the NOTICE `tracing-logbook: received
+/// SIGTERM: flushing the log, then exiting` goes in as the last record, and the outputs
+/// are shut down: the process ends only once the writer threads have written their last
+/// whole batch and ended, so the file ends in a whole record (unless the deadline passes
+/// with a writer stuck in a hung `write`).
 ///
 /// # Errors
 ///
@@ -176,6 +452,7 @@ pub(crate) fn install_signal_flush() -> std::io::Result<()> {
     if *started {
         return Ok(());
     }
+    install_fork_handler();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
     std::thread::Builder::new()
         .name("tracing-logbook-signals".into())
@@ -186,19 +463,37 @@ pub(crate) fn install_signal_flush() -> std::io::Result<()> {
                 } else {
                     "SIGINT"
                 };
-                crate::notice!(
-                    target: "tracing-logbook",
-                    "received {name}: flushing the log, then exiting"
-                );
-                flush_installed(Deadline::after(SHUTDOWN_TIMEOUT));
+                flush_on_signal(name);
                 // Back to the default action, and the signal again: the process ends
                 // as it would have without us.
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
                 std::process::abort();
             }
         })?;
+    SIGNAL_FLUSH.store(true, Ordering::Relaxed);
     *started = true;
     Ok(())
+}
+
+/// The signal thread's work: the door closes to other threads, the NOTICE goes in
+/// last, the outputs are shut down by the shutdown deadline.
+#[cfg(unix)]
+fn flush_on_signal(name: &str) {
+    let deadline = shutdown_deadline(Start::End);
+    let components = installed();
+    for component in &components {
+        component.close_door();
+    }
+    crate::notice!(
+        target: "tracing-logbook",
+        "received {name}: flushing the log, then exiting"
+    );
+    shutdown_all(&components, deadline);
+    report_undelivered(
+        &format!("on {name}"),
+        undelivered(&components),
+        "within the shutdown deadline: lost",
+    );
 }
 
 #[cfg(test)]
@@ -216,6 +511,39 @@ mod tests {
             assert_eq!(d.timeout(), Duration::MAX);
         }
         assert!(Deadline::after(Duration::ZERO).passed());
+    }
+
+    #[test]
+    fn the_first_path_starts_the_shutdown_deadline_and_the_others_join_it() {
+        let mut running = None;
+        // A guard of `build` alone starts nothing.
+        join(&mut running, Start::Own);
+        assert_eq!(running, None);
+        let panic = join(&mut running, Start::Panic);
+        assert_eq!(join(&mut running, Start::Own), panic);
+        assert_eq!(join(&mut running, Start::End), panic);
+        assert_eq!(running, Some((panic, true)));
+        // A panic that lapsed (it was caught, the process lived on) is forgotten...
+        let lapsed = Deadline::after(Duration::ZERO);
+        running = Some((lapsed, false));
+        let fresh = join(&mut running, Start::End);
+        assert_ne!(fresh, lapsed);
+        assert!(!fresh.passed());
+        // ...an ending one is not: what comes after it gets no more time.
+        running = Some((lapsed, true));
+        assert_eq!(join(&mut running, Start::Panic), lapsed);
+        assert_eq!(join(&mut running, Start::Own), lapsed);
+    }
+
+    #[test]
+    fn earlier_deadlines() {
+        let soon = Deadline::after(Duration::from_secs(1));
+        let late = Deadline::after(Duration::from_secs(9));
+        let never = Deadline::after(Duration::MAX);
+        assert_eq!(soon.earlier(late), soon);
+        assert_eq!(late.earlier(soon), soon);
+        assert_eq!(never.earlier(late), late);
+        assert_eq!(never.earlier(never), never);
     }
 
     struct Slow {

@@ -7,13 +7,18 @@
 //! notifier receives the structured fields below to build a stack trace. Then the
 //! [`Guard`](crate::Guard)'s components are flushed within [`PANIC_FLUSH_TIMEOUT`], and
 //! the previous hook (by default, the message on stderr) runs.
+//!
+//! The panic starts the process-wide shutdown deadline,
+//! [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) from the panic, which the guard dropped
+//! by the unwinding and the at-exit hook (a hook that calls `std::process::exit`) honour:
+//! the panic's flush and theirs end within `SHUTDOWN_TIMEOUT` in all, even against a hung
+//! tracker. If the process lives on past that deadline (the panic was caught), a later
+//! shutdown starts a new one. Each of them reports on stderr the lines and error
+//! notifications it could not deliver.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
-use std::cell::Cell;
 use std::sync::Once;
-use std::time::{Duration, Instant};
-
-use crate::lifecycle::Deadline;
+use std::time::Duration;
 
 /// The target of panic events.
 pub const PANIC_TARGET: &str = "panic";
@@ -26,7 +31,8 @@ pub const FIELD_THREAD: &str = "panic.thread";
 /// Field: the `Display` text of a force-captured [`Backtrace`].
 pub const FIELD_BACKTRACE: &str = "panic.backtrace";
 
-/// How long the panic hook waits, at most, for lines and notifications to go out.
+/// How long the panic hook waits, at most, for lines and notifications to go out (less
+/// when the shutdown deadline comes first).
 pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Installs the panic hook, once per process (later calls do nothing): a panic becomes a
@@ -64,33 +70,7 @@ pub fn install_hook() {
     });
 }
 
-thread_local! {
-    /// When this thread's latest panic was reported: the exit that unwinding from it
-    /// causes shares one [`SHUTDOWN_TIMEOUT`](crate::lifecycle::SHUTDOWN_TIMEOUT) with the
-    /// hook's flush.
-    static PANICKED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
-/// The deadline of a shutdown that starts now: [`SHUTDOWN_TIMEOUT`] from now, or, while
-/// this thread unwinds from a panic the hook reported (the guard in `main` dropped by
-/// the panic), `SHUTDOWN_TIMEOUT` from the panic, so that the hook's flush and the
-/// shutdown together take no longer than it, even against a hung tracker.
-///
-/// [`SHUTDOWN_TIMEOUT`]: crate::lifecycle::SHUTDOWN_TIMEOUT
-pub(crate) fn shutdown_deadline() -> Deadline {
-    let timeout = crate::lifecycle::SHUTDOWN_TIMEOUT;
-    let since_panic = std::thread::panicking()
-        .then(|| PANICKED_AT.try_with(Cell::get).ok().flatten())
-        .flatten()
-        .map(|at| at.elapsed());
-    match since_panic {
-        Some(elapsed) => Deadline::after(timeout.saturating_sub(elapsed)),
-        None => Deadline::after(timeout),
-    }
-}
-
 fn report(info: &std::panic::PanicHookInfo<'_>) {
-    let _ = PANICKED_AT.try_with(|at| at.set(Some(Instant::now())));
     let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
         s
     } else if let Some(s) = info.payload().downcast_ref::<String>() {
@@ -118,5 +98,5 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         panic.backtrace = %backtrace,
         "thread '{thread}' panicked at {location}: {message}{shown}"
     );
-    crate::lifecycle::flush_installed(Deadline::after(PANIC_FLUSH_TIMEOUT));
+    crate::lifecycle::flush_after_panic(PANIC_FLUSH_TIMEOUT);
 }

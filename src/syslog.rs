@@ -377,6 +377,16 @@ impl crate::lifecycle::Component for SyslogHandle {
     fn shutdown(&self, deadline: Deadline) -> bool {
         self.spool.shutdown(deadline.timeout())
     }
+    fn undelivered(&self) -> crate::lifecycle::Undelivered {
+        crate::lifecycle::Undelivered {
+            lines: self.spool.backlog(),
+            items: 0,
+            refused: self.spool.refused(),
+        }
+    }
+    fn close_door(&self) {
+        self.spool.close_door();
+    }
 }
 
 impl Emit for SyslogLayer {

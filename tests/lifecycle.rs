@@ -1,6 +1,11 @@
 //! Flush and shutdown of every background part are bounded and never panic, whatever
 //! the timeout (`Duration::MAX` included), and `Guard::flush` flushes every part even
 //! when one of them is too slow.
+//!
+//! The process lifecycle (a signal under load, `fork()` after `init`, a panic hook that
+//! calls `exit`) runs in child processes: this test binary re-executed with a scenario.
+
+#![allow(clippy::print_stdout)] // the child scenarios report to the parent through stdout
 
 use std::time::Duration;
 
@@ -164,4 +169,320 @@ fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
         elapsed < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2),
         "{elapsed:?}"
     );
+}
+
+#[allow(dead_code)]
+#[path = "support/working.rs"]
+mod working;
+
+/// The scenario a child process runs (`LIFECYCLE_CHILD=<scenario>`).
+const CHILD: &str = "TRACING_LOGBOOK_LIFECYCLE_CHILD";
+
+/// Runs in child processes only: the scenarios of the process-lifecycle tests below.
+#[test]
+fn child() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return; // not a child
+    };
+    match scenario.as_str() {
+        #[cfg(unix)]
+        "loaded" => loaded_child(),
+        #[cfg(unix)]
+        "fork" => fork_child(),
+        #[cfg(feature = "http-client")]
+        "panic_exit" => panic_exit_child(),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// The command that runs `scenario` in a child process.
+fn child_command(scenario: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, scenario)
+        .env("APP_ENV", "production")
+        .env("LOG_FILE", dir.join("app.log"))
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FLUSH_ON_SIGNALS")
+        .env_remove("LOG_SYSLOG")
+        .env_remove("ROLLBAR_ACCESS_TOKEN")
+        .env_remove("SENTRY_DSN");
+    cmd
+}
+
+/// Waits for `child` at most `limit`; returns its output, or None (and kills it) if it
+/// did not end in time.
+fn wait_at_most(child: std::process::Child, limit: Duration) -> Option<std::process::Output> {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => Some(out.unwrap()),
+        Err(_) => {
+            #[cfg(unix)]
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+            let _ = rx.recv_timeout(Duration::from_secs(10));
+            None
+        }
+    }
+}
+
+/// Four threads log `working t=T i=N` as fast as they can until the signal ends the
+/// process; `READY` is printed once each has logged.
+#[cfg(unix)]
+fn loaded_child() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let _guard = tracing_logbook::init(tracing_logbook::Env::from_env().unwrap()).unwrap();
+    let started = std::sync::Arc::new(AtomicUsize::new(0));
+    for t in 0..4u32 {
+        let started = started.clone();
+        std::thread::spawn(move || {
+            for i in 0..20_000_000u64 {
+                tracing::info!(target: "App", t, i, "working");
+                if i == 100 {
+                    started.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    }
+    while started.load(Ordering::SeqCst) < 4 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    println!("{}", working::READY);
+    // Until the signal ends the process (bounded all the same).
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// With `LOG_FLUSH_ON_SIGNALS`, SIGTERM to a process whose threads keep logging: the
+/// NOTICE is the file's last line, the file ends in a whole record, every line is
+/// whole, and each thread's lines are 0, 1, 2, ... up to where the door closed (the
+/// later ones dropped, none half-written). Several runs: the race is timing-dependent.
+#[cfg(unix)]
+#[test]
+fn sigterm_under_load_ends_the_file_with_the_notice_and_whole_records() {
+    use std::os::unix::process::ExitStatusExt;
+    const NOTICE: &str =
+        "NOTICE: tracing-logbook: received SIGTERM: flushing the log, then exiting";
+    for run in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = child_command("loaded", dir.path());
+        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
+        let status = working::signal_when(cmd, working::READY, libc::SIGTERM);
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGTERM),
+            "run {run}: {status:?}"
+        );
+        let text = working::log_text(dir.path());
+        let tail = &text[text.len().saturating_sub(400)..];
+        assert!(text.ends_with('\n'), "run {run}: torn end: {tail:?}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.last().is_some_and(|l| l.ends_with(NOTICE)),
+            "run {run}: the NOTICE is not last: {tail}"
+        );
+        let mut next = [0u64; 4];
+        for line in &lines {
+            let Some((stamp, rest)) = line.split_once("] ") else {
+                panic!("run {run}: not a whole record: {line:?}");
+            };
+            assert!(
+                stamp.len() == 27 && stamp.starts_with('['),
+                "run {run}: not a whole record: {line:?}"
+            );
+            if rest == NOTICE {
+                continue;
+            }
+            let fields = rest
+                .strip_prefix("INFO: App: working t=")
+                .and_then(|f| f.split_once(" i="))
+                .and_then(|(t, i)| Some((t.parse::<usize>().ok()?, i.parse::<u64>().ok()?)));
+            let Some((t, i)) = fields else {
+                panic!("run {run}: not a whole record: {line:?}");
+            };
+            assert_eq!(i, next[t], "run {run}: thread {t} skipped a line: {line:?}");
+            next[t] += 1;
+        }
+        assert!(next.iter().all(|&n| n > 100), "run {run}: {next:?}");
+    }
+}
+
+/// How many children the fork scenario forks, and how long each may take to exit.
+#[cfg(unix)]
+const FORKS: usize = 20;
+#[cfg(unix)]
+const CHILD_EXIT_LIMIT: Duration = Duration::from_secs(2);
+
+/// `init` (file and syslog), four threads logging, then `FORKS` forks whose children log
+/// a few lines (an error among them) and `exit`. Each child is waited for at most
+/// `CHILD_EXIT_LIMIT` (killed after); prints `FORKED hung=H slowest_ms=M`.
+#[cfg(unix)]
+fn fork_child() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let env = tracing_logbook::Env::from_env()
+        .unwrap()
+        .syslog(format!("udp://{}", syslog.local_addr().unwrap()))
+        .unwrap();
+    let guard = tracing_logbook::init(env).unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) && i < 50_000_000 {
+                    tracing::info!(target: "App", t, i, "working");
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut hung = 0;
+    let mut slowest = Duration::ZERO;
+    for n in 0..FORKS {
+        // SAFETY: fork(2); the child only logs and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            for i in 0..10 {
+                tracing::info!(target: "App", n, i, "from the child");
+            }
+            tracing::error!(target: "App", n, "an error in the child");
+            std::process::exit(0);
+        }
+        let started = Instant::now();
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid(2) on our own child.
+            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if done == pid {
+                slowest = slowest.max(started.elapsed());
+                break;
+            }
+            if started.elapsed() > CHILD_EXIT_LIMIT {
+                hung += 1;
+                // SAFETY: kill(2) and waitpid(2) on our own child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    println!("FORKED hung={hung} slowest_ms={}", slowest.as_millis());
+    drop(guard);
+}
+
+/// `fork()` after `init` while other threads log: no child deadlocks on a lock
+/// inherited locked, and none waits for a writer thread it does not have: each exits
+/// at once. Their lines are dropped (none in the parent's file), which the first one
+/// says on stderr; the parent's own file is whole.
+#[cfg(unix)]
+#[test]
+fn forked_children_never_hang_and_exit_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = child_command("fork", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = CHILD_EXIT_LIMIT * FORKS as u32 + Duration::from_secs(30);
+    let out = wait_at_most(child, limit).expect("the forking process ended");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report = stdout
+        .lines()
+        .find_map(|l| l.split_once("FORKED ").map(|(_, r)| r.to_owned()))
+        .unwrap_or_else(|| panic!("no report: {stdout}\n{stderr}"));
+    assert!(report.starts_with("hung=0 "), "{report}\n{stderr}");
+    let slowest: u64 = report.split("slowest_ms=").nth(1).unwrap().parse().unwrap();
+    assert!(slowest < 1000, "a child took {slowest} ms to exit");
+    assert!(
+        stderr.contains("this process was forked after tracing_logbook::init"),
+        "{stderr}"
+    );
+    let text = working::log_text(dir.path());
+    assert!(text.ends_with('\n'));
+    assert!(text.contains("INFO: App: working t=0 i=0"));
+    assert!(!text.contains("from the child"));
+    assert!(!text.contains("an error in the child"));
+}
+
+/// `init` with a Rollbar that never answers, a panic hook of the program's own that
+/// calls `std::process::exit` after ours, and a panic.
+#[cfg(feature = "http-client")]
+fn panic_exit_child() {
+    use tracing_logbook::notify::NotifyConfig;
+    let endpoint = std::env::var(PANIC_CHILD).unwrap();
+    let env = tracing_logbook::Env::from_env().unwrap().notify(
+        NotifyConfig::new("token")
+            .endpoint(endpoint)
+            .request_timeout(Duration::from_secs(60)),
+    );
+    let _guard = tracing_logbook::init(env).unwrap();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        std::process::exit(3);
+    }));
+    tracing::error!(target: "App", "the database is down");
+    panic!("the tracker hangs");
+}
+
+/// The panic hook's flush and the at-exit flush (a panic hook that calls `exit`) share
+/// one deadline: the process ends within SHUTDOWN_TIMEOUT in all against a hung tracker
+/// (not 3 s + 5 s), and the at-exit path says what it could not deliver.
+#[cfg(feature = "http-client")]
+#[test]
+fn a_panic_hook_that_exits_shares_the_shutdown_deadline_with_the_at_exit_flush() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let (_listener, url) = hanging_endpoint();
+    let started = Instant::now();
+    let child = child_command("panic_exit", dir.path())
+        .env(PANIC_CHILD, url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_at_most(child, Duration::from_secs(60)).expect("the child ended");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    // Process start and the test harness included.
+    assert!(
+        elapsed < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_millis(1500),
+        "{elapsed:?}: {stderr}"
+    );
+    // Both paths say what they left: the panic's flush (still pending) and the at-exit
+    // flush (lost): the error and the panic.
+    assert!(
+        stderr.contains("panic: 2 error notifications not delivered by the panic hook's flush"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "at exit: 2 error notifications not delivered within the shutdown deadline: lost"
+        ),
+        "{stderr}"
+    );
+    let text = working::log_text(dir.path());
+    assert!(text.contains("CRITICAL: panic: thread"), "{text}");
 }

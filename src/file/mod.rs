@@ -343,6 +343,11 @@ impl DailyFile {
     pub fn failed_lines(&self) -> u64 {
         self.handle.spool.failed()
     }
+
+    /// The spool behind the file, for the shutdown paths (`lifecycle`).
+    pub(crate) fn spool(&self) -> &Spool<FileOutput> {
+        &self.handle.spool
+    }
 }
 
 impl fmt::Debug for DailyFile {

@@ -963,6 +963,10 @@ impl NotifyLayer {
     }
 
     fn enqueue(&self, occ: Occurrence) {
+        if self.shared.forked() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let Some(tx) = &self.tx else {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -986,6 +990,16 @@ impl NotifyLayer {
             } else {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// A forked child's record: an error is dropped and counted (the child has no
+    /// worker to deliver it).
+    #[cold]
+    fn drop_forked(&self, record: &Record<'_>) {
+        if record.level >= self.threshold && self.tx.is_some() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            crate::lifecycle::report_forked();
         }
     }
 
@@ -1129,6 +1143,10 @@ impl Emit for NotifyLayer {
     fn emit(&self, record: &Record<'_>) {
         if IN_WORKER.with(|w| w.get()) {
             return;
+        }
+        if self.shared.forked() {
+            // A forked child: no worker, and locks the parent's threads may have held.
+            return self.drop_forked(record);
         }
         // The level it is sent at: its own, or the first matching rule's.
         let level = match self.levels.iter().find(|(rule, _)| rule.matches(record)) {
@@ -1472,6 +1490,9 @@ impl NotifyHandle {
     /// assert!(handle.flush(std::time::Duration::from_secs(1)));
     /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
+        if self.shared.forked() {
+            return true;
+        }
         let state = self.shared.lock();
         let (state, _) =
             crate::lifecycle::Deadline::after(timeout)
@@ -1492,6 +1513,9 @@ impl NotifyHandle {
     /// assert_eq!(handle.abandoned(), 0);
     /// ```
     pub fn shutdown(&self, timeout: Duration) {
+        if self.shared.forked() {
+            return;
+        }
         let deadline = crate::lifecycle::Deadline::after(timeout);
         let mut state = self.shared.lock();
         if state.deadline.is_some() {
@@ -1615,7 +1639,10 @@ impl NotifyHandle {
             failed: self.failed(),
             suppressed: self.suppressed(),
             abandoned: self.abandoned(),
-            pending: self.shared.lock().pending as u64,
+            pending: match self.shared.forked() {
+                true => 0,
+                false => self.shared.lock().pending as u64,
+            },
         }
     }
 }

@@ -88,11 +88,20 @@ pub(crate) struct Shared {
     pub(crate) unreachable: diag::Once,
     pub(crate) rejected: diag::Once,
     pub(crate) rate_limited: diag::Once,
+    /// The process the worker runs in: a forked child has no worker, and never takes
+    /// `state`'s lock, which the parent's threads may have held at the fork.
+    pub(crate) born: crate::lifecycle::Born,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this process is a forked child of the worker's (see `born`).
+    #[inline]
+    pub(crate) fn forked(&self) -> bool {
+        self.born.forked()
     }
 
     /// Counts one finished item in `counter`, unless `shutdown` already gave up on it.

@@ -21,6 +21,15 @@
 //!   stuck in a hung `write` is left behind, and what it did not write is reported.
 //! * **One stats shape**: records `written`, `dropped` (never queued), `failed` (queued
 //!   but lost by the output). Notices count in none of them.
+//! * **A closed door** ([`Spool::close_door`]): only one thread's records get in, the
+//!   others' are dropped and counted (`refused`), unannounced: the signal thread's NOTICE
+//!   is the last record.
+//! * **Whole records at the end**: the writer hands whole batches to the output, and
+//!   shutdown returns only once the writer has left its loop, between batches: a process
+//!   that ends after it never cuts a record in half.
+//! * **Fork**: in a forked child there is no writer thread, and the parent's threads may
+//!   have held the lock at the fork: the child never takes it. Its records are dropped
+//!   and counted, flush and shutdown return at once.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -32,7 +41,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::diag;
-use crate::lifecycle::{Deadline, SHUTDOWN_TIMEOUT};
+use crate::lifecycle::{Born, Deadline, SHUTDOWN_TIMEOUT};
 
 /// A batch never grows past this many bytes before the writer takes it (a single larger
 /// record is still accepted into an empty batch).
@@ -247,6 +256,8 @@ impl<O: Output> Spool<O> {
             space_cv: Condvar::new(),
             done_cv: Condvar::new(),
             tally: Tally::default(),
+            refused: AtomicU64::new(0),
+            born: Born::default(),
             lossy: config.lossy,
             per_record: config.per_record,
             newline: config.newline,
@@ -294,8 +305,12 @@ impl<O: Output> Spool<O> {
     #[inline]
     pub(crate) fn push_records(&self, time: OffsetDateTime, line: &[u8], records: usize) {
         let shared = &*self.shared;
+        if shared.born.forked() {
+            shared.drop_forked(records);
+            return;
+        }
         let mut st = shared.lock();
-        if !shared.has_room(&st) || st.closing || st.exited {
+        if !shared.has_room(&st) || st.closing || st.exited || st.door.is_some() {
             st = match shared.wait_for_room(st, time, records) {
                 Some(st) => st,
                 None => return,
@@ -328,6 +343,10 @@ impl<O: Output> Spool<O> {
     /// stopped with records unwritten.
     pub(crate) fn flush(&self, deadline: Deadline) -> bool {
         let shared = &*self.shared;
+        if shared.born.forked() {
+            // Nothing of this process was queued; the parent writes its own.
+            return true;
+        }
         let mut st = shared.lock();
         st.done_waiters += 1;
         if !st.closing {
@@ -346,6 +365,9 @@ impl<O: Output> Spool<O> {
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
         let deadline = Deadline::after(timeout);
         let shared = &*self.shared;
+        if shared.born.forked() {
+            return true;
+        }
         let mut st = shared.lock();
         if !st.closing {
             shared.report_losses(&mut st);
@@ -376,6 +398,38 @@ impl<O: Output> Spool<O> {
             ));
             false
         }
+    }
+
+    /// Lets only the calling thread's records in from now on; other threads' are
+    /// dropped and counted ([`refused`](Self::refused)), without a loss notice. Losses
+    /// not yet announced are announced first, so that the caller's next record is the
+    /// last one.
+    pub(crate) fn close_door(&self) {
+        let shared = &*self.shared;
+        if shared.born.forked() {
+            return;
+        }
+        let mut st = shared.lock();
+        shared.report_losses(&mut st);
+        st.door = Some(std::thread::current().id());
+        drop(st);
+        // Callers waiting for room are dropped at once.
+        shared.space_cv.notify_all();
+    }
+
+    /// Records queued (notices included) and not written yet; none in a forked child.
+    pub(crate) fn backlog(&self) -> u64 {
+        let shared = &*self.shared;
+        if shared.born.forked() {
+            return 0;
+        }
+        let st = shared.lock();
+        st.handed.saturating_sub(st.done)
+    }
+
+    /// Records of other threads dropped since [`close_door`](Self::close_door).
+    pub(crate) fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::Relaxed)
     }
 
     /// Records written.
@@ -416,6 +470,10 @@ struct Shared<O: Output> {
     /// Flushers and shutdown wait here for the writer's progress.
     done_cv: Condvar,
     tally: Tally,
+    /// Records dropped by a closed door (also counted as dropped).
+    refused: AtomicU64,
+    /// The process the writer thread runs in.
+    born: Born,
     lossy: bool,
     per_record: bool,
     newline: bool,
@@ -453,6 +511,8 @@ struct State<K> {
     done_waiters: usize,
     closing: bool,
     exited: bool,
+    /// The only thread whose records still get in ([`Spool::close_door`]).
+    door: Option<std::thread::ThreadId>,
     /// Losses not yet announced by a notice, and the time of the last one.
     unreported: u64,
     last_loss: Option<OffsetDateTime>,
@@ -474,6 +534,7 @@ impl<K> Default for State<K> {
             done_waiters: 0,
             closing: false,
             exited: false,
+            door: None,
             unreported: 0,
             last_loss: None,
         }
@@ -505,6 +566,17 @@ impl<O: Output> Shared<O> {
         let mut deadline = None;
         let taken_before = st.taken;
         loop {
+            if st
+                .door
+                .is_some_and(|only| only != std::thread::current().id())
+            {
+                drop(st);
+                self.tally
+                    .dropped
+                    .fetch_add(records as u64, Ordering::Relaxed);
+                self.refused.fetch_add(records as u64, Ordering::Relaxed);
+                return None;
+            }
             if st.closing || st.exited {
                 drop(st);
                 self.tally
@@ -564,6 +636,16 @@ impl<O: Output> Shared<O> {
             };
             st.space_waiters -= 1;
         }
+    }
+
+    /// Drops and counts a record of a forked child, which has no writer thread.
+    #[cold]
+    #[inline(never)]
+    fn drop_forked(&self, records: usize) {
+        self.tally
+            .dropped
+            .fetch_add(records as u64, Ordering::Relaxed);
+        crate::lifecycle::report_forked();
     }
 
     /// Counts a dropped record, to be announced.
@@ -796,6 +878,38 @@ mod tests {
             (1, 0, 3)
         );
         assert!(spool.shutdown(WAIT));
+    }
+
+    #[test]
+    fn a_closed_door_lets_only_its_thread_in_and_its_record_is_last() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let out = Collect {
+            got: got.clone(),
+            fail: Arc::new(Mutex::new(false)),
+        };
+        let mut config = config(false);
+        config.capacity = 1;
+        let spool = Arc::new(Spool::start(config, out).unwrap());
+        let t = datetime!(2026-11-23 10:00 UTC);
+        spool.push(t, b"a");
+        // A loss before the door closes is announced before the last record.
+        spool.push(t, b"lost");
+        spool.close_door();
+        let other = spool.clone();
+        std::thread::spawn(move || {
+            for _ in 0..3 {
+                other.push(t, b"refused");
+            }
+        })
+        .join()
+        .unwrap();
+        spool.push(t, b"last");
+        assert!(spool.shutdown(WAIT));
+        let got = String::from_utf8(got.lock().unwrap().clone()).unwrap();
+        assert!(got.ends_with("last\n"), "{got}");
+        assert!(!got.contains("refused"), "{got}");
+        assert_eq!(spool.refused(), 3);
+        assert_eq!(spool.backlog(), 0);
     }
 
     #[test]
