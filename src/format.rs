@@ -26,14 +26,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock, Timezone};
-use crate::layer::{Emit, Formatted};
+use crate::layer::{self, Formatted, Spine};
 use crate::layout::logbook::LogbookLayout;
-use crate::record::{self, Record};
 use crate::sink::{LineWriter, Stdout};
 
 /// When lines are colored.
@@ -68,11 +67,7 @@ pub enum ColorChoice {
 /// });
 /// ```
 pub struct LogbookLayer<W = Stdout> {
-    out: Formatted<LogbookLayout, W>,
-    clock: Arc<dyn Clock>,
-    id: usize,
-    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
-    link: record::otel::Link,
+    spine: Spine<Formatted<LogbookLayout, W>>,
 }
 
 /// Builds a [`LogbookLayer`].
@@ -196,13 +191,14 @@ impl LogbookLayerBuilder {
             }
         };
         LogbookLayer {
-            out: Formatted::new(
-                LogbookLayout::new(self.timezone, color, self.channels),
-                writer,
+            spine: Spine::new(
+                Formatted::new(
+                    LogbookLayout::new(self.timezone, color, self.channels),
+                    writer,
+                ),
+                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                None,
             ),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            id: record::next_layer_id(),
-            link: Default::default(),
         }
     }
 
@@ -241,7 +237,7 @@ impl<W: LineWriter> LogbookLayer<W> {
     /// assert_eq!(layer.writer().failed_lines(), 0);
     /// ```
     pub fn writer(&self) -> &W {
-        &self.out.writer
+        &self.spine.output.writer
     }
 
     /// Whether this layer colors its lines.
@@ -251,31 +247,23 @@ impl<W: LineWriter> LogbookLayer<W> {
     /// assert!(!LogbookLayer::builder().color(ColorChoice::Never).build_stdout().is_colored());
     /// ```
     pub fn is_colored(&self) -> bool {
-        self.out.layout.color
+        self.spine.output.layout.color
     }
 }
 
-impl<W: LineWriter> Emit for LogbookLayer<W> {
-    #[inline]
-    fn emit(&self, record: &Record<'_>) {
-        self.out.emit(record);
-    }
-
-    fn emit_block(&self, records: &[Record<'_>]) {
-        self.out.emit_block(records);
-    }
-
-    fn writes_lines(&self) -> bool {
-        true
+impl<W: LineWriter> LogbookLayer<W> {
+    /// The layer's output, for the fan-out `init` installs.
+    pub(crate) fn into_output(self) -> Formatted<LogbookLayout, W> {
+        self.spine.into_output()
     }
 }
 
 impl<W> fmt::Debug for LogbookLayer<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LogbookLayer")
-            .field("timezone", &self.out.layout.zone.timezone())
-            .field("color", &self.out.layout.color)
-            .field("channels", &self.out.layout.channels)
+            .field("timezone", &self.spine.output.layout.zone.timezone())
+            .field("color", &self.spine.output.layout.color)
+            .field("channels", &self.spine.output.layout.channels)
             .finish_non_exhaustive()
     }
 }
@@ -285,16 +273,5 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: LineWriter,
 {
-    record::span_hooks!();
-
-    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-        self.link.register(dispatch);
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.link.remember(event, &ctx);
-        record::capture(event, &ctx, self.clock.now_utc(), |record| {
-            self.out.emit(record)
-        });
-    }
+    layer::delegate_layer!(spine);
 }

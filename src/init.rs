@@ -511,7 +511,7 @@ fn assemble(
     }
     if let Some(url) = &env.syslog {
         let (layer, handle) = crate::syslog::SyslogLayer::builder(url)?.build()?;
-        layers.push(Box::new(layer));
+        layers.push(Box::new(layer.into_output()));
         components.push(Arc::new(handle));
     }
 
@@ -618,7 +618,12 @@ fn build_notifier(
 /// The formatting layer `env.format` asks for, writing to `writer`.
 fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output {
     match env.format {
-        Format::Logbook => Box::new(logbook_builder(env).color(color).build(writer)),
+        Format::Logbook => Box::new(
+            logbook_builder(env)
+                .color(color)
+                .build(writer)
+                .into_output(),
+        ),
         Format::Ecs => Box::new(crate::layer::Formatted::new(
             crate::layout::ecs::EcsLayout::new(env.timezone),
             writer,
@@ -628,7 +633,7 @@ fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output 
             if let Some(clock) = &env.clock {
                 builder = builder.shared_clock(clock.clone());
             }
-            Box::new(builder.build(writer))
+            Box::new(builder.build(writer).into_output())
         }
     }
 }

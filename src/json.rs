@@ -3,14 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock, Timezone};
-use crate::layer::{Emit, Formatted};
+use crate::layer::{self, Formatted, Spine};
 use crate::layout::json::JsonLayout;
-use crate::record::{self, Record};
 use crate::sink::{LineWriter, Stdout};
 
 /// A [`Layer`] writing one JSON object per event and line, for log shippers (Vector,
@@ -61,11 +60,7 @@ use crate::sink::{LineWriter, Stdout};
 /// dropped` after losses) are JSON lines of this shape too, with channel
 /// `tracing-logbook`.
 pub struct JsonLayer<W = Stdout> {
-    out: Formatted<JsonLayout, W>,
-    clock: Arc<dyn Clock>,
-    id: usize,
-    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
-    link: record::otel::Link,
+    spine: Spine<Formatted<JsonLayout, W>>,
 }
 
 /// Builds a [`JsonLayer`].
@@ -142,10 +137,11 @@ impl JsonLayerBuilder {
     /// ```
     pub fn build<W: LineWriter>(self, writer: W) -> JsonLayer<W> {
         JsonLayer {
-            out: Formatted::new(JsonLayout::new(self.timezone), writer),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            id: record::next_layer_id(),
-            link: Default::default(),
+            spine: Spine::new(
+                Formatted::new(JsonLayout::new(self.timezone), writer),
+                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                None,
+            ),
         }
     }
 
@@ -183,22 +179,14 @@ impl<W: LineWriter> JsonLayer<W> {
     /// assert!(layer.writer().contents().is_empty());
     /// ```
     pub fn writer(&self) -> &W {
-        &self.out.writer
+        &self.spine.output.writer
     }
 }
 
-impl<W: LineWriter> Emit for JsonLayer<W> {
-    #[inline]
-    fn emit(&self, record: &Record<'_>) {
-        self.out.emit(record);
-    }
-
-    fn emit_block(&self, records: &[Record<'_>]) {
-        self.out.emit_block(records);
-    }
-
-    fn writes_lines(&self) -> bool {
-        true
+impl<W: LineWriter> JsonLayer<W> {
+    /// The layer's output, for the fan-out `init` installs.
+    pub(crate) fn into_output(self) -> Formatted<JsonLayout, W> {
+        self.spine.into_output()
     }
 }
 
@@ -213,16 +201,5 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: LineWriter,
 {
-    record::span_hooks!();
-
-    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-        self.link.register(dispatch);
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.link.remember(event, &ctx);
-        record::capture(event, &ctx, self.clock.now_utc(), |record| {
-            self.out.emit(record)
-        });
-    }
+    layer::delegate_layer!(spine);
 }

@@ -42,14 +42,14 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock};
 use crate::diag;
 use crate::error::Error;
-use crate::layer::Emit;
+use crate::layer::{self, Emit, Spine};
 use crate::layout::syslog::SyslogLayout;
 use crate::layout::Layout;
 use crate::record::{self, Record};
@@ -230,11 +230,14 @@ impl SyslogLayerBuilder {
             .map_err(|e| Error::io("start the syslog thread for", "LOG_SYSLOG", e))?;
         let spool = Arc::new(spool);
         let layer = SyslogLayer {
-            spool: spool.clone(),
-            layout,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            id: record::next_layer_id(),
-            link: Default::default(),
+            spine: Spine::new(
+                SyslogOutput {
+                    spool: spool.clone(),
+                    layout,
+                },
+                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                None,
+            ),
         };
         Ok((layer, SyslogHandle { spool }))
     }
@@ -287,12 +290,13 @@ fn sanitize_header(s: &str, max: usize) -> String {
 /// assert!(msg.ends_with(r#"[fields@32473 port="8080"] App: listening"#), "{msg}");
 /// ```
 pub struct SyslogLayer {
+    spine: Spine<SyslogOutput>,
+}
+
+/// The syslog destination: RFC 5424 messages into the socket's spool.
+pub(crate) struct SyslogOutput {
     spool: Arc<Spool<SocketOutput>>,
     layout: Arc<SyslogLayout>,
-    clock: Arc<dyn Clock>,
-    id: usize,
-    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
-    link: record::otel::Link,
 }
 
 impl SyslogLayer {
@@ -315,7 +319,7 @@ impl SyslogLayer {
 impl fmt::Debug for SyslogLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyslogLayer")
-            .field("facility", &self.layout.facility)
+            .field("facility", &self.spine.output.layout.facility)
             .finish_non_exhaustive()
     }
 }
@@ -389,7 +393,7 @@ impl crate::lifecycle::Component for SyslogHandle {
     }
 }
 
-impl Emit for SyslogLayer {
+impl Emit for SyslogOutput {
     fn emit(&self, record: &Record<'_>) {
         record::with_line(|msg| {
             self.layout.render(record, msg);
@@ -402,22 +406,18 @@ impl Emit for SyslogLayer {
     }
 }
 
+impl SyslogLayer {
+    /// The layer's output, for the fan-out `init` installs.
+    pub(crate) fn into_output(self) -> SyslogOutput {
+        self.spine.into_output()
+    }
+}
+
 impl<S> Layer<S> for SyslogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    record::span_hooks!();
-
-    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-        self.link.register(dispatch);
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.link.remember(event, &ctx);
-        record::capture(event, &ctx, self.clock.now_utc(), |record| {
-            self.emit(record)
-        });
-    }
+    layer::delegate_layer!(spine);
 }
 
 // === the background thread ===

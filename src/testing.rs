@@ -21,11 +21,11 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::layer::Emit;
+use crate::layer::{self, Emit, Spine};
 use crate::level::Level;
 use crate::record;
 
@@ -189,8 +189,7 @@ impl Captured {
 /// A [`Layer`] that stores every event it sees as a [`Record`].
 #[derive(Debug)]
 pub struct CaptureLayer {
-    captured: Captured,
-    id: usize,
+    spine: Spine<Captured>,
 }
 
 impl CaptureLayer {
@@ -209,8 +208,14 @@ impl CaptureLayer {
         let captured = Captured::default();
         (
             CaptureLayer {
-                captured: captured.clone(),
-                id: record::next_layer_id(),
+                // Capture has no clock of its own: records carry no time.
+                spine: Spine::new(
+                    captured.clone(),
+                    Arc::new(crate::clock::ManualClock::new(
+                        time::OffsetDateTime::UNIX_EPOCH,
+                    )),
+                    None,
+                ),
             },
             captured,
         )
@@ -248,7 +253,7 @@ pub fn capture(f: impl FnOnce()) -> Captured {
     captured
 }
 
-impl Emit for CaptureLayer {
+impl Emit for Captured {
     fn emit(&self, record: &record::Record<'_>) {
         let captured = Record {
             level: record.level,
@@ -263,8 +268,7 @@ impl Emit for CaptureLayer {
             file: record.file.map(str::to_owned),
             line: record.line,
         };
-        self.captured
-            .records
+        self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(captured);
@@ -275,12 +279,5 @@ impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    record::span_hooks!();
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // Capture has no clock of its own: records carry no time.
-        record::capture(event, &ctx, time::OffsetDateTime::UNIX_EPOCH, |record| {
-            self.emit(record)
-        });
-    }
+    layer::delegate_layer!(spine);
 }

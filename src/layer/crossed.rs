@@ -424,20 +424,19 @@ impl Crossing {
         !self.filter.shows(meta, ctx)
     }
 
-    /// Hands `record` to `outputs`, buffering, flushing or dropping as its spans say.
+    /// Hands `record` to `output`, buffering, flushing or dropping as its spans say.
     /// `id` is the spine's layer id (its side data on span entries).
-    pub(crate) fn route(
+    pub(crate) fn route<O: Emit + ?Sized>(
         &self,
         id: usize,
         below: bool,
         record: &Record<'_>,
-        outputs: &[Box<dyn Emit>],
+        output: &O,
     ) {
         let innermost = record
             .spans
             .iter()
             .rposition(|s| s.entry.as_ref().is_some_and(|e| e.crossed));
-        let lines = || outputs.iter().filter(|o| o.writes_lines());
         let make = || Buffer::new(self.memory.clone());
         if below {
             // Admitted by the gate for a buffering span it turned out not to be in (an
@@ -463,7 +462,7 @@ impl Crossing {
                 buffer.triggered
             });
             if written {
-                lines().for_each(|o| o.emit(record));
+                output.emit_lines(record);
             }
             return;
         }
@@ -496,16 +495,10 @@ impl Crossing {
             block.push(record.reborrow());
             // The held lines and the error in one piece per line output; the error
             // alone to the others.
-            for output in outputs {
-                if output.writes_lines() {
-                    output.emit_block(&block);
-                } else {
-                    output.emit(record);
-                }
-            }
+            output.emit_failed(&block, record);
             return;
         }
-        outputs.iter().for_each(|o| o.emit(record));
+        output.emit(record);
     }
 
     /// Drops the buffer of a closing span.
@@ -547,9 +540,10 @@ mod tests {
         let memory = crossing.memory.clone();
         let layout = LogbookLayout::new(Timezone::Utc, false, Vec::new());
         let outputs: Vec<Box<dyn Emit>> = vec![Box::new(Formatted::new(layout, out.clone()))];
+        let clock_arc: Arc<dyn crate::clock::Clock> = Arc::new(clock.clone());
         let subscriber = tracing_subscriber::registry()
             .with(filter.clone())
-            .with(Spine::new(outputs, Arc::new(clock.clone()), Some(crossing)));
+            .with(Spine::new(outputs, clock_arc, Some(crossing)));
         Setup {
             dispatch: tracing::Dispatch::new(subscriber),
             out,

@@ -33,6 +33,71 @@ pub(crate) trait Emit: Send + Sync + 'static {
     fn writes_lines(&self) -> bool {
         false
     }
+
+    /// Emits `record` if this output writes lines (a line below the threshold in a
+    /// request that already failed).
+    fn emit_lines(&self, record: &Record<'_>) {
+        if self.writes_lines() {
+            self.emit(record);
+        }
+    }
+
+    /// Emits a failed request's `block` (its held lines, then its error `record`) if
+    /// this output writes lines, else the error alone.
+    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
+        if self.writes_lines() {
+            self.emit_block(block);
+        } else {
+            self.emit(record);
+        }
+    }
+}
+
+/// The fan-out: each output in turn, with the record captured once.
+impl Emit for Vec<Box<dyn Emit>> {
+    #[inline]
+    fn emit(&self, record: &Record<'_>) {
+        self.iter().for_each(|o| o.emit(record));
+    }
+
+    fn emit_block(&self, records: &[Record<'_>]) {
+        self.iter().for_each(|o| o.emit_block(records));
+    }
+
+    fn writes_lines(&self) -> bool {
+        self.iter().any(|o| o.writes_lines())
+    }
+
+    fn emit_lines(&self, record: &Record<'_>) {
+        self.iter().for_each(|o| o.emit_lines(record));
+    }
+
+    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
+        self.iter().for_each(|o| o.emit_failed(block, record));
+    }
+}
+
+impl Emit for Box<dyn Emit> {
+    #[inline]
+    fn emit(&self, record: &Record<'_>) {
+        (**self).emit(record);
+    }
+
+    fn emit_block(&self, records: &[Record<'_>]) {
+        (**self).emit_block(records);
+    }
+
+    fn writes_lines(&self) -> bool {
+        (**self).writes_lines()
+    }
+
+    fn emit_lines(&self, record: &Record<'_>) {
+        (**self).emit_lines(record);
+    }
+
+    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
+        (**self).emit_failed(block, record);
+    }
 }
 
 /// A layout writing to a [`LineWriter`]: the body of the Logbook and JSON layers.
@@ -91,44 +156,51 @@ impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
     }
 }
 
-/// The layer [`init`](crate::init) installs: one capture per event, then every output.
-pub(crate) struct Spine {
-    outputs: Vec<Box<dyn Emit>>,
+/// The one `impl Layer` of the crate's outputs: captures each event once (one clock
+/// reading, one visit) and hands the record to its output, through the fingers-crossed
+/// buffers when they are on. Every public layer is a spine of one output; [`init`]
+/// installs a spine of all of them (`Spine<Vec<Box<dyn Emit>>>`).
+///
+/// [`init`]: crate::init
+pub(crate) struct Spine<O> {
+    pub(crate) output: O,
     clock: Arc<dyn Clock>,
     id: usize,
     /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
     link: record::otel::Link,
-    /// Fingers-crossed buffering, when on (then the global filter is its `Gate`).
+    /// Fingers-crossed buffering, when on (then the global filter is its gate).
     crossed: Option<Crossing>,
 }
 
-impl Spine {
-    pub(crate) fn new(
-        outputs: Vec<Box<dyn Emit>>,
-        clock: Arc<dyn Clock>,
-        crossed: Option<Crossing>,
-    ) -> Spine {
+impl<O: Emit> Spine<O> {
+    pub(crate) fn new(output: O, clock: Arc<dyn Clock>, crossed: Option<Crossing>) -> Spine<O> {
         Spine {
-            outputs,
+            output,
             clock,
             id: record::next_layer_id(),
             link: Default::default(),
             crossed,
         }
     }
+
+    /// The spine's output, for the public layers' accessors.
+    pub(crate) fn into_output(self) -> O {
+        self.output
+    }
 }
 
-impl fmt::Debug for Spine {
+impl<O> fmt::Debug for Spine<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Spine")
-            .field("outputs", &self.outputs.len())
+            .field("crossed", &self.crossed)
             .finish_non_exhaustive()
     }
 }
 
-impl<S> Layer<S> for Spine
+impl<S, O> Layer<S> for Spine<O>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
+    O: Emit,
 {
     record::span_hooks!();
 
@@ -136,20 +208,15 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         self.link.remember(event, &ctx);
-        if self.outputs.is_empty() {
-            return;
-        }
         let Some(crossed) = &self.crossed else {
             record::capture(event, &ctx, self.clock.now_utc(), |record| {
-                for output in &self.outputs {
-                    output.emit(record);
-                }
+                self.output.emit(record);
             });
             return;
         };
         let below = crossed.below(event, &ctx);
         record::capture(event, &ctx, self.clock.now_utc(), |record| {
-            crossed.route(self.id, below, record, &self.outputs);
+            crossed.route(self.id, below, record, &self.output);
         });
     }
 
@@ -162,3 +229,59 @@ where
         }
     }
 }
+
+/// Implements `Layer` for a public layer type by handing every method to its spine
+/// (the field named `$spine`): the public layers are spines of one output.
+macro_rules! delegate_layer {
+    ($spine:ident) => {
+        fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+            tracing_subscriber::Layer::<S>::on_register_dispatch(&self.$spine, dispatch);
+        }
+
+        fn register_callsite(
+            &self,
+            meta: &'static tracing::Metadata<'static>,
+        ) -> tracing::subscriber::Interest {
+            tracing_subscriber::Layer::<S>::register_callsite(&self.$spine, meta)
+        }
+
+        fn enabled(
+            &self,
+            meta: &tracing::Metadata<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) -> bool {
+            tracing_subscriber::Layer::<S>::enabled(&self.$spine, meta, ctx)
+        }
+
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            tracing_subscriber::Layer::<S>::on_new_span(&self.$spine, attrs, id, ctx);
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            tracing_subscriber::Layer::<S>::on_record(&self.$spine, id, values, ctx);
+        }
+
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            tracing_subscriber::Layer::<S>::on_event(&self.$spine, event, ctx);
+        }
+
+        fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+            tracing_subscriber::Layer::<S>::on_close(&self.$spine, id, ctx);
+        }
+    };
+}
+pub(crate) use delegate_layer;
