@@ -8,8 +8,8 @@ use crate::clock::{Clock, Timezone};
 use crate::error::Error;
 use crate::file::Compression;
 use crate::filter::LogbookFilter;
-use crate::format::ColorChoice;
 use crate::layer::crossed::FingersCrossed;
+use crate::layer::logbook::ColorChoice;
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";

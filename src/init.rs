@@ -9,9 +9,9 @@ use tracing_subscriber::layer::SubscriberExt;
 
 use crate::env::{Env, Format, LogFile, Mode};
 use crate::error::Error;
-use crate::format::{ColorChoice, LogbookLayer};
 use crate::layer::crossed::Crossing;
-use crate::layer::{Emit, Spine};
+use crate::layer::logbook::{ColorChoice, LogbookLayer};
+use crate::layer::Emit;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
@@ -553,14 +553,15 @@ fn assemble(
         Some(c) => max_level.max(LevelFilter::from_level(c.level().to_tracing())),
         None => max_level,
     };
-    let buffers = crossing.as_ref().map(|c| c.memory.clone());
+
     let user_layers = std::mem::take(
         &mut *env
             .layers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
-    let spine = Spine::new(layers, clock, crossing);
+    let spine = crate::FanOut::from_parts(layers, clock, crossing);
+    let buffers = spine.buffers_memory();
     let base = tracing_subscriber::registry().with(filter.clone());
     // Without layers of the program's own the subscriber has no level for them at all
     // (an empty `Vec` of layers would even disable every callsite: its interest is
@@ -624,10 +625,13 @@ fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output 
                 .build(writer)
                 .into_output(),
         ),
-        Format::Ecs => Box::new(crate::layer::Formatted::new(
-            crate::layout::ecs::EcsLayout::new(env.timezone),
-            writer,
-        )),
+        Format::Ecs => {
+            let mut builder = crate::EcsLayer::builder().timezone(env.timezone);
+            if let Some(clock) = &env.clock {
+                builder = builder.shared_clock(clock.clone());
+            }
+            Box::new(builder.build(writer).into_output())
+        }
         Format::Json => {
             let mut builder = crate::JsonLayer::builder().timezone(env.timezone);
             if let Some(clock) = &env.clock {
@@ -639,7 +643,7 @@ fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output 
 }
 
 /// The [`LogbookLayer`] builder configured from `env` (clock, time zone, channels, color).
-pub(crate) fn logbook_builder(env: &Env) -> crate::format::LogbookLayerBuilder {
+pub(crate) fn logbook_builder(env: &Env) -> crate::layer::logbook::LogbookLayerBuilder {
     let mut builder = LogbookLayer::builder()
         .timezone(env.timezone)
         .color(env.color);

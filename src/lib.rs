@@ -59,10 +59,8 @@ mod layout;
 mod record;
 mod sink;
 
-// The outputs: the formatting layers, the daily file, syslog, the notifiers.
+// The outputs: the daily file, syslog, the notifiers.
 mod file;
-mod format;
-mod json;
 pub mod notify;
 pub mod syslog;
 
@@ -91,10 +89,12 @@ pub use env::{
 pub use error::Error;
 pub use file::{Compression, DailyFile, DailyFileBuilder};
 pub use filter::{FilterError, LogbookFilter, ReloadableFilter, DEFAULT_LEVEL};
-pub use format::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use init::{build, init, Guard};
-pub use json::{JsonLayer, JsonLayerBuilder};
 pub use layer::crossed::{BufferStats, FingersCrossed};
+pub use layer::ecs::{EcsLayer, EcsLayerBuilder};
+pub use layer::json::{JsonLayer, JsonLayerBuilder};
+pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
+pub use layer::{Buffers, FanOut, FanOutBuilder, Output};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::SHUTDOWN_TIMEOUT;
 pub use record::FINGERS_CROSSED_FIELD;

@@ -275,6 +275,13 @@ impl Emit for Captured {
     }
 }
 
+impl CaptureLayer {
+    /// The layer's output, for a fan-out.
+    pub(crate) fn into_output(self) -> Captured {
+        self.spine.into_output()
+    }
+}
+
 impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -291,3 +291,106 @@ fn span_text_follows_record() {
     assert_eq!(last["spans"][0]["fields"]["status"], 200);
     assert_eq!(last["spans"][0]["fields"]["user"], "bob");
 }
+
+// === composing by hand: a fan-out captures once, as init does ===
+
+/// A value that counts how often it is formatted.
+struct Counted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl std::fmt::Display for Counted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        f.write_str("v")
+    }
+}
+
+#[test]
+fn a_fan_out_captures_each_event_once_for_all_its_outputs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tracing_logbook::testing::{CaptureLayer, CaptureWriter, ManualClock};
+    use tracing_logbook::{EcsLayer, FanOut, JsonLayer, LogbookLayer};
+
+    let (lines, json, ecs) = (CaptureWriter::new(), CaptureWriter::new(), CaptureWriter::new());
+    let (capture, captured) = CaptureLayer::new();
+    let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
+    let fan_out = FanOut::builder()
+        .clock(clock)
+        .output(LogbookLayer::builder().build(lines.clone()))
+        .output(JsonLayer::builder().build(json.clone()))
+        .output(EcsLayer::builder().build(ecs.clone()))
+        .output(capture)
+        .build();
+    let formatted = AtomicUsize::new(0);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(fan_out), || {
+        tracing::info!(target: "App", value = %Counted(&formatted), "once");
+    });
+    // One visit of the fields for four outputs.
+    assert_eq!(formatted.load(Ordering::SeqCst), 1);
+    // The fan-out's one clock reading, in every output.
+    assert_eq!(
+        lines.take_string(),
+        "[2026-11-23 19:28:08.123456] INFO: App: once value=v\n"
+    );
+    let json: serde_json::Value = serde_json::from_str(&json.take_string()).unwrap();
+    assert_eq!(json["timestamp"], "2026-11-23T19:28:08.123456Z");
+    let ecs: serde_json::Value = serde_json::from_str(&ecs.take_string()).unwrap();
+    assert_eq!(ecs["@timestamp"], "2026-11-23T19:28:08.123456Z");
+    assert_eq!(ecs["value"], "v");
+    assert_eq!(captured.records()[0].message, "once");
+
+    // The same layers stacked by hand: one capture per layer.
+    let formatted = AtomicUsize::new(0);
+    let subscriber = tracing_subscriber::registry()
+        .with(LogbookLayer::builder().build(CaptureWriter::new()))
+        .with(JsonLayer::builder().build(CaptureWriter::new()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(value = %Counted(&formatted), "twice");
+    });
+    assert_eq!(formatted.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_fan_out_holds_a_request_s_lines_for_every_line_output() {
+    use tracing_logbook::testing::CaptureWriter;
+    use tracing_logbook::{
+        FanOut, FingersCrossed, JsonLayer, Level, LogbookFilter, LogbookLayer, ReloadableFilter,
+    };
+
+    let (lines, json) = (CaptureWriter::new(), CaptureWriter::new());
+    let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    let fan_out = FanOut::builder()
+        .output(LogbookLayer::builder().build(lines.clone()))
+        .output(JsonLayer::builder().build(json.clone()))
+        .fingers_crossed(FingersCrossed::new(Level::Debug), &filter)
+        .build();
+    let buffers = fan_out.buffers().unwrap();
+    let subscriber = tracing_subscriber::registry().with(filter).with(fan_out);
+    tracing::subscriber::with_default(subscriber, || {
+        for (id, fails) in [(1, false), (2, true)] {
+            let _request = tracing::error_span!("request", id).entered();
+            tracing::debug!(target: "App", "step of {id}");
+            assert_eq!(buffers.stats().lines, 1);
+            if fails {
+                tracing::error!(target: "App", "failed");
+            }
+        }
+        tracing::debug!(target: "App", "outside: below the threshold");
+    });
+    let lines: Vec<String> = lines
+        .take_string()
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1.to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "DEBUG: App: step of 2 in request{id=2}",
+            "ERROR: App: failed in request{id=2}"
+        ]
+    );
+    let json = json.take_string();
+    assert_eq!(json.lines().count(), 2, "{json}");
+    assert!(json.lines().next().unwrap().contains("\"message\":\"step of 2\""));
+    let stats = buffers.stats();
+    assert_eq!((stats.lines, stats.flushed), (0, 1));
+}

@@ -4,6 +4,9 @@
 //! installs), with fingers-crossed buffering ([`crossed`]) in between when it is on.
 
 pub(crate) mod crossed;
+pub(crate) mod ecs;
+pub(crate) mod json;
+pub(crate) mod logbook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -285,3 +288,274 @@ macro_rules! delegate_layer {
     };
 }
 pub(crate) use delegate_layer;
+
+// === the fan-out, by hand ===
+
+mod sealed {
+    /// The output inside a public layer, handed over to a [`FanOut`](super::FanOut).
+    #[allow(unreachable_pub)] // nameable nowhere outside the crate: the trait is sealed
+    pub struct Boxed(pub(crate) Box<dyn super::Emit>);
+
+    impl std::fmt::Debug for Boxed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Boxed")
+        }
+    }
+
+    #[allow(unreachable_pub)]
+    pub trait Sealed {
+        fn into_boxed(self) -> Boxed;
+    }
+}
+
+/// A layer of this crate that can be one output of a [`FanOut`]: [`LogbookLayer`],
+/// [`JsonLayer`], [`EcsLayer`], [`SyslogLayer`], [`NotifyLayer`] and
+/// [`CaptureLayer`]. Sealed: implemented by these types only.
+///
+/// [`LogbookLayer`]: crate::LogbookLayer
+/// [`JsonLayer`]: crate::JsonLayer
+/// [`EcsLayer`]: crate::EcsLayer
+/// [`SyslogLayer`]: crate::syslog::SyslogLayer
+/// [`NotifyLayer`]: crate::notify::NotifyLayer
+/// [`CaptureLayer`]: crate::testing::CaptureLayer
+pub trait Output: sealed::Sealed + Send + Sync + 'static {}
+
+macro_rules! output {
+    ($([$($generics:tt)*] $ty:ty;)*) => {$(
+        impl<$($generics)*> sealed::Sealed for $ty {
+            fn into_boxed(self) -> sealed::Boxed {
+                sealed::Boxed(Box::new(self.into_output()))
+            }
+        }
+        impl<$($generics)*> Output for $ty {}
+    )*};
+}
+
+output! {
+    [W: LineWriter] crate::LogbookLayer<W>;
+    [W: LineWriter] crate::JsonLayer<W>;
+    [W: LineWriter] crate::EcsLayer<W>;
+    [] crate::syslog::SyslogLayer;
+    [] crate::testing::CaptureLayer;
+}
+
+/// Several outputs behind one capture per event, with fingers-crossed buffering if you
+/// want it: the layer [`init`](crate::init) installs, built by hand from the same
+/// layers, for programs that compose their subscriber themselves.
+///
+/// A stack of separate layers (`.with(LogbookLayer).with(JsonLayer)`) captures each
+/// event once per layer, and cannot hold a request's lines for all of them at once; a
+/// `FanOut` captures once (one clock reading, one visit of the fields), hands the
+/// record to each output in turn, and with [`fingers_crossed`](FanOutBuilder::fingers_crossed)
+/// keeps a request's lines below the threshold until an error says they are needed.
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::testing::CaptureWriter;
+/// use tracing_logbook::{
+///     FanOut, FingersCrossed, JsonLayer, Level, LogbookFilter, LogbookLayer, ReloadableFilter,
+/// };
+/// use tracing_subscriber::prelude::*;
+///
+/// let (lines, json) = (CaptureWriter::new(), CaptureWriter::new());
+/// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+/// let fan_out = FanOut::builder()
+///     .output(LogbookLayer::builder().build(lines.clone()))
+///     .output(JsonLayer::builder().build(json.clone()))
+///     .fingers_crossed(FingersCrossed::new(Level::Debug), &filter)
+///     .build();
+/// let subscriber = tracing_subscriber::registry().with(filter).with(fan_out);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _request = tracing::error_span!("request", id = 7).entered();
+///     tracing::debug!("held until the error");
+///     tracing::error!("failed");
+/// });
+/// assert_eq!(lines.take_string().lines().count(), 2);
+/// assert_eq!(json.take_string().lines().count(), 2);
+/// ```
+pub struct FanOut {
+    spine: Spine<Vec<Box<dyn Emit>>>,
+    buffers: Option<Arc<crossed::Memory>>,
+}
+
+/// Builds a [`FanOut`].
+///
+/// # Default values
+///
+/// | setting | default |
+/// |---|---|
+/// | [`output`](Self::output) | none (a fan-out without outputs writes nothing) |
+/// | [`clock`](Self::clock) | [`SystemClock`](crate::SystemClock), read once per event for every output |
+/// | [`fingers_crossed`](Self::fingers_crossed) | off |
+#[must_use]
+#[derive(Default)]
+pub struct FanOutBuilder {
+    outputs: Vec<Box<dyn Emit>>,
+    clock: Option<Arc<dyn Clock>>,
+    crossed: Option<(crossed::FingersCrossed, crate::ReloadableFilter)>,
+}
+
+impl fmt::Debug for FanOutBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FanOutBuilder")
+            .field("outputs", &self.outputs.len())
+            .field("fingers_crossed", &self.crossed.as_ref().map(|(c, _)| c))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FanOutBuilder {
+    /// Adds `layer`'s output. The layer's own clock is not used: the fan-out reads one
+    /// clock per event for all its outputs.
+    ///
+    /// ```
+    /// let fan_out = tracing_logbook::FanOut::builder()
+    ///     .output(tracing_logbook::LogbookLayer::builder().build_stdout())
+    ///     .build();
+    /// ```
+    pub fn output(mut self, layer: impl Output) -> Self {
+        self.outputs.push(layer.into_boxed().0);
+        self
+    }
+
+    /// Reads the time from `clock` (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::ManualClock;
+    /// let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
+    /// let fan_out = tracing_logbook::FanOut::builder().clock(clock).build();
+    /// ```
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Turns fingers-crossed buffering on (see [`FingersCrossed`](crate::FingersCrossed)).
+    /// `filter` must be the subscriber's global filter (the registry's first layer, not a
+    /// per-layer filter): it lets the held events through while a buffering span is
+    /// entered. A filter's buffered level is set once; a second fan-out on the same
+    /// filter uses the first's level.
+    ///
+    /// ```
+    /// use tracing_logbook::{FanOut, FingersCrossed, Level, LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// let fan_out = FanOut::builder()
+    ///     .fingers_crossed(FingersCrossed::new(Level::Debug), &filter)
+    ///     .build();
+    /// ```
+    pub fn fingers_crossed(
+        mut self,
+        config: crossed::FingersCrossed,
+        filter: &crate::ReloadableFilter,
+    ) -> Self {
+        self.crossed = Some((config, filter.clone()));
+        self
+    }
+
+    /// Builds the layer.
+    ///
+    /// ```
+    /// let fan_out = tracing_logbook::FanOut::builder().build();
+    /// ```
+    pub fn build(self) -> FanOut {
+        let crossing = self.crossed.map(|(config, filter)| {
+            filter.set_fingers_crossed(config.level());
+            Crossing::new(filter, config)
+        });
+        let buffers = crossing.as_ref().map(|c| c.memory.clone());
+        let clock = self
+            .clock
+            .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+        FanOut {
+            spine: Spine::new(self.outputs, clock, crossing),
+            buffers,
+        }
+    }
+}
+
+impl FanOut {
+    /// A builder with the [default values](FanOutBuilder#default-values).
+    ///
+    /// ```
+    /// let builder = tracing_logbook::FanOut::builder();
+    /// ```
+    pub fn builder() -> FanOutBuilder {
+        FanOutBuilder::default()
+    }
+
+    /// A reader of what the fingers-crossed buffers hold, if they are on; it stays
+    /// valid after the layer is moved into a subscriber.
+    ///
+    /// ```
+    /// use tracing_logbook::{FanOut, FingersCrossed, Level, LogbookFilter, ReloadableFilter};
+    /// let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// let fan_out = FanOut::builder()
+    ///     .fingers_crossed(FingersCrossed::new(Level::Debug), &filter)
+    ///     .build();
+    /// let buffers = fan_out.buffers().unwrap();
+    /// assert_eq!(buffers.stats().lines, 0);
+    /// ```
+    pub fn buffers(&self) -> Option<Buffers> {
+        self.buffers.clone().map(Buffers)
+    }
+
+    /// The buffers' counters, for `init`'s guard.
+    pub(crate) fn buffers_memory(&self) -> Option<Arc<crossed::Memory>> {
+        self.buffers.clone()
+    }
+
+    /// The fan-out `init` installs.
+    pub(crate) fn from_parts(
+        outputs: Vec<Box<dyn Emit>>,
+        clock: Arc<dyn Clock>,
+        crossing: Option<Crossing>,
+    ) -> FanOut {
+        FanOut {
+            buffers: crossing.as_ref().map(|c| c.memory.clone()),
+            spine: Spine::new(outputs, clock, crossing),
+        }
+    }
+}
+
+/// Reads what a [`FanOut`]'s fingers-crossed buffers hold now (see
+/// [`FanOut::buffers`]).
+#[derive(Clone)]
+pub struct Buffers(Arc<crossed::Memory>);
+
+impl Buffers {
+    /// Lines and bytes held now, and what was dropped and flushed so far.
+    ///
+    /// ```
+    /// # use tracing_logbook::{FanOut, FingersCrossed, Level, LogbookFilter, ReloadableFilter};
+    /// # let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    /// # let fan_out = FanOut::builder().fingers_crossed(FingersCrossed::new(Level::Debug), &filter).build();
+    /// let stats = fan_out.buffers().unwrap().stats();
+    /// assert_eq!((stats.lines, stats.dropped), (0, 0));
+    /// ```
+    pub fn stats(&self) -> crossed::BufferStats {
+        self.0.stats()
+    }
+}
+
+impl fmt::Debug for Buffers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Buffers").field(&self.stats()).finish()
+    }
+}
+
+impl fmt::Debug for FanOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FanOut")
+            .field("outputs", &self.spine.output.len())
+            .field("fingers_crossed", &self.buffers.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for FanOut
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    delegate_layer!(spine);
+}

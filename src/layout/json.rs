@@ -1,4 +1,4 @@
-//! One JSON object per line (see [`JsonLayer`](crate::json::JsonLayer) for the keys).
+//! One JSON object per line (see [`JsonLayer`](crate::JsonLayer) for the keys).
 
 use std::cell::RefCell;
 

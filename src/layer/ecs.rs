@@ -1,0 +1,187 @@
+//! [`EcsLayer`]: one Elastic Common Schema JSON object per line.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tracing::Subscriber;
+use tracing_subscriber::layer::Layer;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::clock::{Clock, SystemClock, Timezone};
+use crate::layer::{self, Formatted, Spine};
+use crate::layout::ecs::EcsLayout;
+use crate::sink::{LineWriter, Stdout};
+
+/// A [`Layer`] writing one JSON object per event and line with
+/// [Elastic Common Schema](https://www.elastic.co/guide/en/ecs/current/) names, for
+/// Elasticsearch, Filebeat, Vector or Fluent Bit pipelines that expect them
+/// (`LOG_FORMAT=ecs` in [`init`](crate::init)).
+///
+/// # Examples
+///
+/// ```
+/// use tracing_logbook::testing::{CaptureWriter, ManualClock};
+/// use tracing_logbook::EcsLayer;
+/// use tracing_subscriber::prelude::*;
+///
+/// let out = CaptureWriter::new();
+/// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
+/// let layer = EcsLayer::builder().clock(clock).build(out.clone());
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     tracing_logbook::notice!(target: "App", port = 8080, "listening");
+/// });
+/// let line: serde_json::Value = serde_json::from_str(&out.take_string()).unwrap();
+/// assert_eq!(line["@timestamp"], "2026-11-23T19:28:08.123456Z");
+/// assert_eq!(line["log.level"], "notice");
+/// assert_eq!(line["log.logger"], "App");
+/// assert_eq!(line["port"], 8080);
+/// ```
+///
+/// # The object
+///
+/// ```text
+/// {"@timestamp":"2026-11-23T19:28:08.123456Z","log.level":"notice","message":"listening","ecs.version":"8.11.0","log.logger":"App","log.origin.file.name":"src/main.rs","log.origin.file.line":12,"process.thread.name":"main","logbook.spans":["request"],"port":8080,"method":"GET"}
+/// ```
+///
+/// | key | value |
+/// |---|---|
+/// | `@timestamp` | RFC 3339, UTC, microseconds |
+/// | `log.level` | Logbook's level in lower case: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical` |
+/// | `message` | the rendered message |
+/// | `ecs.version` | `8.11.0` |
+/// | `log.logger` | the channel (the event's target; the real one for `log` records) |
+/// | `log.origin.file.name`, `log.origin.file.line` | the source location, when known |
+/// | `process.thread.name` | the thread's name, or its id |
+/// | `trace.id`, `span.id` | the OpenTelemetry ids, with the `opentelemetry` feature inside a sampled span |
+/// | `logbook.spans` | the enclosing spans' names, root first (absent outside spans) |
+/// | any other | the event's fields, then the spans' fields (innermost first), flattened under their own names; integers, floats and booleans as JSON numbers and booleans |
+///
+/// Each name appears once per line: an event field wins over a span field of the same
+/// name, an inner span's over an outer's. A field that would clash with a key above (the
+/// same name, or one of them a dotted prefix of the other, such as a field `log` or
+/// `message.id`) is written as `logbook.fields.<name>`. Strings are escaped as in the
+/// [`JsonLayer`](crate::JsonLayer)'s lines.
+pub struct EcsLayer<W = Stdout> {
+    spine: Spine<Formatted<EcsLayout, W>>,
+}
+
+/// Builds an [`EcsLayer`].
+///
+/// # Default values
+///
+/// | setting | default |
+/// |---|---|
+/// | [`clock`](Self::clock) | [`SystemClock`] |
+/// | [`timezone`](Self::timezone) | [`Timezone::Utc`] |
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct EcsLayerBuilder {
+    clock: Option<Arc<dyn Clock>>,
+    timezone: Timezone,
+}
+
+impl EcsLayerBuilder {
+    /// Uses `clock` instead of the system clock (for tests).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::ManualClock;
+    /// let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
+    /// let layer = tracing_logbook::EcsLayer::builder().clock(clock).build_stdout();
+    /// ```
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Uses a shared clock.
+    ///
+    /// ```
+    /// let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);
+    /// let layer = tracing_logbook::EcsLayer::builder().shared_clock(clock).build_stdout();
+    /// ```
+    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Sets where the day of a daily file begins. `@timestamp` is always UTC; the zone
+    /// only decides which daily file a record goes to.
+    ///
+    /// ```
+    /// let layer = tracing_logbook::EcsLayer::builder()
+    ///     .timezone(tracing_logbook::Timezone::Local)
+    ///     .build_stdout();
+    /// ```
+    pub fn timezone(mut self, timezone: Timezone) -> Self {
+        self.timezone = timezone;
+        self
+    }
+
+    /// Builds the layer writing to `writer`.
+    ///
+    /// ```
+    /// let out = tracing_logbook::testing::CaptureWriter::new();
+    /// let layer = tracing_logbook::EcsLayer::builder().build(out.clone());
+    /// ```
+    pub fn build<W: LineWriter>(self, writer: W) -> EcsLayer<W> {
+        EcsLayer {
+            spine: Spine::new(
+                Formatted::new(EcsLayout::new(self.timezone), writer),
+                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                None,
+            ),
+        }
+    }
+
+    /// Builds the layer writing to standard output.
+    ///
+    /// ```
+    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
+    /// ```
+    pub fn build_stdout(self) -> EcsLayer<Stdout> {
+        self.build(Stdout::new())
+    }
+}
+
+impl EcsLayer<Stdout> {
+    /// A builder with the [default values](EcsLayerBuilder#default-values).
+    ///
+    /// ```
+    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
+    /// ```
+    pub fn builder() -> EcsLayerBuilder {
+        EcsLayerBuilder::default()
+    }
+}
+
+impl<W: LineWriter> EcsLayer<W> {
+    /// The destination.
+    ///
+    /// ```
+    /// let out = tracing_logbook::testing::CaptureWriter::new();
+    /// let layer = tracing_logbook::EcsLayer::builder().build(out);
+    /// assert!(layer.writer().contents().is_empty());
+    /// ```
+    pub fn writer(&self) -> &W {
+        &self.spine.output.writer
+    }
+
+    /// The layer's output, for the fan-out `init` installs.
+    pub(crate) fn into_output(self) -> Formatted<EcsLayout, W> {
+        self.spine.into_output()
+    }
+}
+
+impl<W> fmt::Debug for EcsLayer<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EcsLayer").finish_non_exhaustive()
+    }
+}
+
+impl<S, W> Layer<S> for EcsLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: LineWriter,
+{
+    layer::delegate_layer!(spine);
+}
