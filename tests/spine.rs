@@ -310,7 +310,11 @@ fn a_fan_out_captures_each_event_once_for_all_its_outputs() {
     use tracing_logbook::testing::{CaptureLayer, CaptureWriter, ManualClock};
     use tracing_logbook::{EcsLayer, FanOut, JsonLayer, LogbookLayer};
 
-    let (lines, json, ecs) = (CaptureWriter::new(), CaptureWriter::new(), CaptureWriter::new());
+    let (lines, json, ecs) = (
+        CaptureWriter::new(),
+        CaptureWriter::new(),
+        CaptureWriter::new(),
+    );
     let (capture, captured) = CaptureLayer::new();
     let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
     let fan_out = FanOut::builder()
@@ -390,7 +394,11 @@ fn a_fan_out_holds_a_request_s_lines_for_every_line_output() {
     );
     let json = json.take_string();
     assert_eq!(json.lines().count(), 2, "{json}");
-    assert!(json.lines().next().unwrap().contains("\"message\":\"step of 2\""));
+    assert!(json
+        .lines()
+        .next()
+        .unwrap()
+        .contains("\"message\":\"step of 2\""));
     let stats = buffers.stats();
     assert_eq!((stats.lines, stats.flushed), (0, 1));
 }

@@ -103,3 +103,18 @@ impl Layout for LogbookLayout {
         buf.push('\n');
     }
 }
+
+/// The notice of a writer that was given none: a Logbook line in UTC, without colors
+/// (here, beside the layout that renders it: sinks never import layouts).
+impl Default for crate::sink::LossNotice {
+    fn default() -> Self {
+        crate::sink::LossNotice(super::loss_notice(
+            std::sync::Arc::new(LogbookLayout::new(
+                crate::clock::Timezone::Utc,
+                false,
+                Vec::new(),
+            )),
+            "lines",
+        ))
+    }
+}

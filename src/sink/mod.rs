@@ -61,20 +61,6 @@ pub trait LineWriter: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct LossNotice(pub(crate) spool::Notice);
 
-impl Default for LossNotice {
-    /// A Logbook line in UTC, without colors.
-    fn default() -> Self {
-        LossNotice(crate::layout::loss_notice(
-            Arc::new(crate::layout::logbook::LogbookLayout::new(
-                crate::clock::Timezone::Utc,
-                false,
-                Vec::new(),
-            )),
-            "lines",
-        ))
-    }
-}
-
 impl fmt::Debug for LossNotice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LossNotice")
