@@ -252,7 +252,15 @@ pub struct Env {
     /// Layers of the program's own (OpenTelemetry, metrics), shared by clones; the first
     /// `init` or `build` takes them.
     pub(crate) layers: Arc<std::sync::Mutex<Vec<UserLayer>>>,
+    /// The program's own adjustments of the daily file's builder ([`Env::file`]),
+    /// applied in order after the settings above.
+    pub(crate) file_builder: Vec<BuilderFn<crate::DailyFileBuilder>>,
+    /// The program's own adjustments of the syslog builder ([`Env::syslog_builder`]).
+    pub(crate) syslog_builder: Vec<BuilderFn<crate::syslog::SyslogLayerBuilder>>,
 }
+
+/// A change to a component's builder, kept by [`Env`] until `init` builds it.
+pub(crate) type BuilderFn<B> = Arc<dyn Fn(B) -> B + Send + Sync>;
 
 /// The subscriber under the layers given to [`Env::layer`]: tracing-subscriber's
 /// registry with the crate's (reloadable) level filter. A layer written for any
@@ -298,6 +306,8 @@ impl Env {
             file_mode: crate::DailyFile::DEFAULT_MODE,
             flush_on_signals: false,
             layers: Arc::default(),
+            file_builder: Vec::new(),
+            syslog_builder: Vec::new(),
         }
     }
 
@@ -701,6 +711,55 @@ impl Env {
         self
     }
 
+    /// Adjusts the daily file's builder with `f`: every setting of
+    /// [`DailyFileBuilder`](crate::DailyFileBuilder) is reachable through `init`, those
+    /// without an `Env` setter or a variable of their own included
+    /// ([`buffer_lines`](crate::DailyFileBuilder::buffer_lines),
+    /// [`max_wait`](crate::DailyFileBuilder::max_wait)). Applied after the settings
+    /// above (it wins over them), in the order given; used only when there is a file.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")))
+    ///     .file(|b| b.buffer_lines(4096).max_wait(Duration::from_millis(200)));
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert!(guard.file().is_some());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn file(
+        mut self,
+        f: impl Fn(crate::DailyFileBuilder) -> crate::DailyFileBuilder + Send + Sync + 'static,
+    ) -> Env {
+        self.file_builder.push(Arc::new(f));
+        self
+    }
+
+    /// Adjusts the syslog destination's builder with `f` (facility, APP-NAME, queue; see
+    /// [`SyslogLayerBuilder`](crate::syslog::SyslogLayerBuilder)); used only when syslog
+    /// is on ([`syslog`](Self::syslog), `LOG_SYSLOG`).
+    ///
+    /// ```
+    /// use tracing_logbook::syslog::Facility;
+    ///
+    /// let env = tracing_logbook::Env::production()
+    ///     .syslog("udp://127.0.0.1:514")?
+    ///     .syslog_builder(|b| b.facility(Facility::Local3).app_name("shop"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn syslog_builder(
+        mut self,
+        f: impl Fn(crate::syslog::SyslogLayerBuilder) -> crate::syslog::SyslogLayerBuilder
+            + Send
+            + Sync
+            + 'static,
+    ) -> Env {
+        self.syslog_builder.push(Arc::new(f));
+        self
+    }
+
     /// Also sends every record to syslog (`LOG_SYSLOG`), see
     /// [`SyslogLayer`](crate::syslog::SyslogLayer).
     ///
@@ -862,6 +921,8 @@ impl fmt::Debug for Env {
             .field("fingers_crossed", &self.fingers_crossed)
             .field("compression", &self.compression)
             .field("file_mode", &format_args!("{:#o}", self.file_mode))
+            .field("file_builder", &self.file_builder.len())
+            .field("syslog_builder", &self.syslog_builder.len())
             .finish_non_exhaustive()
     }
 }

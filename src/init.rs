@@ -500,6 +500,7 @@ fn assemble(
             .compression(env.compression);
         #[cfg(unix)]
         let daily = daily.mode(env.file_mode);
+        let daily = env.file_builder.iter().fold(daily, |b, f| f(b));
         let daily = daily.build()?;
         let color = match env.color {
             ColorChoice::Always => ColorChoice::Always,
@@ -510,7 +511,9 @@ fn assemble(
         daily_file = Some(daily);
     }
     if let Some(url) = &env.syslog {
-        let (layer, handle) = crate::syslog::SyslogLayer::builder(url)?.build()?;
+        let builder = crate::syslog::SyslogLayer::builder(url)?;
+        let builder = env.syslog_builder.iter().fold(builder, |b, f| f(b));
+        let (layer, handle) = builder.build()?;
         layers.push(Box::new(layer.into_output()));
         components.push(Arc::new(handle));
     }

@@ -402,3 +402,46 @@ fn a_fan_out_holds_a_request_s_lines_for_every_line_output() {
     let stats = buffers.stats();
     assert_eq!((stats.lines, stats.flushed), (0, 1));
 }
+
+// === every component setting reachable through init ===
+
+#[cfg(unix)]
+#[test]
+fn env_reaches_every_setting_of_the_file_and_syslog_builders() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use tracing_logbook::syslog::Facility;
+    use tracing_logbook::{Env, LogFile, Mode};
+
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let url = format!("udp://{}", receiver.local_addr().unwrap());
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .file_mode(0o640)
+        // Applied after Env's own setters: it wins.
+        .file(|b| b.mode(0o600))
+        .syslog(url)
+        .unwrap()
+        .syslog_builder(|b| b.facility(Facility::Local3).app_name("shop"));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || tracing::info!("reached"));
+    assert!(guard.flush(Duration::from_secs(10)));
+    let path = guard.file().unwrap().path().to_owned();
+    drop(guard);
+    let dated = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p != &path && p.file_name().unwrap().to_string_lossy().starts_with("app-"))
+        .unwrap();
+    let mode = std::fs::metadata(&dated).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", dated.display());
+    let mut buf = [0u8; 2048];
+    let n = receiver.recv(&mut buf).unwrap();
+    let msg = String::from_utf8_lossy(&buf[..n]);
+    // Local3 (19) * 8 + info (6) = 158, and the APP-NAME given.
+    assert!(msg.starts_with("<158>1 "), "{msg}");
+    assert!(msg.contains(" shop "), "{msg}");
+}
