@@ -829,6 +829,84 @@ mod http {
         assert_eq!((handle.sent(), handle.retried()), (2, 1));
     }
 
+    /// A 429 whose headers are hostile (a pause of 1e20 s, which once panicked the
+    /// delivery thread), an HTTP-date, or garbage: each is a pause (the date's, or the
+    /// default 60 s, capped by `max_rate_limit_pause`), never a panic nor "retry at
+    /// once", and later notifications are still delivered.
+    #[test]
+    fn hostile_retry_after_headers_pause_and_never_kill_the_notifier() {
+        // An hour from now, in IMF-fixdate form.
+        let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let date = in_an_hour
+            .format(time::macros::format_description!(
+                "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+            ))
+            .unwrap();
+        let server = Server::start(vec![
+            Reply::Status(429, vec![("Retry-After", "1e20".into())]),
+            Reply::Status(429, vec![("Retry-After", date)]),
+            Reply::Status(429, vec![("Retry-After", "later, maybe".into())]),
+        ]);
+        const CAP: Duration = Duration::from_millis(150);
+        let (layer, handle) = http_config(server.endpoint())
+            .max_rate_limit_pause(CAP)
+            .max_attempts(5)
+            .dedup_window(Duration::ZERO)
+            .build();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let started = std::time::Instant::now();
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        let bounded = Duration::from_secs(10);
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        // Three pauses of the cap each (a bare 1 ms backoff would take no time).
+        let took = started.elapsed();
+        assert!(took >= CAP * 3, "{took:?}");
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("second"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        let bodies: Vec<_> = server
+            .requests()
+            .iter()
+            .map(|r| r.json()["data"]["body"]["message"]["body"].clone())
+            .collect();
+        assert_eq!(bodies, ["first", "first", "first", "first", "second"]);
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.sent, stats.retried, stats.failed, stats.dropped),
+            (2, 3, 0, 0),
+            "{stats:?}"
+        );
+    }
+
+    /// A transport that panics (a bug, in ours or in the application's) costs the item
+    /// it was sending, not the notifier.
+    #[test]
+    fn a_panic_while_delivering_costs_one_item_not_the_thread() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let transport = move |_: &Request<'_>| -> Result<Response, TransportError> {
+            if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                panic!("transport bug");
+            }
+            Ok(Response::status(200))
+        };
+        let (layer, handle) = config()
+            .dedup_window(Duration::ZERO)
+            .build_with_transport(transport);
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        let bounded = Duration::from_secs(10);
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("second"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.sent, stats.failed, stats.pending),
+            (1, 1, 0),
+            "{stats:?}"
+        );
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn too_large_is_truncated_and_sent_once_more() {
         let server = Server::start(vec![Reply::Status(413, vec![])]);

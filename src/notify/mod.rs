@@ -67,7 +67,8 @@
 //! queue ([`queue_size`](NotifyConfig::queue_size)) and returns at once; when the queue
 //! is full the item is dropped and counted. Network errors and 5xx answers are retried
 //! with exponential backoff; a 429 pauses sending for as long as the rate-limit headers
-//! say (at most [`max_rate_limit_pause`](NotifyConfig::max_rate_limit_pause)); a 413 is
+//! say, 60 s when they do not (at most
+//! [`max_rate_limit_pause`](NotifyConfig::max_rate_limit_pause)); a 413 is
 //! answered by truncating the payload and sending it once more; other 4xx answers are
 //! reported once on stderr and not retried. Items over 512 KiB are truncated before
 //! they are sent (telemetry, then frames, then long strings).
@@ -760,7 +761,14 @@ impl NotifyConfig {
         self
     }
 
-    /// The longest a 429 answer can pause sending.
+    /// The longest a rate limit can pause sending.
+    ///
+    /// The pause is what the server asks for: Rollbar's `X-Rate-Limit-Remaining-Seconds`
+    /// or `X-Rate-Limit-Reset`, Sentry's `X-Sentry-Rate-Limits` (also on a 200), else
+    /// `Retry-After` in seconds or as an HTTP-date. A 429 that gives none, or none that
+    /// parses, pauses for a default of **60 s** (as Sentry and Bugsink expect). Every
+    /// number is clamped before use (negative is 0 s, `1e20` is a year), so no header
+    /// can break delivery; then this maximum applies.
     ///
     /// ```
     /// use std::time::Duration;
@@ -1473,6 +1481,11 @@ impl NotifyHandle {
     /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
         let state = self.shared.lock();
+        // On the notifier's own thread (a panic hook run by a panic caught there), no
+        // item can finish while it waits: it would wait out the whole timeout.
+        if IN_WORKER.try_with(std::cell::Cell::get).unwrap_or(false) {
+            return state.pending == 0;
+        }
         let (state, _) =
             crate::lifecycle::Deadline::after(timeout)
                 .wait_until(&self.shared.cond, state, |s| s.pending == 0 || s.done);
