@@ -623,6 +623,132 @@ fn a_storm_is_sent_once_then_summarised() {
     assert_eq!(handle.sent(), 3);
 }
 
+/// The items and the summaries a storm leaves, once the notifier is shut down.
+fn storm(f: impl FnOnce()) -> (NotifyHandle, Vec<Value>) {
+    let (transport, items) = memory();
+    let (layer, handle) = config()
+        .dedup_window(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, f);
+    handle.shutdown(WAIT);
+    let items = items.lock().unwrap().clone();
+    (handle, items)
+}
+
+/// 200 panics at one line with varying messages (as `index out of bounds` has) are one
+/// error: one item, then one summary with the count, under one fingerprint.
+#[test]
+fn a_panic_storm_at_one_line_is_one_item_and_a_summary() {
+    let (handle, items) = storm(|| {
+        for i in 0..200 {
+            tracing_logbook::critical!(
+                target: "panic",
+                panic.message = format!("index out of bounds: the len is 3 but the index is {i}").as_str(),
+                panic.location = "src/lib.rs:10:5",
+                panic.thread = "worker-1",
+                "thread 'worker-1' panicked"
+            );
+        }
+    });
+    assert_eq!(items.len(), 2, "one item and one summary: {items:#?}");
+    assert_eq!(handle.suppressed(), 199);
+    let (first, summary) = (&items[0]["data"], &items[1]["data"]);
+    assert_eq!(first["body"]["trace"]["exception"]["class"], "panic");
+    assert_eq!(summary["custom"]["repeated"], 199);
+    assert_eq!(
+        summary["body"]["message"]["body"],
+        "\"index out of bounds: the len is 3 but the index is 0\" (panic) repeated 199 more times in 3600 s"
+    );
+    assert_eq!(first["fingerprint"], "panic at src/lib.rs:10");
+    assert_eq!(summary["fingerprint"], first["fingerprint"]);
+}
+
+/// Two error classes logged at one callsite, with varying messages, are two errors: an
+/// item and a summary each, and each summary names its own class and count.
+#[test]
+fn different_error_classes_at_one_callsite_are_separate_items_and_summaries() {
+    let (handle, items) = storm(|| {
+        for i in 0..30 {
+            let e: Box<dyn std::error::Error> = if i % 3 == 0 {
+                Box::new(lookup(&format!("{i}x")).unwrap_err())
+            } else {
+                Box::new("x".parse::<u8>().unwrap_err())
+            };
+            tracing::error!(error = &*e as &dyn std::error::Error, "step {i} failed");
+        }
+    });
+    assert_eq!(items.len(), 4, "{items:#?}");
+    assert_eq!(handle.suppressed(), 28);
+    let chain = |item: &Value| item["data"]["fingerprint"].as_str().unwrap().to_owned();
+    let (lookup_item, parse_item) = (&items[0], &items[1]);
+    assert!(chain(lookup_item).starts_with("LookupFailed<ParseIntError at "));
+    assert!(chain(parse_item).starts_with("ParseIntError at "));
+    let mut summaries: Vec<(String, String, u64)> = items[2..]
+        .iter()
+        .map(|s| {
+            (
+                chain(s),
+                s["data"]["body"]["message"]["body"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                s["data"]["custom"]["repeated"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    summaries.sort();
+    assert_eq!(
+        summaries,
+        [
+            (
+                chain(lookup_item),
+                "\"step 0 failed\" (LookupFailed<ParseIntError) repeated 9 more times in 3600 s"
+                    .to_owned(),
+                9
+            ),
+            (
+                chain(parse_item),
+                "\"step 1 failed\" (ParseIntError) repeated 19 more times in 3600 s".to_owned(),
+                19
+            ),
+        ]
+    );
+}
+
+/// A `log` call whose target is made per request (`target: &format!("req-{id}")`) is one
+/// callsite: one item and a summary, not one item per target.
+#[test]
+fn per_request_log_targets_are_one_item() {
+    let (handle, items) = storm(|| {
+        for id in 0..50 {
+            let target = format!("req-{id}");
+            tracing_log::format_trace(
+                &log::Record::builder()
+                    .target(&target)
+                    .level(log::Level::Error)
+                    .file(Some("src/legacy/handler.rs"))
+                    .line(Some(88))
+                    .module_path(Some("legacy::handler"))
+                    .args(format_args!("request {id} failed"))
+                    .build(),
+            )
+            .unwrap();
+        }
+    });
+    assert_eq!(items.len(), 2, "{items:#?}");
+    assert_eq!(handle.suppressed(), 49);
+    assert_eq!(items[0]["data"]["custom"]["channel"], "req-0");
+    assert_eq!(
+        items[0]["data"]["fingerprint"],
+        "message at src/legacy/handler.rs:88"
+    );
+    assert_eq!(items[1]["data"]["custom"]["repeated"], 49);
+    assert_eq!(
+        items[1]["data"]["fingerprint"],
+        items[0]["data"]["fingerprint"]
+    );
+}
+
 #[test]
 fn a_full_queue_drops_and_counts_instead_of_blocking() {
     // The transport blocks until released, so the worker holds one item and the queue

@@ -652,6 +652,34 @@ mod tests {
         assert_eq!(item["data"]["custom"]["repeated"], 41);
     }
 
+    /// An error's summary names its classes, as its fingerprint does: two classes at
+    /// one callsite are two summaries that say which is which.
+    #[test]
+    fn an_error_summary_names_its_classes_like_its_fingerprint() {
+        let mut occ = error_occurrence();
+        occ.repeated = Some((3, Duration::from_secs(60)));
+        let sent = item(&occ);
+        assert_eq!(
+            sent["data"]["body"]["message"]["body"],
+            "\"user 17 not saved\" (InsertFailed<SqliteFailure) repeated 3 more times in 60 s"
+        );
+        assert_eq!(
+            sent["data"]["fingerprint"],
+            "InsertFailed<SqliteFailure at src/pay.rs:42"
+        );
+        let mut panic = occurrence();
+        panic.panic = Some(PanicInfo {
+            message: "index out of bounds".into(),
+            location: Some("src/main.rs:3:5".into()),
+            ..PanicInfo::default()
+        });
+        panic.repeated = Some((1, Duration::from_secs(60)));
+        assert_eq!(
+            item(&panic)["data"]["body"]["message"]["body"],
+            "\"index out of bounds\" (panic) repeated 1 more time in 60 s"
+        );
+    }
+
     #[test]
     fn oversized_items_are_cut_to_size() {
         let mut occ = occurrence();
