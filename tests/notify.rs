@@ -464,6 +464,39 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     );
 }
 
+/// A URL password with a space in it (`postgres://app:two words@db/app`, as written in
+/// configuration strings) is scrubbed whole in the message, the title, fields, span
+/// fields and telemetry.
+#[test]
+fn a_url_password_with_a_space_is_scrubbed_everywhere() {
+    const URL: &str = "postgres://app:two words@db/app";
+    let (_, items) = in_memory(config().telemetry(5), || {
+        tracing::info!("connecting with {URL}");
+        let _job = tracing::info_span!("job", source = URL).entered();
+        tracing::error!(database_url = URL, "cannot connect to {URL}: timeout");
+    });
+    assert_eq!(items.len(), 1);
+    Schema::load().assert_strict(&items[0]);
+    let data = &items[0]["data"];
+    let scrubbed = "postgres://app:***@db/app";
+    assert_eq!(
+        data["body"]["message"]["body"],
+        format!("cannot connect to {scrubbed}: timeout")
+    );
+    assert_eq!(
+        data["title"],
+        format!("cannot connect to {scrubbed}: timeout")
+    );
+    assert_eq!(data["custom"]["fields"]["database_url"], scrubbed);
+    assert_eq!(data["custom"]["spans"][0]["fields"]["source"], scrubbed);
+    assert_eq!(
+        data["body"]["telemetry"][0]["body"]["message"],
+        format!("connecting with {scrubbed}")
+    );
+    let text = items[0].to_string();
+    assert!(!text.contains("words"), "{text}");
+}
+
 #[test]
 fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
     // `scrub` names that are also keys of a Rollbar item: the item stays valid and only
