@@ -683,7 +683,12 @@ fn a_panic_storm_at_one_line_is_one_item_and_a_summary() {
             );
         }
     });
-    assert_eq!(items.len(), 2, "one item and one summary: {items:#?}");
+    assert_eq!(
+        items.len(),
+        2,
+        "one item and one summary, not {}",
+        items.len()
+    );
     assert_eq!(handle.suppressed(), 199);
     let (first, summary) = (&items[0]["data"], &items[1]["data"]);
     assert_eq!(first["body"]["trace"]["exception"]["class"], "panic");

@@ -542,7 +542,7 @@ fn spaced_userinfo_at(text: &str, after: usize, end: usize) -> Option<usize> {
     if head[..colon].contains(['/', '?', '#', '@']) {
         return None;
     }
-    let password = head[colon + 1..].as_bytes();
+    let password = &head.as_bytes()[colon + 1..];
     let digits = password.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits > 0 && matches!(password.get(digits), None | Some(b'/' | b'?' | b'#')) {
         return None; // `host:port`
