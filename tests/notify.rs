@@ -464,6 +464,39 @@ fn secrets_are_scrubbed_in_custom_request_and_telemetry() {
     );
 }
 
+/// A URL password with a space in it (`postgres://app:two words@db/app`, as written in
+/// configuration strings) is scrubbed whole in the message, the title, fields, span
+/// fields and telemetry.
+#[test]
+fn a_url_password_with_a_space_is_scrubbed_everywhere() {
+    const URL: &str = "postgres://app:two words@db/app";
+    let (_, items) = in_memory(config().telemetry(5), || {
+        tracing::info!("connecting with {URL}");
+        let _job = tracing::info_span!("job", source = URL).entered();
+        tracing::error!(database_url = URL, "cannot connect to {URL}: timeout");
+    });
+    assert_eq!(items.len(), 1);
+    Schema::load().assert_strict(&items[0]);
+    let data = &items[0]["data"];
+    let scrubbed = "postgres://app:***@db/app";
+    assert_eq!(
+        data["body"]["message"]["body"],
+        format!("cannot connect to {scrubbed}: timeout")
+    );
+    assert_eq!(
+        data["title"],
+        format!("cannot connect to {scrubbed}: timeout")
+    );
+    assert_eq!(data["custom"]["fields"]["database_url"], scrubbed);
+    assert_eq!(data["custom"]["spans"][0]["fields"]["source"], scrubbed);
+    assert_eq!(
+        data["body"]["telemetry"][0]["body"]["message"],
+        format!("connecting with {scrubbed}")
+    );
+    let text = items[0].to_string();
+    assert!(!text.contains("words"), "{text}");
+}
+
 #[test]
 fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
     // `scrub` names that are also keys of a Rollbar item: the item stays valid and only
@@ -621,6 +654,137 @@ fn a_storm_is_sent_once_then_summarised() {
     assert_eq!(summary["data"]["custom"]["repeated"], 49);
     assert_ne!(summary["data"]["uuid"], items[0]["data"]["uuid"]);
     assert_eq!(handle.sent(), 3);
+}
+
+/// The items and the summaries a storm leaves, once the notifier is shut down.
+fn storm(f: impl FnOnce()) -> (NotifyHandle, Vec<Value>) {
+    let (transport, items) = memory();
+    let (layer, handle) = config()
+        .dedup_window(Duration::from_secs(3600))
+        .build_with_transport(transport);
+    run_with(layer, f);
+    handle.shutdown(WAIT);
+    let items = items.lock().unwrap().clone();
+    (handle, items)
+}
+
+/// 200 panics at one line with varying messages (as `index out of bounds` has) are one
+/// error: one item, then one summary with the count, under one fingerprint.
+#[test]
+fn a_panic_storm_at_one_line_is_one_item_and_a_summary() {
+    let (handle, items) = storm(|| {
+        for i in 0..200 {
+            tracing_logbook::critical!(
+                target: "panic",
+                panic.message = format!("index out of bounds: the len is 3 but the index is {i}").as_str(),
+                panic.location = "src/lib.rs:10:5",
+                panic.thread = "worker-1",
+                "thread 'worker-1' panicked"
+            );
+        }
+    });
+    assert_eq!(
+        items.len(),
+        2,
+        "one item and one summary, not {}",
+        items.len()
+    );
+    assert_eq!(handle.suppressed(), 199);
+    let (first, summary) = (&items[0]["data"], &items[1]["data"]);
+    assert_eq!(first["body"]["trace"]["exception"]["class"], "panic");
+    assert_eq!(summary["custom"]["repeated"], 199);
+    assert_eq!(
+        summary["body"]["message"]["body"],
+        "\"index out of bounds: the len is 3 but the index is 0\" (panic) repeated 199 more times in 3600 s"
+    );
+    assert_eq!(first["fingerprint"], "panic at src/lib.rs:10");
+    assert_eq!(summary["fingerprint"], first["fingerprint"]);
+}
+
+/// Two error classes logged at one callsite, with varying messages, are two errors: an
+/// item and a summary each, and each summary names its own class and count.
+#[test]
+fn different_error_classes_at_one_callsite_are_separate_items_and_summaries() {
+    let (handle, items) = storm(|| {
+        for i in 0..30 {
+            let e: Box<dyn std::error::Error> = if i % 3 == 0 {
+                Box::new(lookup(&format!("{i}x")).unwrap_err())
+            } else {
+                Box::new("x".parse::<u8>().unwrap_err())
+            };
+            tracing::error!(error = &*e as &dyn std::error::Error, "step {i} failed");
+        }
+    });
+    assert_eq!(items.len(), 4, "{items:#?}");
+    assert_eq!(handle.suppressed(), 28);
+    let chain = |item: &Value| item["data"]["fingerprint"].as_str().unwrap().to_owned();
+    let (lookup_item, parse_item) = (&items[0], &items[1]);
+    assert!(chain(lookup_item).starts_with("LookupFailed<ParseIntError at "));
+    assert!(chain(parse_item).starts_with("ParseIntError at "));
+    let mut summaries: Vec<(String, String, u64)> = items[2..]
+        .iter()
+        .map(|s| {
+            (
+                chain(s),
+                s["data"]["body"]["message"]["body"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                s["data"]["custom"]["repeated"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    summaries.sort();
+    assert_eq!(
+        summaries,
+        [
+            (
+                chain(lookup_item),
+                "\"step 0 failed\" (LookupFailed<ParseIntError) repeated 9 more times in 3600 s"
+                    .to_owned(),
+                9
+            ),
+            (
+                chain(parse_item),
+                "\"step 1 failed\" (ParseIntError) repeated 19 more times in 3600 s".to_owned(),
+                19
+            ),
+        ]
+    );
+}
+
+/// A `log` call whose target is made per request (`target: &format!("req-{id}")`) is one
+/// callsite: one item and a summary, not one item per target.
+#[test]
+fn per_request_log_targets_are_one_item() {
+    let (handle, items) = storm(|| {
+        for id in 0..50 {
+            let target = format!("req-{id}");
+            tracing_log::format_trace(
+                &log::Record::builder()
+                    .target(&target)
+                    .level(log::Level::Error)
+                    .file(Some("src/legacy/handler.rs"))
+                    .line(Some(88))
+                    .module_path(Some("legacy::handler"))
+                    .args(format_args!("request {id} failed"))
+                    .build(),
+            )
+            .unwrap();
+        }
+    });
+    assert_eq!(items.len(), 2, "{items:#?}");
+    assert_eq!(handle.suppressed(), 49);
+    assert_eq!(items[0]["data"]["custom"]["channel"], "req-0");
+    assert_eq!(
+        items[0]["data"]["fingerprint"],
+        "message at src/legacy/handler.rs:88"
+    );
+    assert_eq!(items[1]["data"]["custom"]["repeated"], 49);
+    assert_eq!(
+        items[1]["data"]["fingerprint"],
+        items[0]["data"]["fingerprint"]
+    );
 }
 
 #[test]
@@ -827,6 +991,84 @@ mod http {
         // The rate-limited item is sent again (same uuid) before anything else.
         assert_eq!(bodies, ["first", "first", "second"]);
         assert_eq!((handle.sent(), handle.retried()), (2, 1));
+    }
+
+    /// A 429 whose headers are hostile (a pause of 1e20 s, which once panicked the
+    /// delivery thread), an HTTP-date, or garbage: each is a pause (the date's, or the
+    /// default 60 s, capped by `max_rate_limit_pause`), never a panic nor "retry at
+    /// once", and later notifications are still delivered.
+    #[test]
+    fn hostile_retry_after_headers_pause_and_never_kill_the_notifier() {
+        // An hour from now, in IMF-fixdate form.
+        let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let date = in_an_hour
+            .format(time::macros::format_description!(
+                "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+            ))
+            .unwrap();
+        let server = Server::start(vec![
+            Reply::Status(429, vec![("Retry-After", "1e20".into())]),
+            Reply::Status(429, vec![("Retry-After", date)]),
+            Reply::Status(429, vec![("Retry-After", "later, maybe".into())]),
+        ]);
+        const CAP: Duration = Duration::from_millis(150);
+        let (layer, handle) = http_config(server.endpoint())
+            .max_rate_limit_pause(CAP)
+            .max_attempts(5)
+            .dedup_window(Duration::ZERO)
+            .build();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let started = std::time::Instant::now();
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        let bounded = Duration::from_secs(10);
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        // Three pauses of the cap each (a bare 1 ms backoff would take no time).
+        let took = started.elapsed();
+        assert!(took >= CAP * 3, "{took:?}");
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("second"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        let bodies: Vec<_> = server
+            .requests()
+            .iter()
+            .map(|r| r.json()["data"]["body"]["message"]["body"].clone())
+            .collect();
+        assert_eq!(bodies, ["first", "first", "first", "first", "second"]);
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.sent, stats.retried, stats.failed, stats.dropped),
+            (2, 3, 0, 0),
+            "{stats:?}"
+        );
+    }
+
+    /// A transport that panics (a bug, in ours or in the application's) costs the item
+    /// it was sending, not the notifier.
+    #[test]
+    fn a_panic_while_delivering_costs_one_item_not_the_thread() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let transport = move |_: &Request<'_>| -> Result<Response, TransportError> {
+            if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                panic!("transport bug");
+            }
+            Ok(Response::status(200))
+        };
+        let (layer, handle) = config()
+            .dedup_window(Duration::ZERO)
+            .build_with_transport(transport);
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        let bounded = Duration::from_secs(10);
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("second"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.sent, stats.failed, stats.pending),
+            (1, 1, 0),
+            "{stats:?}"
+        );
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

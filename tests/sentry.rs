@@ -421,6 +421,52 @@ mod http {
         assert_eq!((stats.sent, stats.abandoned), (1, 1), "{stats:?}");
     }
 
+    /// `X-Sentry-Rate-Limits: 1e20::organization` on a 200 once panicked the delivery
+    /// thread, and every later event was lost: now it is a pause, capped by
+    /// `max_rate_limit_pause`, and the next event is delivered. A 429 whose
+    /// `Retry-After` is garbage pauses the default 60 s (capped too), not 0 s.
+    #[test]
+    fn hostile_rate_limit_headers_are_capped_pauses_not_panics() {
+        let server = Server::start(vec![
+            Reply::Status(
+                200,
+                vec![("X-Sentry-Rate-Limits", "1e20::organization".to_owned())],
+            ),
+            Reply::Status(429, vec![("Retry-After", "soon".to_owned())]),
+            Reply::Status(
+                429,
+                vec![("X-Sentry-Rate-Limits", "1e20:error:project".to_owned())],
+            ),
+        ]);
+        const CAP: Duration = Duration::from_millis(150);
+        let (layer, handle) = config(&dsn(&server))
+            .max_rate_limit_pause(CAP)
+            .dedup_window(Duration::ZERO)
+            .build();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let bounded = Duration::from_secs(10);
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("first"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        let started = std::time::Instant::now();
+        tracing::dispatcher::with_default(&dispatch, || tracing::error!("second"));
+        assert!(handle.flush(bounded), "{:?}", handle.stats());
+        // The 200's pause, the garbage 429's and the 1e20 429's, each the cap.
+        let took = started.elapsed();
+        assert!(took >= CAP * 2, "{took:?}");
+        let messages: Vec<Value> = server
+            .requests()
+            .iter()
+            .map(|r| envelope(&r.body).2["logentry"]["formatted"].clone())
+            .collect();
+        assert_eq!(messages, ["first", "second", "second", "second"]);
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.sent, stats.retried, stats.failed),
+            (2, 2, 0),
+            "{stats:?}"
+        );
+    }
+
     #[test]
     fn shutdown_is_bounded_against_a_hanging_server() {
         let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);

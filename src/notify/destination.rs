@@ -73,6 +73,60 @@ pub(crate) fn check_host_port(authority: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// How long sending stops after a 429 whose rate-limit headers give no usable pause
+/// (none, or none that parses): 60 s, as Sentry's SDKs wait and as Sentry and Bugsink
+/// expect. Like every pause, at most `NotifyConfig::max_rate_limit_pause`.
+pub(crate) const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// The longest pause a server's number can ask for before the worker's own cap
+/// (`max_rate_limit_pause`) applies: a year is "forever" for a rate limit, and keeps
+/// every later `Instant` arithmetic far from overflowing.
+const MAX_NETWORK_PAUSE_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A number of seconds read from the network, as a [`Duration`] that cannot panic:
+/// negative values are zero, huge ones (`1e20`, infinity) a year, NaN is `None` (not a
+/// number: the caller's default applies). Every duration a server sends passes here
+/// before any conversion.
+pub(crate) fn network_secs(secs: f64) -> Option<Duration> {
+    if secs.is_nan() {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.clamp(0.0, MAX_NETWORK_PAUSE_SECS)).ok()
+}
+
+/// A header's number of seconds (`7`, `1.5`, `1e20`), clamped by [`network_secs`];
+/// `None` when it is not a number.
+pub(crate) fn parse_secs(value: &str) -> Option<Duration> {
+    value.trim().parse::<f64>().ok().and_then(network_secs)
+}
+
+/// A `Retry-After` value (RFC 9110 10.2.3): delay seconds, or an HTTP-date
+/// (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`; RFC 2822 dates are accepted too), as
+/// the time from `now` until then (zero for a date past). `None` when it is neither.
+pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Some(secs) = parse_secs(value) {
+        return Some(secs);
+    }
+    let at = http_date(value)?;
+    let now = time::OffsetDateTime::from(now);
+    let secs = (at - now).as_seconds_f64();
+    network_secs(secs)
+}
+
+/// An HTTP-date in IMF-fixdate form (the one form senders may use), else RFC 2822.
+fn http_date(value: &str) -> Option<time::OffsetDateTime> {
+    const IMF_FIXDATE: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value, IMF_FIXDATE)
+        .map(time::PrimitiveDateTime::assume_utc)
+        .or_else(|_| {
+            time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+        })
+        .ok()
+}
+
 /// A rate limit announced by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RateLimit {
@@ -187,6 +241,60 @@ mod host_tests {
             "host:1:2",
         ] {
             assert!(check_host_port(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+
+    #[test]
+    fn network_numbers_are_clamped_before_they_become_durations() {
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        for (secs, want) in [
+            (1e20, Some(YEAR)),
+            (f64::MAX, Some(YEAR)),
+            (f64::INFINITY, Some(YEAR)),
+            (-1.0, Some(Duration::ZERO)),
+            (f64::NEG_INFINITY, Some(Duration::ZERO)),
+            (f64::NAN, None),
+            (1.5, Some(Duration::from_millis(1500))),
+        ] {
+            assert_eq!(network_secs(secs), want, "{secs}");
+        }
+        assert_eq!(parse_secs(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_secs("1e20"), Some(YEAR));
+        assert_eq!(parse_secs("seven"), None);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        // 1994-11-06 08:49:37 UTC, RFC 9110's example date.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let cases = [
+            ("120", Some(Duration::from_secs(120))),
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+            (
+                "Sun, 06 Nov 1994 09:49:37 GMT",
+                Some(Duration::from_secs(3600)),
+            ),
+            (
+                "Sun, 06 Nov 1994 09:49:37 +0000",
+                Some(Duration::from_secs(3600)),
+            ),
+            ("Sat, 05 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+            // Year 9999: far, clamped, no overflow.
+            (
+                "Fri, 31 Dec 9999 23:59:59 GMT",
+                Some(Duration::from_secs(365 * 24 * 3600)),
+            ),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", None),
+            ("tomorrow", None),
+            ("", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(retry_after(value, now), want, "{value:?}");
         }
     }
 }

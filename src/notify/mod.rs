@@ -67,15 +67,20 @@
 //! queue ([`queue_size`](NotifyConfig::queue_size)) and returns at once; when the queue
 //! is full the item is dropped and counted. Network errors and 5xx answers are retried
 //! with exponential backoff; a 429 pauses sending for as long as the rate-limit headers
-//! say (at most [`max_rate_limit_pause`](NotifyConfig::max_rate_limit_pause)); a 413 is
+//! say, 60 s when they do not (at most
+//! [`max_rate_limit_pause`](NotifyConfig::max_rate_limit_pause)); a 413 is
 //! answered by truncating the payload and sending it once more; other 4xx answers are
 //! reported once on stderr and not retried. Items over 512 KiB are truncated before
 //! they are sent (telemetry, then frames, then long strings).
 //!
-//! The same error (same callsite, so same message template, and inside an HTTP request
-//! span the same route) is sent once per [`dedup_window`](NotifyConfig::dedup_window);
-//! the repeats are counted and sent as one summary item,
-//! `"<message>" repeated N more times in 60 s`, when the window ends (or at shutdown).
+//! The same error is sent once per [`dedup_window`](NotifyConfig::dedup_window); the
+//! repeats are counted and sent as one summary item,
+//! `"<message>" repeated N more times in 60 s` (with the error's classes,
+//! `"<message>" (Outer<Inner) repeated ...`, for an error or a panic), when the window
+//! ends (or at shutdown). "The same error" is what the item's fingerprint says: the same
+//! classes (every panic is of class `panic`; each error class is its own error) at the
+//! same place (a panic's location, an event's file and line, whatever its message or a
+//! `log` record's runtime target), and inside an HTTP request span the same route.
 //! The summary carries the spans and fields of the latest repeat, so it still tells
 //! which request failed last.
 //!
@@ -760,7 +765,14 @@ impl NotifyConfig {
         self
     }
 
-    /// The longest a 429 answer can pause sending.
+    /// The longest a rate limit can pause sending.
+    ///
+    /// The pause is what the server asks for: Rollbar's `X-Rate-Limit-Remaining-Seconds`
+    /// or `X-Rate-Limit-Reset`, Sentry's `X-Sentry-Rate-Limits` (also on a 200), else
+    /// `Retry-After` in seconds or as an HTTP-date. A 429 that gives none, or none that
+    /// parses, pauses for a default of **60 s** (as Sentry and Bugsink expect). Every
+    /// number is clamped before use (negative is 0 s, `1e20` is a year), so no header
+    /// can break delivery; then this maximum applies.
     ///
     /// ```
     /// use std::time::Duration;
@@ -1323,28 +1335,6 @@ impl NotifyLayer {
             })
             .unwrap_or_default();
 
-        // The error's identity: its callsite (one message template), or for `log`
-        // records (which share callsites) and panics, where they come from.
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        if let Some(p) = panic_info {
-            p.location.hash(&mut hasher);
-            p.message.hash(&mut hasher);
-        } else {
-            record.origin.hash(&mut hasher);
-            record.target.hash(&mut hasher);
-            record.file.hash(&mut hasher);
-            record.line.hash(&mut hasher);
-        }
-        if let Some(route) = request.and_then(|span| {
-            span.data
-                .fields
-                .iter()
-                .find(|(name, _)| matches!(*name, "route" | "http.route"))
-                .map(|(_, value)| value.to_owned_value().to_text())
-        }) {
-            route.hash(&mut hasher);
-        }
-        let key = hasher.finish();
         let spans_of = || -> Vec<(&'static str, Fields)> {
             record
                 .spans
@@ -1373,6 +1363,30 @@ impl NotifyLayer {
                 record.module.map(str::to_owned),
             ),
         };
+        // The error's identity, the same as its fingerprint (see `Occurrence::fingerprint`):
+        // its classes (`panic` for a panic, whatever the message; each error class on its
+        // own) and where it happened (its group, else its callsite: a panic's location,
+        // an event's file and line, never a `log` record's runtime target), plus inside
+        // an HTTP request the route. A storm of any shape so folds into one item per
+        // window, and its summary names what its fingerprint names.
+        let group = is_response.then(|| message.clone());
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        occurrence::fingerprint_classes(panic_info.is_some(), &error).hash(&mut hasher);
+        match &group {
+            Some(group) => group.hash(&mut hasher),
+            None => occurrence::callsite(file.as_deref(), line, module.as_deref(), record.target)
+                .hash(&mut hasher),
+        }
+        if let Some(route) = request.and_then(|span| {
+            span.data
+                .fields
+                .iter()
+                .find(|(name, _)| matches!(*name, "route" | "http.route"))
+                .map(|(_, value)| value.to_owned_value().to_text())
+        }) {
+            route.hash(&mut hasher);
+        }
+        let key = hasher.finish();
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
             level,
             timestamp_ms,
@@ -1387,7 +1401,7 @@ impl NotifyLayer {
             telemetry,
             panic: panic_info.cloned(),
             error: error.clone(),
-            group: is_response.then(|| message.clone()),
+            group: group.clone(),
             repeated: None,
             latest: None,
             trace: record.trace,
@@ -1494,6 +1508,11 @@ impl NotifyHandle {
             return true;
         }
         let state = self.shared.lock();
+        // On the notifier's own thread (a panic hook run by a panic caught there), no
+        // item can finish while it waits: it would wait out the whole timeout.
+        if IN_WORKER.try_with(std::cell::Cell::get).unwrap_or(false) {
+            return state.pending == 0;
+        }
         let (state, _) =
             crate::lifecycle::Deadline::after(timeout)
                 .wait_until(&self.shared.cond, state, |s| s.pending == 0 || s.done);

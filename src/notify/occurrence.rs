@@ -107,36 +107,25 @@ impl Occurrence {
 }
 
 impl Occurrence {
-    /// The error's class: the panic class, or the outermost error's type.
-    pub(crate) fn class(&self) -> Option<&str> {
-        if self.panic.is_some() {
-            return Some(super::PANIC_CLASS);
-        }
-        self.error.first().map(|link| link.class.as_str())
-    }
-
     /// Where the error comes from, as `file:line` (the module or channel when the
     /// record has no file).
     pub(crate) fn callsite(&self) -> String {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            _ => self.module.clone().unwrap_or_else(|| self.channel.clone()),
-        }
+        callsite(
+            self.file.as_deref(),
+            self.line,
+            self.module.as_deref(),
+            &self.channel,
+        )
     }
 
     /// The grouping key both destinations send: the error's classes (outermost first,
     /// `message` for an event without an error) and its callsite, so that "user 17 not
-    /// found" and "user 18 not found" logged at one place are one issue.
+    /// found" and "user 18 not found" logged at one place are one issue. The layer's
+    /// dedup key is made of the same two parts ([`fingerprint_classes`], [`callsite`]),
+    /// so a storm is one item plus summaries exactly when it is one issue.
     pub(crate) fn fingerprint(&self) -> [String; 2] {
-        let classes = if self.error.is_empty() {
-            self.class().unwrap_or("message").to_owned()
-        } else {
-            let names: Vec<&str> = self.error.iter().map(|l| l.class.as_str()).collect();
-            names.join("<")
-        };
         [
-            classes,
+            fingerprint_classes(self.panic.is_some(), &self.error),
             self.group.clone().unwrap_or_else(|| self.callsite()),
         ]
     }
@@ -188,9 +177,42 @@ impl Occurrence {
     }
 }
 
+/// The first part of an occurrence's fingerprint: `panic` for a panic (whatever its
+/// message), the classes of the error chain outermost first (`Outer<Inner`), else
+/// `message`.
+pub(crate) fn fingerprint_classes(panic: bool, error: &[ErrorLink]) -> String {
+    if panic {
+        return super::PANIC_CLASS.to_owned();
+    }
+    if error.is_empty() {
+        return "message".to_owned();
+    }
+    let names: Vec<&str> = error.iter().map(|l| l.class.as_str()).collect();
+    names.join("<")
+}
+
+/// The second part of an occurrence's fingerprint (unless a group replaces it): where
+/// it comes from, as `file:line`, else the file, the module, or at last the channel
+/// (the target). A `log` record's target can be made per request
+/// (`target: &format!("req-{id}")`); its file and line are not.
+pub(crate) fn callsite(
+    file: Option<&str>,
+    line: Option<u32>,
+    module: Option<&str>,
+    channel: &str,
+) -> String {
+    match (file, line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.to_owned(),
+        _ => module.unwrap_or(channel).to_owned(),
+    }
+}
+
 /// The text of a dedup summary: `"<first line>" repeated N more times in W s` (with
 /// `...` inside the quotes when the message has more lines, which follow after a blank
-/// line), so the title, which is the first line, is always whole.
+/// line), so the title, which is the first line, is always whole. An error's or a
+/// panic's summary names its classes, as its fingerprint does:
+/// `"<first line>" (Outer<Inner) repeated ...`; the messages of the repeats may differ.
 pub(crate) fn summary_text(occ: &Occurrence, n: u64, window: Duration) -> String {
     let message = occ.panic.as_ref().map_or(&occ.message, |p| &p.message);
     let mut lines = message.lines();
@@ -201,8 +223,14 @@ pub(crate) fn summary_text(occ: &Occurrence, n: u64, window: Duration) -> String
         first.to_owned()
     };
     let more = message.trim().contains('\n');
+    let [classes, _] = occ.fingerprint();
+    let classes = if occ.panic.is_none() && occ.error.is_empty() {
+        String::new()
+    } else {
+        format!(" ({classes})")
+    };
     let mut text = format!(
-        "\"{first}{}\" repeated {n} more time{} in {} s",
+        "\"{first}{}\"{classes} repeated {n} more time{} in {} s",
         if more { "..." } else { "" },
         if n == 1 { "" } else { "s" },
         window.as_secs()

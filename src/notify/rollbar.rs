@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use super::backtrace;
-use super::destination::{Destination, RateLimit};
+use super::destination::{
+    network_secs, retry_after, Destination, RateLimit, DEFAULT_RATE_LIMIT_PAUSE,
+};
 use super::occurrence::{
     fields_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
     telemetry_text, truncate_chars, truncate_strings, Occurrence, PanicInfo, PayloadSettings,
@@ -420,36 +422,45 @@ impl Destination for Rollbar {
 
     fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit> {
         (response.status == 429).then(|| RateLimit {
-            pause: rate_limit_pause(response, now),
+            pause: Some(rate_limit_pause(response, now)),
         })
     }
 }
 
 /// How long to stop sending after a 429, from the rate-limit headers: the first of
 /// `X-Rate-Limit-Remaining-Seconds` (seconds), `X-Rate-Limit-Reset` (Unix time, or
-/// seconds when smaller than a day) and `Retry-After` (seconds) that parses.
-pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Option<Duration> {
-    let secs = |name: &str| {
+/// seconds when smaller than a day) and `Retry-After` (seconds or an HTTP-date) that
+/// parses, else [`DEFAULT_RATE_LIMIT_PAUSE`]. Every number is clamped before it becomes
+/// a duration (see [`network_secs`]): no header can panic the worker.
+pub(crate) fn rate_limit_pause(response: &Response, now: SystemTime) -> Duration {
+    let number = |name: &str| {
         response
             .header(name)
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
+            .filter(|v| !v.is_nan())
     };
-    if let Some(s) = secs("X-Rate-Limit-Remaining-Seconds") {
-        return Some(Duration::from_secs_f64(s));
+    if let Some(pause) = number("X-Rate-Limit-Remaining-Seconds").and_then(network_secs) {
+        return pause;
     }
-    if let Some(reset) = secs("X-Rate-Limit-Reset") {
+    if let Some(reset) = number("X-Rate-Limit-Reset") {
         const DAY: f64 = 86_400.0;
-        if reset < DAY {
-            return Some(Duration::from_secs_f64(reset));
+        let secs = if reset < DAY {
+            reset
+        } else {
+            let now = now
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            reset - now
+        };
+        if let Some(pause) = network_secs(secs) {
+            return pause;
         }
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        return Some(Duration::from_secs_f64((reset - now).max(0.0)));
     }
-    secs("Retry-After").map(Duration::from_secs_f64)
+    response
+        .header("Retry-After")
+        .and_then(|v| retry_after(v, now))
+        .unwrap_or(DEFAULT_RATE_LIMIT_PAUSE)
 }
 
 #[cfg(test)]
@@ -665,6 +676,34 @@ mod tests {
         assert_eq!(item["data"]["custom"]["repeated"], 41);
     }
 
+    /// An error's summary names its classes, as its fingerprint does: two classes at
+    /// one callsite are two summaries that say which is which.
+    #[test]
+    fn an_error_summary_names_its_classes_like_its_fingerprint() {
+        let mut occ = error_occurrence();
+        occ.repeated = Some((3, Duration::from_secs(60)));
+        let sent = item(&occ);
+        assert_eq!(
+            sent["data"]["body"]["message"]["body"],
+            "\"user 17 not saved\" (InsertFailed<SqliteFailure) repeated 3 more times in 60 s"
+        );
+        assert_eq!(
+            sent["data"]["fingerprint"],
+            "InsertFailed<SqliteFailure at src/pay.rs:42"
+        );
+        let mut panic = occurrence();
+        panic.panic = Some(PanicInfo {
+            message: "index out of bounds".into(),
+            location: Some("src/main.rs:3:5".into()),
+            ..PanicInfo::default()
+        });
+        panic.repeated = Some((1, Duration::from_secs(60)));
+        assert_eq!(
+            item(&panic)["data"]["body"]["message"]["body"],
+            "\"index out of bounds\" (panic) repeated 1 more time in 60 s"
+        );
+    }
+
     #[test]
     fn oversized_items_are_cut_to_size() {
         let mut occ = occurrence();
@@ -697,23 +736,68 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(
             rate_limit_pause(&response(&[("x-rate-limit-remaining-seconds", "7")]), now),
-            Some(Duration::from_secs(7))
+            Duration::from_secs(7)
         );
         assert_eq!(
             rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "1000012")]), now),
-            Some(Duration::from_secs(12))
+            Duration::from_secs(12)
         );
         assert_eq!(
             rate_limit_pause(&response(&[("X-Rate-Limit-Reset", "999990")]), now),
-            Some(Duration::ZERO)
+            Duration::ZERO
         );
         assert_eq!(
             rate_limit_pause(&response(&[("Retry-After", "3")]), now),
-            Some(Duration::from_secs(3))
+            Duration::from_secs(3)
+        );
+    }
+
+    /// Whatever a 429 says, reading it never panics: huge numbers are clamped (the
+    /// worker then caps them by `max_rate_limit_pause`), an HTTP-date is a date, and
+    /// what does not parse is the default 60 s, not "retry at once".
+    #[test]
+    fn hostile_rate_limit_headers_never_panic() {
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        // 1994-11-06 08:49:37 UTC.
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let pause = |headers: &[(&str, &str)]| rate_limit_pause(&response(headers), now);
+        assert_eq!(pause(&[("Retry-After", "1e20")]), YEAR);
+        assert_eq!(pause(&[("Retry-After", "inf")]), YEAR);
+        assert_eq!(pause(&[("Retry-After", "-5")]), Duration::ZERO);
+        assert_eq!(pause(&[("X-Rate-Limit-Remaining-Seconds", "1e300")]), YEAR);
+        assert_eq!(pause(&[("X-Rate-Limit-Reset", "1e20")]), YEAR);
+        assert_eq!(pause(&[("X-Rate-Limit-Reset", "-1e20")]), Duration::ZERO);
+        assert_eq!(
+            pause(&[("Retry-After", "Sun, 06 Nov 1994 08:50:07 GMT")]),
+            Duration::from_secs(30)
         );
         assert_eq!(
-            rate_limit_pause(&response(&[("Retry-After", "soon")]), now),
-            None
+            pause(&[("Retry-After", "Sun, 06 Nov 1994 08:00:00 GMT")]),
+            Duration::ZERO,
+            "a date past"
+        );
+        for garbage in [
+            "soon",
+            "",
+            "NaN",
+            "Sun, 06 Nov 1994",
+            "30 seconds",
+            "\u{1F980}",
+        ] {
+            assert_eq!(
+                pause(&[("Retry-After", garbage)]),
+                DEFAULT_RATE_LIMIT_PAUSE,
+                "{garbage:?}"
+            );
+        }
+        assert_eq!(pause(&[]), DEFAULT_RATE_LIMIT_PAUSE, "a bare 429");
+        // A header that does not parse gives way to the next one.
+        assert_eq!(
+            pause(&[
+                ("X-Rate-Limit-Remaining-Seconds", "nan"),
+                ("Retry-After", "4")
+            ]),
+            Duration::from_secs(4)
         );
     }
 }

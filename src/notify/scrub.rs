@@ -15,7 +15,8 @@
 //!   instead, so that a name given to `NotifyConfig::scrub` cannot break the format;
 //! * **free text** ([`Scrubber::scrub_text`], on every string value): the userinfo
 //!   password of every `scheme://` URL (it runs to the last `@` followed by a host, so it
-//!   may contain `@`, `:`, `/`, `?`, `#`), and the value of every `name=value` pair with
+//!   may contain `@`, `:`, `/`, `?`, `#`, and whitespace on one line:
+//!   `postgres://app:two words@db/app`), and the value of every `name=value` pair with
 //!   a secret name (query parameters of URLs and request targets, percent-encoded names,
 //!   logfmt fields, `--password=...`), of `"name": "value"` pairs (JSON, Python, Rust
 //!   `Debug` output), of `Name: value` header lines and of `name: Bearer ...`
@@ -516,7 +517,59 @@ fn userinfo_end(rest: &str) -> Option<usize> {
     None
 }
 
-/// Replaces the userinfo password of every `scheme://` URL in `text` (up to whitespace).
+/// In `text`, for the URL whose `://` ends at `after`, the index of the `@` that ends
+/// its userinfo, if it has one: within the URL's head ([`userinfo_end`]), else, for a
+/// password with whitespace in it, past the whitespace ([`spaced_userinfo_at`]).
+fn userinfo_at(text: &str, after: usize) -> Option<usize> {
+    let end = url_end(text, after);
+    match userinfo_end(&text[after..end]) {
+        Some(at) => Some(after + at),
+        None => spaced_userinfo_at(text, after, end),
+    }
+}
+
+/// A password with whitespace in it, as written in configuration strings
+/// (`postgres://app:two words@db/app`): the URL's head, `text[after..end]` up to the
+/// whitespace, is `user:...` whose user part has no delimiter and which is not
+/// `host:port` (digits, then the end, `/`, `?` or `#`); and an `@` followed by a host
+/// comes later on the same line, before a quote, an angle bracket, a backtick or another
+/// `://`, within [`URL_HEAD`] bytes. The reading that leaks nothing wins, as for an
+/// ambiguous port: text that only looks like this (`see https://docs:intro then
+/// ann@example.com`) loses the words in between.
+fn spaced_userinfo_at(text: &str, after: usize, end: usize) -> Option<usize> {
+    let head = &text[after..end];
+    let colon = head.find(':')?;
+    if head[..colon].contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    let password = &head.as_bytes()[colon + 1..];
+    let digits = password.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 && matches!(password.get(digits), None | Some(b'/' | b'?' | b'#')) {
+        return None; // `host:port`
+    }
+    let mut cap = (after + URL_HEAD).min(text.len());
+    while !text.is_char_boundary(cap) {
+        cap -= 1;
+    }
+    if cap <= end {
+        return None;
+    }
+    let tail = &text[end..cap];
+    let mut stop = tail
+        .find(['\n', '\r', '"', '<', '>', '`'])
+        .unwrap_or(tail.len());
+    if let Some(next_url) = tail[..stop].find("://") {
+        stop = next_url;
+    }
+    let (first_at, _) = tail[..stop]
+        .match_indices('@')
+        .find(|(i, _)| host_len(&tail[i + 1..]) > 0)?;
+    let url_stop = url_end(text, end + first_at + 1);
+    userinfo_end(&text[after..url_stop]).map(|at| after + at)
+}
+
+/// Replaces the userinfo password of every `scheme://` URL in `text` (up to whitespace,
+/// or past it for a password with whitespace: [`spaced_userinfo_at`]).
 fn scrub_userinfo(text: &str) -> Option<String> {
     if !text.contains("://") {
         return None;
@@ -539,20 +592,18 @@ fn scrub_userinfo(text: &str) -> Option<String> {
         if scheme_start == pos || !bytes[scheme_start].is_ascii_alphabetic() {
             continue;
         }
-        let end = url_end(text, after);
-        let rest = &text[after..end];
-        if !rest.contains('@') {
-            // Nor has any URL nested in this one: skip them.
-            search = end.max(after);
-            continue;
-        }
-        let Some(at) = userinfo_end(rest) else {
+        let Some(at) = userinfo_at(text, after) else {
+            let end = url_end(text, after);
+            if !text[after..end].contains('@') {
+                // Nor has any URL nested in this one: skip them.
+                search = end.max(after);
+            }
             continue;
         };
-        let Some(colon) = rest[..at].find(':') else {
+        let Some(colon) = text[after..at].find(':') else {
             continue; // a user name only (`https://key@host`)
         };
-        let (start, stop) = (after + colon + 1, after + at);
+        let (start, stop) = (after + colon + 1, at);
         if start < stop && &text[start..stop] != SCRUBBED {
             out.push_str(&text[cursor..start]);
             out.push_str(SCRUBBED);
@@ -573,8 +624,7 @@ pub(crate) fn query_start(url: &str) -> Option<usize> {
     let host = match url.find("://") {
         Some(pos) => {
             let after = pos + 3;
-            let rest = &url[after..url_end(url, after)];
-            after + userinfo_end(rest).map_or(0, |at| at + 1)
+            userinfo_at(url, after).map_or(after, |at| at + 1)
         }
         None => 0,
     };
@@ -758,6 +808,35 @@ mod tests {
                 ("https://h/users/@bob", None),
                 ("https://example.com/a?b=c", None),
                 ("mailto:ann@example.com", None),
+                // A password with whitespace, as written in configuration strings.
+                (
+                    "postgres://app:two words@db/app",
+                    Some("postgres://app:***@db/app"),
+                ),
+                (
+                    "DATABASE_URL=postgres://app:two words@db/app failed",
+                    Some("DATABASE_URL=postgres://app:***@db/app failed"),
+                ),
+                (
+                    "cannot reach postgres://app:a b\tc /d#e@f@db:5432/app?x=1: timeout",
+                    Some("cannot reach postgres://app:***@db:5432/app?x=1: timeout"),
+                ),
+                ("redis://: pass word @cache/0", Some("redis://:***@cache/0")),
+                (
+                    "two: http://a:one two@h1/ and ftp://b:three four@h2/",
+                    Some("two: http://a:***@h1/ and ftp://b:***@h2/"),
+                ),
+                (
+                    r#"{"url": "mysql://app:s p@db/x", "n": "a@b"}"#,
+                    Some(r#"{"url": "mysql://app:***@db/x", "n": "a@b"}"#),
+                ),
+                // A port is a port: a later address on the line is not a password's end.
+                ("http://localhost:8080 failed for ann@example.com", None),
+                ("redis://cache:6379/0 down, tell ops@example.com", None),
+                // Nor does a password run past the line, a quote or another URL.
+                ("http://h:x\nann@example.com", None),
+                ("http://h:x \"ann@example.com\"", None),
+                ("http://h:x see https://ann@example.com", None),
                 ("no url here", None),
             ],
         );
@@ -911,6 +990,10 @@ mod tests {
             ("https://shop/pay", None),
             ("/pay?x=1?y", Some("x=1?y")),
             ("https://h/p?mail=a@b", Some("mail=a@b")),
+            (
+                "postgres://app:a? b@db/x?sslmode=require",
+                Some("sslmode=require"),
+            ),
         ] {
             assert_eq!(query_start(url).map(|i| &url[i + 1..]), query, "{url}");
         }

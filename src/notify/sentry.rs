@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 
 use super::backtrace;
-use super::destination::{Destination, RateLimit};
+use super::destination::{
+    parse_secs, retry_after, Destination, RateLimit, DEFAULT_RATE_LIMIT_PAUSE,
+};
 use super::occurrence::{
     field_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
     truncate_chars, truncate_strings, Occurrence, PayloadSettings,
@@ -25,9 +27,6 @@ pub const SENTRY_DSN: &str = "SENTRY_DSN";
 pub const SENTRY_RELEASE: &str = "SENTRY_RELEASE";
 /// The Sentry environment (default: the mode, e.g. `production`).
 pub const SENTRY_ENVIRONMENT: &str = "SENTRY_ENVIRONMENT";
-
-/// How long sending stops after a 429 that does not say.
-const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 
 /// A parsed Sentry DSN: `{scheme}://{public_key}[:{secret}]@{host}[:{port}][/{path}]/{project_id}`.
 ///
@@ -619,16 +618,15 @@ pub(crate) fn sentry_rate_limits(header: &str) -> Option<Duration> {
         .split(',')
         .filter_map(|limit| {
             let mut parts = limit.trim().split(':');
-            let secs: f64 = parts.next()?.trim().parse().ok()?;
-            if !secs.is_finite() || secs < 0.0 {
-                return None;
-            }
+            // Clamped: `1e20` must not panic the worker (the worker's
+            // `max_rate_limit_pause` then caps it).
+            let pause = parse_secs(parts.next()?)?;
             let categories = parts.next().unwrap_or("").trim();
             let applies = categories.is_empty()
                 || categories
                     .split(';')
                     .any(|c| matches!(c.trim(), "error" | "default"));
-            applies.then(|| Duration::from_secs_f64(secs))
+            applies.then_some(pause)
         })
         .max()
 }
@@ -676,8 +674,8 @@ impl Destination for Sentry {
     }
 
     /// `X-Sentry-Rate-Limits` (on any status) first; on a 429 without it,
-    /// `Retry-After` seconds, else 60 s.
-    fn rate_limit(&self, response: &Response, _now: SystemTime) -> Option<RateLimit> {
+    /// `Retry-After` (seconds or an HTTP-date), else [`DEFAULT_RATE_LIMIT_PAUSE`].
+    fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit> {
         if let Some(pause) = response
             .header("X-Sentry-Rate-Limits")
             .and_then(sentry_rate_limits)
@@ -689,9 +687,8 @@ impl Destination for Sentry {
         }
         let pause = response
             .header("Retry-After")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map_or(DEFAULT_RATE_LIMIT_PAUSE, Duration::from_secs_f64);
+            .and_then(|v| retry_after(v, now))
+            .unwrap_or(DEFAULT_RATE_LIMIT_PAUSE);
         Some(RateLimit { pause: Some(pause) })
     }
 }
@@ -903,6 +900,16 @@ mod tests {
         );
         assert_eq!(sentry_rate_limits("60:transaction:key"), None);
         assert_eq!(sentry_rate_limits("soon"), None);
+        // Hostile numbers are clamped to a year (then capped by the worker), never a
+        // panic: this one on a 200 killed the delivery thread.
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        assert_eq!(sentry_rate_limits("1e20::organization"), Some(YEAR));
+        assert_eq!(sentry_rate_limits("inf:error:project"), Some(YEAR));
+        assert_eq!(sentry_rate_limits("-3::key"), Some(Duration::ZERO));
+        assert_eq!(
+            sentry_rate_limits("nan::key, 5:error:key"),
+            Some(Duration::from_secs(5))
+        );
         let sentry = Sentry {
             endpoint: String::new(),
             key: AccessToken::new("k"),
@@ -919,6 +926,27 @@ mod tests {
         assert_eq!(
             sentry.rate_limit(&r, now).unwrap().pause,
             Some(Duration::from_secs(7))
+        );
+        r.headers[0].1 = "1e20".into();
+        assert_eq!(
+            sentry.rate_limit(&r, now).unwrap().pause,
+            Some(Duration::from_secs(365 * 24 * 3600)),
+            "clamped, not a panic"
+        );
+        r.headers[0].1 = "soon".into();
+        assert_eq!(
+            sentry.rate_limit(&r, now).unwrap().pause,
+            Some(DEFAULT_RATE_LIMIT_PAUSE)
+        );
+        let in_90s = time::OffsetDateTime::from(now) + time::Duration::seconds(90);
+        r.headers[0].1 = in_90s
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        let pause = sentry.rate_limit(&r, now).unwrap().pause.unwrap();
+        assert!(
+            pause > Duration::from_secs(88) && pause <= Duration::from_secs(90),
+            "{pause:?} for {}",
+            r.headers[0].1
         );
         let mut ok = Response::status(200);
         assert_eq!(sentry.rate_limit(&ok, now), None);

@@ -1,6 +1,7 @@
 //! The background delivery thread and the state it shares with the layer and handle.
 
 use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -91,6 +92,9 @@ pub(crate) struct Shared {
     /// The process the worker runs in: a forked child has no worker, and never takes
     /// `state`'s lock, which the parent's threads may have held at the fork.
     pub(crate) born: crate::lifecycle::Born,
+    /// Reported once when delivering an item panicked (the item is counted as failed,
+    /// the thread goes on).
+    pub(crate) item_panicked: diag::Once,
 }
 
 impl Shared {
@@ -189,6 +193,9 @@ enum Outcome {
 impl<T: Transport> Worker<T> {
     pub(crate) fn run(mut self) {
         IN_WORKER.with(|w| w.set(true));
+        // Should the thread ever end by a panic after all, the notifier says so and
+        // stops taking items: they are counted as dropped, never left pending.
+        let _exit = ExitGuard(self.shared.clone());
         loop {
             self.send_expired_summaries();
             let deadline = self.shared.deadline();
@@ -268,7 +275,23 @@ impl<T: Transport> Worker<T> {
         self.deliver(&occ);
     }
 
+    /// Delivers `occ`, surviving whatever happens on the way: a panic in building,
+    /// scrubbing, serializing, sending or reading the answer (a bug, or a transport's)
+    /// costs this item (counted as failed, reported once), not the thread and every
+    /// later notification.
     fn deliver(&mut self, occ: &Occurrence) {
+        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| self.try_deliver(occ)));
+        if let Err(payload) = caught {
+            let why = panic_text(&*payload);
+            self.shared.item_panicked.report(format_args!(
+                "{} notifier: delivering an item panicked ({why}); the item is lost, the notifier goes on (further panics are not reported)",
+                self.destination.name()
+            ));
+            self.shared.count(&self.shared.failed);
+        }
+    }
+
+    fn try_deliver(&mut self, occ: &Occurrence) {
         let id = uuid::Uuid::new_v4();
         let dest = &*self.destination;
         let mut payload = destination::payload(dest, occ, &self.settings, id);
@@ -368,8 +391,8 @@ impl<T: Transport> Worker<T> {
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
         self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
         self.shared.rate_limited.report(format_args!(
-            "{name} rate limit reached: sending paused for {} s",
-            pause.as_secs()
+            "{name} rate limit reached: sending paused for {:.1} s",
+            pause.as_secs_f64()
         ));
     }
 
@@ -411,6 +434,42 @@ impl<T: Transport> Worker<T> {
     }
 }
 
+/// The text of a panic's payload (`&str` or `String`), cut short.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>");
+    truncate_chars(text, 200)
+}
+
+/// Dropped when the worker's `run` ends. If it ends by unwinding (a panic that escaped
+/// the per-item guard), the notifier is marked done, so later notifications are counted
+/// as dropped at once; the items still queued are counted as dropped too (no flush
+/// waits for them), and it is said once on stderr.
+struct ExitGuard(Arc<Shared>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let mut state = self.0.lock();
+        let pending = std::mem::take(&mut state.pending);
+        // Items that shutdown already counted as abandoned are not counted again.
+        let pending = if state.gave_up { 0 } else { pending };
+        state.done = true;
+        drop(state);
+        self.0.dropped.fetch_add(pending as u64, Ordering::Relaxed);
+        self.0.cond.notify_all();
+        diag::report(format_args!(
+            "the notifier thread {THREAD_NAME} died; {pending} queued error notification{} and every later one are dropped",
+            if pending == 1 { "" } else { "s" }
+        ));
+    }
+}
+
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -419,6 +478,33 @@ pub(crate) fn now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A worker thread that dies anyway (a panic outside the per-item guard) leaves no
+    /// item pending: they are counted as dropped, and the layer sees it is done.
+    #[test]
+    fn a_dying_worker_leaves_nothing_pending() {
+        let shared = Arc::new(Shared::default());
+        shared.lock().pending = 3;
+        let dying = shared.clone();
+        let joined = std::thread::spawn(move || {
+            let _exit = ExitGuard(dying);
+            panic!("worker bug");
+        })
+        .join();
+        assert!(joined.is_err());
+        let state = shared.lock();
+        assert_eq!((state.pending, state.done), (0, true));
+        drop(state);
+        assert_eq!(shared.dropped.load(Ordering::Relaxed), 3);
+        // An ordinary end leaves the counts alone.
+        let calm = Arc::new(Shared::default());
+        calm.lock().pending = 1;
+        drop(ExitGuard(calm.clone()));
+        let state = calm.lock();
+        assert_eq!((state.pending, state.done), (1, false));
+    }
+
     #[test]
     fn client_targets_are_whole_crate_names() {
         for target in ["ureq", "ureq_proto::util", "rustls::client::hs", "webpki"] {
