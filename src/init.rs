@@ -523,7 +523,7 @@ fn assemble(
         if let Some(config) = env.notify.clone() {
             let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
-            layers.push(Box::new(layer));
+            layers.push(Box::new(layer.into_output()));
             components.push(Arc::new(handle.clone()));
             notifier = Some(handle);
         }
@@ -535,7 +535,7 @@ fn assemble(
         if let Some(config) = env.sentry.clone() {
             let config = config.default_environment(env.mode.as_str());
             let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
-            layers.push(Box::new(layer));
+            layers.push(Box::new(layer.into_output()));
             components.push(Arc::new(handle.clone()));
             sentry = Some(handle);
         }

@@ -291,7 +291,7 @@ pub(crate) use delegate_layer;
 
 // === the fan-out, by hand ===
 
-mod sealed {
+pub(crate) mod sealed {
     /// The output inside a public layer, handed over to a [`FanOut`](super::FanOut).
     #[allow(unreachable_pub)] // nameable nowhere outside the crate: the trait is sealed
     pub struct Boxed(pub(crate) Box<dyn super::Emit>);

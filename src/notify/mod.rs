@@ -126,14 +126,13 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::clock::Clock as _;
 use crate::diag;
 use crate::error::Error;
-use crate::layer::Emit;
+use crate::layer::{Emit, Spine};
 use crate::level::Level;
 use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
@@ -898,7 +897,7 @@ impl NotifyConfig {
             shared: shared.clone(),
             tx: tx.clone(),
         };
-        let layer = NotifyLayer {
+        let notifier = Notifier {
             tx,
             shared: shared.clone(),
             threshold: self.threshold,
@@ -908,7 +907,10 @@ impl NotifyConfig {
             dedup,
             queue_size: self.queue_size,
             id: record::next_layer_id(),
-            link: Default::default(),
+        };
+        let layer = NotifyLayer {
+            // Notifications carry the system's time (an injected clock is for lines).
+            spine: Spine::new(notifier, Arc::new(crate::clock::SystemClock), None),
         };
         (layer, handle)
     }
@@ -944,26 +946,17 @@ fn hostname() -> String {
 
 /// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
 /// tracker); see the [module docs](self). Built by `NotifyConfig::build` (with the
-/// `http-client` feature) or [`NotifyConfig::build_with_transport`].
+/// `http-client` feature) or [`NotifyConfig::build_with_transport`]. A spine of one
+/// output, the [`Notifier`].
 pub struct NotifyLayer {
-    tx: Option<SyncSender<Msg>>,
-    shared: Arc<Shared>,
-    threshold: Level,
-    levels: Vec<(LevelRule, Option<Level>)>,
-    telemetry_size: usize,
-    telemetry: SharedLines,
-    dedup: Arc<Mutex<Dedup>>,
-    queue_size: usize,
-    id: usize,
-    /// The dispatcher, for OpenTelemetry ids (feature `opentelemetry`).
-    link: record::otel::Link,
+    spine: Spine<Notifier>,
 }
 
 impl fmt::Debug for NotifyLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NotifyLayer")
-            .field("threshold", &self.threshold)
-            .field("telemetry", &self.telemetry_size)
+            .field("threshold", &self.spine.output.threshold)
+            .field("telemetry", &self.spine.output.telemetry_size)
             .finish_non_exhaustive()
     }
 }
@@ -974,6 +967,43 @@ impl NotifyLayer {
         NotifyConfig::new(token)
     }
 
+    /// The layer's output, for a fan-out.
+    pub(crate) fn into_output(self) -> Notifier {
+        self.spine.into_output()
+    }
+}
+
+impl crate::layer::sealed::Sealed for NotifyLayer {
+    fn into_boxed(self) -> crate::layer::sealed::Boxed {
+        crate::layer::sealed::Boxed(Box::new(self.into_output()))
+    }
+}
+
+impl crate::layer::Output for NotifyLayer {}
+
+impl<S> Layer<S> for NotifyLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    crate::layer::delegate_layer!(spine);
+}
+
+/// The notifier's side of a record: decides whether it is a notification, keeps the
+/// recent lines for telemetry, and hands items to the delivery thread.
+pub(crate) struct Notifier {
+    tx: Option<SyncSender<Msg>>,
+    shared: Arc<Shared>,
+    threshold: Level,
+    levels: Vec<(LevelRule, Option<Level>)>,
+    telemetry_size: usize,
+    telemetry: SharedLines,
+    dedup: Arc<Mutex<Dedup>>,
+    queue_size: usize,
+    /// This notifier's side data on spans (a request's recent lines).
+    id: usize,
+}
+
+impl Notifier {
     fn enqueue(&self, occ: Occurrence) {
         if self.shared.forked() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -1151,7 +1181,7 @@ impl SharedLines {
     }
 }
 
-impl Emit for NotifyLayer {
+impl Emit for Notifier {
     fn emit(&self, record: &Record<'_>) {
         if IN_WORKER.with(|w| w.get()) {
             return;
@@ -1187,25 +1217,6 @@ impl Emit for NotifyLayer {
             self.telemetry
                 .push(record, timestamp_ms, self.telemetry_size);
         }
-    }
-}
-
-impl<S> Layer<S> for NotifyLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    record::span_hooks!();
-
-    record::output_hooks!();
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if IN_WORKER.with(|w| w.get()) {
-            return;
-        }
-        self.link.remember(event, &ctx);
-        record::capture(event, &ctx, crate::clock::SystemClock.now_utc(), |record| {
-            self.emit(record)
-        });
     }
 }
 
@@ -1255,7 +1266,7 @@ fn response_title(request: &SpanRef, message: &str) -> String {
     title
 }
 
-impl NotifyLayer {
+impl Notifier {
     fn notify(
         &self,
         record: &Record<'_>,
