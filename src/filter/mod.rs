@@ -17,6 +17,7 @@
 //! plain `EnvFilter`. Inside span directives (`[span]=notice`), which tracing evaluates
 //! dynamically, `notice` and `critical` act as `info` and `error`.
 
+pub(crate) mod client;
 pub(crate) mod gate;
 
 use std::fmt;

@@ -159,6 +159,32 @@ impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
     }
 }
 
+/// The methods every spine has besides `span_hooks!`: registration with the dispatcher (for the OpenTelemetry
+/// link, a `link` field), and the HTTP client's own output on the notifier's thread,
+/// which carries the credentials, disabled for every output.
+macro_rules! output_hooks {
+    () => {
+        fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+            self.link.register(dispatch);
+        }
+
+        fn register_callsite(
+            &self,
+            meta: &'static tracing::Metadata<'static>,
+        ) -> tracing::subscriber::Interest {
+            $crate::filter::client::client_interest(meta)
+        }
+
+        fn enabled(
+            &self,
+            meta: &tracing::Metadata<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) -> bool {
+            !$crate::filter::client::is_client_output(meta)
+        }
+    };
+}
+
 /// The one `impl Layer` of the crate's outputs: captures each event once (one clock
 /// reading, one visit) and hands the record to its output, through the fingers-crossed
 /// buffers when they are on. Every public layer is a spine of one output; [`init`]
@@ -207,7 +233,7 @@ where
 {
     record::span_hooks!();
 
-    record::output_hooks!();
+    output_hooks!();
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         self.link.remember(event, &ctx);

@@ -140,8 +140,8 @@ use self::dedup::Dedup;
 use self::destination::Destination;
 use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
-pub(crate) use self::worker::{client_interest, is_client_output};
-use self::worker::{Msg, Policy, Shared, Worker, IN_WORKER};
+use self::worker::{Msg, Policy, Shared, Worker};
+use crate::filter::client::in_worker;
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
@@ -1183,7 +1183,7 @@ impl SharedLines {
 
 impl Emit for Notifier {
     fn emit(&self, record: &Record<'_>) {
-        if IN_WORKER.with(|w| w.get()) {
+        if in_worker() {
             return;
         }
         if self.shared.forked() {
@@ -1521,7 +1521,7 @@ impl NotifyHandle {
         let state = self.shared.lock();
         // On the notifier's own thread (a panic hook run by a panic caught there), no
         // item can finish while it waits: it would wait out the whole timeout.
-        if IN_WORKER.try_with(std::cell::Cell::get).unwrap_or(false) {
+        if in_worker() {
             return state.pending == 0;
         }
         let (state, _) =

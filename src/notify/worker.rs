@@ -1,6 +1,5 @@
 //! The background delivery thread and the state it shares with the layer and handle.
 
-use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -15,44 +14,6 @@ use crate::diag;
 
 /// The name of the background thread.
 pub const THREAD_NAME: &str = "tracing-logbook-notify";
-
-thread_local! {
-    /// Set on the notifier's own thread: events emitted there (by the HTTP client's
-    /// `log` calls, for example) are never turned into items.
-    pub(crate) static IN_WORKER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The crates of the HTTP client whose own log output is dropped on the notifier's
-/// thread: at `RUST_LOG=debug` or `trace`, `ureq-proto` logs every byte of a request
-/// (the `X-Rollbar-Access-Token` and `X-Sentry-Auth` headers included) as hex and text
-/// rows, and a transport's TLS layer its handshake.
-const CLIENT_TARGETS: &[&str] = &["ureq", "ureq_proto", "rustls", "rustls_pki_types", "webpki"];
-
-fn is_client_target(target: &str) -> bool {
-    CLIENT_TARGETS.iter().any(|krate| {
-        target
-            .strip_prefix(krate)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    })
-}
-
-/// Whether an event is the HTTP client's own output on the notifier's thread, which no
-/// output may show: it carries the credentials. Every layer of ours disables it for the
-/// whole subscriber (see [`client_interest`]), so no other layer sees it either.
-pub(crate) fn is_client_output(meta: &tracing::Metadata<'_>) -> bool {
-    IN_WORKER.try_with(Cell::get).unwrap_or(false) && is_client_target(meta.target())
-}
-
-/// The interest of our layers in a callsite: the HTTP client's callsites are decided per
-/// event and thread ([`is_client_output`]), everything else is left to the filters.
-/// (`log` records are decided per record anyway.)
-pub(crate) fn client_interest(meta: &tracing::Metadata<'_>) -> tracing::subscriber::Interest {
-    if is_client_target(meta.target()) {
-        tracing::subscriber::Interest::sometimes()
-    } else {
-        tracing::subscriber::Interest::always()
-    }
-}
 
 /// A message to the worker.
 pub(crate) enum Msg {
@@ -192,7 +153,7 @@ enum Outcome {
 
 impl<T: Transport> Worker<T> {
     pub(crate) fn run(mut self) {
-        IN_WORKER.with(|w| w.set(true));
+        crate::filter::client::IN_WORKER.with(|w| w.set(true));
         // Should the thread ever end by a panic after all, the notifier says so and
         // stops taking items: they are counted as dropped, never left pending.
         let _exit = ExitGuard(self.shared.clone());
@@ -503,15 +464,5 @@ mod tests {
         drop(ExitGuard(calm.clone()));
         let state = calm.lock();
         assert_eq!((state.pending, state.done), (1, false));
-    }
-
-    #[test]
-    fn client_targets_are_whole_crate_names() {
-        for target in ["ureq", "ureq_proto::util", "rustls::client::hs", "webpki"] {
-            assert!(super::is_client_target(target), "{target}");
-        }
-        for target in ["ureqx", "my_app", "rustlsish::x", ""] {
-            assert!(!super::is_client_target(target), "{target}");
-        }
     }
 }

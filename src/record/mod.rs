@@ -771,34 +771,6 @@ macro_rules! span_hooks {
 }
 pub(crate) use span_hooks;
 
-/// The methods the two kinds of output layer of ours (the spine, the notifier) share
-/// besides [`span_hooks!`]: registration with the dispatcher (for the OpenTelemetry
-/// link, a `link` field), and the HTTP client's own output on the notifier's thread,
-/// which carries the credentials, disabled for every output.
-macro_rules! output_hooks {
-    () => {
-        fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
-            self.link.register(dispatch);
-        }
-
-        fn register_callsite(
-            &self,
-            meta: &'static tracing::Metadata<'static>,
-        ) -> tracing::subscriber::Interest {
-            $crate::notify::client_interest(meta)
-        }
-
-        fn enabled(
-            &self,
-            meta: &tracing::Metadata<'_>,
-            _ctx: tracing_subscriber::layer::Context<'_, S>,
-        ) -> bool {
-            !$crate::notify::is_client_output(meta)
-        }
-    };
-}
-pub(crate) use output_hooks;
-
 // === the record ===
 
 /// One span around a record: its name, our entry, and its fields as of the event.
