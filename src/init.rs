@@ -15,7 +15,7 @@ use crate::layer::Emit;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
-use crate::lifecycle::{Born, Component, Deadline, Start, Undelivered};
+use crate::lifecycle::{Born, Component, Deadline, Start};
 
 struct StdoutComponent(Arc<Stdout>);
 
@@ -288,41 +288,6 @@ impl Drop for Guard {
 /// One output of the subscriber `init` builds: every output reads the one record the
 /// [`Spine`] captures per event.
 type Output = Box<dyn Emit>;
-
-impl Component for crate::notify::NotifyHandle {
-    fn flush(&self, deadline: Deadline) -> bool {
-        crate::notify::NotifyHandle::flush(self, deadline.timeout())
-    }
-    fn shutdown(&self, deadline: Deadline) -> bool {
-        crate::notify::NotifyHandle::shutdown(self, deadline.timeout());
-        self.stats().abandoned == 0
-    }
-    fn undelivered(&self) -> Undelivered {
-        Undelivered {
-            items: self.stats().pending,
-            ..Undelivered::default()
-        }
-    }
-}
-
-impl Component for crate::DailyFile {
-    fn flush(&self, deadline: Deadline) -> bool {
-        crate::DailyFile::flush(self, deadline.timeout())
-    }
-    fn shutdown(&self, deadline: Deadline) -> bool {
-        crate::DailyFile::shutdown(self, deadline.timeout())
-    }
-    fn undelivered(&self) -> Undelivered {
-        Undelivered {
-            lines: self.spool().backlog(),
-            items: 0,
-            refused: self.spool().refused(),
-        }
-    }
-    fn close_door(&self) {
-        self.spool().close_door();
-    }
-}
 
 /// Installs Logbook logging for `env` as the global default: the subscriber, the `log`
 /// bridge (so `log::warn!` prints `WARNING`, with the record's real target as channel),

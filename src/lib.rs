@@ -96,7 +96,7 @@ pub use layer::json::{JsonLayer, JsonLayerBuilder};
 pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
 pub use layer::{Buffers, FanOut, FanOutBuilder, Output};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
-pub use lifecycle::SHUTDOWN_TIMEOUT;
+pub use lifecycle::{Counts, SHUTDOWN_TIMEOUT};
 pub use record::FINGERS_CROSSED_FIELD;
 pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
 

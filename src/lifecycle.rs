@@ -116,6 +116,40 @@ impl Undelivered {
     }
 }
 
+/// What a background destination did with what it was given: the one shape of
+/// [`DailyFile::counts`](crate::DailyFile::counts),
+/// [`SyslogHandle::counts`](crate::syslog::SyslogHandle::counts) and
+/// [`NotifyHandle::counts`](crate::notify::NotifyHandle::counts). Every record handed
+/// over ends in exactly one of them once delivered or given up on (the crate's own
+/// loss notices are counted in none).
+///
+/// ```
+/// let counts = tracing_logbook::Counts::default();
+/// assert_eq!((counts.written, counts.dropped, counts.failed), (0, 0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Written (lines to a file, messages to a socket) or sent (items the tracker
+    /// accepted).
+    pub written: u64,
+    /// Dropped before an attempt: a full queue in lossy mode, a stalled writer, a
+    /// shutdown, a forked child.
+    pub dropped: u64,
+    /// Attempted and failed: a write error, an unreachable server, a rejected item.
+    pub failed: u64,
+}
+
+impl Counts {
+    pub(crate) fn new(written: u64, dropped: u64, failed: u64) -> Counts {
+        Counts {
+            written,
+            dropped,
+            failed,
+        }
+    }
+}
+
 /// A background part of the logger that can be flushed and stopped.
 pub(crate) trait Component: Send + Sync + 'static {
     /// Waits until everything handed over so far is written; false if the deadline

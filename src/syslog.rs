@@ -366,11 +366,18 @@ impl SyslogHandle {
         self.spool.flush(Deadline::after(timeout))
     }
 
-    /// Flushes, then stops the thread, within `timeout`. Messages formatted afterwards
-    /// are dropped and counted. If the deadline passes first, a diagnostic says how many
-    /// messages were not sent and the thread is left to finish on its own.
-    pub fn shutdown(&self, timeout: Duration) {
-        self.spool.shutdown(timeout);
+    /// Flushes, then stops the thread, within `timeout`; false if the deadline passed
+    /// first. Messages formatted afterwards are dropped and counted. If the deadline
+    /// passes first, a diagnostic says how many messages were not sent and the thread is
+    /// left to finish on its own.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.spool.shutdown(timeout)
+    }
+
+    /// Messages sent (`written`), dropped and failed, in the shape every background
+    /// destination of the crate reports.
+    pub fn counts(&self) -> crate::Counts {
+        crate::Counts::new(self.sent(), self.dropped(), self.failed())
     }
 }
 

@@ -29,14 +29,15 @@ fn huge_timeouts_never_panic() {
     let url = format!("udp://{}", server.local_addr().unwrap());
     let (_layer, handle) = SyslogLayer::builder(&url).unwrap().build().unwrap();
     assert!(handle.flush(Duration::MAX));
-    handle.shutdown(Duration::MAX);
+    assert!(handle.shutdown(Duration::MAX));
+    assert_eq!(handle.counts().written, 0);
 
     let (_layer, notifier) = tracing_logbook::notify::NotifyConfig::new("token")
         .build_with_transport(|_: &tracing_logbook::notify::Request<'_>| {
             Ok(tracing_logbook::notify::Response::status(200))
         });
     assert!(notifier.flush(Duration::MAX));
-    notifier.shutdown(Duration::MAX);
+    assert!(notifier.shutdown(Duration::MAX));
 }
 
 /// A Rollbar endpoint that accepts connections and never answers.

@@ -1112,6 +1112,9 @@ mod http {
             (handle.sent(), handle.failed(), handle.retried()),
             (1, 1, 0)
         );
+        let counts = handle.counts();
+        assert_eq!((counts.written, counts.dropped, counts.failed), (1, 0, 1));
+        assert!(handle.shutdown(WAIT));
     }
 
     #[test]
@@ -1128,11 +1131,12 @@ mod http {
         });
         assert!(server.wait_for(1, WAIT));
         // The server holds the first request for 10 minutes; shutdown must return at
-        // its deadline with the three items not delivered.
-        handle.shutdown(Duration::from_millis(300));
+        // its deadline with the three items not delivered, and say so.
+        assert!(!handle.shutdown(Duration::from_millis(300)));
         let stats = handle.stats();
         assert_eq!(stats.sent, 0);
         assert_eq!(stats.pending, 3, "{stats:?}");
+        assert_eq!(handle.counts(), tracing_logbook::Counts::default());
         server.release();
     }
 

@@ -290,6 +290,23 @@ impl DailyFile {
         self.handle.spool.shutdown(timeout)
     }
 
+    /// Lines written, dropped and failed, in the shape every background destination of
+    /// the crate reports.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = tracing_logbook::DailyFile::builder(dir.path().join("app.log")).build()?;
+    /// assert_eq!(file.counts(), tracing_logbook::Counts::default());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn counts(&self) -> crate::Counts {
+        crate::Counts::new(
+            self.written_lines(),
+            self.dropped_lines(),
+            self.failed_lines(),
+        )
+    }
+
     /// How many records were written to the files (the loss notices not counted).
     ///
     /// Every record handed over is, in the end, counted once: written, dropped or
@@ -700,6 +717,25 @@ struct Handle {
     spool: Spool<FileOutput>,
     path: PathBuf,
     names: FileNames,
+}
+
+impl crate::lifecycle::Component for DailyFile {
+    fn flush(&self, deadline: Deadline) -> bool {
+        DailyFile::flush(self, deadline.timeout())
+    }
+    fn shutdown(&self, deadline: Deadline) -> bool {
+        DailyFile::shutdown(self, deadline.timeout())
+    }
+    fn undelivered(&self) -> crate::lifecycle::Undelivered {
+        crate::lifecycle::Undelivered {
+            lines: self.spool().backlog(),
+            items: 0,
+            refused: self.spool().refused(),
+        }
+    }
+    fn close_door(&self) {
+        self.spool().close_door();
+    }
 }
 
 #[cfg(test)]

@@ -1539,17 +1539,18 @@ impl NotifyHandle {
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
     /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
-    /// handle.shutdown(std::time::Duration::from_secs(1));
+    /// assert!(handle.shutdown(std::time::Duration::from_secs(1)));
     /// assert_eq!(handle.abandoned(), 0);
     /// ```
-    pub fn shutdown(&self, timeout: Duration) {
+    pub fn shutdown(&self, timeout: Duration) -> bool {
         if self.shared.forked() {
-            return;
+            return true;
         }
         let deadline = crate::lifecycle::Deadline::after(timeout);
         let mut state = self.shared.lock();
         if state.deadline.is_some() {
-            return;
+            drop(state);
+            return self.abandoned() == 0;
         }
         // Without a representable deadline, the worker still gets a bounded one: the
         // network must never hold the process hostage.
@@ -1584,6 +1585,19 @@ impl NotifyHandle {
                 timeout.as_secs_f64()
             ));
         }
+        pending == 0
+    }
+
+    /// Items sent (`written`), dropped and failed, in the shape every background
+    /// destination of the crate reports (see [`NotifyHandle::stats`] for the rest).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::NotifyConfig;
+    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// assert_eq!(handle.counts().written, 0);
+    /// ```
+    pub fn counts(&self) -> crate::Counts {
+        crate::Counts::new(self.sent(), self.dropped(), self.failed())
     }
 
     /// Items the server accepted.
@@ -1673,6 +1687,21 @@ impl NotifyHandle {
                 true => 0,
                 false => self.shared.lock().pending as u64,
             },
+        }
+    }
+}
+
+impl crate::lifecycle::Component for NotifyHandle {
+    fn flush(&self, deadline: crate::lifecycle::Deadline) -> bool {
+        NotifyHandle::flush(self, deadline.timeout())
+    }
+    fn shutdown(&self, deadline: crate::lifecycle::Deadline) -> bool {
+        NotifyHandle::shutdown(self, deadline.timeout())
+    }
+    fn undelivered(&self) -> crate::lifecycle::Undelivered {
+        crate::lifecycle::Undelivered {
+            items: self.stats().pending,
+            ..Default::default()
         }
     }
 }
