@@ -33,7 +33,18 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Deadline(Option<Instant>);
 
+/// What the crate means by "forever" where an instant is needed (a backoff, a pause, a
+/// clamped network duration): a year, representable on every platform.
+pub(crate) const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 impl Deadline {
+    /// The instant, or [`FOREVER`] from now when there is none: for waits that must end
+    /// some time (a backoff, a pause), never for shutdown, whose bound is
+    /// [`SHUTDOWN_TIMEOUT`].
+    pub(crate) fn instant_or_forever(self) -> Instant {
+        self.0.unwrap_or_else(|| Instant::now() + FOREVER)
+    }
+
     /// The deadline `timeout` from now; none if that cannot be represented.
     pub(crate) fn after(timeout: Duration) -> Deadline {
         Deadline(Instant::now().checked_add(timeout))

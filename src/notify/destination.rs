@@ -81,7 +81,7 @@ pub(crate) const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// The longest pause a server's number can ask for before the worker's own cap
 /// (`max_rate_limit_pause`) applies: a year is "forever" for a rate limit, and keeps
 /// every later `Instant` arithmetic far from overflowing.
-const MAX_NETWORK_PAUSE_SECS: f64 = 365.0 * 24.0 * 3600.0;
+const MAX_NETWORK_PAUSE_SECS: f64 = crate::lifecycle::FOREVER.as_secs() as f64;
 
 /// A number of seconds read from the network, as a [`Duration`] that cannot panic:
 /// negative values are zero, huge ones (`1e20`, infinity) a year, NaN is `None` (not a
@@ -251,7 +251,7 @@ mod pause_tests {
 
     #[test]
     fn network_numbers_are_clamped_before_they_become_durations() {
-        const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+        const YEAR: Duration = crate::lifecycle::FOREVER;
         for (secs, want) in [
             (1e20, Some(YEAR)),
             (f64::MAX, Some(YEAR)),
@@ -287,7 +287,7 @@ mod pause_tests {
             // Year 9999: far, clamped, no overflow.
             (
                 "Fri, 31 Dec 9999 23:59:59 GMT",
-                Some(Duration::from_secs(365 * 24 * 3600)),
+                Some(crate::lifecycle::FOREVER),
             ),
             ("Sunday, 06-Nov-94 08:49:37 GMT", None),
             ("tomorrow", None),

@@ -87,10 +87,8 @@ impl Shared {
     /// `until_shutdown`, as soon as shutdown starts: a retry's backoff does not hold up
     /// the exit). Returns false when the deadline has passed (the caller must give up).
     fn wait(&self, duration: Duration, until_shutdown: bool) -> bool {
-        // A wait too long to represent is capped: a year is "forever" for a backoff.
-        let until = crate::lifecycle::Deadline::after(duration)
-            .instant()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+        // A wait too long to represent is capped: "forever" for a backoff.
+        let until = crate::lifecycle::Deadline::after(duration).instant_or_forever();
         let mut state = self.lock();
         loop {
             let now = Instant::now();
@@ -347,9 +345,7 @@ impl<T: Transport> Worker<T> {
     /// Stops sending for `pause` (at most the configured maximum).
     fn pause(&mut self, name: &str, pause: Duration) {
         let pause = pause.min(self.policy.max_pause);
-        let until = crate::lifecycle::Deadline::after(pause)
-            .instant()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+        let until = crate::lifecycle::Deadline::after(pause).instant_or_forever();
         self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
         self.shared.rate_limited.report(format_args!(
             "{name} rate limit reached: sending paused for {:.1} s",
