@@ -75,11 +75,7 @@ pub enum LogFile {
 /// assert_eq!(path.extension().unwrap(), "log");
 /// ```
 pub fn default_log_file() -> PathBuf {
-    let name = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "app".to_owned());
+    let name = crate::host::program_name().unwrap_or_else(|| "app".to_owned());
     PathBuf::from("logs").join(format!("{name}.log"))
 }
 

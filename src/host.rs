@@ -42,3 +42,17 @@ mod tests {
         }
     }
 }
+
+/// The program's name: the executable's file name without its extension (`shop` for
+/// `/srv/shop` and `shop.exe`); `None` when it cannot be known. Each use chooses its own
+/// placeholder (`-` for syslog's APP-NAME, `app` for the default log file).
+pub(crate) fn program_name() -> Option<String> {
+    static NAME: OnceLock<Option<String>> = OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .filter(|s| !s.is_empty())
+    })
+    .clone()
+}

@@ -244,10 +244,7 @@ impl SyslogLayerBuilder {
 }
 
 fn program_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "-".to_owned())
+    crate::host::program_name().unwrap_or_else(|| "-".to_owned())
 }
 
 fn hostname() -> String {

@@ -95,7 +95,7 @@ use crate::notify::SCRUBBED;
 pub const TARGET: &str = "http";
 
 /// The name of request spans.
-pub const SPAN_NAME: &str = "request";
+pub const SPAN_NAME: &str = crate::record::REQUEST_SPAN;
 
 /// The request header that carries a request id in and out of the service.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -222,7 +222,7 @@ pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Sp
         // Named, so that the notifier knows it: sent only when no error of the request
         // was, and titled with the method and route.
         tracing::error!(
-            name: "http.response",
+            name: crate::notify::RESPONSE_EVENT,
             target: TARGET,
             parent: span,
             latency_ms,

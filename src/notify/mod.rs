@@ -1304,19 +1304,22 @@ impl Notifier {
                 .collect()
         };
         let panic = if record.target == "panic"
-            && record.fields.iter().any(|(k, _)| k == "panic.message")
+            && record
+                .fields
+                .iter()
+                .any(|(k, _)| k == crate::panic::FIELD_MESSAGE)
         {
             let mut fields = owned_fields();
             let mut info = PanicInfo::default();
             fields.retain(|(name, value)| {
                 let slot = match *name {
-                    "panic.message" => {
+                    crate::panic::FIELD_MESSAGE => {
                         info.message = value.to_text();
                         return false;
                     }
-                    "panic.location" => &mut info.location,
-                    "panic.thread" => &mut info.thread,
-                    "panic.backtrace" => &mut info.backtrace,
+                    crate::panic::FIELD_LOCATION => &mut info.location,
+                    crate::panic::FIELD_THREAD => &mut info.thread,
+                    crate::panic::FIELD_BACKTRACE => &mut info.backtrace,
                     _ => return true,
                 };
                 *slot = Some(value.to_text());
