@@ -30,19 +30,6 @@ pub(crate) fn hostname() -> Option<String> {
     .clone()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hostname_is_trimmed_and_stable() {
-        let a = super::hostname();
-        assert_eq!(a, super::hostname());
-        if let Some(name) = a {
-            assert!(!name.is_empty());
-            assert_eq!(name.trim(), name);
-        }
-    }
-}
-
 /// The program's name: the executable's file name without its extension (`shop` for
 /// `/srv/shop` and `shop.exe`); `None` when it cannot be known. Each use chooses its own
 /// placeholder (`-` for syslog's APP-NAME, `app` for the default log file).
@@ -55,4 +42,17 @@ pub(crate) fn program_name() -> Option<String> {
             .filter(|s| !s.is_empty())
     })
     .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hostname_is_trimmed_and_stable() {
+        let a = super::hostname();
+        assert_eq!(a, super::hostname());
+        if let Some(name) = a {
+            assert!(!name.is_empty());
+            assert_eq!(name.trim(), name);
+        }
+    }
 }
