@@ -53,8 +53,8 @@ pub enum Format {
     /// One JSON object per line (see [`JsonLayer`](crate::JsonLayer)).
     Json,
     /// One JSON object per line with Elastic Common Schema names (`@timestamp`,
-    /// `log.level`, `message`, `log.logger`, `ecs.version`, ...); see the README's
-    /// "Shipping logs" section for every key.
+    /// `log.level`, `message`, `log.logger`, `ecs.version`, ...); every key is on
+    /// [`EcsLayer`](crate::EcsLayer).
     Ecs,
 }
 

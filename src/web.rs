@@ -71,12 +71,56 @@
 //! ```
 //!
 //! Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the client
-//! address. `examples/web` is a complete service.
+//! address. `examples/web` is a complete service (`cargo run -p
+//! tracing-logbook-example-web`, then `curl -i localhost:3000/fail`); the README's copy
+//! of this code is compiled against axum by `scripts/check-readme.sh`.
+//!
+//! # What you get
+//!
+//! One line per request with its status and latency, inside the request span (`method`,
+//! `url`, `route`, `client.address`, `request_id` from `x-request-id` or a fresh UUID,
+//! the User-Agent, Referer, Content-Type and X-Forwarded-For headers, `status`); every
+//! line a handler logs carries the same span:
 //!
 //! ```text
-//! [2026-11-23 19:28:08.123456] INFO: http: 200 OK latency_ms=0.412 in request{method=GET url=/login?user=ann&password=*** route=/login client.address=127.0.0.1 request_id=5f0e… status=200}
-//! [2026-11-23 19:28:08.130001] ERROR: http: 500 Internal Server Error latency_ms=1.03 in request{method=GET url=/fail route=/fail … status=500}
+//! [2026-11-23 19:28:08.123456] INFO: http: 200 OK latency_ms=0.412 in request{method=GET url=/orders/7 request_id=5f0e3c… route=/orders/{id} client.address=127.0.0.1 http.request.header.user_agent=curl/8.5.0 status=200}
+//! [2026-11-23 19:28:08.130001] INFO: http: 404 Not Found latency_ms=0.051 in request{method=GET url=/nope request_id=8c41d2… client.address=127.0.0.1 status=404}
+//! [2026-11-23 19:28:08.140377] INFO: http: 200 OK latency_ms=0.233 in request{method=GET url="/login?user=ann&password=***" request_id=1b7a55… route=/login client.address=127.0.0.1 status=200}
+//! [2026-11-23 19:28:08.151208] ERROR: http: 500 Internal Server Error latency_ms=1.03 in request{method=GET url=/fail request_id=e2d9f0… route=/fail client.address=127.0.0.1 status=500}
+//! [2026-11-23 19:28:08.160544] CRITICAL: panic: thread 'tokio-runtime-worker' panicked at src/orders.rs:40:23: index out of bounds: the len is 0 but the index is 0 in request{method=GET url=/panic request_id=0c6e2b… route=/panic client.address=127.0.0.1}
+//! [2026-11-23 19:28:08.160790] WARNING: http: 500 Internal Server Error (the handler panicked) latency_ms=2.61 in request{method=GET url=/panic request_id=0c6e2b… route=/panic client.address=127.0.0.1 status=500}
 //! ```
+//!
+//! In production (`APP_ENV=production`, `ROLLBAR_ACCESS_TOKEN`) a 5xx response is one
+//! `error` item and a panicking handler one `critical` item with its backtrace, each with
+//! the request under Rollbar's `request` (method, url, route, status, headers, `user_ip`,
+//! `request_id`) and the span's fields under `custom.spans`; a 4xx is not an error and
+//! notifies nothing. Under concurrent requests each item carries its own request (tested
+//! with 200 concurrent mixed requests). tower-http's defaults would send a caught panic
+//! twice (its `DefaultOnFailure` logs the 500 at `ERROR` besides the panic's
+//! `CRITICAL`), which is why [`on_response`] logs a [`Panicked`] 500 as a `WARNING`.
+//! Whole example items are in the [`notify`](crate::notify) module.
+//!
+//! **Secrets** never reach the file or the tracker: secret query parameters (`password`,
+//! `token`, `api_key`, ... the notifier's scrub names) are recorded as `***`, and the
+//! Authorization and Cookie headers only as `***`.
+//!
+//! # Good to know
+//!
+//! * The request span is made at `ERROR` level, so a `RUST_LOG=warn` keeps it for
+//!   notifications (`RUST_LOG=info,http=warn` hides the lines of successful requests).
+//! * The notifier's usual deduplication applies, per route: the same failure on the
+//!   same route is sent once per 60 s, then as a `repeated N more times` summary that
+//!   carries the latest failed request
+//!   ([`dedup_window`](crate::notify::NotifyConfig::dedup_window)`(Duration::ZERO)`
+//!   sends every one).
+//! * Telemetry is the request's own last lines, never a neighbour's.
+//! * The panic hook waits (at most
+//!   [`PANIC_FLUSH_TIMEOUT`](crate::panic::PANIC_FLUSH_TIMEOUT), 3 s) until the panic's
+//!   notification is delivered, also when `CatchPanicLayer` then catches the panic: with
+//!   a slow tracker endpoint a panicking handler holds its worker thread that long.
+//! * With `LOG_FINGERS_CROSSED=debug`, the request span holds its `DEBUG` lines and
+//!   writes them only if the request fails ([`FingersCrossed`](crate::FingersCrossed)).
 
 use std::any::Any;
 use std::borrow::Cow;

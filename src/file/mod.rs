@@ -38,13 +38,33 @@ use output::FileOutput;
 ///   on it (UTC midnight by default, local midnight with
 ///   [`Timezone::Local`](crate::Timezone::Local)), so a record stamped
 ///   `23:59:59.999999` never lands in the next day's file. Days without records get no
-///   file. Names are described in [`DailyFileBuilder`].
+///   file. Names are Logbook's `TimedRotatingFileHandler`'s, described in
+///   [`DailyFileBuilder`]; with [`max_size`](DailyFileBuilder::max_size) a day continues
+///   in `app-2026-11-23.1.log`, `.2.log`, ...
+/// * **One stable name** (Unix): the configured path itself, `logs/app.log`, is a
+///   symbolic link to the dated file in use, moved atomically at each rollover, so
+///   `tail -F logs/app.log` follows the log across days. A log shipper should read the
+///   dated files, `logs/app-*.log` (which the link's name does not match), so nothing is
+///   read twice. A regular file already at the configured name is left alone (reported
+///   once).
 /// * **Restarts append**: an existing file is never truncated, also when the clock goes
-///   back to a date that already has a file.
-/// * **Retention**: only the newest [`max_files`](DailyFileBuilder::max_files) files of
-///   this log are kept, judged by the date (and size index) in their names, at startup
-///   and whenever a new file is started; files whose names are not exactly of this
-///   log's shape are never touched. Pruning runs on the writer thread.
+///   back to a date that already has a file (Logbook can wipe today's file on restart).
+/// * **Retention**: only the newest [`max_files`](DailyFileBuilder::max_files) days of
+///   this log are kept, judged by the date in their names, each with all its size pieces,
+///   at startup and at each rollover, on the writer thread. Only files whose names match
+///   this log's own pattern exactly (or that plus `.gz`) are deleted: `app-notes.log` and
+///   `app.log.gz` are never touched (Logbook's unanchored pattern deletes them).
+/// * **Compressed archives**, with [`Compression::Gzip`]: the files of past days become
+///   `app-2026-11-23.log.gz` on a thread of their own (`tracing-logbook-gzip`), never on
+///   the logging path or the writer's; a day counts once for retention, compressed or
+///   not. A crash never loses a day: a file is compressed to `app-2026-11-23.log.gz.tmp`,
+///   synced, renamed to `.gz`, and only then removed (the last two steps while no batch
+///   is being written, and only if the file did not grow meanwhile). A restart finishes
+///   what was left: a stale `.tmp` is redone, an original still beside its complete
+///   `.gz` (same CRC-32 and length as the `.gz`'s last gzip member) is just removed, and
+///   a past day reopened by a late line gets its new lines added to the `.gz` as one
+///   more gzip member (`zcat` reads it as one file). Tested across a day change with an
+///   injected clock, and from every state an interrupted compression can leave.
 /// * **Off the hot path**: the caller copies the record into a shared buffer and
 ///   returns; the `tracing-logbook-file` thread writes whole batches. A record reaches
 ///   the file within about a millisecond (the writer lets small batches grow that
@@ -83,6 +103,28 @@ use output::FileOutput;
 ///
 /// `DailyFile` is a cheap handle: clones share the same writer thread. Dropping the last
 /// clone flushes and stops the thread, waiting at most [`SHUTDOWN_TIMEOUT`] (5 s).
+/// [`flush`](DailyFile::flush), [`written_lines`](DailyFile::written_lines),
+/// [`dropped_lines`](DailyFile::dropped_lines) and
+/// [`failed_lines`](DailyFile::failed_lines) report what happened: every line handed
+/// over is counted once, in one of the three.
+///
+/// # With `init`
+///
+/// In staging and production, [`init`](crate::init) writes its lines, without colors,
+/// into a `DailyFile` at `LOG_FILE` (default `logs/<program name>.log`, relative to the
+/// working directory; `LOG_FILE=-` writes to stdout instead, for containers). The
+/// directory is created if missing; `LOG_FILE=logs/` (or any existing directory, or `.`)
+/// means the default name inside it. An unwritable path, or a dated name that cannot be
+/// opened as a regular file (an existing directory, a device, a symbolic link, a name
+/// too long), makes `init` return an error naming it. `LOG_FILE` keeps its bytes: a
+/// directory name that is not UTF-8 is used as it is, a file name that is not UTF-8 is
+/// an error naming it. A file system without a free inode is no error while today's
+/// file exists and can be appended to (that is reported on stderr). `init` prints one
+/// line on stderr saying where the lines go:
+///
+/// ```text
+/// [tracing-logbook] production: lines go to /srv/app/logs/app-2026-11-23.log (follow it with tail -F /srv/app/logs/app.log); errors are notified to Rollbar; the last lines are written when the Guard from init is dropped
+/// ```
 ///
 /// # Examples
 ///
@@ -502,8 +544,8 @@ impl DailyFileBuilder {
     /// `app-2026-11-23.log.gz`) on a background thread once the writer has moved on to
     /// a later day, and at start for the days an earlier run left uncompressed.
     /// Writing never waits for it; retention ([`max_files`](Self::max_files)) counts a
-    /// day the same whether its files are compressed or not. See the README's
-    /// "Compressed archives" for what a crash leaves behind.
+    /// day the same whether its files are compressed or not. What a crash leaves behind,
+    /// and how a restart finishes it: *Compressed archives* on [`DailyFile`].
     ///
     /// ```
     /// use tracing_logbook::{Compression, DailyFile};

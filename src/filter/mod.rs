@@ -39,6 +39,34 @@ pub const DEFAULT_LEVEL: Level = Level::Info;
 /// It is a [`Layer`] (a global filter: `registry().with(filter)`) and a [`Filter`] (a
 /// per-layer filter: `layer.with_filter(filter)`).
 ///
+/// # Syntax
+///
+/// tracing's directive syntax (`info,my_app::db=trace,App=warning`) with Logbook's seven
+/// levels, `TRACE DEBUG INFO NOTICE WARNING ERROR CRITICAL`, case-insensitively, `warn`
+/// beside `warning`, and tracing's numbers (`0` off, `1` error, `2` warning, `3` info,
+/// `4` debug, `5` trace): `notice` hides info and below; `info,App=critical` shows only
+/// critical events of `App`. [`notice!`](crate::notice) and
+/// [`critical!`](crate::critical) emit `INFO` and `ERROR` events marked with
+/// [`LEVEL_FIELD`](crate::LEVEL_FIELD), so other layers (JSON, OpenTelemetry) see them at
+/// `INFO` and `ERROR`; `warn!` prints `WARNING`. When no bare level is given
+/// (`my_app=trace`), other targets keep the default, [`DEFAULT_LEVEL`].
+///
+/// Levels are decided per callsite, so a disabled `trace!` costs what it costs under
+/// plain `tracing-subscriber` (tracing's interest cache is kept; there is a test for it).
+/// An invalid directive is an error naming the directive (and `RUST_LOG`, when read by
+/// [`Env::from_env`](crate::Env::from_env)); a bare word that is a misspelt level, a
+/// number or two directives missing their comma (`info levels=debug`) is not taken for a
+/// target name:
+///
+/// ```text
+/// invalid RUST_LOG value "info,db=loud": bad directive "db=loud": unknown level "loud": expected one of trace, debug, info, notice, warning (or warn), error, critical
+/// invalid RUST_LOG value "eror": bad directive "eror": unknown level: did you mean `error`? (for a target named eror, write eror=trace)
+/// ```
+///
+/// Inside a [`ReloadableFilter`], [`Guard::set_filter`](crate::Guard::set_filter) changes
+/// it while the program runs (an admin endpoint, a signal of its own), with the same
+/// syntax and errors.
+///
 /// # Examples
 ///
 /// ```

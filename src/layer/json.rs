@@ -59,6 +59,32 @@ use crate::sink::{LineWriter, Stdout};
 /// `"inf"` and `"-inf"`, as Logbook lines print them. The crate's own notices (`N lines
 /// dropped` after losses) are JSON lines of this shape too, with channel
 /// `tracing-logbook`.
+///
+/// # Shipping the daily files
+///
+/// `LOG_FORMAT=json` writes these lines to stdout or the daily files. A
+/// [Vector](https://vector.dev) configuration that ships the daily files to Loki:
+///
+/// ```toml
+/// [sources.app]
+/// type = "file"
+/// include = ["/srv/app/logs/app-*.log"]
+///
+/// [transforms.parsed]
+/// type = "remap"
+/// inputs = ["app"]
+/// source = """
+/// . = parse_json!(.message)
+/// .timestamp = parse_timestamp!(.timestamp, format: "%+")
+/// """
+///
+/// [sinks.loki]
+/// type = "loki"
+/// inputs = ["parsed"]
+/// endpoint = "http://loki.internal:3100"
+/// labels = { channel = "{{ channel }}", level = "{{ level }}" }
+/// encoding.codec = "json"
+/// ```
 pub struct JsonLayer<W = Stdout> {
     spine: Spine<Formatted<JsonLayout, W>>,
 }

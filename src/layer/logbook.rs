@@ -51,6 +51,47 @@ pub enum ColorChoice {
 ///
 /// Build it with [`LogbookLayer::builder`]; [`init`](crate::init) builds one for you.
 ///
+/// # The line
+///
+/// ```text
+/// [2026-11-23 19:28:08.123456] NOTICE: App: listening port=8080 in request{method=GET}
+/// ```
+///
+/// For an event with only a message the line is byte-identical to Logbook's default
+/// format, `[%Y-%m-%d %H:%M:%S.%f] LEVEL: channel: message`, in UTC with 6-digit
+/// microseconds; the tests compare it with output produced by Logbook 1.10.1 itself. The
+/// channel is the event's target (`target: "App"` prints `App`; `log` records keep their
+/// real, runtime target, and their key-values, `log::info!(user_id = 7; "...")`, are
+/// fields like tracing's). To give a whole program one channel, as `Logger("App")` does:
+/// [`Env::channel`](crate::Env::channel) or [`channel`](LogbookLayerBuilder::channel).
+///
+/// **Fields and spans**, which Logbook lacks, follow the message: ` key=value` for each
+/// field, then ` in outer{key=value}:inner` for the spans the event happened in, root
+/// first. Values (strings, `%display`, `?debug` and errors alike), field names and span
+/// names are bare when they are plain words and quoted with Rust escapes otherwise
+/// (`path="/a b"`, `error="timeout after 3s"`), so no value or name can read as a second
+/// field or record.
+///
+/// **Log forging and terminal injection are impossible**, a deliberate difference from
+/// Logbook, which writes messages raw: a newline in a message starts a continuation line
+/// indented by two spaces (so only real records start with `[`), trailing newlines are
+/// dropped, and ESC, every other control character, DEL, C1 controls, Unicode line
+/// separators and bidirectional overrides are written as `\u{1b}`-style escapes. Field
+/// values, span fields and channels never contain a raw newline.
+///
+/// **Colors** are Logbook's ColorizedStderrHandler's, wrapping the whole record: red for
+/// error and critical, yellow for notice and warning, light gray below. With
+/// [`ColorChoice::Auto`] they are on when stdout is a terminal, off when piped or when
+/// `NO_COLOR` is set; `LOG_COLOR=always` forces them.
+///
+/// **Local time** is opt-in (`LOG_TIMEZONE=local` or [`Timezone::Local`]) and printed
+/// with its offset, in Logbook's aware-datetime form: `[2026-11-23 20:28:08.123456+0100]`.
+/// It uses `time` 0.3.37 or later, whose offset lookup is sound in multi-threaded
+/// programs.
+///
+/// With the `opentelemetry` feature and tracing-opentelemetry's layer in the registry, a
+/// line inside a span ends with ` trace_id=… span_id=…`.
+///
 /// # Examples
 ///
 /// Composing it with your own layers:

@@ -107,6 +107,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+// Setup through `init`, Sentry's protocol, and whole example payloads: long, so in a file
+// of their own, shown after the reference above.
+#![doc = include_str!("guide.md")]
 
 mod backtrace;
 mod dedup;
