@@ -951,7 +951,7 @@ fn hostname() -> String {
 /// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
 /// tracker); see the [module docs](self). Built by `NotifyConfig::build` (with the
 /// `http-client` feature) or [`NotifyConfig::build_with_transport`]. A spine of one
-/// output, the [`Notifier`].
+/// output, the notifier (which can also be an output of a [`FanOut`](crate::FanOut)).
 pub struct NotifyLayer {
     spine: Spine<Notifier>,
 }
