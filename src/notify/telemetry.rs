@@ -1,0 +1,137 @@
+//! Telemetry: the recent lines an error takes along, kept per request span or in a
+//! sharded ring for lines outside requests, without an allocation per line.
+
+use super::*;
+
+/// A telemetry line as the hot path keeps it: overwritten in place, so the ring costs no
+/// allocation per line once it is full. Turned into a [`TelemetryLine`] only when an
+/// error takes it along.
+#[derive(Debug, Default)]
+pub(super) struct LineSlot {
+    level: Option<Level>,
+    timestamp_ms: u64,
+    /// The record's time to the nanosecond, to merge shards in order.
+    nanos: i128,
+    channel: String,
+    message: String,
+    fields: FieldList,
+}
+
+impl LineSlot {
+    fn fill(&mut self, record: &Record<'_>, timestamp_ms: u64) {
+        self.level = Some(record.level);
+        self.timestamp_ms = timestamp_ms;
+        self.nanos = record.time.unix_timestamp_nanos();
+        self.channel.clear();
+        self.channel.push_str(record.target);
+        self.message.clear();
+        self.message.push_str(record.message);
+        self.fields.clone_from(record.fields);
+    }
+
+    fn to_line(&self) -> TelemetryLine {
+        TelemetryLine {
+            level: self.level.unwrap_or(Level::Info),
+            timestamp_ms: self.timestamp_ms,
+            channel: self.channel.clone(),
+            message: self.message.clone(),
+            fields: self
+                .fields
+                .iter()
+                .map(|(k, v)| (k, v.to_owned_value()))
+                .collect(),
+        }
+    }
+}
+
+/// The last lines, newest last, bounded; slots are reused. On a request span, also
+/// whether an error of the request was notified (or folded into a summary).
+#[derive(Debug, Default)]
+pub(super) struct LineRing {
+    lines: VecDeque<LineSlot>,
+    pub(super) notified: bool,
+}
+
+impl LineRing {
+    pub(super) fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+        let mut slot = if self.lines.len() >= max {
+            self.lines.pop_front().unwrap_or_default()
+        } else {
+            LineSlot::default()
+        };
+        slot.fill(record, timestamp_ms);
+        self.lines.push_back(slot);
+    }
+
+    pub(super) fn lines(&self) -> Vec<TelemetryLine> {
+        self.lines.iter().map(LineSlot::to_line).collect()
+    }
+}
+
+/// How many rings the lines logged outside requests are spread over: each thread
+/// writes to one ring of its own (mostly), so threads logging at once do not contend on
+/// one lock. An error merges them.
+pub(super) const SHARDS: usize = 8;
+
+/// A ring on a cache line of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(super) struct Shard(Mutex<LineRing>);
+
+/// The lines logged outside requests, over [`SHARDS`] rings.
+#[derive(Debug)]
+pub(super) struct SharedLines {
+    shards: Box<[Shard]>,
+}
+
+impl SharedLines {
+    pub(super) fn new() -> SharedLines {
+        SharedLines {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+        }
+    }
+
+    /// This thread's ring.
+    fn mine(&self) -> &Mutex<LineRing> {
+        use std::cell::Cell;
+        use std::sync::atomic::AtomicUsize;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+        }
+        let i = SHARD
+            .try_with(|shard| {
+                if shard.get() == usize::MAX {
+                    shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+                }
+                shard.get()
+            })
+            .unwrap_or(0);
+        &self.shards[i].0
+    }
+
+    pub(super) fn push(&self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+        self.mine()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record, timestamp_ms, max);
+    }
+
+    /// The last `max` lines of all threads, oldest first.
+    pub(super) fn lines(&self, max: usize) -> Vec<TelemetryLine> {
+        let mut all: Vec<(i128, TelemetryLine)> = Vec::new();
+        for shard in self.shards.iter() {
+            let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
+            all.extend(ring.lines.iter().map(|slot| (slot.nanos, slot.to_line())));
+        }
+        // Stable: lines of one thread with the same time keep their order.
+        all.sort_by_key(|(nanos, _)| *nanos);
+        let skip = all.len().saturating_sub(max);
+        all.into_iter().skip(skip).map(|(_, line)| line).collect()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(super) fn unix_ms(t: time::OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
