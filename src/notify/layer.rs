@@ -158,80 +158,22 @@ impl Notifier {
         request: Option<&SpanRef>,
         timestamp_ms: u64,
     ) {
-        // One failed request, one notification: an error the handler logged is the
-        // request's notification, and its 5xx response line is then not sent.
-        let entry = request.and_then(|span| span.entry.as_ref());
         let is_response = record.name == RESPONSE_EVENT;
-        if let Some(entry) = entry {
-            if is_response {
-                if entry
-                    .read_side(self.id, |side: &LineRing| side.notified)
-                    .unwrap_or(false)
-                {
-                    return;
-                }
-            } else {
-                entry.with_side(self.id, LineRing::default, |side: &mut LineRing| {
-                    side.notified = true
-                });
-            }
+        if !self.first_of_request(request, is_response) {
+            return;
         }
         let message = match request {
             Some(span) if is_response => response_title(span, record.message),
             _ => record.message.to_owned(),
         };
-        let owned_fields = || -> Vec<(&'static str, FieldValue)> {
-            record
-                .fields
-                .iter()
-                .map(|(k, v)| (k, v.to_owned_value()))
-                .collect()
-        };
-        let panic = if record.target == "panic"
-            && record
-                .fields
-                .iter()
-                .any(|(k, _)| k == crate::panic::FIELD_MESSAGE)
-        {
-            let mut fields = owned_fields();
-            let mut info = PanicInfo::default();
-            fields.retain(|(name, value)| {
-                let slot = match *name {
-                    crate::panic::FIELD_MESSAGE => {
-                        info.message = value.to_text();
-                        return false;
-                    }
-                    crate::panic::FIELD_LOCATION => &mut info.location,
-                    crate::panic::FIELD_THREAD => &mut info.thread,
-                    crate::panic::FIELD_BACKTRACE => &mut info.backtrace,
-                    _ => return true,
-                };
-                *slot = Some(value.to_text());
-                false
-            });
-            Some((info, fields))
-        } else {
-            None
-        };
+        let panic = split_panic(record);
         // The event's fields as sent: a panic's without the hook's structured fields.
         let fields = || match &panic {
             Some((_, fields)) => fields.clone(),
-            None => owned_fields(),
+            None => owned_fields(record),
         };
         let panic_info = panic.as_ref().map(|(info, _)| info);
-        let error: Vec<ErrorLink> = record
-            .fields
-            .error_chain()
-            .map(|(_, chain)| {
-                chain
-                    .iter()
-                    .map(|link| ErrorLink {
-                        class: link.class.to_owned(),
-                        message: link.message.to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let error = error_links(record);
 
         let spans_of = || -> Vec<(&'static str, Fields)> {
             record
@@ -241,50 +183,15 @@ impl Notifier {
                 .collect()
         };
 
-        // Where it happened: the callsite, or for a panic the panic's own location and
-        // the module of its innermost application frame (not the hook's).
-        let (file, line, module) = match panic_info {
-            Some(p) => {
-                let (frames, _) =
-                    backtrace::panic_trace(p.backtrace.as_deref(), p.location.as_deref());
-                let (file, line, _) =
-                    backtrace::parse_location(p.location.as_deref().unwrap_or(""));
-                (
-                    (!file.is_empty()).then(|| file.to_owned()),
-                    line,
-                    backtrace::panic_module(&frames),
-                )
-            }
-            None => (
-                record.file.map(str::to_owned),
-                record.line,
-                record.module.map(str::to_owned),
-            ),
-        };
-        // The error's identity, the same as its fingerprint (see `Occurrence::fingerprint`):
-        // its classes (`panic` for a panic, whatever the message; each error class on its
-        // own) and where it happened (its group, else its callsite: a panic's location,
-        // an event's file and line, never a `log` record's runtime target), plus inside
-        // an HTTP request the route. A storm of any shape so folds into one item per
-        // window, and its summary names what its fingerprint names.
+        let (file, line, module) = location(record, panic_info);
         let group = is_response.then(|| message.clone());
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        occurrence::fingerprint_classes(panic_info.is_some(), &error).hash(&mut hasher);
-        match &group {
-            Some(group) => group.hash(&mut hasher),
-            None => occurrence::callsite(file.as_deref(), line, module.as_deref(), record.target)
-                .hash(&mut hasher),
-        }
-        if let Some(route) = request.and_then(|span| {
-            span.data
-                .fields
-                .iter()
-                .find(|(name, _)| matches!(*name, "route" | "http.route"))
-                .map(|(_, value)| value.to_owned_value().to_text())
-        }) {
-            route.hash(&mut hasher);
-        }
-        let key = hasher.finish();
+        let key = identity(
+            panic_info.is_some(),
+            &error,
+            group.as_deref(),
+            occurrence::callsite(file.as_deref(), line, module.as_deref(), record.target),
+            request,
+        );
         let make = |telemetry: Vec<TelemetryLine>, spans: Vec<(&'static str, Fields)>| Occurrence {
             level,
             timestamp_ms,
@@ -337,17 +244,151 @@ impl Notifier {
             self.drop_full();
             return;
         }
-        let telemetry: Vec<TelemetryLine> = if self.telemetry_size == 0 {
+        let telemetry = self.telemetry_for(request);
+        self.enqueue(make(telemetry, spans_of()));
+    }
+
+    /// One failed request, one notification: an error the handler logged is the
+    /// request's notification (marked on its span), and its 5xx response line is then
+    /// not sent. False for a response line that must not be sent.
+    fn first_of_request(&self, request: Option<&SpanRef>, is_response: bool) -> bool {
+        let Some(entry) = request.and_then(|span| span.entry.as_ref()) else {
+            return true;
+        };
+        if is_response {
+            return !entry
+                .read_side(self.id, |side: &LineRing| side.notified)
+                .unwrap_or(false);
+        }
+        entry.with_side(self.id, LineRing::default, |side: &mut LineRing| {
+            side.notified = true
+        });
+        true
+    }
+
+    /// The recent lines an item takes along: inside a request, that request's own,
+    /// never its neighbours'; outside, the shared ring's.
+    fn telemetry_for(&self, request: Option<&SpanRef>) -> Vec<TelemetryLine> {
+        if self.telemetry_size == 0 {
             Vec::new()
         } else if let Some(span) = request {
-            // Inside a request: that request's own lines, never its neighbours'.
             span.entry
                 .as_ref()
                 .and_then(|entry| entry.read_side(self.id, LineRing::lines))
                 .unwrap_or_default()
         } else {
             self.telemetry.lines(self.telemetry_size)
-        };
-        self.enqueue(make(telemetry, spans_of()));
+        }
     }
+}
+
+/// The record's fields, owned.
+fn owned_fields(record: &Record<'_>) -> Vec<(&'static str, FieldValue)> {
+    record
+        .fields
+        .iter()
+        .map(|(k, v)| (k, v.to_owned_value()))
+        .collect()
+}
+
+/// A panic hook's record: the panic (message, location, thread, backtrace, from the
+/// hook's structured fields) and the record's other fields.
+fn split_panic(record: &Record<'_>) -> Option<(PanicInfo, Vec<(&'static str, FieldValue)>)> {
+    let is_panic = record.target == "panic"
+        && record
+            .fields
+            .iter()
+            .any(|(k, _)| k == crate::panic::FIELD_MESSAGE);
+    if !is_panic {
+        return None;
+    }
+    let mut fields = owned_fields(record);
+    let mut info = PanicInfo::default();
+    fields.retain(|(name, value)| {
+        let slot = match *name {
+            crate::panic::FIELD_MESSAGE => {
+                info.message = value.to_text();
+                return false;
+            }
+            crate::panic::FIELD_LOCATION => &mut info.location,
+            crate::panic::FIELD_THREAD => &mut info.thread,
+            crate::panic::FIELD_BACKTRACE => &mut info.backtrace,
+            _ => return true,
+        };
+        *slot = Some(value.to_text());
+        false
+    });
+    Some((info, fields))
+}
+
+/// The links of the record's first error field, owned.
+fn error_links(record: &Record<'_>) -> Vec<ErrorLink> {
+    record
+        .fields
+        .error_chain()
+        .map(|(_, chain)| {
+            chain
+                .iter()
+                .map(|link| ErrorLink {
+                    class: link.class.to_owned(),
+                    message: link.message.to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where it happened: the callsite, or for a panic the panic's own location and the
+/// module of its innermost application frame (not the hook's).
+fn location(
+    record: &Record<'_>,
+    panic: Option<&PanicInfo>,
+) -> (Option<String>, Option<u32>, Option<String>) {
+    match panic {
+        Some(p) => {
+            let (frames, _) = backtrace::panic_trace(p.backtrace.as_deref(), p.location.as_deref());
+            let (file, line, _) = backtrace::parse_location(p.location.as_deref().unwrap_or(""));
+            (
+                (!file.is_empty()).then(|| file.to_owned()),
+                line,
+                backtrace::panic_module(&frames),
+            )
+        }
+        None => (
+            record.file.map(str::to_owned),
+            record.line,
+            record.module.map(str::to_owned),
+        ),
+    }
+}
+
+/// The error's identity (its dedup key), the same as its fingerprint (see
+/// `Occurrence::fingerprint`): its classes (`panic` for a panic, whatever the message;
+/// each error class on its own) and where it happened (its group, else its callsite: a
+/// panic's location, an event's file and line, never a `log` record's runtime target),
+/// plus inside an HTTP request the route. A storm of any shape so folds into one item
+/// per window, and its summary names what its fingerprint names.
+fn identity(
+    is_panic: bool,
+    error: &[ErrorLink],
+    group: Option<&str>,
+    callsite: impl Hash,
+    request: Option<&SpanRef>,
+) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    occurrence::fingerprint_classes(is_panic, error).hash(&mut hasher);
+    match group {
+        Some(group) => group.hash(&mut hasher),
+        None => callsite.hash(&mut hasher),
+    }
+    if let Some(route) = request.and_then(|span| {
+        span.data
+            .fields
+            .iter()
+            .find(|(name, _)| matches!(*name, "route" | "http.route"))
+            .map(|(_, value)| value.to_owned_value().to_text())
+    }) {
+        route.hash(&mut hasher);
+    }
+    hasher.finish()
 }
