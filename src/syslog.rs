@@ -417,6 +417,8 @@ impl SyslogLayer {
     }
 }
 
+layer::output! { [] SyslogLayer; }
+
 impl<S> Layer<S> for SyslogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -282,6 +282,8 @@ impl CaptureLayer {
     }
 }
 
+layer::output! { [] CaptureLayer; }
+
 impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -346,14 +346,16 @@ pub(crate) mod sealed {
 /// [`CaptureLayer`]: crate::testing::CaptureLayer
 pub trait Output: sealed::Sealed + Send + Sync + 'static {}
 
+/// Makes a public layer (a spine of one output, with an `into_output`) an [`Output`]
+/// of a [`FanOut`].
 macro_rules! output {
     ($([$($generics:tt)*] $ty:ty;)*) => {$(
-        impl<$($generics)*> sealed::Sealed for $ty {
-            fn into_boxed(self) -> sealed::Boxed {
-                sealed::Boxed(Box::new(self.into_output()))
+        impl<$($generics)*> $crate::layer::sealed::Sealed for $ty {
+            fn into_boxed(self) -> $crate::layer::sealed::Boxed {
+                $crate::layer::sealed::Boxed(Box::new(self.into_output()))
             }
         }
-        impl<$($generics)*> Output for $ty {}
+        impl<$($generics)*> $crate::layer::Output for $ty {}
     )*};
 }
 
@@ -361,9 +363,8 @@ output! {
     [W: LineWriter] crate::LogbookLayer<W>;
     [W: LineWriter] crate::JsonLayer<W>;
     [W: LineWriter] crate::EcsLayer<W>;
-    [] crate::syslog::SyslogLayer;
-    [] crate::testing::CaptureLayer;
 }
+pub(crate) use output;
 
 /// Several outputs behind one capture per event, with fingers-crossed buffering if you
 /// want it: the layer [`init`](crate::init) installs, built by hand from the same

@@ -31,13 +31,7 @@ impl NotifyLayer {
     }
 }
 
-impl crate::layer::sealed::Sealed for NotifyLayer {
-    fn into_boxed(self) -> crate::layer::sealed::Boxed {
-        crate::layer::sealed::Boxed(Box::new(self.into_output()))
-    }
-}
-
-impl crate::layer::Output for NotifyLayer {}
+crate::layer::output! { [] NotifyLayer; }
 
 impl<S> Layer<S> for NotifyLayer
 where
