@@ -292,7 +292,7 @@ fn error_fields_become_a_trace_chain_grouped_by_class_and_callsite() {
         .ends_with("notify.rs"));
     let fingerprint = data["fingerprint"].as_str().unwrap();
     assert!(
-        fingerprint.starts_with("LookupFailed<ParseIntError at ")
+        fingerprint.starts_with("LookupFailed<ParseIntError: invalid digit found in string at ")
             && fingerprint.contains("notify.rs:"),
         "{fingerprint}"
     );
@@ -719,8 +719,9 @@ fn different_error_classes_at_one_callsite_are_separate_items_and_summaries() {
     assert_eq!(handle.suppressed(), 28);
     let chain = |item: &Value| item["data"]["fingerprint"].as_str().unwrap().to_owned();
     let (lookup_item, parse_item) = (&items[0], &items[1]);
-    assert!(chain(lookup_item).starts_with("LookupFailed<ParseIntError at "));
-    assert!(chain(parse_item).starts_with("ParseIntError at "));
+    assert!(chain(lookup_item)
+        .starts_with("LookupFailed<ParseIntError: invalid digit found in string at "));
+    assert!(chain(parse_item).starts_with("ParseIntError: invalid digit found in string at "));
     let mut summaries: Vec<(String, String, u64)> = items[2..]
         .iter()
         .map(|s| {
@@ -740,13 +741,13 @@ fn different_error_classes_at_one_callsite_are_separate_items_and_summaries() {
         [
             (
                 chain(lookup_item),
-                "\"step 0 failed\" (LookupFailed<ParseIntError) repeated 9 more times in 3600 s"
+                "\"step 0 failed\" (LookupFailed<ParseIntError: invalid digit found in string) repeated 9 more times in 3600 s"
                     .to_owned(),
                 9
             ),
             (
                 chain(parse_item),
-                "\"step 1 failed\" (ParseIntError) repeated 19 more times in 3600 s".to_owned(),
+                "\"step 1 failed\" (ParseIntError: invalid digit found in string) repeated 19 more times in 3600 s".to_owned(),
                 19
             ),
         ]
@@ -1448,5 +1449,71 @@ fn a_cyclic_error_chain_is_cut_and_marked_on_the_line_and_in_the_item() {
     assert!(
         links.iter().all(|l| *l == ("Cyclic", "I am my own cause")),
         "{links:?}"
+    );
+}
+
+/// The usual central error type (`AppError` wrapping the database's error), logged at one
+/// callsite for every database failure: each cause is its own issue (the seed's "database
+/// is locked" was only ever a count under an earlier title), the same cause with other
+/// ids one, and within the dedup window a new cause is never swallowed.
+#[test]
+fn one_callsite_s_different_causes_are_different_issues() {
+    #[derive(Debug)]
+    struct SqliteError(String);
+    impl std::fmt::Display for SqliteError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for SqliteError {}
+    #[derive(Debug)]
+    struct AppError(SqliteError);
+    impl std::fmt::Display for AppError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            // thiserror's `#[error("database error: {0}")]`.
+            write!(f, "database error: {}", self.0)
+        }
+    }
+    impl std::error::Error for AppError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    fn respond(e: &AppError) {
+        tracing::error!(error = e as &dyn std::error::Error, "database error");
+    }
+    let causes = [
+        "UNIQUE constraint failed: users.email",
+        "FOREIGN KEY constraint failed",
+        "database is locked",
+        "no such table: orders",
+        "attempt to write a readonly database",
+        "database is locked",
+        "UNIQUE constraint failed: users.email",
+    ];
+    let (handle, items) = storm(|| {
+        for cause in causes {
+            respond(&AppError(SqliteError(cause.into())));
+        }
+        for id in [17, 18, 19] {
+            respond(&AppError(SqliteError(format!("user {id} not found"))));
+        }
+    });
+    let fingerprints: Vec<&str> = items
+        .iter()
+        .filter(|i| i["data"]["custom"]["repeated"].is_null())
+        .map(|i| i["data"]["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fingerprints.len(), 6, "{fingerprints:#?}");
+    assert!(fingerprints[2].starts_with("AppError<SqliteError: database is locked at "));
+    assert!(fingerprints[5].starts_with("AppError<SqliteError: user # not found at "));
+    // The two repeats and the two other ids were folded into summaries of their own cause.
+    assert_eq!(handle.suppressed(), 4);
+    // The cause is not repeated on the item's error value (thiserror's `{0}`).
+    let error = &items[0]["data"]["custom"]["fields"]["error"];
+    assert_eq!(
+        error, "database error: UNIQUE constraint failed: users.email",
+        "{:#}",
+        items[0]["data"]
     );
 }

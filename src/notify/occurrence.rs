@@ -178,17 +178,90 @@ impl Occurrence {
 }
 
 /// The first part of an occurrence's fingerprint: `panic` for a panic (whatever its
-/// message), the classes of the error chain outermost first (`Outer<Inner`), else
-/// `message`.
+/// message); for an error, the classes of its chain outermost first and the innermost
+/// cause's message with its particulars normalised away ([`cause_shape`]):
+/// `AppError<Error: database is locked`, `AppError<Error: UNIQUE constraint failed:
+/// users.email`; else `message`. So two different failures at one callsite (a locked
+/// database and a missing table, both `rusqlite::Error`) are two issues, and the same
+/// failure with other ids (`user 17 not found`, `user 18 not found`) one.
 pub(crate) fn fingerprint_classes(panic: bool, error: &[ErrorLink]) -> String {
     if panic {
         return super::PANIC_CLASS.to_owned();
     }
-    if error.is_empty() {
+    let Some(cause) = error.last() else {
         return "message".to_owned();
-    }
+    };
     let names: Vec<&str> = error.iter().map(|l| l.class.as_str()).collect();
-    names.join("<")
+    let mut key = names.join("<");
+    let shape = cause_shape(&cause.message);
+    if !shape.is_empty() {
+        key.push_str(": ");
+        key.push_str(&shape);
+    }
+    key
+}
+
+/// How many characters of a cause's message its shape keeps.
+const MAX_SHAPE: usize = 120;
+
+/// A cause's message without its particulars: each word holding a digit (numbers, ids,
+/// UUIDs, IP addresses and ports, dates) becomes `#`, each holding an `@` (e-mail
+/// addresses) `@`, and each quoted value (`'...'`, `"..."`, `` `...` ``) `'?'`; at most
+/// [`MAX_SHAPE`] characters, on one line. `user 17 not found` and `user 18 not found`
+/// have one shape; `database is locked` and `no such table: orders` have two.
+pub(crate) fn cause_shape(message: &str) -> String {
+    let mut out = String::new();
+    let mut chars = message.chars().peekable();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        let core =
+            word.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | ':' | '(' | ')' | '[' | ']'));
+        let (start, end) = match word.find(core) {
+            Some(i) if !core.is_empty() => (i, i + core.len()),
+            _ => (0, word.len()),
+        };
+        out.push_str(&word[..start]);
+        if core.contains('@') {
+            out.push('@');
+        } else if core.chars().any(|c| c.is_ascii_digit()) {
+            out.push('#');
+        } else {
+            out.push_str(core);
+        }
+        out.push_str(&word[end..]);
+        word.clear();
+    };
+    while let Some(c) = chars.next() {
+        if out.chars().count() >= MAX_SHAPE {
+            break;
+        }
+        match c {
+            '\'' | '"' | '`' => {
+                flush(&mut word, &mut out);
+                // A quoted value, up to its closing quote (or the end).
+                for q in chars.by_ref() {
+                    if q == c {
+                        break;
+                    }
+                }
+                out.push_str("'?'");
+            }
+            c if c.is_whitespace() => {
+                flush(&mut word, &mut out);
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            c if c.is_control() => {}
+            c => word.push(c),
+        }
+    }
+    flush(&mut word, &mut out);
+    let trimmed = out.trim_end();
+    trimmed.chars().take(MAX_SHAPE).collect()
 }
 
 /// The second part of an occurrence's fingerprint (unless a group replaces it): where
@@ -648,5 +721,71 @@ pub(crate) mod fixtures {
             host: "web-1".into(),
             scrubber: Scrubber::new([]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_s_shape_keeps_what_failed_and_drops_its_particulars() {
+        for (message, shape) in [
+            ("database is locked", "database is locked"),
+            ("no such table: orders", "no such table: orders"),
+            (
+                "UNIQUE constraint failed: users.email",
+                "UNIQUE constraint failed: users.email",
+            ),
+            ("user 17 not found", "user # not found"),
+            ("user 18 not found", "user # not found"),
+            ("row id=42, code 1555.", "row #, code #."),
+            ("connect to 10.0.0.7:5432 refused", "connect to # refused"),
+            ("no user 'ann' (ann@example.com)", "no user '?' (@)"),
+            (
+                "order 9f1c2e4a-1b7d-4c0e-9a6b-2f3e4d5c6b7a missing",
+                "order # missing",
+            ),
+            ("two\nlines\tand  spaces", "two lines and spaces"),
+            ("", ""),
+        ] {
+            assert_eq!(cause_shape(message), shape, "{message:?}");
+        }
+        assert!(cause_shape(&"x ".repeat(500)).chars().count() <= MAX_SHAPE);
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_innermost_cause_s_shape() {
+        let chain = |messages: &[(&str, &str)]| -> Vec<ErrorLink> {
+            messages
+                .iter()
+                .map(|(class, message)| ErrorLink {
+                    class: (*class).into(),
+                    message: (*message).into(),
+                })
+                .collect()
+        };
+        let locked = chain(&[
+            ("AppError", "database error"),
+            ("Error", "database is locked"),
+        ]);
+        let missing = chain(&[
+            ("AppError", "database error"),
+            ("Error", "no such table: x"),
+        ]);
+        assert_eq!(
+            fingerprint_classes(false, &locked),
+            "AppError<Error: database is locked"
+        );
+        assert_ne!(
+            fingerprint_classes(false, &locked),
+            fingerprint_classes(false, &missing)
+        );
+        assert_eq!(
+            fingerprint_classes(false, &chain(&[("NotFound", "user 17 not found")])),
+            fingerprint_classes(false, &chain(&[("NotFound", "user 18 not found")]))
+        );
+        assert_eq!(fingerprint_classes(true, &locked), "panic");
+        assert_eq!(fingerprint_classes(false, &[]), "message");
     }
 }

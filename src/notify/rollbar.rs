@@ -559,7 +559,7 @@ mod tests {
         assert_eq!(data["title"], "user 17 not saved");
         assert_eq!(
             data["fingerprint"],
-            "InsertFailed<SqliteFailure at src/pay.rs:42"
+            "InsertFailed<SqliteFailure: UNIQUE constraint failed: users.id (#) at src/pay.rs:42"
         );
         // Another id from the same callsite: the same fingerprint.
         let mut other = error_occurrence();
@@ -685,11 +685,11 @@ mod tests {
         let sent = item(&occ);
         assert_eq!(
             sent["data"]["body"]["message"]["body"],
-            "\"user 17 not saved\" (InsertFailed<SqliteFailure) repeated 3 more times in 60 s"
+            "\"user 17 not saved\" (InsertFailed<SqliteFailure: UNIQUE constraint failed: users.id (#)) repeated 3 more times in 60 s"
         );
         assert_eq!(
             sent["data"]["fingerprint"],
-            "InsertFailed<SqliteFailure at src/pay.rs:42"
+            "InsertFailed<SqliteFailure: UNIQUE constraint failed: users.id (#) at src/pay.rs:42"
         );
         let mut panic = occurrence();
         panic.panic = Some(PanicInfo {

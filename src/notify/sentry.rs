@@ -798,7 +798,10 @@ mod tests {
         assert_eq!(event["logentry"]["formatted"], "user 17 not saved");
         assert_eq!(
             event["fingerprint"],
-            json!(["InsertFailed<SqliteFailure", "src/pay.rs:42"])
+            json!([
+                "InsertFailed<SqliteFailure: UNIQUE constraint failed: users.id (#)",
+                "src/pay.rs:42"
+            ])
         );
         assert!(!event.to_string().contains("hunter2"));
     }

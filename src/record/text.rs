@@ -242,14 +242,34 @@ pub(crate) fn walk_error_chain<'e>(
 /// Appends `err: source: source's source`, the way an error and its causes read best on
 /// one line (every layout and both notification destinations use this form); a cyclic
 /// or overlong chain ends with its mark ([`ChainEnd::mark`]).
+///
+/// A cause whose text the error before it already shows is not repeated: thiserror's
+/// usual `#[error("database error: {0}")]` with `#[from]` reads `database error: sqlite
+/// error: X`, not `database error: sqlite error: X: sqlite error: X`.
 pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 'static)) {
-    let mut first = true;
+    let start = buf.len();
+    // Where the previous error's own text is in `buf`.
+    let mut previous: Option<(usize, usize)> = None;
+    let mut cause = String::new();
     let end = walk_error_chain(err, |e| {
-        if !first {
-            buf.push_str(": ");
+        let Some((a, b)) = previous else {
+            let _ = write!(buf, "{e}");
+            previous = Some((start, buf.len()));
+            return;
+        };
+        cause.clear();
+        let _ = write!(cause, "{e}");
+        if !cause.is_empty() && buf[a..b].contains(cause.as_str()) {
+            // Shown already: the next cause is compared with this one's text, which is
+            // a part of what is shown.
+            let at = a + buf[a..b].find(cause.as_str()).unwrap_or(0);
+            previous = Some((at, at + cause.len()));
+            return;
         }
-        first = false;
-        let _ = write!(buf, "{e}");
+        buf.push_str(": ");
+        let a = buf.len();
+        buf.push_str(&cause);
+        previous = Some((a, buf.len()));
     });
     buf.push_str(end.mark());
 }
