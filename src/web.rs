@@ -171,6 +171,19 @@ pub const HEADERS: [&str; 6] = [
 /// let _in_request = span.enter();
 /// tracing::info!("checking the password");
 /// ```
+///
+/// The span declares `user.id`, `user.name` and `user.email` empty: record them when the
+/// user is known, and every notification of the request names the user (`person` /
+/// `user`), also for an error logged after the handler returned, by a central error
+/// type's `IntoResponse`:
+///
+/// ```
+/// # let req = http::Request::get("/orders").body(()).unwrap();
+/// let span = tracing_logbook::web::request_span(&req, Some("/orders"), None);
+/// let _in_request = span.enter();
+/// // In an authentication middleware or the handler:
+/// tracing::Span::current().record("user.id", 42).record("user.name", "ann");
+/// ```
 pub fn request_span<B>(
     request: &http::Request<B>,
     route: Option<&str>,
@@ -233,6 +246,13 @@ pub fn request_span<B>(
         http.request.header.authorization = header("authorization").as_deref(),
         http.request.header.cookie = header("cookie").as_deref(),
         status = Empty,
+        // Declared empty, for the application to record once it knows the user (an
+        // authentication middleware or the handler: `Span::current().record("user.id",
+        // id)`); an error logged later inside the request, by a central `IntoResponse`
+        // for example, carries them.
+        user.id = Empty,
+        user.name = Empty,
+        user.email = Empty,
     )
 }
 

@@ -1384,6 +1384,32 @@ mod requests {
         assert_eq!(handle.suppressed(), 1);
     }
 
+    /// The usual axum shape: the user recorded on the request span by the handler (the
+    /// span declares the fields), the error logged after the handler returned, by a
+    /// central `impl IntoResponse for AppError`: the item has the request and the user.
+    #[test]
+    fn a_user_recorded_on_the_request_reaches_an_error_logged_after_the_handler() {
+        let (_, items) = in_memory(config(), || {
+            let span = web::request_span(&request("/orders"), Some("/orders"), None);
+            // The handler, with a span of its own that closes before the response.
+            let result: Result<(), &str> = span.in_scope(|| {
+                let _handler = tracing::info_span!("handler").entered();
+                span.record("user.id", 42).record("user.name", "ann");
+                Err("database is locked")
+            });
+            // `AppError::into_response`, inside the request span only.
+            let _in = span.enter();
+            if let Err(e) = result {
+                tracing::error!(error = e, "database error");
+            }
+        });
+        assert_eq!(items.len(), 1);
+        let data = &items[0]["data"];
+        assert_eq!(data["person"]["id"], "42", "{data:#}");
+        assert_eq!(data["person"]["username"], "ann");
+        assert_eq!(data["request"]["route"], "/orders");
+    }
+
     /// Behind a trusted proxy that appends its own `X-Forwarded-For` line (HAProxy), the
     /// client's forged first line is not the client: every line is read, in order.
     #[test]

@@ -2,6 +2,8 @@
 //! Rollbar (a loopback server, strict schema) and Sentry (a real Bugsink, see
 //! `tests/support/bugsink.rs`), the web example serving `POST /users/{id}` over SQLite.
 //!
+//! * The handler returns the central `AppError`, whose `IntoResponse` logs it after the
+//!   handler returned; the user is recorded on the request span.
 //! * A duplicate id is a primary-key violation: exactly one notification per failed
 //!   request, whose class is rusqlite's error type (`SqliteFailure`), whose causes are
 //!   its `source()` chain, with the request and the user. Two duplicates with different
