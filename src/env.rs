@@ -253,6 +253,8 @@ pub struct Env {
     pub(crate) file_builder: Vec<BuilderFn<crate::DailyFileBuilder>>,
     /// The program's own adjustments of the syslog builder ([`Env::syslog_builder`]).
     pub(crate) syslog_builder: Vec<BuilderFn<crate::syslog::SyslogLayerBuilder>>,
+    /// Whether secret fields and URL passwords are masked in every output.
+    pub(crate) scrub_lines: bool,
 }
 
 /// A change to a component's builder, kept by [`Env`] until `init` builds it.
@@ -304,6 +306,7 @@ impl Env {
             layers: Arc::default(),
             file_builder: Vec::new(),
             syslog_builder: Vec::new(),
+            scrub_lines: true,
         }
     }
 
@@ -707,6 +710,22 @@ impl Env {
         self
     }
 
+    /// Whether the value of a secret field (`password`, `token`, `secret`, `api_key`, the
+    /// other names the notifiers scrub, and those given to [`NotifyConfig::scrub`]) and
+    /// the password of a URL (`postgres://app:pw@db`) are masked as `***` in every output:
+    /// lines, JSON, syslog, not only notifications. On by default; `false` keeps lines raw
+    /// (notifications stay scrubbed whatever this says).
+    ///
+    /// [`NotifyConfig::scrub`]: crate::notify::NotifyConfig::scrub
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().scrub_lines(false);
+    /// ```
+    pub fn scrub_lines(mut self, on: bool) -> Env {
+        self.scrub_lines = on;
+        self
+    }
+
     /// Adjusts the daily file's builder with `f`: every setting of
     /// [`DailyFileBuilder`](crate::DailyFileBuilder) is reachable through `init`, those
     /// without an `Env` setter or a variable of their own included
@@ -919,6 +938,7 @@ impl fmt::Debug for Env {
             .field("file_mode", &format_args!("{:#o}", self.file_mode))
             .field("file_builder", &self.file_builder.len())
             .field("syslog_builder", &self.syslog_builder.len())
+            .field("scrub_lines", &self.scrub_lines)
             .finish_non_exhaustive()
     }
 }

@@ -432,6 +432,14 @@ fn assemble(
 > {
     let filter = env.build_filter()?;
     let max_level = filter.max_level();
+    // Secrets are masked at capture, for every output, with the notifiers' names.
+    let names: Vec<&str> = env
+        .notify
+        .iter()
+        .chain(env.sentry.iter())
+        .flat_map(|c| c.scrub_names())
+        .collect();
+    crate::record::scrub::Lines::configure(names, env.scrub_lines);
     let mut layers: Vec<Output> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 

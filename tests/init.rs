@@ -67,6 +67,16 @@ fn child() {
         return; // not a child: nothing to do
     };
     match scenario.as_str() {
+        "scrub" => {
+            // The notifier's own scrub names mask lines too; SCRUB_LINES=off keeps them raw.
+            let on = std::env::var("SCRUB_LINES").as_deref() != Ok("off");
+            let config = tracing_logbook::notify::NotifyConfig::new("token")
+                .endpoint("http://127.0.0.1:9/")
+                .scrub("iban");
+            let env = Env::development().notify(config).scrub_lines(on);
+            let _guard = tracing_logbook::init(env).unwrap();
+            tracing::info!(target: "App", iban = "DE02 1203", password = "hunter2", "paid");
+        }
         "development" => development(),
         "interest" => interest(),
         "production" => production(),
@@ -954,5 +964,22 @@ fn report_finds_the_cause_chain_of_every_error_type_main_returns() {
             Some("plain text".to_owned()),
             None,
         ]
+    );
+}
+
+#[cfg(feature = "http-client")]
+#[test]
+fn secrets_are_masked_in_lines_with_the_notifier_s_names_unless_turned_off() {
+    let (ok, stdout, stderr) = run_child("scrub", &[]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        ["INFO: App: paid iban=*** password=***"]
+    );
+    let (ok, stdout, stderr) = run_child("scrub", &[("SCRUB_LINES", "off")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(
+        log_lines(&stdout),
+        ["INFO: App: paid iban=\"DE02 1203\" password=hunter2"]
     );
 }

@@ -476,3 +476,36 @@ fn log_key_values_become_typed_fields() {
     // The next record does not inherit them.
     assert_eq!(records[1].field("n"), None);
 }
+
+/// Secrets never reach a line: a field the notifier scrubs (`password`, `token`, ...,
+/// whatever its type, also in span fields and `log` key-values) and a URL's password in
+/// a message or a value are masked at capture, for every output.
+#[test]
+fn secret_fields_and_url_passwords_are_masked_in_lines() {
+    let got = lines("trace", || {
+        let _in = tracing::info_span!("db", url = "postgres://app:two words@db/app").entered();
+        tracing::info!(
+            target: "App",
+            password = "hunter2",
+            passwd = 1234,
+            user.token = %"abc",
+            user = "ann",
+            "connecting to postgres://app:s3cret@db.internal:5432/x"
+        );
+    });
+    assert_eq!(
+        got,
+        [
+            "INFO: App: connecting to postgres://app:***@db.internal:5432/x password=*** \
+             passwd=*** user.token=*** user=ann in db{url=postgres://app:***@db/app}"
+        ]
+    );
+    let captured = tracing_logbook::testing::capture(|| {
+        log::warn!(target: "legacy", api_key = "k-123", id = 7; "with a key");
+    });
+    assert!(
+        captured.formatted()[0].ends_with("with a key api_key=*** id=7"),
+        "{:?}",
+        captured.formatted()
+    );
+}

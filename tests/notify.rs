@@ -1196,7 +1196,8 @@ mod http {
         );
         assert_eq!(
             data["body"]["telemetry"][0]["body"]["message"],
-            "retrying with Authorization: Bearer *** password=\"***\""
+            // Masked at capture (every output), so the line itself reads `password=***`.
+            "retrying with Authorization: Bearer *** password=***"
         );
         assert_eq!(
             data["person"],
@@ -1542,4 +1543,29 @@ fn one_callsite_s_different_causes_are_different_issues() {
         "{:#}",
         items[0]["data"]
     );
+}
+
+/// Without `capture_email`, an address in the message is scrubbed like the `user.email`
+/// field; with it, both are sent.
+#[test]
+fn emails_in_free_text_follow_capture_email() {
+    let (_, items) = in_memory(config(), || {
+        tracing::error!(
+            user.id = 7,
+            user.email = "ann@example.com",
+            "no mail for ann@example.com"
+        );
+    });
+    let data = &items[0]["data"];
+    assert_eq!(data["title"], "no mail for ***", "{data:#}");
+    assert!(!items[0].to_string().contains("ann@example.com"));
+    let (_, items) = in_memory(config().capture_email(true), || {
+        tracing::error!(
+            user.id = 7,
+            user.email = "ann@example.com",
+            "no mail for ann@example.com"
+        );
+    });
+    assert_eq!(items[0]["data"]["title"], "no mail for ann@example.com");
+    assert_eq!(items[0]["data"]["person"]["email"], "ann@example.com");
 }

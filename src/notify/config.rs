@@ -563,6 +563,11 @@ impl NotifyConfig {
         self
     }
 
+    /// The names given to [`scrub`](Self::scrub), for the masking of every output.
+    pub(crate) fn scrub_names(&self) -> impl Iterator<Item = &str> {
+        self.scrub.iter().map(String::as_str)
+    }
+
     /// How long connecting to the endpoint may take.
     ///
     /// ```
@@ -717,7 +722,8 @@ impl NotifyConfig {
                         .iter()
                         .map(String::as_str)
                         .chain((!self.capture_email).then_some("user.email")),
-                ),
+                )
+                .with_emails(!self.capture_email),
             },
             destination: self.destination(),
             policy: Policy {

@@ -121,7 +121,7 @@ mod layer;
 mod occurrence;
 mod request;
 mod rollbar;
-pub(crate) mod scrub;
+pub(crate) use crate::record::scrub;
 mod sentry;
 mod telemetry;
 mod transport;

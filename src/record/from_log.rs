@@ -83,7 +83,9 @@ impl<'kvs> VisitSource<'kvs> for Collect<'_> {
             self.0.push(OVERFLOW, Kind::Str(a, self.0.text.len()));
             return Ok(());
         };
-        if let Some(v) = value.to_bool() {
+        if super::scrub::Lines::get().masks(name) {
+            self.0.push_str(name, super::scrub::SCRUBBED);
+        } else if let Some(v) = value.to_bool() {
             self.0.push(name, Kind::Bool(v));
         } else if let Some(v) = value.to_i64() {
             self.0.push(name, Kind::I64(v));
@@ -92,12 +94,15 @@ impl<'kvs> VisitSource<'kvs> for Collect<'_> {
         } else if let Some(v) = value.to_f64() {
             self.0.push(name, Kind::F64(v));
         } else if let Some(v) = value.to_borrowed_str() {
+            let from = self.0.text.len();
             self.0.push_str(name, v);
+            self.0.mask_urls_from(from);
         } else {
             // `key:? = v`, `key:% = v` and other captured values: their own text.
             let a = self.0.text.len();
             let _ = write!(self.0.text, "{value}");
             self.0.push(name, Kind::Debug(a, self.0.text.len()));
+            self.0.mask_urls_from(a);
         }
         Ok(())
     }

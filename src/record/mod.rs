@@ -14,6 +14,7 @@
 
 pub(crate) mod from_log;
 pub(crate) mod otel;
+pub(crate) mod scrub;
 pub(crate) mod text;
 
 use std::cell::RefCell;
@@ -263,6 +264,19 @@ impl FieldList {
         self.items.is_empty()
     }
 
+    /// Masks URL passwords in the text written since `from` (the last value pushed).
+    #[inline]
+    pub(super) fn mask_urls_from(&mut self, from: usize) {
+        let before = self.text.len();
+        scrub::Lines::get().mask_urls(&mut self.text, from);
+        if self.text.len() != before {
+            // The last item's range ends where the text now ends.
+            if let Some((_, Kind::Str(_, b) | Kind::Debug(_, b))) = self.items.last_mut() {
+                *b = self.text.len();
+            }
+        }
+    }
+
     /// The heap bytes this list keeps alive.
     pub(crate) fn retained_size(&self) -> usize {
         self.text.capacity()
@@ -333,6 +347,7 @@ impl FieldList {
         text::walk_error_chain(value, |err| {
             let m0 = buf.len();
             let _ = write!(buf, "{err}");
+            scrub::Lines::get().mask_urls(buf, m0);
             let message = (m0, buf.len());
             let c0 = buf.len();
             let _ = write!(buf, "{err:?}");
@@ -436,51 +451,71 @@ impl Collect<'_> {
     }
 }
 
+impl Collect<'_> {
+    /// A secret field's value is never kept, whatever its type (see [`scrub::Lines`]).
+    #[inline]
+    fn masked(&mut self, field: &Field) -> bool {
+        if scrub::Lines::get().masks(field.name()) {
+            self.fields.push_str(field.name(), scrub::SCRUBBED);
+            return true;
+        }
+        false
+    }
+}
+
 impl Visit for Collect<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             if let Some(message) = self.message.as_deref_mut() {
+                let from = message.len();
                 message.push_str(value);
+                scrub::Lines::get().mask_urls(message, from);
                 return;
             }
         }
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
+            let from = self.fields.text.len();
             self.fields.push_str(field.name(), value);
+            self.fields.mask_urls_from(from);
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             if let Some(message) = self.message.as_deref_mut() {
+                let from = message.len();
                 let _ = write!(message, "{value:?}");
+                scrub::Lines::get().mask_urls(message, from);
                 return;
             }
         }
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
+            let from = self.fields.text.len();
             self.fields.push_debug(field.name(), value);
+            self.fields.mask_urls_from(from);
         }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
             self.fields.push_error(field.name(), value);
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
             self.fields.push(field.name(), Kind::I64(value));
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
             self.fields.push(field.name(), Kind::U64(value));
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if self.keep(field) {
+        if self.keep(field) && !self.masked(field) {
             self.fields.push(field.name(), Kind::F64(value));
         }
     }

@@ -254,11 +254,13 @@ pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 
     let end = walk_error_chain(err, |e| {
         let Some((a, b)) = previous else {
             let _ = write!(buf, "{e}");
+            super::scrub::Lines::get().mask_urls(buf, start);
             previous = Some((start, buf.len()));
             return;
         };
         cause.clear();
         let _ = write!(cause, "{e}");
+        super::scrub::Lines::get().mask_urls(&mut cause, 0);
         if !cause.is_empty() && buf[a..b].contains(cause.as_str()) {
             // Shown already: the next cause is compared with this one's text, which is
             // a part of what is shown.

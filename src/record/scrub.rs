@@ -1,4 +1,6 @@
-//! The one scrubbing point of every notification: [`Scrubber::scrub_payload`].
+//! The one scrubbing point of every notification: [`Scrubber::scrub_payload`]; and, for
+//! every output, the masking of secret fields and URL passwords at capture
+//! ([`Lines`]: the same names and the same URL rule, applied once per record).
 //!
 //! A destination builds its whole payload (a [`Value`]) from an occurrence without
 //! scrubbing anything; the worker then passes the finished payload through
@@ -61,6 +63,9 @@ pub const EXTRA_SCRUB_FIELDS: [&str; 8] = [
 #[derive(Clone, Debug)]
 pub(crate) struct Scrubber {
     names: Vec<String>,
+    /// Whether e-mail addresses in free text are scrubbed too (a notifier without
+    /// `capture_email`).
+    emails: bool,
 }
 
 /// A payload that went through [`Scrubber::scrub_payload`]: the only thing a destination
@@ -123,7 +128,16 @@ impl Scrubber {
             .collect();
         names.sort();
         names.dedup();
-        Scrubber { names }
+        Scrubber {
+            names,
+            emails: false,
+        }
+    }
+
+    /// Also scrubs e-mail addresses in free text (`ann@example.com` becomes `***`).
+    pub(crate) fn with_emails(mut self, on: bool) -> Scrubber {
+        self.emails = on;
+        self
     }
 
     fn matches_exact(&self, name: &str) -> bool {
@@ -194,7 +208,12 @@ impl Scrubber {
     pub(crate) fn scrub_text(&self, text: &str) -> Option<String> {
         let urls = scrub_userinfo(text);
         let base = urls.as_deref().unwrap_or(text);
-        self.scrub_pairs(base).or(urls)
+        let pairs = self.scrub_pairs(base);
+        if !self.emails {
+            return pairs.or(urls);
+        }
+        let base = pairs.as_deref().unwrap_or(base);
+        scrub_emails(base).or(pairs).or(urls)
     }
 
     fn scrub_pairs(&self, text: &str) -> Option<String> {
@@ -568,9 +587,56 @@ fn spaced_userinfo_at(text: &str, after: usize, end: usize) -> Option<usize> {
     userinfo_end(&text[after..url_stop]).map(|at| after + at)
 }
 
+/// Replaces every e-mail address of `text` (`local@domain.tld`: a local part of
+/// letters, digits and `._%+-`, a dotted domain) by [`SCRUBBED`]; `None` when there is
+/// none. Linear in the text.
+fn scrub_emails(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
+    let domain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-');
+    let mut out = String::new();
+    let mut cursor = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'@' {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while start > cursor && local(b[start - 1]) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < b.len() && domain(b[end]) {
+            end += 1;
+        }
+        // The domain without a trailing dot (the end of a sentence).
+        while end > i + 1 && b[end - 1] == b'.' {
+            end -= 1;
+        }
+        let host = &text[i + 1..end];
+        let dotted = host.rsplit_once('.').is_some_and(|(name, tld)| {
+            !name.is_empty() && tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic())
+        });
+        if start < i && dotted {
+            out.push_str(&text[cursor..start]);
+            out.push_str(SCRUBBED);
+            cursor = end;
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    if cursor == 0 {
+        return None;
+    }
+    out.push_str(&text[cursor..]);
+    Some(out)
+}
+
 /// Replaces the userinfo password of every `scheme://` URL in `text` (up to whitespace,
 /// or past it for a password with whitespace: [`spaced_userinfo_at`]).
-fn scrub_userinfo(text: &str) -> Option<String> {
+pub(crate) fn scrub_userinfo(text: &str) -> Option<String> {
     if !text.contains("://") {
         return None;
     }
@@ -657,6 +723,62 @@ fn percent_decode_lossy(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+// === every output: secrets masked at capture ===
+
+/// What the capture masks in every record, for every output (lines, JSON, syslog,
+/// notifications): the value of a field whose name the notifier scrubs (the defaults and
+/// the names given to the notifiers `init` builds), and the password of a URL in any
+/// string value or message. On by default; [`Env::scrub_lines`](crate::Env::scrub_lines)
+/// turns it off for a program that wants its own lines raw (notifications are scrubbed
+/// whatever it says).
+#[derive(Debug)]
+pub(crate) struct Lines {
+    names: Scrubber,
+    on: std::sync::atomic::AtomicBool,
+}
+
+static LINES: std::sync::OnceLock<Lines> = std::sync::OnceLock::new();
+
+impl Lines {
+    /// The process's masking, with the default names unless [`Lines::configure`] came
+    /// first.
+    #[inline]
+    pub(crate) fn get() -> &'static Lines {
+        LINES.get_or_init(|| Lines {
+            names: Scrubber::new([]),
+            on: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Sets the names (beside the defaults) and whether masking is on; called by `init`
+    /// before the first record. The names are set once per process; `on` each time.
+    pub(crate) fn configure<'a>(extra: impl IntoIterator<Item = &'a str>, on: bool) {
+        let lines = LINES.get_or_init(|| Lines {
+            names: Scrubber::new(extra),
+            on: std::sync::atomic::AtomicBool::new(on),
+        });
+        lines.on.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the value of a field called `name` is masked.
+    #[inline]
+    pub(crate) fn masks(&self, name: &str) -> bool {
+        self.on.load(std::sync::atomic::Ordering::Relaxed) && self.names.is_secret(name)
+    }
+
+    /// Masks URL passwords in `text` in place (a cheap look for `://` first).
+    #[inline]
+    pub(crate) fn mask_urls(&self, text: &mut String, from: usize) {
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) || !text[from..].contains("://") {
+            return;
+        }
+        if let Some(masked) = scrub_userinfo(&text[from..]) {
+            text.truncate(from);
+            text.push_str(&masked);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -907,6 +1029,26 @@ mod tests {
                 ("password=", None),
             ],
         );
+    }
+
+    #[test]
+    fn emails_in_free_text_only_when_asked() {
+        let plain = Scrubber::new([]);
+        let text = "mail ann.o'hara+x@mail.example.com, bob@example.org. or me@localhost";
+        assert_eq!(plain.scrub_text(text), None);
+        let emails = Scrubber::new([]).with_emails(true);
+        assert_eq!(
+            emails.scrub_text(text).as_deref(),
+            Some("mail ann.o'***, ***. or me@localhost")
+        );
+        // A URL's scrubbed password stays as it was; an @ alone is no address.
+        assert_eq!(
+            emails
+                .scrub_text("postgres://app:pw@db.internal/x and @ann")
+                .as_deref(),
+            Some("postgres://app:***@db.internal/x and @ann")
+        );
+        assert_eq!(emails.scrub_text(&"@".repeat(10_000)), None);
     }
 
     #[test]
