@@ -114,8 +114,23 @@ impl Guard {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn set_filter(&self, spec: &str) -> Result<(), Error> {
-        self.filter.set(crate::env::parse_filter(spec)?);
-        Ok(())
+        self.filter_handle().set_filter(spec)
+    }
+
+    /// A handle on the level filter, to clone into an admin endpoint or a signal handler:
+    /// its [`set_filter`](FilterHandle::set_filter) and [`filter`](FilterHandle::filter)
+    /// are the guard's, without sharing the guard.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("info")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// let handle = guard.filter_handle();
+    /// std::thread::spawn(move || handle.set_filter("debug")).join().unwrap()?;
+    /// assert_eq!(guard.filter(), "debug");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn filter_handle(&self) -> FilterHandle {
+        FilterHandle(self.filter.clone())
     }
 
     /// The level directives in force (as given to `RUST_LOG` or
@@ -285,6 +300,46 @@ impl Drop for Guard {
     }
 }
 
+/// A cloneable handle on the level filter of a [`Guard`] ([`Guard::filter_handle`]).
+#[derive(Clone)]
+pub struct FilterHandle(crate::ReloadableFilter);
+
+impl FilterHandle {
+    /// Replaces the level directives, as [`Guard::set_filter`] does.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `RUST_LOG` and the bad directive; the filter is unchanged.
+    ///
+    /// ```
+    /// let (_dispatch, guard) = tracing_logbook::build(tracing_logbook::Env::new(tracing_logbook::Mode::Test))?;
+    /// assert!(guard.filter_handle().set_filter("eror").is_err());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn set_filter(&self, spec: &str) -> Result<(), Error> {
+        self.0.set(crate::env::parse_filter(spec)?);
+        Ok(())
+    }
+
+    /// The level directives in force.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test).filter("notice")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.filter_handle().filter(), "notice");
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn filter(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl fmt::Debug for FilterHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FilterHandle").field(&self.filter()).finish()
+    }
+}
+
 /// One output of the subscriber `init` builds: every output reads the one record the
 /// [`Spine`] captures per event.
 type Output = Box<dyn Emit>;
@@ -440,6 +495,7 @@ fn assemble(
         .flat_map(|c| c.scrub_names())
         .collect();
     crate::record::scrub::Lines::configure(names, env.scrub_lines);
+    warn_hidden_notifications(&env, &filter);
     let mut layers: Vec<Output> = Vec::new();
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
 
@@ -568,6 +624,31 @@ fn assemble(
         born: Born::default(),
     };
     Ok((dispatch, guard, max_level))
+}
+
+/// Says once, at start-up, when `RUST_LOG` hides what a notifier would send: with
+/// `RUST_LOG=critical` and notifications of errors, an `ERROR` event never reaches the
+/// notifier (the filter comes first), and nothing else would say so.
+fn warn_hidden_notifications(env: &Env, filter: &crate::LogbookFilter) {
+    let notifiers = [
+        (env.rollbar_notifies(), env.notify.as_ref(), "Rollbar"),
+        (env.sentry_notifies(), env.sentry.as_ref(), "Sentry"),
+    ];
+    for (on, config, name) in notifiers {
+        let Some(config) = config.filter(|_| on) else {
+            continue;
+        };
+        let threshold = config.threshold_level();
+        let shown = filter.default_level();
+        if shown.is_none_or(|shown| shown > threshold) {
+            let spec = env.filter.as_deref().unwrap_or("");
+            crate::diag::report(format_args!(
+                "RUST_LOG={spec} hides {threshold} events, which the {name} notifier sends: \
+                 they are not notified (the level filter comes first; RUST_LOG={} sends them)",
+                threshold.as_str().to_ascii_lowercase()
+            ));
+        }
+    }
 }
 
 /// The notifier for `config`; `var` is the variable that enabled it, named in the error

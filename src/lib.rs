@@ -226,7 +226,7 @@ pub use env::{
 pub use error::Error;
 pub use file::{Compression, DailyFile, DailyFileBuilder};
 pub use filter::{FilterError, LogbookFilter, ReloadableFilter, DEFAULT_LEVEL};
-pub use init::{build, init, Guard};
+pub use init::{build, init, FilterHandle, Guard};
 pub use layer::crossed::{BufferStats, FingersCrossed};
 pub use layer::ecs::{EcsLayer, EcsLayerBuilder};
 pub use layer::json::{JsonLayer, JsonLayerBuilder};

@@ -186,6 +186,15 @@ impl Captured {
     }
 }
 
+/// Installs the `log` bridge once for the process, unless another logger is installed.
+fn install_bridge() {
+    static BRIDGE: std::sync::Once = std::sync::Once::new();
+    BRIDGE.call_once(|| {
+        // Fails only when a logger is installed already (then `log` goes there).
+        let _ = crate::record::from_log::install(log::LevelFilter::Trace);
+    });
+}
+
 /// A [`Layer`] that stores every event it sees as a [`Record`].
 #[derive(Debug)]
 pub struct CaptureLayer {
@@ -243,14 +252,46 @@ impl CaptureLayer {
 /// assert_eq!(records[1].message, "from log");
 /// ```
 pub fn capture(f: impl FnOnce()) -> Captured {
-    static BRIDGE: std::sync::Once = std::sync::Once::new();
-    BRIDGE.call_once(|| {
-        // Fails only when a logger is installed already (then `log` goes there).
-        let _ = crate::record::from_log::install(log::LevelFilter::Trace);
-    });
+    install_bridge();
     let (layer, captured) = CaptureLayer::new();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     captured
+}
+
+/// [`capture`] for async tests (`#[tokio::test]`, any runtime and flavor): runs `fut`
+/// with a subscriber that captures every event of it, whichever thread polls it, and
+/// returns its output and what was captured. Tasks it spawns are the runtime's, not its
+/// own: their events are captured when they are instrumented with the current
+/// dispatcher (`task.with_current_subscriber()`), as tracing's own `WithSubscriber`
+/// requires. The `log` bridge is installed as by [`capture`].
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Wake, Waker};
+/// #     struct W; impl Wake for W { fn wake(self: std::sync::Arc<Self>) {} }
+/// #     let waker = Waker::from(std::sync::Arc::new(W));
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(&waker)) { return v; } }
+/// # }
+/// # block_on(async {
+/// // In a `#[tokio::test] async fn`:
+/// let (total, logs) = tracing_logbook::testing::capture_async(async {
+///     tracing::info!(target: "shop", items = 3, "checked out");
+///     3 * 4
+/// })
+/// .await;
+/// assert_eq!(total, 12);
+/// assert!(logs.has(tracing_logbook::Level::Info, "checked out"));
+/// # });
+/// ```
+pub async fn capture_async<F: std::future::Future>(fut: F) -> (F::Output, Captured) {
+    use tracing::instrument::WithSubscriber as _;
+    install_bridge();
+    let (layer, captured) = CaptureLayer::new();
+    let output = fut
+        .with_subscriber(tracing_subscriber::registry().with(layer))
+        .await;
+    (output, captured)
 }
 
 impl Emit for Captured {

@@ -77,6 +77,12 @@ fn child() {
             let _guard = tracing_logbook::init(env).unwrap();
             tracing::info!(target: "App", iban = "DE02 1203", password = "hunter2", "paid");
         }
+        "hidden" => {
+            let config =
+                tracing_logbook::notify::NotifyConfig::new("token").endpoint("http://127.0.0.1:9/");
+            let env = Env::from_env().unwrap().notify(config);
+            let _guard = tracing_logbook::init(env).unwrap();
+        }
         "development" => development(),
         "interest" => interest(),
         "production" => production(),
@@ -982,4 +988,23 @@ fn secrets_are_masked_in_lines_with_the_notifier_s_names_unless_turned_off() {
         log_lines(&stdout),
         ["INFO: App: paid iban=\"DE02 1203\" password=hunter2"]
     );
+}
+
+#[cfg(feature = "http-client")]
+#[test]
+fn a_rust_log_that_hides_the_notifier_s_threshold_is_said_at_start_up() {
+    let (ok, stdout, stderr) = run_child("hidden", &[("RUST_LOG", "critical")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "RUST_LOG=critical hides ERROR events, which the Rollbar notifier sends: they are \
+             not notified"
+        ),
+        "{stderr}"
+    );
+    for spec in ["error", "info,noisy=critical"] {
+        let (ok, stdout, stderr) = run_child("hidden", &[("RUST_LOG", spec)]);
+        assert!(ok, "{stdout}\n{stderr}");
+        assert!(!stderr.contains("hides"), "{spec}: {stderr}");
+    }
 }

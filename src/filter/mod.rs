@@ -281,6 +281,16 @@ impl LogbookFilter {
             .unwrap_or(LevelFilter::TRACE)
     }
 
+    /// The level of targets that no directive names: the bare level (`None` for `off`),
+    /// else [`DEFAULT_LEVEL`].
+    pub(crate) fn default_level(&self) -> Option<Level> {
+        self.statics
+            .iter()
+            .rev()
+            .find(|d| d.target.is_none())
+            .map_or(Some(DEFAULT_LEVEL), |d| d.level)
+    }
+
     /// The least severe level that every target shows (at it and above the filter need
     /// not be asked), or `None` when that depends on more than the level (a span
     /// directive, or a target that is `off`).

@@ -563,6 +563,11 @@ impl NotifyConfig {
         self
     }
 
+    /// The least severe level sent (see [`threshold`](Self::threshold)).
+    pub(crate) fn threshold_level(&self) -> Level {
+        self.threshold
+    }
+
     /// The names given to [`scrub`](Self::scrub), for the masking of every output.
     pub(crate) fn scrub_names(&self) -> impl Iterator<Item = &str> {
         self.scrub.iter().map(String::as_str)
