@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::file::Compression;
 use crate::filter::LogbookFilter;
 use crate::layer::crossed::FingersCrossed;
-use crate::layer::logbook::ColorChoice;
+use crate::layer::logbook::{ColorChoice, SpanFields};
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";
@@ -37,6 +37,9 @@ pub const LOG_MAX_SIZE_MIN: u64 = 64 * 1024;
 pub const LOG_FLUSH_ON_SIGNALS: &str = "LOG_FLUSH_ON_SIGNALS";
 /// The variable choosing the line format: `logbook` (default), `json` or `ecs`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// The variable choosing how much of a request span a Logbook line shows: `identity`
+/// (default), `all` or `none` (see [`SpanFields`]).
+pub const LOG_SPAN_FIELDS: &str = "LOG_SPAN_FIELDS";
 /// The variable choosing how past days' files are kept: `none` (default) or `gzip`
 /// (`app-2026-11-23.log.gz`, see [`Compression`]).
 pub const LOG_COMPRESS: &str = "LOG_COMPRESS";
@@ -191,6 +194,7 @@ impl fmt::Display for Mode {
 /// | `LOG_COLOR` | `auto`, `always`, `never` (`NO_COLOR` also disables `auto`) | `auto` |
 /// | `LOG_TIMEZONE` | `utc`, `local`, `+HH:MM` | `utc` |
 /// | `LOG_FORMAT` | `logbook`, `json`, `ecs` (Elastic Common Schema JSON) | `logbook` |
+/// | `LOG_SPAN_FIELDS` | `identity`, `all`, `none`: a request span's fields on each Logbook line inside it (see [`SpanFields`]) | `identity` |
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
@@ -255,6 +259,8 @@ pub struct Env {
     pub(crate) syslog_builder: Vec<BuilderFn<crate::syslog::SyslogLayerBuilder>>,
     /// Whether secret fields and URL passwords are masked in every output.
     pub(crate) scrub_lines: bool,
+    /// How much of a request span a Logbook line shows.
+    pub(crate) span_fields: SpanFields,
 }
 
 /// A change to a component's builder, kept by [`Env`] until `init` builds it.
@@ -307,6 +313,7 @@ impl Env {
             file_builder: Vec::new(),
             syslog_builder: Vec::new(),
             scrub_lines: true,
+            span_fields: SpanFields::Identity,
         }
     }
 
@@ -416,6 +423,20 @@ impl Env {
                     "expected utc, local, or an offset such as +05:30",
                 )
             })?;
+        }
+        if let Some(value) = lookup(LOG_SPAN_FIELDS) {
+            env.span_fields = match value.as_str() {
+                "identity" => SpanFields::Identity,
+                "all" => SpanFields::All,
+                "none" => SpanFields::None,
+                _ => {
+                    return Err(Error::value(
+                        LOG_SPAN_FIELDS,
+                        value,
+                        "expected identity, all or none",
+                    ))
+                }
+            };
         }
         if let Some(value) = lookup(LOG_FORMAT) {
             env.format = match value.as_str() {
@@ -726,6 +747,17 @@ impl Env {
         self
     }
 
+    /// How much of a request span each Logbook line inside it shows (`LOG_SPAN_FIELDS`,
+    /// see [`SpanFields`]).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().span_fields(tracing_logbook::SpanFields::All);
+    /// ```
+    pub fn span_fields(mut self, span_fields: SpanFields) -> Env {
+        self.span_fields = span_fields;
+        self
+    }
+
     /// Adjusts the daily file's builder with `f`: every setting of
     /// [`DailyFileBuilder`](crate::DailyFileBuilder) is reachable through `init`, those
     /// without an `Env` setter or a variable of their own included
@@ -939,6 +971,7 @@ impl fmt::Debug for Env {
             .field("file_builder", &self.file_builder.len())
             .field("syslog_builder", &self.syslog_builder.len())
             .field("scrub_lines", &self.scrub_lines)
+            .field("span_fields", &self.span_fields)
             .finish_non_exhaustive()
     }
 }
@@ -954,6 +987,24 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Env::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn span_fields_from_the_environment() {
+        assert_eq!(env(&[]).unwrap().span_fields, SpanFields::Identity);
+        assert_eq!(
+            env(&[("LOG_SPAN_FIELDS", "all")]).unwrap().span_fields,
+            SpanFields::All
+        );
+        assert_eq!(
+            env(&[("LOG_SPAN_FIELDS", "none")]).unwrap().span_fields,
+            SpanFields::None
+        );
+        let err = env(&[("LOG_SPAN_FIELDS", "some")]).unwrap_err().to_string();
+        assert!(
+            err.contains("LOG_SPAN_FIELDS") && err.contains("some"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -703,7 +703,8 @@ fn formatted<W: LineWriter>(env: &Env, color: ColorChoice, writer: W) -> Output 
 pub(crate) fn logbook_builder(env: &Env) -> crate::layer::logbook::LogbookLayerBuilder {
     let mut builder = LogbookLayer::builder()
         .timezone(env.timezone)
-        .color(env.color);
+        .color(env.color)
+        .span_fields(env.span_fields);
     if let Some(clock) = &env.clock {
         builder = builder.shared_clock(clock.clone());
     }

@@ -221,7 +221,7 @@ pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
     default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR,
     LOG_COMPRESS, LOG_FILE, LOG_FINGERS_CROSSED, LOG_FLUSH_ON_SIGNALS, LOG_FORMAT, LOG_MAX_FILES,
-    LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_TIMEZONE, RUST_LOG,
+    LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_SPAN_FIELDS, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
 pub use file::{Compression, DailyFile, DailyFileBuilder};
@@ -230,7 +230,7 @@ pub use init::{build, init, FilterHandle, Guard};
 pub use layer::crossed::{BufferStats, FingersCrossed};
 pub use layer::ecs::{EcsLayer, EcsLayerBuilder};
 pub use layer::json::{JsonLayer, JsonLayerBuilder};
-pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
+pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder, SpanFields};
 pub use layer::{Buffers, FanOut, FanOutBuilder, Output};
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::{Counts, SHUTDOWN_TIMEOUT};

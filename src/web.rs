@@ -277,6 +277,7 @@ pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Sp
     let code = status.as_u16();
     if response.extensions().get::<Panicked>().is_some() {
         tracing::warn!(
+            name: crate::record::RESPONSE_EVENT,
             target: TARGET,
             parent: span,
             latency_ms,
@@ -293,7 +294,13 @@ pub fn on_response<B>(response: &http::Response<B>, latency: Duration, span: &Sp
             "{code} {reason}"
         );
     } else {
-        tracing::info!(target: TARGET, parent: span, latency_ms, "{code} {reason}");
+        tracing::info!(
+            name: crate::record::RESPONSE_EVENT,
+            target: TARGET,
+            parent: span,
+            latency_ms,
+            "{code} {reason}"
+        );
     }
 }
 

@@ -16,6 +16,9 @@ fn layer(out: &CaptureWriter) -> LogbookLayer<CaptureWriter> {
     LogbookLayer::builder()
         .clock(ManualClock::new(datetime!(2026-11-23 19:28:08.123456 UTC)))
         .color(ColorChoice::Never)
+        // Every span field, request spans' too: these tests are about how fields print
+        // (the default, a request's identity, has its own test below).
+        .span_fields(tracing_logbook::SpanFields::All)
         .build(out.clone())
 }
 
@@ -507,5 +510,63 @@ fn secret_fields_and_url_passwords_are_masked_in_lines() {
         captured.formatted()[0].ends_with("with a key api_key=*** id=7"),
         "{:?}",
         captured.formatted()
+    );
+}
+
+/// Inside a request span, a line shows the request's identity (by default); its response
+/// line shows the whole request; `all` and `none` say more and less. Other spans always
+/// show their fields.
+#[test]
+fn request_spans_show_their_identity_on_lines_and_everything_on_the_response_line() {
+    use tracing_logbook::SpanFields;
+    let run = |span_fields: Option<SpanFields>| {
+        let out = CaptureWriter::new();
+        let mut builder = LogbookLayer::builder()
+            .clock(ManualClock::new(datetime!(2026-11-23 19:28:08.123456 UTC)))
+            .color(ColorChoice::Never);
+        if let Some(s) = span_fields {
+            builder = builder.span_fields(s);
+        }
+        let subscriber = tracing_subscriber::registry().with(builder.build(out.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::error_span!(
+                "request",
+                method = "GET",
+                url = "/cart",
+                request_id = "7f3a",
+                route = "/cart",
+                client.address = "203.0.113.7",
+                user.id = tracing::field::Empty,
+            );
+            let _in = request.enter();
+            request.record("user.id", 42);
+            let _job = tracing::info_span!("pricing", currency = "EUR").entered();
+            tracing::info!(target: "app", "3 items in cart");
+            tracing::info!(name: "http.response", target: "http", latency_ms = 2, "200 OK");
+        });
+        out.take_string()
+            .lines()
+            .map(|l| l.strip_prefix(PREFIX).unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let whole = "request{method=GET url=/cart request_id=7f3a route=/cart \
+                 client.address=203.0.113.7 user.id=42}:pricing{currency=EUR}";
+    assert_eq!(
+        run(None),
+        [
+            "INFO: app: 3 items in cart in request{request_id=7f3a route=/cart user.id=42}:pricing{currency=EUR}".to_owned(),
+            format!("INFO: http: 200 OK latency_ms=2 in {whole}"),
+        ]
+    );
+    assert_eq!(
+        run(Some(SpanFields::All))[0],
+        format!("INFO: app: 3 items in cart in {whole}")
+    );
+    assert_eq!(
+        run(Some(SpanFields::None)),
+        [
+            "INFO: app: 3 items in cart in request:pricing{currency=EUR}".to_owned(),
+            format!("INFO: http: 200 OK latency_ms=2 in {whole}"),
+        ]
     );
 }

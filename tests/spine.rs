@@ -122,6 +122,8 @@ fn check_scenario(scenario: &str, mode: &str) {
             ("APP_ENV", mode),
             ("LOG_FILE", &log_file),
             ("RUST_LOG", "info"),
+            // The request span's every field on the lines (`user=shown` is checked).
+            ("LOG_SPAN_FIELDS", "all"),
         ],
         Duration::from_secs(30),
     );
@@ -253,6 +255,7 @@ fn span_text_follows_record() {
     let json = tracing_logbook::testing::CaptureWriter::new();
     let layer = tracing_logbook::LogbookLayer::builder()
         .color(tracing_logbook::ColorChoice::Never)
+        .span_fields(tracing_logbook::SpanFields::All)
         .build(out.clone());
     let json_layer = tracing_logbook::JsonLayer::builder().build(json.clone());
     tracing::subscriber::with_default(

@@ -35,6 +35,27 @@ use crate::layer::{self, Formatted, Spine};
 use crate::layout::logbook::LogbookLayout;
 use crate::sink::{LineWriter, Stdout};
 
+/// How much of a request span (the spans named `request`, such as the
+/// [`web`](https://docs.rs/tracing-logbook/latest/tracing_logbook/web/index.html) glue's)
+/// a Logbook line inside it shows. The span's whole fields are on its response line and in
+/// notifications whatever this says, and other spans always show their fields.
+///
+/// ```text
+/// identity: INFO: app: 3 items in cart in request{request_id=7f3a route=/cart}
+/// all:      INFO: app: 3 items in cart in request{method=GET url=/cart server.address=shop.example.com request_id=7f3a route=/cart client.address=203.0.113.7 user_agent=…}
+/// none:     INFO: app: 3 items in cart in request
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpanFields {
+    /// The fields that identify the request: `request_id`, `id`, `route`, `user.id`.
+    #[default]
+    Identity,
+    /// Every field.
+    All,
+    /// The span's name alone.
+    None,
+}
+
 /// When lines are colored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -128,6 +149,7 @@ pub struct LogbookLayerBuilder {
     timezone: Timezone,
     color: ColorChoice,
     channels: Vec<(String, String)>,
+    span_fields: SpanFields,
 }
 
 impl LogbookLayerBuilder {
@@ -201,6 +223,27 @@ impl LogbookLayerBuilder {
         self
     }
 
+    /// How much of a request span each line inside it shows (default
+    /// [`SpanFields::Identity`]).
+    ///
+    /// ```
+    /// use tracing_logbook::testing::CaptureWriter;
+    /// use tracing_logbook::{LogbookLayer, SpanFields};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let out = CaptureWriter::new();
+    /// let layer = LogbookLayer::builder().span_fields(SpanFields::None).build(out.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     let _in = tracing::info_span!("request", request_id = "7f3a").entered();
+    ///     tracing::info!(target: "app", "inside");
+    /// });
+    /// assert!(out.take_string().ends_with("INFO: app: inside in request\n"));
+    /// ```
+    pub fn span_fields(mut self, span_fields: SpanFields) -> Self {
+        self.span_fields = span_fields;
+        self
+    }
+
     /// Prints `name` as the channel of every event whose target is `module` or lies
     /// under it (`module::...`): one channel for a whole program, as Logbook's
     /// `Logger("App")`.
@@ -234,7 +277,8 @@ impl LogbookLayerBuilder {
         LogbookLayer {
             spine: Spine::new(
                 Formatted::new(
-                    LogbookLayout::new(self.timezone, color, self.channels),
+                    LogbookLayout::new(self.timezone, color, self.channels)
+                        .with_span_fields(self.span_fields),
                     writer,
                 ),
                 self.clock.unwrap_or_else(|| Arc::new(SystemClock)),

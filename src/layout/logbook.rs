@@ -5,8 +5,11 @@ use time::OffsetDateTime;
 use super::Layout;
 use crate::ansi::{level_color, RESET};
 use crate::clock::{Timezone, Zone};
+use crate::layer::logbook::SpanFields;
 use crate::record::text::{self, Mode};
-use crate::record::{push_logbook_fields, Record, SpanText};
+use crate::record::{
+    push_logbook_fields, Record, SpanText, REQUEST_IDENTITY, REQUEST_SPAN, RESPONSE_EVENT,
+};
 
 /// The Logbook line layout.
 #[derive(Debug)]
@@ -14,6 +17,7 @@ pub(crate) struct LogbookLayout {
     pub(crate) zone: Zone,
     pub(crate) color: bool,
     pub(crate) channels: Vec<(String, String)>,
+    pub(crate) span_fields: SpanFields,
 }
 
 impl LogbookLayout {
@@ -22,7 +26,14 @@ impl LogbookLayout {
             zone: Zone::new(timezone),
             color,
             channels,
+            span_fields: SpanFields::All,
         }
+    }
+
+    /// Shows request spans as `span_fields` says.
+    pub(crate) fn with_span_fields(mut self, span_fields: SpanFields) -> Self {
+        self.span_fields = span_fields;
+        self
     }
 
     fn channel<'a>(&'a self, target: &'a str) -> &'a str {
@@ -77,12 +88,34 @@ impl Layout for LogbookLayout {
             value.push_logbook(buf);
         }
 
+        // The response line shows its request whole; other lines as configured.
+        let request_fields = if record.name == RESPONSE_EVENT {
+            SpanFields::All
+        } else {
+            self.span_fields
+        };
         for (i, span) in record.spans.iter().enumerate() {
             buf.push_str(if i == 0 { " in " } else { ":" });
             text::push_name(buf, span.name);
-            let fields = span.data.text(SpanText::Logbook, |fields, out| {
-                push_logbook_fields(out, fields.iter())
-            });
+            let shown = if span.name == REQUEST_SPAN {
+                request_fields
+            } else {
+                SpanFields::All
+            };
+            let fields = match shown {
+                SpanFields::All => span.data.text(SpanText::Logbook, |fields, out| {
+                    push_logbook_fields(out, fields.iter())
+                }),
+                SpanFields::Identity => span.data.text(SpanText::LogbookIdentity, |fields, out| {
+                    push_logbook_fields(
+                        out,
+                        fields
+                            .iter()
+                            .filter(|(name, _)| REQUEST_IDENTITY.contains(name)),
+                    )
+                }),
+                SpanFields::None => "",
+            };
             if !fields.is_empty() {
                 buf.push('{');
                 buf.push_str(fields);

@@ -167,9 +167,9 @@ pub use self::config::{
 pub use self::handle::{NotifyHandle, NotifyStats};
 pub(crate) use self::layer::Notifier;
 pub use self::layer::NotifyLayer;
-pub(crate) use self::request::RESPONSE_EVENT;
 use self::request::{request_span, response_title};
 use self::telemetry::{unix_ms, LineRing, SharedLines};
+pub(crate) use crate::record::RESPONSE_EVENT;
 
 #[cfg(test)]
 mod tests {

@@ -14,10 +14,6 @@ pub(super) fn request_span<'r>(record: &'r Record<'_>) -> Option<&'r SpanRef> {
     })
 }
 
-/// The name of the web glue's response event (`web::on_response`): a 5xx response is
-/// notified only when no error of its request was.
-pub(crate) const RESPONSE_EVENT: &str = "http.response";
-
 /// The first value of the span field called one of `names`, as text.
 pub(super) fn span_text(span: &SpanRef, names: &[&str]) -> Option<String> {
     span.data

@@ -541,13 +541,15 @@ pub(crate) enum SpanText {
     Logbook = 0,
     Json = 1,
     Syslog = 2,
+    /// A request span's identity fields only, on Logbook lines.
+    LogbookIdentity = 3,
 }
 
 /// A span's fields as of one moment: replaced, never changed, by `span.record(..)`.
 #[derive(Debug, Default)]
 pub(crate) struct SpanData {
     pub(crate) fields: FieldList,
-    texts: [OnceLock<String>; 3],
+    texts: [OnceLock<String>; 4],
 }
 
 impl SpanData {
@@ -589,6 +591,15 @@ pub const FINGERS_CROSSED_FIELD: &str = "logbook.fingers_crossed";
 /// The name of the spans that buffer unless they say `logbook.fingers_crossed = false`
 /// (the web glue's request span).
 pub(crate) const REQUEST_SPAN: &str = "request";
+
+/// The name of the web glue's response lines (`web::on_response`): the line that shows
+/// the request span's fields in full, and a 5xx of which is notified only when no
+/// error of its request was.
+pub(crate) const RESPONSE_EVENT: &str = "http.response";
+
+/// The fields of a request span that identify it, shown on every line inside it with
+/// [`SpanFields::Identity`](crate::SpanFields::Identity).
+pub(crate) const REQUEST_IDENTITY: [&str; 4] = ["request_id", "id", "route", "user.id"];
 
 /// Whether a new span named `name` whose `logbook.fingers_crossed` field was `field`
 /// buffers its lines.

@@ -23,7 +23,7 @@ fn levels_fields_and_spans_reach_both_layers() {
         )
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     tracing::subscriber::with_default(subscriber, || {
-        let request = tracing::info_span!("request", method = "GET");
+        let request = tracing::info_span!("request", method = "GET", request_id = "r1");
         let _entered = request.enter();
         tracing::info!(target: "App", "filtered out for both");
         tracing_logbook::notice!(target: "App", order = 7, "order found");
@@ -43,8 +43,8 @@ fn levels_fields_and_spans_reach_both_layers() {
     assert_eq!(
         out.take_string(),
         format!(
-            "[2026-11-23 19:28:08.123456] NOTICE: App: order found order=7 in request{{method=GET}} {ids}\n\
-             [2026-11-23 19:28:08.123456] CRITICAL: App: cannot write reason=\"disk full\" in request{{method=GET}} {ids}\n"
+            "[2026-11-23 19:28:08.123456] NOTICE: App: order found order=7 in request{{request_id=r1}} {ids}\n\
+             [2026-11-23 19:28:08.123456] CRITICAL: App: cannot write reason=\"disk full\" in request{{request_id=r1}} {ids}\n"
         )
     );
     assert_eq!(span.name, "request");
@@ -96,7 +96,7 @@ fn an_opentelemetry_layer_through_env_layer_follows_the_filter() {
         .layer(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
-        let request = tracing::info_span!("request", method = "GET");
+        let request = tracing::info_span!("request", method = "GET", request_id = "r1");
         let _entered = request.enter();
         tracing::info!(target: "App", "filtered out for both");
         tracing_logbook::notice!(target: "App", "order found");
