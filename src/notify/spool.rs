@@ -104,7 +104,11 @@ impl Spool {
         }
         let ms = now_ms();
         self.seq += 1;
-        let name = format!("{ms:013}-{:010}-{:06}{SUFFIX}", std::process::id(), self.seq);
+        let name = format!(
+            "{ms:013}-{:010}-{:06}{SUFFIX}",
+            std::process::id(),
+            self.seq
+        );
         match open::write_new(&self.dir, &name, body, 0o600, lock) {
             Ok(file) => Some(Claim {
                 path: self.dir.join(name),
@@ -315,7 +319,10 @@ mod tests {
         let names = s.backlog();
         assert_eq!(names.len(), 2);
         assert!(names[0] < names[1]);
-        let mode = fs::metadata(root.join(&names[0])).unwrap().permissions().mode();
+        let mode = fs::metadata(root.join(&names[0]))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         // Held by its writer: nobody else claims it.
         assert!(s.claim(&names[0]).is_none());

@@ -204,7 +204,8 @@ impl SpoolState {
 
     fn mark_down(&mut self, backoff: Duration) {
         self.down = true;
-        self.probe_wait = (self.probe_wait * 2).clamp(backoff.max(Duration::from_millis(50)), MAX_PROBE_WAIT);
+        self.probe_wait =
+            (self.probe_wait * 2).clamp(backoff.max(Duration::from_millis(50)), MAX_PROBE_WAIT);
         self.next_try = Instant::now() + self.probe_wait;
     }
 
@@ -214,6 +215,18 @@ impl SpoolState {
         }
         self.down = false;
         self.probe_wait = Duration::ZERO;
+    }
+
+    /// Logs the end of a replay run, if one is under way.
+    fn end_run(&mut self, destination: &str) {
+        if std::mem::take(&mut self.replaying) {
+            let n = std::mem::take(&mut self.run_replayed);
+            crate::notice!(
+                target: "tracing_logbook::notify",
+                replayed = n,
+                "{destination}: spooled notifications replayed"
+            );
+        }
     }
 
     /// When the next replay step is due, if there may be something to replay.
@@ -515,16 +528,7 @@ impl<T: Transport> Worker<T> {
             state.backlog = state.spool.backlog();
         }
         let Some(name) = state.backlog.pop_front() else {
-            if state.replaying {
-                state.replaying = false;
-                let n = std::mem::take(&mut state.run_replayed);
-                crate::notice!(
-                    target: "tracing_logbook::notify",
-                    replayed = n,
-                    "{}: spooled notifications replayed",
-                    self.destination.name()
-                );
-            }
+            state.end_run(self.destination.name());
             return;
         };
         let Some(claim) = state.spool.claim(&name) else {
@@ -559,6 +563,15 @@ impl<T: Transport> Worker<T> {
                 }
                 state.run_replayed += 1;
                 state.next_try = Instant::now() + REPLAY_INTERVAL;
+                if state.backlog.is_empty() {
+                    // The last one? Then the run ends now, not a pacing later.
+                    state.backlog = state.spool.backlog();
+                    state.dirty = false;
+                    state.backlog.retain(|n| *n != name);
+                    if state.backlog.is_empty() {
+                        state.end_run(self.destination.name());
+                    }
+                }
             }
             Outcome::Undelivered | Outcome::Abandoned => state.backlog.push_front(name),
             Outcome::Failed => {}
