@@ -1049,6 +1049,37 @@ mod tests {
     }
 
     #[test]
+    fn spool_and_preview_variables() {
+        let e = env(&[]).unwrap();
+        assert_eq!(
+            (e.notify_spool.clone(), e.notify_spool_max),
+            (None, 16 << 20)
+        );
+        let e = env(&[
+            ("LOG_NOTIFY_SPOOL", "off"),
+            ("LOG_NOTIFY_SPOOL_MAX", "1M"),
+            ("LOG_NOTIFY_PREVIEW", "/tmp/preview"),
+        ])
+        .unwrap();
+        assert_eq!(e.notify_spool, Some(None));
+        assert_eq!(e.notify_spool_max, 1 << 20);
+        assert_eq!(e.notify_preview, Some(PathBuf::from("/tmp/preview")));
+        let e = env(&[("LOG_NOTIFY_SPOOL", "/var/spool/app")]).unwrap();
+        assert_eq!(e.notify_spool, Some(Some(PathBuf::from("/var/spool/app"))));
+        for (var, bad) in [
+            ("LOG_NOTIFY_SPOOL", ""),
+            ("LOG_NOTIFY_SPOOL_MAX", "lots"),
+            ("LOG_NOTIFY_PREVIEW", ""),
+        ] {
+            assert_eq!(
+                env(&[(var, bad)]).unwrap_err().var(),
+                Some(var),
+                "{var}={bad}"
+            );
+        }
+    }
+
+    #[test]
     fn app_env_values() {
         assert_eq!(env(&[]).unwrap().mode(), Mode::Development);
         for mode in [

@@ -663,7 +663,12 @@ impl<T: Transport> Worker<T> {
                         continue;
                     }
                     Verdict::Retry => {
-                        self.note_unreachable(name, attempt, format_args!("HTTP {}", r.status));
+                        self.note_unreachable(
+                            name,
+                            attempt,
+                            spooled,
+                            format_args!("HTTP {}", r.status),
+                        );
                         true
                     }
                     Verdict::TooLarge | Verdict::Rejected => {
@@ -687,7 +692,7 @@ impl<T: Transport> Worker<T> {
                         ));
                         break Outcome::Undelivered;
                     }
-                    self.note_unreachable(name, attempt, format_args!("{e}"));
+                    self.note_unreachable(name, attempt, false, format_args!("{e}"));
                     true
                 }
             };
@@ -723,10 +728,20 @@ impl<T: Transport> Worker<T> {
         ));
     }
 
-    fn note_unreachable(&self, name: &str, attempt: u32, why: std::fmt::Arguments<'_>) {
+    fn note_unreachable(
+        &self,
+        name: &str,
+        attempt: u32,
+        spooled: bool,
+        why: std::fmt::Arguments<'_>,
+    ) {
         if attempt >= self.policy.max_attempts {
+            let fate = match spooled {
+                true => "notifications wait in the spool until it answers",
+                false => "items are being lost",
+            };
             self.shared.unreachable.report(format_args!(
-                "cannot deliver to {name} ({why}) after {attempt} attempts; items are being lost"
+                "cannot deliver to {name} ({why}) after {attempt} attempts; {fate}"
             ));
         }
     }
