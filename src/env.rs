@@ -46,6 +46,16 @@ pub const LOG_COMPRESS: &str = "LOG_COMPRESS";
 /// The variable turning on fingers-crossed buffering of request spans down to a level
 /// (`debug`; `off` or unset: none), see [`FingersCrossed`].
 pub const LOG_FINGERS_CROSSED: &str = "LOG_FINGERS_CROSSED";
+/// The variable choosing the notification spool's directory (`off`: none), see
+/// [`Env::notify_spool`]; default `<log dir>/.notify-spool` in staging and production.
+pub const LOG_NOTIFY_SPOOL: &str = "LOG_NOTIFY_SPOOL";
+/// The variable bounding the notification spool in bytes (`16M` by default), see
+/// [`Env::notify_spool_max`].
+pub const LOG_NOTIFY_SPOOL_MAX: &str = "LOG_NOTIFY_SPOOL_MAX";
+/// The variable naming a directory where every notification is written as the tracker
+/// would receive it, in every mode, with or without a token or DSN; see
+/// [`Env::notify_preview`].
+pub const LOG_NOTIFY_PREVIEW: &str = "LOG_NOTIFY_PREVIEW";
 
 /// The format of each record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -207,6 +217,9 @@ impl fmt::Display for Mode {
 /// | `SENTRY_DSN` | a Sentry, GlitchTip or Bugsink DSN: error notifications in staging and production (besides Rollbar's, if both are set) | off |
 /// | `SENTRY_RELEASE` | the release sent with every event | none |
 /// | `SENTRY_ENVIRONMENT` | the Sentry environment | the mode |
+/// | `LOG_NOTIFY_SPOOL` | a directory for the notifications the tracker did not accept yet (see [the spool](crate::notify#the-spool)); `off` | `<log dir>/.notify-spool` in staging and production |
+/// | `LOG_NOTIFY_SPOOL_MAX` | the spool's bound in bytes (`16M`) | `16M` |
+/// | `LOG_NOTIFY_PREVIEW` | a directory: each notification written there as the tracker would receive it, in every mode, with or without a token or DSN (see [the preview](crate::notify#the-preview)) | off |
 ///
 /// # Examples
 ///
@@ -261,6 +274,12 @@ pub struct Env {
     pub(crate) scrub_lines: bool,
     /// How much of a request span a Logbook line shows.
     pub(crate) span_fields: SpanFields,
+    /// The spool's directory: `None` the default (beside the log file in staging and
+    /// production), `Some(None)` off.
+    pub(crate) notify_spool: Option<Option<PathBuf>>,
+    pub(crate) notify_spool_max: u64,
+    pub(crate) notify_spool_max_age: std::time::Duration,
+    pub(crate) notify_preview: Option<PathBuf>,
 }
 
 /// A change to a component's builder, kept by [`Env`] until `init` builds it.
@@ -314,6 +333,10 @@ impl Env {
             syslog_builder: Vec::new(),
             scrub_lines: true,
             span_fields: SpanFields::Identity,
+            notify_spool: None,
+            notify_spool_max: crate::notify::DEFAULT_SPOOL_MAX,
+            notify_spool_max_age: crate::notify::DEFAULT_SPOOL_MAX_AGE,
+            notify_preview: None,
         }
     }
 
@@ -525,6 +548,34 @@ impl Env {
         }
         if let Some(value) = lookup(crate::syslog::LOG_SYSLOG) {
             env = env.syslog(value)?;
+        }
+        if let Some(value) = raw(LOG_NOTIFY_SPOOL) {
+            env.notify_spool = Some(match value.to_str() {
+                Some("off") => None,
+                Some("") => {
+                    return Err(Error::value(
+                        LOG_NOTIFY_SPOOL,
+                        "",
+                        "expected a directory, or off",
+                    ))
+                }
+                _ => Some(value.into()),
+            });
+        }
+        if let Some(value) = lookup(LOG_NOTIFY_SPOOL_MAX) {
+            env.notify_spool_max = parse_size(&value).ok_or_else(|| {
+                Error::value(
+                    LOG_NOTIFY_SPOOL_MAX,
+                    &value,
+                    "expected a size in bytes such as 16M or 1G",
+                )
+            })?;
+        }
+        if let Some(value) = raw(LOG_NOTIFY_PREVIEW) {
+            if value.is_empty() {
+                return Err(Error::value(LOG_NOTIFY_PREVIEW, "", "expected a directory"));
+            }
+            env.notify_preview = Some(value.into());
         }
         env.notify = crate::notify::NotifyConfig::from_lookup(lookup, mode.as_str())?;
         env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(lookup, mode.as_str())?;
@@ -905,6 +956,65 @@ impl Env {
         self
     }
 
+    /// Keeps the notifications the tracker did not accept yet in `dir` and replays them
+    /// when it answers again and at the next start (`LOG_NOTIFY_SPOOL`); `None` turns
+    /// the spool off. Without this setting, staging and production keep them in
+    /// `.notify-spool` beside the log file (none when lines go to stdout). See
+    /// [the spool](crate::notify#the-spool).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().notify_spool(Some("/var/spool/shop".into()));
+    /// let off = tracing_logbook::Env::production().notify_spool(None);
+    /// ```
+    pub fn notify_spool(mut self, dir: Option<PathBuf>) -> Env {
+        self.notify_spool = Some(dir);
+        self
+    }
+
+    /// The spool's bound in bytes (`LOG_NOTIFY_SPOOL_MAX`, default 16 MiB): the oldest
+    /// items go first when it is full.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().notify_spool_max(64 << 20);
+    /// ```
+    pub fn notify_spool_max(mut self, bytes: u64) -> Env {
+        self.notify_spool_max = bytes;
+        self
+    }
+
+    /// How old a spooled notification may grow before it is deleted unsent (default 7
+    /// days).
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production()
+    ///     .notify_spool_max_age(std::time::Duration::from_secs(24 * 3600));
+    /// ```
+    pub fn notify_spool_max_age(mut self, age: std::time::Duration) -> Env {
+        self.notify_spool_max_age = age;
+        self
+    }
+
+    /// Writes every notification to `dir` as the tracker would receive it, scrubbed (one
+    /// JSON file per Rollbar item or Sentry event), in every mode (`LOG_NOTIFY_PREVIEW`).
+    /// With a token or DSN in use the items are sent too; without one, nothing is sent
+    /// and both formats are written. See [the preview](crate::notify#the-preview).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::new(tracing_logbook::Mode::Test)
+    ///     .notify_preview(Some(dir.path().to_path_buf()));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::error!("payment failed"));
+    /// drop(guard); // flushes
+    /// let files = std::fs::read_dir(dir.path()).unwrap().count();
+    /// assert_eq!(files, 2); // a Rollbar item and a Sentry event
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn notify_preview(mut self, dir: Option<PathBuf>) -> Env {
+        self.notify_preview = dir;
+        self
+    }
+
     /// What `init` says on stderr, one line each, about a token or DSN that is set but
     /// not used in this mode (so that nothing is silently not sent).
     pub(crate) fn idle_credentials(&self) -> Vec<String> {
@@ -972,6 +1082,8 @@ impl fmt::Debug for Env {
             .field("syslog_builder", &self.syslog_builder.len())
             .field("scrub_lines", &self.scrub_lines)
             .field("span_fields", &self.span_fields)
+            .field("notify_spool", &self.notify_spool)
+            .field("notify_preview", &self.notify_preview)
             .finish_non_exhaustive()
     }
 }
@@ -1005,6 +1117,37 @@ mod tests {
             err.contains("LOG_SPAN_FIELDS") && err.contains("some"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn spool_and_preview_variables() {
+        let e = env(&[]).unwrap();
+        assert_eq!(
+            (e.notify_spool.clone(), e.notify_spool_max),
+            (None, 16 << 20)
+        );
+        let e = env(&[
+            ("LOG_NOTIFY_SPOOL", "off"),
+            ("LOG_NOTIFY_SPOOL_MAX", "1M"),
+            ("LOG_NOTIFY_PREVIEW", "/tmp/preview"),
+        ])
+        .unwrap();
+        assert_eq!(e.notify_spool, Some(None));
+        assert_eq!(e.notify_spool_max, 1 << 20);
+        assert_eq!(e.notify_preview, Some(PathBuf::from("/tmp/preview")));
+        let e = env(&[("LOG_NOTIFY_SPOOL", "/var/spool/app")]).unwrap();
+        assert_eq!(e.notify_spool, Some(Some(PathBuf::from("/var/spool/app"))));
+        for (var, bad) in [
+            ("LOG_NOTIFY_SPOOL", ""),
+            ("LOG_NOTIFY_SPOOL_MAX", "lots"),
+            ("LOG_NOTIFY_PREVIEW", ""),
+        ] {
+            assert_eq!(
+                env(&[(var, bad)]).unwrap_err().var(),
+                Some(var),
+                "{var}={bad}"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct Guard {
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
     buffers: Option<Arc<crate::layer::crossed::Memory>>,
+    /// The notification spool's directory, if any.
+    spool: Option<std::path::PathBuf>,
     /// Set by `init`: the guard of the installed logger.
     installed: bool,
     /// The process the background threads run in (a forked child has none).
@@ -265,6 +267,18 @@ impl Guard {
         match notifiers.as_slice() {
             [] => out.push_str("; no error notifications"),
             names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
+        }
+        let waiting: u64 = [&self.notifier, &self.sentry]
+            .into_iter()
+            .flatten()
+            .map(|h| h.spool_waiting())
+            .sum();
+        if let (Some(dir), true) = (&self.spool, waiting > 0) {
+            out.push_str(&format!(
+                "; {waiting} undelivered error notification{} wait in the spool {} (replayed when the tracker answers)",
+                if waiting == 1 { "" } else { "s" },
+                dir.display()
+            ));
         }
         out.push_str("; the last lines are written when the Guard from init is dropped");
         out
@@ -506,6 +520,24 @@ fn assemble(
         (Some(LogFile::Stdout), _) | (None, false) => None,
     };
     let stdout = !production || file.is_none();
+    // The notification spool: beside the log file in staging and production.
+    let spool = match &env.notify_spool {
+        Some(setting) => setting.clone(),
+        None if production => file.as_ref().map(|path| {
+            path.parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(".notify-spool")
+        }),
+        None => None,
+    };
+    let prepare = |config: crate::notify::NotifyConfig| {
+        config
+            .default_environment(env.mode.as_str())
+            .spool(spool.clone())
+            .spool_max_bytes(env.notify_spool_max)
+            .spool_max_age(env.notify_spool_max_age)
+            .preview(env.notify_preview.clone())
+    };
 
     if stdout {
         // In test mode through `print!`, which libtest captures per test.
@@ -550,7 +582,7 @@ fn assemble(
     let mut notifier = None;
     if env.rollbar_notifies() {
         if let Some(config) = env.notify.clone() {
-            let config = config.default_environment(env.mode.as_str());
+            let config = prepare(config);
             let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
             layers.push(Box::new(layer.into_output()));
             components.push(Arc::new(handle.clone()));
@@ -562,11 +594,40 @@ fn assemble(
     let mut sentry = None;
     if env.sentry_notifies() {
         if let Some(config) = env.sentry.clone() {
-            let config = config.default_environment(env.mode.as_str());
+            let config = prepare(config);
             let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
             layers.push(Box::new(layer.into_output()));
             components.push(Arc::new(handle.clone()));
             sentry = Some(handle);
+        }
+    }
+    // LOG_NOTIFY_PREVIEW: a destination configured but not in use in this mode, or
+    // both when none is configured, writes its payloads without sending anything.
+    if env.notify_preview.is_some() {
+        let none = env.notify.is_none() && env.sentry.is_none();
+        let rollbar = (!env.rollbar_notifies() && (none || env.notify.is_some())).then(|| {
+            env.notify
+                .clone()
+                .unwrap_or_else(|| crate::notify::NotifyConfig::new("preview"))
+        });
+        let sentry = (!env.sentry_notifies() && (none || env.sentry.is_some()))
+            .then(|| {
+                env.sentry.clone().or_else(|| {
+                    crate::notify::Dsn::parse("http://preview@127.0.0.1/1")
+                        .ok()
+                        .map(crate::notify::NotifyConfig::sentry)
+                })
+            })
+            .flatten();
+        for config in [rollbar, sentry].into_iter().flatten() {
+            let mut config = prepare(config);
+            config.preview_only = true;
+            let never = |_: &crate::notify::Request<'_>| {
+                Err(crate::notify::TransportError::new("preview only"))
+            };
+            let (layer, handle) = config.build_with_transport(never);
+            layers.push(Box::new(layer.into_output()));
+            components.push(Arc::new(handle));
         }
     }
 
@@ -620,6 +681,7 @@ fn assemble(
         notifier,
         sentry,
         buffers,
+        spool,
         installed: false,
         born: Born::default(),
     };

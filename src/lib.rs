@@ -221,7 +221,8 @@ pub use clock::{Clock, SystemClock, Timezone};
 pub use env::{
     default_log_file, Env, FilteredRegistry, Format, LogFile, Mode, APP_ENV, LOG_COLOR,
     LOG_COMPRESS, LOG_FILE, LOG_FINGERS_CROSSED, LOG_FLUSH_ON_SIGNALS, LOG_FORMAT, LOG_MAX_FILES,
-    LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_SPAN_FIELDS, LOG_TIMEZONE, RUST_LOG,
+    LOG_MAX_SIZE, LOG_MAX_SIZE_MIN, LOG_NOTIFY_PREVIEW, LOG_NOTIFY_SPOOL, LOG_NOTIFY_SPOOL_MAX,
+    LOG_SPAN_FIELDS, LOG_TIMEZONE, RUST_LOG,
 };
 pub use error::Error;
 pub use file::{Compression, DailyFile, DailyFileBuilder};

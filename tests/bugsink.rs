@@ -32,8 +32,11 @@ fn loud(message: std::fmt::Arguments<'_>) {
 /// The child program: what an application does.
 #[test]
 fn child() {
-    if std::env::var_os(CHILD).is_none() {
+    let Some(how) = std::env::var_os(CHILD) else {
         return; // not the child: nothing to do
+    };
+    if how != "1" {
+        return outage_child(how.to_str().unwrap());
     }
     let guard = tracing_logbook::init(tracing_logbook::Env::from_env().unwrap()).unwrap();
     tracing::info!(target: "shop", "checkout started");
@@ -51,6 +54,42 @@ fn child() {
     );
     panic_in_the_handler();
 }
+
+/// The outage round trip's application: logs `OUTAGE_N` errors (the tracker down), or
+/// waits until the spool is empty (the tracker up).
+fn outage_child(how: &str) {
+    let env = tracing_logbook::Env::from_env().unwrap();
+    let config = tracing_logbook::notify::NotifyConfig::sentry_from_env("production")
+        .unwrap()
+        .unwrap()
+        .dedup_window(Duration::ZERO)
+        .retry_backoff(Duration::from_millis(50));
+    let guard = tracing_logbook::init(env.sentry(config)).unwrap();
+    if how == "outage" {
+        for i in 0..OUTAGE_N {
+            tracing::error!(target: "shop", i, "outage error {i}");
+        }
+    } else {
+        let dir =
+            std::path::PathBuf::from(std::env::var("LOG_NOTIFY_SPOOL").unwrap()).join("sentry");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let waiting = || {
+            std::fs::read_dir(&dir).map_or(0, |d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".item"))
+                    .count()
+            })
+        };
+        while waiting() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    guard.flush(Duration::from_secs(10));
+    println!("OUTAGE {how} {:?}", guard.sentry().unwrap().stats());
+}
+
+/// Errors logged while the tracker is down in the outage round trip.
+const OUTAGE_N: u64 = 5;
 
 #[inline(never)]
 fn panic_in_the_handler() {
@@ -87,7 +126,62 @@ mod real {
     use serde_json::Value;
 
     use super::bugsink_server::{Bugsink, Skip};
-    use super::CHILD;
+    use super::{CHILD, OUTAGE_N};
+
+    /// The tracker down for a whole run (its DSN's port refuses connections), then up
+    /// for the next run, which replays the spool: Bugsink (which deduplicates by event
+    /// id) ends with as many events as errors were logged.
+    fn outage_round_trip(bugsink: &Bugsink) {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        };
+        let (userinfo, rest) = bugsink.dsn.split_once('@').unwrap();
+        let (_, path) = rest.split_once('/').unwrap();
+        let down = format!("{userinfo}@{refused}/{path}");
+        let run = |how: &str, dsn: &str| {
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+                .env(CHILD, how)
+                .env("APP_ENV", "production")
+                .env("SENTRY_DSN", dsn)
+                .env("LOG_FILE", dir.path().join("logs").join("app.log"))
+                .env("LOG_NOTIFY_SPOOL", dir.path().join("spool"))
+                .env_remove("ROLLBAR_ACCESS_TOKEN")
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "{text}");
+            text
+        };
+        let first = run("outage", &down);
+        assert!(first.contains(&format!("spooled: {OUTAGE_N}")), "{first}");
+        let second = run("replay", &bugsink.dsn);
+        assert!(
+            second.contains(&format!("replayed: {OUTAGE_N}")),
+            "{second}"
+        );
+        let issues = bugsink.issues();
+        let outage: Vec<&Value> = issues
+            .iter()
+            .filter(|i| {
+                i["calculated_value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("outage error")
+            })
+            .collect();
+        // One callsite, one issue; one event per error logged.
+        assert_eq!(outage.len(), 1, "{issues:#?}");
+        let events = bugsink.events(outage[0]);
+        assert_eq!(events.len() as u64, OUTAGE_N, "{events:#?}\n{second}");
+    }
 
     pub(super) fn run() {
         let started = Instant::now();
@@ -204,6 +298,7 @@ mod real {
         assert!(md.contains("panic_in_the_handler"), "{md}");
         assert_eq!(issues.len(), 3, "{issues:#?}");
 
+        outage_round_trip(&bugsink);
         drop(bugsink);
         super::loud(format_args!(
             "bugsink integration test: passed in {:.1} s",

@@ -10,7 +10,7 @@
 
 mod compress;
 mod names;
-mod open;
+pub(crate) mod open;
 mod output;
 
 pub use compress::Compression;

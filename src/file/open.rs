@@ -189,6 +189,78 @@ pub(crate) fn open_or_create(path: &Path, mode: u32) -> io::Result<(File, bool)>
     Err(last)
 }
 
+/// Writes `bytes` as the new file `dir/name`, whole or not at all: to a temporary name
+/// in `dir` (created by [`create_new`]: `O_EXCL | O_NOFOLLOW`, exactly `mode`), synced,
+/// then renamed to `name` (a rename replaces a link at `name` rather than following it).
+/// `before_rename` sees the synced file first (the notification spool takes its lock
+/// there, so that no other process can claim the file before its writer is done with
+/// it). Returns the file, still open. The one way the crate writes a payload file: the
+/// notification spool's items and the notification preview's.
+///
+/// # Errors
+///
+/// Any error of creating, writing, syncing or renaming; the temporary file is removed.
+pub(crate) fn write_new(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    before_rename: impl FnOnce(&File) -> io::Result<()>,
+) -> io::Result<File> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = create_new(&tmp, mode, false).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        before_rename(&file)?;
+        fs::rename(&tmp, dir.join(name))?;
+        Ok(file)
+    });
+    match written {
+        Ok(file) => {
+            sync_dir(dir);
+            Ok(file)
+        }
+        Err(err) => {
+            let _ = fs::remove_file(&tmp);
+            Err(err)
+        }
+    }
+}
+
+/// Syncs the directory `dir`, so that a rename in it survives a crash (best effort).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Makes sure `dir` is a directory, creating it (and its parents) with mode `0o700`
+/// when missing. A link or anything else at `dir` is a [`Foreign`] error.
+pub(crate) fn private_dir(dir: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) => Err(foreign(meta.file_type().is_symlink())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The mode bits of `meta` (0 off Unix).
 pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
     #[cfg(unix)]

@@ -36,6 +36,10 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 /// | [`retry_backoff`](Self::retry_backoff) | 500 ms, doubling, at most 30 s |
 /// | [`max_rate_limit_pause`](Self::max_rate_limit_pause) | 60 s |
 /// | [`max_payload_bytes`](Self::max_payload_bytes) | 512 KiB |
+/// | [`spool`](Self::spool) | none (with [`init`](crate::init): `<log dir>/.notify-spool` in staging and production) |
+/// | [`spool_max_bytes`](Self::spool_max_bytes) | 16 MiB ([`DEFAULT_SPOOL_MAX`]) |
+/// | [`spool_max_age`](Self::spool_max_age) | 7 days ([`DEFAULT_SPOOL_MAX_AGE`]) |
+/// | [`preview`](Self::preview) | none |
 ///
 /// The access token never appears in `Debug` output, diagnostics or errors.
 #[derive(Clone)]
@@ -67,6 +71,12 @@ pub struct NotifyConfig {
     retry_backoff: Duration,
     max_pause: Duration,
     max_payload_bytes: usize,
+    spool: Option<std::path::PathBuf>,
+    spool_max_bytes: u64,
+    spool_max_age: Duration,
+    preview: Option<std::path::PathBuf>,
+    /// Preview only: nothing is sent (no credential in use).
+    pub(crate) preview_only: bool,
 }
 
 impl fmt::Debug for NotifyConfig {
@@ -81,6 +91,8 @@ impl fmt::Debug for NotifyConfig {
             .field("telemetry", &self.telemetry)
             .field("dedup_window", &self.dedup_window)
             .field("queue_size", &self.queue_size)
+            .field("spool", &self.spool)
+            .field("preview", &self.preview)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +150,11 @@ impl NotifyConfig {
             retry_backoff: Duration::from_millis(500),
             max_pause: Duration::from_secs(60),
             max_payload_bytes: 512 * 1024,
+            spool: None,
+            spool_max_bytes: DEFAULT_SPOOL_MAX,
+            spool_max_age: DEFAULT_SPOOL_MAX_AGE,
+            preview: None,
+            preview_only: false,
         }
     }
 
@@ -654,6 +671,74 @@ impl NotifyConfig {
         self
     }
 
+    /// Keeps the items the tracker does not accept in time in the directory `dir` (one
+    /// subdirectory per destination, `rollbar/` or `sentry/`), and replays them when it
+    /// answers again and at the next start; `None` turns the spool off. With
+    /// [`init`](crate::init) it is `LOG_NOTIFY_SPOOL`, on by default in staging and
+    /// production. See [the spool](crate::notify#the-spool).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    ///     .spool(Some(dir.path().join("spool")));
+    /// # let _ = config;
+    /// ```
+    pub fn spool(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.spool = dir;
+        self
+    }
+
+    /// The most bytes the spool holds (default 16 MiB); when a new item does not fit,
+    /// the oldest are deleted and counted ([`NotifyStats::spool_dropped`]).
+    ///
+    /// ```
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token").spool_max_bytes(64 << 20);
+    /// ```
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_max_bytes = bytes;
+        self
+    }
+
+    /// How old a spooled item may grow before it is deleted unsent and counted
+    /// ([`NotifyStats::expired`]); default 7 days.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    ///     .spool_max_age(Duration::from_secs(24 * 3600));
+    /// ```
+    pub fn spool_max_age(mut self, age: Duration) -> Self {
+        self.spool_max_age = age;
+        self
+    }
+
+    /// Also writes every item, as the tracker would receive it (scrubbed), to the
+    /// directory `dir`: one JSON file per Rollbar item or Sentry event (`LOG_NOTIFY_PREVIEW`
+    /// with [`init`](crate::init), which previews without a token or DSN too). See
+    /// [the preview](crate::notify#the-preview).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{NotifyConfig, Request, Response, TransportError};
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let accept = |_: &Request<'_>| -> Result<Response, TransportError> { Ok(Response::status(200)) };
+    /// let (layer, handle) = NotifyConfig::new("token")
+    ///     .preview(Some(dir.path().to_path_buf()))
+    ///     .build_with_transport(accept);
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     tracing::error!(password = "hunter2", "payment failed");
+    /// });
+    /// assert!(handle.flush(std::time::Duration::from_secs(5)));
+    /// let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+    /// let item = std::fs::read_to_string(file).unwrap();
+    /// assert!(item.contains("payment failed") && !item.contains("hunter2"));
+    /// ```
+    pub fn preview(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.preview = dir;
+        self
+    }
+
     /// The configured endpoint.
     ///
     /// ```
@@ -742,6 +827,11 @@ impl NotifyConfig {
             paused_until: None,
             down_at_shutdown: None,
             abandoned_down: 0,
+            spool: self.open_spool(&shared),
+            preview: self
+                .preview
+                .clone()
+                .map(|dir| super::spool::Preview::new(dir, self.preview_only)),
         };
         let spawned = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
@@ -776,6 +866,29 @@ impl NotifyConfig {
             spine: Spine::new(notifier, Arc::new(crate::clock::SystemClock), None),
         };
         (layer, handle)
+    }
+}
+
+impl NotifyConfig {
+    /// The spool, opened (a failure is reported and leaves it off), unless preview only.
+    fn open_spool(&self, shared: &Shared) -> Option<worker::SpoolState> {
+        let root = self.spool.as_ref().filter(|_| !self.preview_only)?;
+        let dir = root.join(self.destination_name().to_ascii_lowercase());
+        match super::spool::Spool::open(&dir, self.spool_max_bytes, self.spool_max_age) {
+            Ok(spool) => {
+                let waiting = spool.list().len() as u64;
+                shared.waiting_at_start.store(waiting, Ordering::Relaxed);
+                shared.spooling.store(true, Ordering::Relaxed);
+                Some(worker::SpoolState::new(spool))
+            }
+            Err(err) => {
+                diag::report(format_args!(
+                    "cannot use the notification spool {}: {err}; undelivered notifications are not kept",
+                    dir.display()
+                ));
+                None
+            }
+        }
     }
 }
 

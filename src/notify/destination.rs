@@ -177,6 +177,18 @@ pub(crate) trait Destination: Send + 'static {
     /// as the destination's format allows.
     fn serialize(&self, payload: &mut Scrubbed, max_bytes: usize) -> Vec<u8>;
 
+    /// The JSON document of `body` (a request body of [`serialize`](Self::serialize)) that
+    /// the notification preview writes: the body itself, or the event of an envelope.
+    fn preview<'a>(&self, body: &'a [u8]) -> &'a [u8] {
+        body
+    }
+
+    /// Whether `body` (read back from the spool) is a whole request body of this
+    /// destination: by default, one JSON document.
+    fn valid_body(&self, body: &[u8]) -> bool {
+        serde_json::from_slice::<Value>(body).is_ok()
+    }
+
     /// The rate limit `response` announces, if any (on any status).
     fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit>;
 

@@ -39,6 +39,18 @@ pub struct NotifyStats {
     pub abandoned: u64,
     /// Items queued or being sent now.
     pub pending: u64,
+    /// Items written to the [spool](crate::notify#the-spool) undelivered (the tracker
+    /// was down, answered 5xx after the retries, or the process was ending).
+    pub spooled: u64,
+    /// Spooled items the tracker accepted later (of this run's or an earlier run's).
+    pub replayed: u64,
+    /// Spooled items deleted unsent because they were older than the spool's age bound.
+    pub expired: u64,
+    /// Spooled items deleted unsent to make room in a full spool, and items larger than
+    /// the whole spool.
+    pub spool_dropped: u64,
+    /// Items written to the [preview](crate::notify#the-preview) directory.
+    pub previewed: u64,
 }
 
 impl NotifyHandle {
@@ -220,11 +232,23 @@ impl NotifyHandle {
             failed: self.failed(),
             suppressed: self.suppressed(),
             abandoned: self.abandoned(),
+            spooled: self.shared.spooled.load(Ordering::Relaxed),
+            replayed: self.shared.replayed.load(Ordering::Relaxed),
+            expired: self.shared.expired.load(Ordering::Relaxed),
+            spool_dropped: self.shared.spool_dropped.load(Ordering::Relaxed),
+            previewed: self.shared.previewed.load(Ordering::Relaxed),
             pending: match self.shared.forked() {
                 true => 0,
                 false => self.shared.lock().pending as u64,
             },
         }
+    }
+}
+
+impl NotifyHandle {
+    /// Items that were in the spool when the notifier started.
+    pub(crate) fn spool_waiting(&self) -> u64 {
+        self.shared.waiting_at_start.load(Ordering::Relaxed)
     }
 }
 

@@ -79,8 +79,8 @@ impl Notifier {
             state.pending = state.pending.saturating_sub(1);
             drop(state);
             self.shared.cond.notify_all();
-            if matches!(e, TrySendError::Full(_)) {
-                self.drop_full();
+            if let TrySendError::Full(Msg::Item(occ)) = e {
+                self.overflow(occ);
             } else {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -95,6 +95,28 @@ impl Notifier {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             crate::lifecycle::report_forked();
         }
+    }
+
+    /// An item that does not fit in the full queue: with a spool it waits (at most
+    /// [`OVERFLOW`] of them) for the worker to spool it, else it is dropped.
+    fn overflow(&self, occ: Box<Occurrence>) {
+        if self.shared.spooling.load(Ordering::Relaxed) {
+            let mut waiting = self
+                .shared
+                .overflow
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if waiting.len() < OVERFLOW {
+                let mut state = self.shared.lock();
+                if state.deadline.is_none() && !state.done {
+                    state.pending += 1;
+                    drop(state);
+                    waiting.push_back(occ);
+                    return;
+                }
+            }
+        }
+        self.drop_full();
     }
 
     fn drop_full(&self) {
@@ -235,6 +257,10 @@ impl Notifier {
         // More pending than the queue holds plus the item in flight: the queue is
         // certainly full, so drop before copying telemetry and spans.
         if self.shared.lock().pending > self.queue_size {
+            if self.shared.spooling.load(Ordering::Relaxed) {
+                let telemetry = self.telemetry_for(request);
+                return self.overflow(Box::new(make(telemetry, spans_of())));
+            }
             self.drop_full();
             return;
         }

@@ -84,6 +84,52 @@
 //! The summary carries the spans and fields of the latest repeat, so it still tells
 //! which request failed last.
 //!
+//! # The spool
+//!
+//! With a spool ([`NotifyConfig::spool`]; with [`init`](crate::init) `LOG_NOTIFY_SPOOL`, on
+//! by default in staging and production in `.notify-spool` beside the log file), no
+//! notification is lost to an outage of the tracker, of the network or of its DNS:
+//!
+//! * **What goes in**: every item, written ahead before its first attempt and deleted
+//!   only after a 2xx (or a 4xx, which no retry changes). So an item the tracker did not
+//!   accept stays: unreachable, 5xx after the retries, rate-limited past the shutdown
+//!   deadline, still in flight when the process ends (`process::exit`, a signal, a
+//!   panic, even `kill -9`); items that do not fit in the full queue are written too
+//!   (up to 256 beyond it). Once the tracker gave no answer, new items go straight to
+//!   the spool (no retries, no backoff: a flush or a panic never waits for a tracker
+//!   that is down).
+//! * **How**: one file per item in `<spool>/rollbar/` or `<spool>/sentry/`, the exact
+//!   request body, already scrubbed (never the raw record; the token or DSN key is not
+//!   in it, it goes in a header), written to a temporary name, synced and renamed,
+//!   created with mode 0600 and `O_NOFOLLOW`, in a directory of mode 0700.
+//! * **Replay**: oldest first, when the tracker answers again (tried after the retry
+//!   backoff, doubling up to 30 s) and at the next start; paced to at most 5 items a
+//!   second after the first success; a 429 pauses it as it pauses live delivery. Live
+//!   items always go first. Items keep their id (Rollbar `uuid`, Sentry `event_id`), so
+//!   an item sent again after a crash between its delivery and its deletion is
+//!   deduplicated by the tracker. A replay run is logged at its start and end (`NOTICE`).
+//! * **Bounds and damage**: at most [`spool_max_bytes`](NotifyConfig::spool_max_bytes)
+//!   (16 MiB): the oldest items go first; items older than
+//!   [`spool_max_age`](NotifyConfig::spool_max_age) (7 days) are deleted unsent; both
+//!   counted ([`NotifyStats`]). A truncated or corrupt file is moved aside
+//!   (`<name>.corrupt`) and reported once; a link or special file in the spool is
+//!   ignored and reported once. Processes sharing one spool each lock an item
+//!   (`flock`) while they send or delete it: none is sent twice.
+//! * **Said aloud**: `init`'s line on stderr says how many items wait in the spool;
+//!   [`NotifyStats`] counts `spooled`, `replayed`, `expired` and `spool_dropped` items.
+//!
+//! # The preview
+//!
+//! [`NotifyConfig::preview`] (with [`init`](crate::init): `LOG_NOTIFY_PREVIEW=<dir>`, in
+//! every mode) writes each item, as the tracker would receive it (scrubbed), to `dir`:
+//! `<unix ms>-rollbar-<uuid>.json` (the Rollbar item) or
+//! `<unix ms>-sentry-<event_id>.json` (the Sentry event, as its envelope carries it),
+//! written as the spool's files are. With `init`, a token or DSN in use still sends;
+//! one that is set but not used in this mode (development), or none at all, only
+//! previews: without any, both formats are written. To see the events in a tracker's
+//! UI without an account, `scripts/bugsink.sh` starts Bugsink on 127.0.0.1 and prints
+//! a DSN.
+//!
 //! # Panics
 //!
 //! A `CRITICAL` event with target `"panic"` and the fields `panic.message`,
@@ -123,6 +169,7 @@ mod request;
 mod rollbar;
 pub(crate) use crate::record::scrub;
 mod sentry;
+mod spool;
 mod telemetry;
 mod transport;
 mod worker;
@@ -149,12 +196,13 @@ use self::dedup::Dedup;
 use self::destination::Destination;
 use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
-use self::worker::{Msg, Policy, Shared, Worker};
+use self::worker::{Msg, Policy, Shared, Worker, OVERFLOW};
 use crate::filter::client::in_worker;
 
 pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
 pub use self::sentry::{Dsn, SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE};
+pub use self::spool::{DEFAULT_SPOOL_MAX, DEFAULT_SPOOL_MAX_AGE};
 #[cfg(feature = "http-client")]
 pub use self::transport::UreqTransport;
 pub use self::transport::{AccessToken, Request, Response, Transport, TransportError};

@@ -673,6 +673,27 @@ impl Destination for Sentry {
         envelope(payload.cut(), max_bytes)
     }
 
+    /// The event: the envelope's last line.
+    fn preview<'a>(&self, body: &'a [u8]) -> &'a [u8] {
+        body.strip_suffix(b"\n")
+            .unwrap_or(body)
+            .rsplit(|b| *b == b'\n')
+            .next()
+            .unwrap_or(body)
+    }
+
+    /// Three lines (envelope header, item header, event), each one JSON document.
+    fn valid_body(&self, body: &[u8]) -> bool {
+        let Some(body) = body.strip_suffix(b"\n") else {
+            return false;
+        };
+        let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+        lines.len() == 3
+            && lines
+                .iter()
+                .all(|l| serde_json::from_slice::<Value>(l).is_ok())
+    }
+
     /// `X-Sentry-Rate-Limits` (on any status) first; on a 429 without it,
     /// `Retry-After` (seconds or an HTTP-date), else [`DEFAULT_RATE_LIMIT_PAUSE`].
     fn rate_limit(&self, response: &Response, now: SystemTime) -> Option<RateLimit> {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::dedup::Dedup;
 use super::destination::{self, Destination, Verdict};
 use super::occurrence::{truncate_chars, Occurrence, PayloadSettings};
+use super::spool::{Claim, Preview, Spool};
 use super::transport::{Request, Transport};
 use crate::diag;
 
@@ -56,7 +57,32 @@ pub(crate) struct Shared {
     /// Reported once when delivering an item panicked (the item is counted as failed,
     /// the thread goes on).
     pub(crate) item_panicked: diag::Once,
+    /// Items written to the spool, undelivered.
+    pub(crate) spooled: AtomicU64,
+    /// Spooled items delivered later.
+    pub(crate) replayed: AtomicU64,
+    /// Spooled items deleted unsent for their age.
+    pub(crate) expired: AtomicU64,
+    /// Spooled items deleted unsent to make room, and items larger than the spool.
+    pub(crate) spool_dropped: AtomicU64,
+    /// Items written to the preview directory.
+    pub(crate) previewed: AtomicU64,
+    /// Items in the spool when the notifier started.
+    pub(crate) waiting_at_start: AtomicU64,
+    /// Set when there is a spool: items that do not fit in the full queue wait here (at
+    /// most [`OVERFLOW`]) for the worker to write them to the spool.
+    pub(crate) spooling: std::sync::atomic::AtomicBool,
+    pub(crate) overflow: Mutex<std::collections::VecDeque<Box<Occurrence>>>,
 }
+
+/// How many items may wait for the spool beyond a full queue.
+pub(crate) const OVERFLOW: usize = 256;
+
+/// The pace of a replay after its first success: at most 5 items a second.
+pub(crate) const REPLAY_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The longest wait between two tries of a tracker that is down.
+const MAX_PROBE_WAIT: Duration = Duration::from_secs(30);
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -141,11 +167,80 @@ pub(crate) struct Worker<T> {
     pub(crate) down_at_shutdown: Option<String>,
     /// Items abandoned because of `down_at_shutdown`.
     pub(crate) abandoned_down: u64,
+    pub(crate) spool: Option<SpoolState>,
+    pub(crate) preview: Option<Preview>,
+}
+
+/// The worker's side of the spool: what to replay and whether the tracker is down.
+pub(crate) struct SpoolState {
+    pub(crate) spool: Spool,
+    /// Names still to replay, oldest first.
+    backlog: std::collections::VecDeque<String>,
+    /// The spool may hold items not in `backlog` (at start, after spooling).
+    dirty: bool,
+    /// The tracker gave no answer (or 5xx) to the last try: new items go straight to
+    /// the spool until `next_try`.
+    down: bool,
+    next_try: Instant,
+    probe_wait: Duration,
+    /// A replay run is under way (its start was logged).
+    replaying: bool,
+    run_replayed: u64,
+}
+
+impl SpoolState {
+    pub(crate) fn new(spool: Spool) -> SpoolState {
+        SpoolState {
+            spool,
+            backlog: Default::default(),
+            dirty: true,
+            down: false,
+            next_try: Instant::now(),
+            probe_wait: Duration::ZERO,
+            replaying: false,
+            run_replayed: 0,
+        }
+    }
+
+    fn mark_down(&mut self, backoff: Duration) {
+        self.down = true;
+        self.probe_wait =
+            (self.probe_wait * 2).clamp(backoff.max(Duration::from_millis(50)), MAX_PROBE_WAIT);
+        self.next_try = Instant::now() + self.probe_wait;
+    }
+
+    fn mark_up(&mut self) {
+        if self.down {
+            self.dirty = true;
+        }
+        self.down = false;
+        self.probe_wait = Duration::ZERO;
+    }
+
+    /// Logs the end of a replay run, if one is under way.
+    fn end_run(&mut self, destination: &str) {
+        if std::mem::take(&mut self.replaying) {
+            let n = std::mem::take(&mut self.run_replayed);
+            crate::notice!(
+                target: "tracing_logbook::notify",
+                replayed = n,
+                "{destination}: spooled notifications replayed"
+            );
+        }
+    }
+
+    /// When the next replay step is due, if there may be something to replay.
+    fn due(&self) -> Option<Instant> {
+        (self.dirty || !self.backlog.is_empty()).then_some(self.next_try)
+    }
 }
 
 enum Outcome {
     Sent,
+    /// Rejected for good (4xx).
     Failed,
+    /// No answer, or 5xx after the last attempt.
+    Undelivered,
     Abandoned,
 }
 
@@ -158,33 +253,51 @@ impl<T: Transport> Worker<T> {
         loop {
             self.send_expired_summaries();
             let deadline = self.shared.deadline();
+            self.spool_overflow();
             let msg = if deadline.is_some() {
                 match self.rx.try_recv() {
                     Ok(msg) => Some(msg),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             } else {
-                let wait = self
-                    .dedup_lock()
-                    .next_expiry()
-                    .map_or(Duration::from_secs(3600), |t| {
-                        t.saturating_duration_since(Instant::now())
-                    });
-                match self.rx.recv_timeout(wait) {
+                match self.rx.try_recv() {
                     Ok(msg) => Some(msg),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => {
+                        // Live items first: the replay goes on only when none waits.
+                        let replay = self.spool.as_ref().and_then(SpoolState::due);
+                        if replay.is_some_and(|at| at <= Instant::now()) {
+                            self.replay_step();
+                            continue;
+                        }
+                        let now = Instant::now();
+                        let wait = self
+                            .dedup_lock()
+                            .next_expiry()
+                            .into_iter()
+                            .chain(replay)
+                            .min()
+                            .map_or(Duration::from_secs(3600), |t| {
+                                t.saturating_duration_since(now)
+                            });
+                        match self.rx.recv_timeout(wait) {
+                            Ok(msg) => Some(msg),
+                            Err(RecvTimeoutError::Timeout) => None,
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
                 }
             };
             if let Some(Msg::Item(occ)) = msg {
                 if self.shared.past_deadline() || self.down_at_shutdown.is_some() {
-                    self.abandon();
+                    self.keep_or_abandon(&occ);
                 } else {
                     self.deliver(&occ);
                 }
                 self.shared.finish_one();
             }
         }
+        self.spool_overflow();
         // Summaries of the windows still open, then stop.
         let open = self.dedup_lock().take_all();
         for (occ, n) in open {
@@ -224,14 +337,105 @@ impl<T: Transport> Worker<T> {
     }
 
     fn send_summary(&mut self, mut occ: Occurrence, n: u64) {
-        if self.shared.past_deadline() || self.down_at_shutdown.is_some() {
-            self.abandon();
-            return;
-        }
         let window = self.dedup_lock().window();
         occ.repeated = Some((n, window));
         occ.timestamp_ms = now_ms();
+        if self.shared.past_deadline() || self.down_at_shutdown.is_some() {
+            self.keep_or_abandon(&occ);
+            return;
+        }
         self.deliver(&occ);
+    }
+
+    /// An item that will not be sent now (shutdown's deadline passed, or the tracker
+    /// was down at shutdown): into the spool, else abandoned.
+    fn keep_or_abandon(&mut self, occ: &Occurrence) {
+        if self.spool.is_none() && self.preview.is_none() {
+            return self.abandon();
+        }
+        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let id = uuid::Uuid::new_v4();
+            let mut payload = destination::payload(&*self.destination, occ, &self.settings, id);
+            let body = self
+                .destination
+                .serialize(&mut payload, self.policy.max_payload_bytes);
+            if self.write_preview(id, &body) {
+                return true;
+            }
+            self.spool_write(&body).is_some()
+        }));
+        match caught {
+            Ok(true) => {
+                if self.preview.as_ref().is_none_or(|p| !p.only) {
+                    self.shared.count(&self.shared.spooled);
+                }
+            }
+            _ => self.abandon(),
+        }
+    }
+
+    /// Writes the items that did not fit in the full queue to the spool.
+    fn spool_overflow(&mut self) {
+        if self.spool.is_none() {
+            return;
+        }
+        loop {
+            let next = self
+                .shared
+                .overflow
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front();
+            let Some(occ) = next else { break };
+            let id = uuid::Uuid::new_v4();
+            let kept = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut payload =
+                    destination::payload(&*self.destination, &occ, &self.settings, id);
+                let body = self
+                    .destination
+                    .serialize(&mut payload, self.policy.max_payload_bytes);
+                self.write_preview(id, &body);
+                self.spool_write(&body).is_some()
+            }));
+            match kept {
+                Ok(true) => {
+                    self.shared.spooled.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            self.shared.finish_one();
+        }
+    }
+
+    /// Writes `body` to the spool (claimed); counts what made room for it.
+    fn spool_write(&mut self, body: &[u8]) -> Option<Claim> {
+        let state = self.spool.as_mut()?;
+        let mut evicted = 0;
+        let claim = state.spool.write(body, &mut evicted);
+        state.dirty = true;
+        if evicted > 0 {
+            self.shared
+                .spool_dropped
+                .fetch_add(evicted, Ordering::Relaxed);
+        }
+        claim
+    }
+
+    /// Writes the preview of `body`; true when nothing is to be sent (preview only).
+    fn write_preview(&self, id: uuid::Uuid, body: &[u8]) -> bool {
+        let Some(preview) = &self.preview else {
+            return false;
+        };
+        let id = match self.destination.name() {
+            "Sentry" => id.simple().to_string(),
+            _ => id.hyphenated().to_string(),
+        };
+        if preview.write(self.destination.name(), &id, self.destination.preview(body)) {
+            self.shared.previewed.fetch_add(1, Ordering::Relaxed);
+        }
+        preview.only
     }
 
     /// Delivers `occ`, surviving whatever happens on the way: a panic in building,
@@ -254,12 +458,181 @@ impl<T: Transport> Worker<T> {
         let id = uuid::Uuid::new_v4();
         let dest = &*self.destination;
         let mut payload = destination::payload(dest, occ, &self.settings, id);
-        let mut body = dest.serialize(&mut payload, self.policy.max_payload_bytes);
+        let body = dest.serialize(&mut payload, self.policy.max_payload_bytes);
+        if self.write_preview(id, &body) {
+            return;
+        }
+        // Written ahead: a crash, an exit or a hanging tracker cannot lose it now.
+        let claim = self.spool_write(&body);
+        if claim.is_some() {
+            if let Some(state) = &self.spool {
+                if state.down && Instant::now() < state.next_try {
+                    // The tracker is down: to the spool at once, tried again later.
+                    self.shared.count(&self.shared.spooled);
+                    return;
+                }
+            }
+        }
+        let outcome = self.send(&mut payload, body, claim.is_some());
+        self.settle(outcome, claim, false);
+    }
+
+    /// What becomes of an item (live, or replayed from the spool when `replayed`) after
+    /// its attempts.
+    fn settle(&mut self, outcome: Outcome, claim: Option<Claim>, replayed: bool) {
+        let name = self.destination.name();
+        let backoff = self.policy.retry_backoff;
+        match (outcome, claim) {
+            (Outcome::Sent, claim) => {
+                if let Some(claim) = claim {
+                    claim.delete();
+                }
+                self.shared.count(if replayed {
+                    &self.shared.replayed
+                } else {
+                    &self.shared.sent
+                });
+                if let Some(state) = &mut self.spool {
+                    state.mark_up();
+                }
+                if self.shared.unreachable.reset() {
+                    diag::report(format_args!("{name} reachable again"));
+                }
+            }
+            (Outcome::Failed, claim) => {
+                if let Some(claim) = claim {
+                    claim.delete();
+                }
+                self.shared.count(&self.shared.failed);
+            }
+            (Outcome::Undelivered | Outcome::Abandoned, Some(claim)) => {
+                drop(claim);
+                if let Some(state) = &mut self.spool {
+                    state.mark_down(backoff);
+                }
+                if !replayed {
+                    self.shared.count(&self.shared.spooled);
+                }
+            }
+            (Outcome::Undelivered, None) => self.shared.count(&self.shared.failed),
+            (Outcome::Abandoned, None) => self.abandon(),
+        }
+    }
+
+    /// One step of the replay: the oldest spooled item, unless it expired or is
+    /// damaged, is sent once; deleted only after a 2xx.
+    fn replay_step(&mut self) {
+        let Some(state) = &mut self.spool else { return };
+        if state.backlog.is_empty() && state.dirty {
+            state.dirty = false;
+            state.backlog = state.spool.backlog();
+        }
+        let Some(name) = state.backlog.pop_front() else {
+            state.end_run(self.destination.name());
+            return;
+        };
+        let Some(claim) = state.spool.claim(&name) else {
+            return;
+        };
+        if state.spool.expired(&name) {
+            claim.delete();
+            self.shared.expired.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let body = match state.spool.read(&claim) {
+            Some(body) if self.destination.valid_body(&body) => body,
+            _ => {
+                state.spool.move_aside(claim);
+                return;
+            }
+        };
+        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| self.replay_one(&body)));
+        let outcome = caught.unwrap_or(Outcome::Failed);
+        let Some(state) = &mut self.spool else { return };
+        match outcome {
+            Outcome::Sent => {
+                if !state.replaying {
+                    state.replaying = true;
+                    let waiting = state.backlog.len() + 1;
+                    crate::notice!(
+                        target: "tracing_logbook::notify",
+                        waiting,
+                        "{}: replaying spooled notifications",
+                        self.destination.name()
+                    );
+                }
+                state.run_replayed += 1;
+                state.next_try = Instant::now() + REPLAY_INTERVAL;
+                if state.backlog.is_empty() {
+                    // The last one? Then the run ends now, not a pacing later.
+                    state.backlog = state.spool.backlog();
+                    state.dirty = false;
+                    state.backlog.retain(|n| *n != name);
+                    if state.backlog.is_empty() {
+                        state.end_run(self.destination.name());
+                    }
+                }
+            }
+            Outcome::Undelivered | Outcome::Abandoned => state.backlog.push_front(name),
+            Outcome::Failed => {}
+        }
+        self.settle(outcome, Some(claim), true);
+    }
+
+    /// Sends a spooled body once (a 429 pauses as for live items, and the item waits).
+    fn replay_one(&mut self, body: &[u8]) -> Outcome {
+        if !self.wait_for_pause() {
+            return Outcome::Abandoned;
+        }
+        let headers = self.destination.headers();
+        let request = Request {
+            endpoint: self.destination.endpoint(),
+            token: self.destination.secret(),
+            headers: &headers,
+            body,
+        };
+        let name = self.destination.name();
+        match self.transport.send(&request) {
+            Ok(r) => match self.destination.classify(&r, SystemTime::now()) {
+                Verdict::Accepted(pause) => {
+                    if let Some(pause) = pause {
+                        self.pause(name, pause);
+                    }
+                    Outcome::Sent
+                }
+                Verdict::RateLimited(pause) => {
+                    self.pause(name, pause.unwrap_or(self.policy.retry_backoff));
+                    Outcome::Abandoned
+                }
+                Verdict::Retry => Outcome::Undelivered,
+                Verdict::TooLarge | Verdict::Rejected => {
+                    let reason = self.redact(&r.body);
+                    self.shared.rejected.report(format_args!(
+                        "{name} rejected a spooled item (HTTP {}): {}; it is deleted (further rejections are not reported)",
+                        r.status, reason
+                    ));
+                    Outcome::Failed
+                }
+            },
+            Err(_) => Outcome::Undelivered,
+        }
+    }
+
+    /// Sends `body` with retries, backoff, pauses and one cut on a 413; with a spool
+    /// (`spooled`), a request that gets no answer is not retried: the item waits in
+    /// the spool.
+    fn send(
+        &mut self,
+        payload: &mut super::scrub::Scrubbed,
+        mut body: Vec<u8>,
+        spooled: bool,
+    ) -> Outcome {
+        let dest = &*self.destination;
         let headers = dest.headers();
         let name = dest.name();
         let mut attempt = 0u32;
         let mut shrunk = false;
-        let outcome = loop {
+        loop {
             if !self.wait_for_pause() {
                 break Outcome::Abandoned;
             }
@@ -285,12 +658,17 @@ impl<T: Transport> Worker<T> {
                     Verdict::TooLarge if !shrunk => {
                         shrunk = true;
                         let target = (body.len() / 2).min(self.policy.max_payload_bytes);
-                        body = self.destination.serialize(&mut payload, target);
+                        body = self.destination.serialize(payload, target);
                         self.shared.retried.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     Verdict::Retry => {
-                        self.note_unreachable(name, attempt, format_args!("HTTP {}", r.status));
+                        self.note_unreachable(
+                            name,
+                            attempt,
+                            spooled,
+                            format_args!("HTTP {}", r.status),
+                        );
                         true
                     }
                     Verdict::TooLarge | Verdict::Rejected => {
@@ -308,12 +686,21 @@ impl<T: Transport> Worker<T> {
                         self.down_at_shutdown = Some(e.to_string());
                         break Outcome::Abandoned;
                     }
-                    self.note_unreachable(name, attempt, format_args!("{e}"));
+                    if spooled {
+                        self.shared.unreachable.report(format_args!(
+                            "cannot deliver to {name} ({e}); notifications wait in the spool until it answers"
+                        ));
+                        break Outcome::Undelivered;
+                    }
+                    self.note_unreachable(name, attempt, false, format_args!("{e}"));
                     true
                 }
             };
-            if !retry || attempt >= self.policy.max_attempts {
+            if !retry {
                 break Outcome::Failed;
+            }
+            if attempt >= self.policy.max_attempts {
+                break Outcome::Undelivered;
             }
             self.shared.retried.fetch_add(1, Ordering::Relaxed);
             if self.paused_until.is_none() {
@@ -327,18 +714,6 @@ impl<T: Transport> Worker<T> {
                     break Outcome::Abandoned;
                 }
             }
-        };
-        match outcome {
-            Outcome::Sent => {
-                self.shared.count(&self.shared.sent);
-                if self.shared.unreachable.reset() {
-                    diag::report(format_args!("{name} reachable again"));
-                }
-            }
-            Outcome::Failed => {
-                self.shared.count(&self.shared.failed);
-            }
-            Outcome::Abandoned => self.abandon(),
         }
     }
 
@@ -353,10 +728,20 @@ impl<T: Transport> Worker<T> {
         ));
     }
 
-    fn note_unreachable(&self, name: &str, attempt: u32, why: std::fmt::Arguments<'_>) {
+    fn note_unreachable(
+        &self,
+        name: &str,
+        attempt: u32,
+        spooled: bool,
+        why: std::fmt::Arguments<'_>,
+    ) {
         if attempt >= self.policy.max_attempts {
+            let fate = match spooled {
+                true => "notifications wait in the spool until it answers",
+                false => "items are being lost",
+            };
             self.shared.unreachable.report(format_args!(
-                "cannot deliver to {name} ({why}) after {attempt} attempts; items are being lost"
+                "cannot deliver to {name} ({why}) after {attempt} attempts; {fate}"
             ));
         }
     }

@@ -73,7 +73,14 @@ pub struct Server {
 impl Server {
     /// Starts a server answering with `script`, then 200.
     pub fn start(script: Vec<Reply>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Server::start_at("127.0.0.1:0".parse().unwrap(), script)
+    }
+
+    /// Starts a server on `addr` (a loopback address whose port was in use before: a
+    /// tracker switched back on at the same endpoint).
+    pub fn start_at(addr: SocketAddr, script: Vec<Reply>) -> Server {
+        assert!(addr.ip().is_loopback(), "tests bind 127.0.0.1 only");
+        let listener = TcpListener::bind(addr).expect("bind the loopback address");
         let addr = listener.local_addr().unwrap();
         let inner = Arc::new(Inner {
             state: Mutex::new(State {

@@ -40,12 +40,12 @@ pub(crate) fn contiguous(numbers: &[u64]) -> bool {
 }
 
 /// The text of the log files in `dir`, in name order; the stable link to the current
-/// file is not read a second time.
+/// file is not read a second time, the notification spool's directory not at all.
 pub(crate) fn log_text(dir: &std::path::Path) -> String {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| !p.is_symlink())
+        .filter(|p| !p.is_symlink() && p.is_file())
         .collect();
     paths.sort();
     paths

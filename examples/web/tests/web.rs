@@ -46,8 +46,10 @@ fn file_lines(dir: &std::path::Path) -> Vec<String> {
     let mut records: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_symlink() {
-            continue; // the stable name of the current file, read as its dated file
+        if path.is_symlink() || !path.is_file() {
+            // The stable name of the current file (read as its dated file), and the
+            // notification spool's directory.
+            continue;
         }
         let text = std::fs::read_to_string(path).unwrap();
         for line in text.lines() {
