@@ -76,7 +76,7 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     tracing::subscriber::with_default(subscriber, || {
         tracing::info!(target: "App", "outside any span");
-        let request = tracing::info_span!("request", method = "GET");
+        let request = tracing::info_span!("request", method = "GET", route = "/orders");
         let _request = request.enter();
         tracing::info!(target: "App", "in the request");
         let query = tracing::info_span!("query");
@@ -111,8 +111,8 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
         got,
         [
             "INFO: App: outside any span".to_owned(),
-            format!("INFO: App: in the request in request{{method=GET}} trace_id={trace} span_id={request_span}"),
-            format!("ERROR: App: query failed in request{{method=GET}}:query trace_id={trace} span_id={query_span}"),
+            format!("INFO: App: in the request in request{{route=/orders}} trace_id={trace} span_id={request_span}"),
+            format!("ERROR: App: query failed in request{{route=/orders}}:query trace_id={trace} span_id={query_span}"),
         ]
     );
 
@@ -172,7 +172,7 @@ fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
         .layer(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
-        let request = tracing::error_span!("request", method = "GET");
+        let request = tracing::error_span!("request", method = "GET", route = "/orders");
         let _in = request.enter();
         tracing::debug!(target: "App", "held until the error");
         tracing::error!(target: "App", "failed");
@@ -201,8 +201,8 @@ fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
     assert_eq!(
         got,
         [
-            format!("DEBUG: App: held until the error in request{{method=GET}} {ids}"),
-            format!("ERROR: App: failed in request{{method=GET}} {ids}"),
+            format!("DEBUG: App: held until the error in request{{route=/orders}} {ids}"),
+            format!("ERROR: App: failed in request{{route=/orders}} {ids}"),
         ]
     );
 }
