@@ -8,7 +8,7 @@ fn main() -> Result<(), tracing_logbook::Error> {
     tracing::info!("server started");
     tracing_logbook::notice!(port = 8080, "listening");
 
-    let request = tracing::info_span!("request", method = "GET", path = "/orders/7");
+    let request = tracing::info_span!("request", method = "GET", request_id = "7f3a");
     let _entered = request.enter();
     tracing::debug!("not shown unless RUST_LOG=debug");
     tracing::warn!(elapsed_ms = 1250, "slow query");
