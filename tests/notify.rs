@@ -1569,3 +1569,48 @@ fn emails_in_free_text_follow_capture_email() {
     assert_eq!(items[0]["data"]["title"], "no mail for ann@example.com");
     assert_eq!(items[0]["data"]["person"]["email"], "ann@example.com");
 }
+
+/// A failed request's held lines (fingers crossed) are in the file and, as its context,
+/// in its notification's telemetry, in time order with the lines written at once.
+#[test]
+fn held_lines_are_the_failed_request_s_telemetry() {
+    use tracing_logbook::testing::CaptureWriter;
+    use tracing_logbook::{FanOut, FingersCrossed, LogbookFilter, LogbookLayer, ReloadableFilter};
+    let (transport, items) = memory();
+    let (notifier, handle) = config().build_with_transport(transport);
+    let lines = CaptureWriter::new();
+    let filter = ReloadableFilter::new(LogbookFilter::parse("info").unwrap());
+    let fan_out = FanOut::builder()
+        .output(LogbookLayer::builder().build(lines.clone()))
+        .output(notifier)
+        .fingers_crossed(FingersCrossed::new(Level::Debug), &filter)
+        .build();
+    let subscriber = tracing_subscriber::registry().with(filter).with(fan_out);
+    tracing::subscriber::with_default(subscriber, || {
+        let _request = tracing::error_span!("request", method = "GET", route = "/pay").entered();
+        tracing::debug!(target: "app", "connecting");
+        tracing::info!(target: "app", "calling the payment backend");
+        tracing::debug!(target: "app", attempt = 1, "connection refused");
+        tracing::error!(target: "app", "payment failed");
+    });
+    assert!(handle.flush(WAIT));
+    assert_eq!(lines.take_string().lines().count(), 4);
+    let items = items.lock().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    let telemetry: Vec<&str> = items[0]["data"]["body"]["telemetry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["body"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        telemetry,
+        [
+            "connecting",
+            "calling the payment backend",
+            "connection refused attempt=1"
+        ],
+        "{:#}",
+        items[0]["data"]["body"]["telemetry"]
+    );
+}

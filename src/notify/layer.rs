@@ -164,6 +164,23 @@ impl Emit for Notifier {
                 .push(record, timestamp_ms, self.telemetry_size);
         }
     }
+
+    /// A failed request's held lines (fingers crossed) are its context: they join the
+    /// request's telemetry, in time order with its other lines, before its error is
+    /// notified with them.
+    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
+        if self.telemetry_size > 0 && !in_worker() && !self.shared.forked() {
+            let held = &block[..block.len().saturating_sub(1)];
+            // Only the newest can stay in the ring.
+            let held = &held[held.len().saturating_sub(self.telemetry_size)..];
+            if let Some(entry) = request_span(record).and_then(|span| span.entry.as_ref()) {
+                entry.with_side(self.id, LineRing::default, |ring: &mut LineRing| {
+                    ring.merge_older(held, self.telemetry_size)
+                });
+            }
+        }
+        self.emit(record);
+    }
 }
 
 impl Notifier {

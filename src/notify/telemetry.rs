@@ -63,8 +63,26 @@ impl LineRing {
         self.lines.push_back(slot);
     }
 
+    /// Adds lines logged before some of those in the ring (a failed request's held lines),
+    /// keeping the newest `max` by time.
+    pub(super) fn merge_older(&mut self, records: &[Record<'_>], max: usize) {
+        for record in records {
+            let mut slot = LineSlot::default();
+            slot.fill(record, unix_ms(record.time));
+            self.lines.push_back(slot);
+        }
+        self.lines.make_contiguous().sort_by_key(|slot| slot.nanos);
+        while self.lines.len() > max {
+            self.lines.pop_front();
+        }
+    }
+
+    /// The lines, oldest first (a failed request's held lines join its ring after the
+    /// lines written at once, see `Notifier::emit_failed`).
     pub(super) fn lines(&self) -> Vec<TelemetryLine> {
-        self.lines.iter().map(LineSlot::to_line).collect()
+        let mut slots: Vec<&LineSlot> = self.lines.iter().collect();
+        slots.sort_by_key(|slot| slot.nanos);
+        slots.into_iter().map(LineSlot::to_line).collect()
     }
 }
 
