@@ -432,9 +432,8 @@ pub fn init(env: Env) -> Result<Guard, Error> {
             ));
         }
     }
-    if guard.mode.is_production_like() || guard.notifier.is_some() || guard.sentry.is_some() {
-        crate::panic::install_hook();
-    }
+    // In every mode: a panic is a CRITICAL record with its request, in development too.
+    crate::panic::install_hook();
     if guard.mode.is_production_like() {
         crate::diag::report(format_args!("{}", guard.summary()));
     }

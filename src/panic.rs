@@ -2,8 +2,9 @@
 //!
 //! The hook emits one event with target `panic` through the installed subscriber, so
 //! every layer sees it: the Logbook line reads
-//! `CRITICAL: panic: thread 'main' panicked at src/main.rs:10:5: boom` (followed by the
-//! backtrace as indented continuation lines when `RUST_BACKTRACE` enables one), and a
+//! `CRITICAL: panic: thread 'main' panicked at src/main.rs:10:5: boom in request{…}`
+//! (followed, when `RUST_BACKTRACE` enables one, by the application's frames as indented
+//! continuation lines: the hook's, std's and the runtime's are left out), and a
 //! notifier receives the structured fields below to build a stack trace. Then the
 //! [`Guard`](crate::Guard)'s components are flushed within [`PANIC_FLUSH_TIMEOUT`], and
 //! the previous hook (by default, the message on stderr) runs.
@@ -30,17 +31,28 @@ pub const FIELD_LOCATION: &str = "panic.location";
 pub const FIELD_THREAD: &str = "panic.thread";
 /// Field: the `Display` text of a force-captured [`Backtrace`].
 pub const FIELD_BACKTRACE: &str = "panic.backtrace";
+/// Field: the backtrace as a line shows it, when `RUST_BACKTRACE` asks for one: the
+/// application's frames, innermost first, then how many others were left out. Lines
+/// print it after the request span, as continuation lines.
+pub const FIELD_SHOWN: &str = "panic.shown_backtrace";
 
-/// How long the panic hook waits, at most, for lines and notifications to go out (less
-/// when the shutdown deadline comes first).
+/// How long the panic hook waits, at most, for lines and notifications to go out on the
+/// main thread (less when the shutdown deadline comes first).
 pub const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the panic hook waits on any other thread: such a panic is usually caught (a
+/// web framework answers 500 and the worker serves the next request), so it must not
+/// hold the worker; what is not delivered by then is delivered by the background
+/// threads, or flushed when the process ends.
+pub const PANIC_FLUSH_OFF_MAIN: Duration = Duration::from_millis(250);
 
 /// Installs the panic hook, once per process (later calls do nothing): a panic becomes a
 /// `CRITICAL` event with target [`PANIC_TARGET`] and the fields above, through whatever
 /// subscriber is current, then the logger [`init`](crate::init) installed (if any) is
 /// flushed within [`PANIC_FLUSH_TIMEOUT`], then the previous hook runs.
 ///
-/// `init` calls it in staging and production (and whenever notifications are on). A
+/// `init` calls it in every mode (in development, a panic prints its `CRITICAL` line with
+/// its request, as in production). A
 /// program that composes its own subscriber from the crate's layers calls it after
 /// installing the subscriber; its own [`DailyFile`](crate::DailyFile) and notifier
 /// handles are flushed when they are dropped as the panic unwinds `main`.
@@ -84,19 +96,27 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         .unwrap_or_else(|| "<unknown>".to_owned());
     let thread = std::thread::current();
     let thread = thread.name().unwrap_or("<unnamed>");
-    // Always captured for notifiers; printed on the line only when RUST_BACKTRACE asks.
+    // Always captured for notifiers; shown on the line only when RUST_BACKTRACE asks,
+    // and then only the application's frames, after the message and the request.
     let backtrace = Backtrace::force_capture();
+    let text = backtrace.to_string();
     let shown = match Backtrace::capture().status() {
-        BacktraceStatus::Captured => format!("\nstack backtrace:\n{backtrace}"),
-        _ => String::new(),
+        BacktraceStatus::Captured => crate::notify::backtrace::shown_frames(&text),
+        _ => None,
     };
     crate::critical!(
         target: "panic",
         panic.message = message,
         panic.location = location.as_str(),
         panic.thread = thread,
-        panic.backtrace = %backtrace,
-        "thread '{thread}' panicked at {location}: {message}{shown}"
+        panic.backtrace = text.as_str(),
+        panic.shown_backtrace = shown.as_deref(),
+        "thread '{thread}' panicked at {location}: {message}"
     );
-    crate::lifecycle::flush_after_panic(PANIC_FLUSH_TIMEOUT);
+    let bound = if thread == "main" {
+        PANIC_FLUSH_TIMEOUT
+    } else {
+        PANIC_FLUSH_OFF_MAIN
+    };
+    crate::lifecycle::flush_after_panic(bound);
 }

@@ -83,6 +83,15 @@ fn child() {
             let env = Env::from_env().unwrap().notify(config);
             let _guard = tracing_logbook::init(env).unwrap();
         }
+        "dev_panic" => {
+            let _guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            let request = tracing::error_span!("request", method = "GET", request_id = "r7");
+            let _in = request.enter();
+            let _ = std::panic::catch_unwind(|| {
+                let orders: Vec<u32> = Vec::new();
+                orders[3]
+            });
+        }
         "development" => development(),
         "interest" => interest(),
         "production" => production(),
@@ -1010,4 +1019,52 @@ fn a_rust_log_that_hides_the_notifier_s_threshold_is_said_at_start_up() {
         assert!(ok, "{stdout}\n{stderr}");
         assert!(!stderr.contains("hides"), "{spec}: {stderr}");
     }
+}
+
+/// In development too, a panic is a CRITICAL line with its request; with RUST_BACKTRACE
+/// the application's frames follow it (the hook's, std's and the runtime's are left out),
+/// after the request, not before.
+#[test]
+fn a_panic_in_development_is_a_critical_line_with_its_request() {
+    let (ok, stdout, stderr) = run_child("dev_panic", &[("RUST_BACKTRACE", "0")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let lines = log_lines(&stdout);
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].starts_with("CRITICAL: panic: thread '")
+            && lines[0].contains("index out of bounds: the len is 0 but the index is 3")
+            && lines[0].ends_with(" in request{request_id=r7}"),
+        "{}",
+        lines[0]
+    );
+    let (ok, stdout, stderr) = run_child("dev_panic", &[("RUST_BACKTRACE", "1")]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let start = stdout.find("CRITICAL: panic:").unwrap();
+    // The record: its first line and its indented continuation lines.
+    let mut lines = stdout[start..].lines();
+    let record: Vec<&str> = lines
+        .next()
+        .into_iter()
+        .chain(lines.take_while(|l| l.starts_with("  ")))
+        .collect();
+    assert!(
+        record[0].ends_with(" in request{request_id=r7}"),
+        "{record:#?}"
+    );
+    assert_eq!(record[1].trim(), "stack backtrace:", "{record:#?}");
+    assert!(
+        record[2].trim_start().starts_with("at init::"),
+        "{record:#?}"
+    );
+    assert!(
+        record
+            .iter()
+            .all(|l| !l.contains("tracing_logbook::panic") && !l.contains("std::panicking")),
+        "{record:#?}"
+    );
+    assert!(record
+        .last()
+        .unwrap()
+        .contains("frames of std, the runtime and dependencies left out"));
+    assert!(record.len() < 20, "{} lines: {record:#?}", record.len());
 }

@@ -130,6 +130,16 @@ impl Layout for LogbookLayout {
             ids.push_span_id(buf);
         }
 
+        // A panic's backtrace, when asked for: after the request, as continuation lines.
+        if let Some((_, crate::record::Value::Str(frames))) = record
+            .fields
+            .iter()
+            .find(|(name, _)| *name == crate::panic::FIELD_SHOWN)
+        {
+            text::push_escaped(buf, "\nstack backtrace:", Mode::Message);
+            text::push_escaped(buf, frames, Mode::Message);
+        }
+
         if self.color {
             buf.push_str(RESET);
         }

@@ -156,7 +156,9 @@ pub(crate) const NO_LINE_TABLES: &str = "the backtrace has no file names or line
 /// flag is false, so the item can say why.
 pub(crate) fn panic_trace(backtrace: Option<&str>, location: Option<&str>) -> (Vec<Frame>, bool) {
     let frames = backtrace.map(panic_frames).unwrap_or_default();
-    if frames.iter().any(|f| f.filename.is_some()) {
+    // Useful when the application's own code has files and lines; a stripped build
+    // still has std's (from /rustc/), which say nothing of where the panic was.
+    if frames.iter().any(|f| f.filename.is_some() && in_app(f)) {
         return (frames, true);
     }
     let (file, lineno, colno) = parse_location(location.unwrap_or("<unknown>"));
@@ -166,7 +168,47 @@ pub(crate) fn panic_trace(backtrace: Option<&str>, location: Option<&str>) -> (V
         lineno,
         colno,
     };
-    (vec![at], false)
+    // The frames that name a file stay (oldest first), the panic's location last.
+    let mut frames: Vec<Frame> = frames
+        .into_iter()
+        .filter(|f| f.filename.is_some())
+        .collect();
+    frames.push(at);
+    (frames, false)
+}
+
+/// A panic's backtrace as a line shows it: the application's frames, innermost first,
+/// then how many other frames (std's, the runtime's, dependencies') were left out; the
+/// capture and the panic machinery are never shown. `None` when nothing is left.
+pub(crate) fn shown_frames(text: &str) -> Option<String> {
+    use std::fmt::Write as _;
+    let frames = panic_frames(text);
+    let mut out = String::new();
+    let mut others = 0;
+    for frame in frames.iter().rev() {
+        if !in_app(frame) {
+            others += 1;
+            continue;
+        }
+        let _ = write!(out, "\n  at {}", frame.method);
+        if let Some(file) = &frame.filename {
+            let _ = write!(out, " ({file}");
+            if let Some(line) = frame.lineno {
+                let _ = write!(out, ":{line}");
+            }
+            out.push(')');
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    if others > 0 {
+        let _ = write!(
+            out,
+            "\n  ({others} frames of std, the runtime and dependencies left out)"
+        );
+    }
+    Some(out)
 }
 
 /// Whether a frame is the application's code rather than the standard library's, the
@@ -214,6 +256,33 @@ pub(crate) fn panic_module(frames: &[Frame]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stripped release build: std's frames keep their /rustc/ files, the
+    /// application's are `<unknown>`. The item gets the panic's location as a frame and
+    /// says why (the flag), instead of 13 `<unknown>` frames.
+    #[test]
+    fn a_stripped_build_s_trace_ends_with_the_location() {
+        let text = "   0: std::backtrace::Backtrace::force_capture
+             at /rustc/abc/library/std/src/backtrace.rs:312:9
+   1: std::panicking::rust_panic_with_hook
+             at /rustc/abc/library/std/src/panicking.rs:841:13
+   2: <unknown>
+   3: <unknown>
+   4: std::rt::lang_start_internal
+             at /rustc/abc/library/std/src/rt.rs:175:5
+";
+        let (frames, useful) = panic_trace(Some(text), Some("src/orders.rs:42:9"));
+        assert!(!useful);
+        let last = frames.last().unwrap();
+        assert_eq!(
+            (last.method.as_str(), last.filename.as_deref(), last.lineno),
+            ("<panic>", Some("src/orders.rs"), Some(42))
+        );
+        assert!(
+            frames.iter().all(|f| f.method != "<unknown>"),
+            "{frames:#?}"
+        );
+    }
 
     const SAMPLE: &str = "   0: std::backtrace_rs::backtrace::libunwind::trace
              at /rustc/abc/library/std/src/../../backtrace/src/backtrace/libunwind.rs:117:9

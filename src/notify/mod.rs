@@ -158,7 +158,7 @@
 // of their own, shown after the reference above.
 #![doc = include_str!("guide.md")]
 
-mod backtrace;
+pub(crate) mod backtrace;
 mod config;
 mod dedup;
 mod destination;
