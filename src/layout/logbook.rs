@@ -131,10 +131,15 @@ impl Layout for LogbookLayout {
         }
 
         // A panic's backtrace, when asked for: after the request, as continuation lines.
-        if let Some((_, crate::record::Value::Str(frames))) = record
-            .fields
-            .iter()
-            .find(|(name, _)| *name == crate::panic::FIELD_SHOWN)
+        if let Some((_, crate::record::Value::Str(frames))) = (record.target
+            == crate::panic::PANIC_TARGET)
+            .then(|| {
+                record
+                    .fields
+                    .iter()
+                    .find(|(name, _)| *name == crate::panic::FIELD_SHOWN)
+            })
+            .flatten()
         {
             text::push_escaped(buf, "\nstack backtrace:", Mode::Message);
             text::push_escaped(buf, frames, Mode::Message);

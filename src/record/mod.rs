@@ -442,6 +442,9 @@ struct Collect<'a> {
     from_log: bool,
     /// A span's `logbook.fingers_crossed` value, when recording a new span.
     crossed: Option<&'a mut Option<bool>>,
+    /// The callsite's masked fields ([`scrub::Lines::callsite_mask`]); `None` decides
+    /// each field by its name.
+    secrets: Option<u64>,
 }
 
 impl Collect<'_> {
@@ -453,9 +456,22 @@ impl Collect<'_> {
 
 impl Collect<'_> {
     /// A secret field's value is never kept, whatever its type (see [`scrub::Lines`]).
-    #[inline]
+    #[inline(always)]
     fn masked(&mut self, field: &Field) -> bool {
-        if scrub::Lines::get().masks(field.name()) {
+        if self.secrets == Some(0) {
+            return false;
+        }
+        self.masked_slow(field)
+    }
+
+    #[inline(never)]
+    fn masked_slow(&mut self, field: &Field) -> bool {
+        let secret = match self.secrets {
+            Some(0) => false,
+            Some(mask) if mask != u64::MAX => mask >> field.index() & 1 == 1,
+            _ => scrub::Lines::get().masks(field.name()),
+        };
+        if secret {
             self.fields.push_str(field.name(), scrub::SCRUBBED);
             return true;
         }
@@ -727,6 +743,7 @@ pub(crate) fn on_new_span<S>(
         fields: &mut fields,
         from_log: false,
         crossed: Some(&mut crossed),
+        secrets: Some(scrub::Lines::get().callsite_mask(attrs.metadata())),
     });
     let crossed = wants_buffer(attrs.metadata().name(), crossed);
     let entry = Arc::new(SpanEntry {
@@ -774,6 +791,7 @@ pub(crate) fn on_record<S>(
             fields: added,
             from_log: false,
             crossed: None,
+            secrets: None,
         });
         if !added.is_empty() {
             entry.append(added);
@@ -949,6 +967,7 @@ where
             fields,
             from_log,
             crossed: None,
+            secrets: Some(scrub::Lines::get().callsite_mask(event.metadata())),
         });
         if from_log {
             from_log::append_pending(fields);

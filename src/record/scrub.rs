@@ -727,6 +727,31 @@ fn percent_decode_lossy(s: &str) -> String {
 
 // === every output: secrets masked at capture ===
 
+/// Whether `bytes` holds a `:`, eight bytes at a time (the test for a zero byte in a
+/// word, on the word XOR `::::::::`): a message of a few dozen bytes costs a few dozen
+/// instructions, where a byte loop costs five or six a byte.
+#[inline]
+fn has_colon(bytes: &[u8]) -> bool {
+    const COLONS: u64 = u64::from_ne_bytes([b':'; 8]);
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |chunk: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word) ^ COLONS;
+        x.wrapping_sub(LOW) & !x & HIGH != 0
+    };
+    if bytes.len() < 8 {
+        return bytes.contains(&b':');
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    if (&mut chunks).any(has) {
+        return true;
+    }
+    // The last bytes, as one word that overlaps the last whole chunk.
+    !chunks.remainder().is_empty() && has(&bytes[bytes.len() - 8..])
+}
+
 /// What the capture masks in every record, for every output (lines, JSON, syslog,
 /// notifications): the value of a field whose name the notifier scrubs (the defaults and
 /// the names given to the notifiers `init` builds), and the password of a URL in any
@@ -737,6 +762,28 @@ fn percent_decode_lossy(s: &str) -> String {
 pub(crate) struct Lines {
     names: Scrubber,
     on: std::sync::atomic::AtomicBool,
+    /// The first bytes (lower case, `-` as `_`) of the secret names: a name that starts
+    /// with none of them and has no `.` (whose last segment could be one) is no secret.
+    first: [bool; 256],
+}
+
+impl Lines {
+    fn new<'a>(extra: impl IntoIterator<Item = &'a str>, on: bool) -> Lines {
+        let names = Scrubber::new(extra);
+        let mut first = [false; 256];
+        for name in &names.names {
+            if let Some(&b) = name.as_bytes().first() {
+                first[usize::from(b)] = true;
+                first[usize::from(b.to_ascii_uppercase())] = true;
+            }
+        }
+        first[usize::from(b'-')] |= first[usize::from(b'_')];
+        Lines {
+            names,
+            on: std::sync::atomic::AtomicBool::new(on),
+            first,
+        }
+    }
 }
 
 static LINES: std::sync::OnceLock<Lines> = std::sync::OnceLock::new();
@@ -746,32 +793,102 @@ impl Lines {
     /// first.
     #[inline]
     pub(crate) fn get() -> &'static Lines {
-        LINES.get_or_init(|| Lines {
-            names: Scrubber::new([]),
-            on: std::sync::atomic::AtomicBool::new(true),
-        })
+        LINES.get_or_init(|| Lines::new([], true))
     }
 
     /// Sets the names (beside the defaults) and whether masking is on; called by `init`
     /// before the first record. The names are set once per process; `on` each time.
     pub(crate) fn configure<'a>(extra: impl IntoIterator<Item = &'a str>, on: bool) {
-        let lines = LINES.get_or_init(|| Lines {
-            names: Scrubber::new(extra),
-            on: std::sync::atomic::AtomicBool::new(on),
-        });
+        let lines = LINES.get_or_init(|| Lines::new(extra, on));
         lines.on.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether the value of a field called `name` is masked.
+    /// Whether the value of a field called `name` is masked. Field names are static: the
+    /// answer is decided once per name and kept in a small per-thread cache keyed by the
+    /// name's address, so the hot path costs a lookup, not a comparison with every
+    /// secret name.
     #[inline]
-    pub(crate) fn masks(&self, name: &str) -> bool {
-        self.on.load(std::sync::atomic::Ordering::Relaxed) && self.names.is_secret(name)
+    pub(crate) fn masks(&self, name: &'static str) -> bool {
+        let Some(&b) = name.as_bytes().first() else {
+            return false;
+        };
+        if !self.first[usize::from(b)] && !name.as_bytes().contains(&b'.') {
+            return false;
+        }
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
+        type Slot = std::cell::Cell<(usize, usize, bool)>;
+        thread_local! {
+            /// (address, length, answer) of recently asked names, direct-mapped.
+            static DECIDED: [Slot; 64] = const { [const { Slot::new((0, 0, false)) }; 64] };
+        }
+        let key = (name.as_ptr() as usize, name.len());
+        let slot = ((key.0 >> 3) ^ key.1) & 63;
+        DECIDED
+            .try_with(|table| {
+                let (addr, len, answer) = table[slot].get();
+                if (addr, len) == key {
+                    return answer;
+                }
+                let answer = self.names.is_secret(name);
+                table[slot].set((key.0, key.1, answer));
+                answer
+            })
+            .unwrap_or_else(|_| self.names.is_secret(name))
     }
 
-    /// Masks URL passwords in `text` in place (a cheap look for `://` first).
+    /// The fields of `meta`'s callsite whose values are masked, as a bitmask by field
+    /// index: `0` (the common case) when none is, `u64::MAX` when one past the 63rd is
+    /// (then each field is decided by name). Decided once per callsite, then read from a
+    /// small per-thread cache keyed by the callsite's metadata.
     #[inline]
+    pub(crate) fn callsite_mask(&self, meta: &'static tracing::Metadata<'static>) -> u64 {
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            return 0;
+        }
+        type Slot = std::cell::Cell<(usize, u64)>;
+        thread_local! {
+            static MASKS: [Slot; 64] = const { [const { Slot::new((0, 0)) }; 64] };
+        }
+        let key = meta as *const tracing::Metadata<'static> as usize;
+        let decide = || {
+            let mut mask = 0u64;
+            for field in meta.fields() {
+                if self.names.is_secret(field.name()) {
+                    if field.index() >= 63 {
+                        return u64::MAX;
+                    }
+                    mask |= 1 << field.index();
+                }
+            }
+            mask
+        };
+        MASKS
+            .try_with(|table| {
+                let slot = &table[(key >> 4) & 63];
+                let (at, mask) = slot.get();
+                if at == key {
+                    return mask;
+                }
+                let mask = decide();
+                slot.set((key, mask));
+                mask
+            })
+            .unwrap_or_else(|_| decide())
+    }
+
+    /// Masks URL passwords in `text` in place (a cheap look for a `:` first, then for
+    /// `://`).
+    #[inline(always)]
     pub(crate) fn mask_urls(&self, text: &mut String, from: usize) {
-        if !self.on.load(std::sync::atomic::Ordering::Relaxed) || !text[from..].contains("://") {
+        let tail = text.as_bytes().get(from..).unwrap_or_default();
+        // The shortest URL with a password is `s://u:p@h`.
+        if tail.len() < 9
+            || !has_colon(tail)
+            || !self.on.load(std::sync::atomic::Ordering::Relaxed)
+            || !text[from..].contains("://")
+        {
             return;
         }
         if let Some(masked) = scrub_userinfo(&text[from..]) {
@@ -1029,6 +1146,22 @@ mod tests {
                 ("password=", None),
             ],
         );
+    }
+
+    #[test]
+    fn the_colon_test_finds_every_colon_and_nothing_else() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b':';
+                assert!(has_colon(&bytes), "{len} {at}");
+                // Neighbours of ':' in the byte table are no colon.
+                bytes[at] = b';';
+                assert!(!has_colon(&bytes), "{len} {at}");
+                bytes[at] = 0xBA;
+                assert!(!has_colon(&bytes), "{len} {at}");
+            }
+        }
     }
 
     #[test]
