@@ -745,7 +745,7 @@ fn has_colon(bytes: &[u8]) -> bool {
         return bytes.contains(&b':');
     }
     let mut chunks = bytes.chunks_exact(8);
-    if (&mut chunks).any(has) {
+    if chunks.any(has) {
         return true;
     }
     // The last bytes, as one word that overlaps the last whole chunk.
