@@ -199,6 +199,9 @@ mod sink;
 // The outputs: the daily file, syslog, the notifiers.
 mod file;
 pub mod notify;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
 pub mod syslog;
 
 // Putting it together: configuration, installation, the lifecycle of the threads.

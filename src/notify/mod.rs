@@ -115,7 +115,7 @@
 mod backtrace;
 mod config;
 mod dedup;
-mod destination;
+pub(crate) mod destination;
 mod handle;
 mod layer;
 mod occurrence;
