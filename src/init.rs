@@ -62,6 +62,10 @@ pub struct Guard {
     notifier: Option<crate::notify::NotifyHandle>,
     sentry: Option<crate::notify::NotifyHandle>,
     buffers: Option<Arc<crate::layer::crossed::Memory>>,
+    #[cfg(feature = "otlp")]
+    otlp: Option<Arc<crate::otlp::OtlpHandle>>,
+    #[cfg(feature = "otlp")]
+    otlp_endpoint: Option<String>,
     /// Set by `init`: the guard of the installed logger.
     installed: bool,
     /// The process the background threads run in (a forked child has none).
@@ -220,6 +224,23 @@ impl Guard {
     pub fn buffered(&self) -> Option<crate::BufferStats> {
         self.buffers.as_ref().map(|m| m.stats())
     }
+
+    /// The OTLP exporter, when an endpoint turned it on (see [`otlp`](crate::otlp)):
+    /// its counters.
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Mode};
+    ///
+    /// let env = Env::new(Mode::Test).otlp_endpoint("http://127.0.0.1:9/v1/logs")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.otlp().unwrap().counts().written, 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp(&self) -> Option<&crate::otlp::OtlpHandle> {
+        self.otlp.as_deref()
+    }
 }
 
 impl Guard {
@@ -250,6 +271,10 @@ impl Guard {
         match notifiers.as_slice() {
             [] => out.push_str("; no error notifications"),
             names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(endpoint) = &self.otlp_endpoint {
+            out.push_str(&format!("; records are exported over OTLP to {endpoint}"));
         }
         out.push_str("; the last lines are written when the Guard from init is dropped");
         out
@@ -482,6 +507,19 @@ fn assemble(
         layers.push(Box::new(layer.into_output()));
         components.push(Arc::new(handle));
     }
+    #[cfg(feature = "otlp")]
+    let (otlp, otlp_endpoint) = match (&env.otlp, env.otlp_exports()) {
+        (Some(builder), true) => {
+            let builder = env.otlp_builder.iter().fold(builder.clone(), |b, f| f(b));
+            let endpoint = builder.endpoint().to_owned();
+            let (layer, handle) = builder.build()?;
+            let handle = Arc::new(handle);
+            layers.push(Box::new(layer.into_output()));
+            components.push(handle.clone());
+            (Some(handle), Some(endpoint))
+        }
+        _ => (None, None),
+    };
 
     let mut notifier = None;
     if env.rollbar_notifies() {
@@ -556,6 +594,10 @@ fn assemble(
         notifier,
         sentry,
         buffers,
+        #[cfg(feature = "otlp")]
+        otlp,
+        #[cfg(feature = "otlp")]
+        otlp_endpoint,
         installed: false,
         born: Born::default(),
     };

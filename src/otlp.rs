@@ -215,8 +215,19 @@ fn parse_pairs(value: &str) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
+/// Parses `OTEL_RESOURCE_ATTRIBUTES`.
+pub(crate) fn parse_resource(value: &str) -> Result<Vec<(String, String)>, Error> {
+    parse_pairs(value).ok_or_else(|| {
+        Error::value(
+            OTEL_RESOURCE_ATTRIBUTES,
+            value,
+            "expected key=value pairs separated by commas (values percent-encoded)",
+        )
+    })
+}
+
 /// Parses a headers variable; the error never shows the value.
-fn parse_headers(var: &'static str, value: &str) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn parse_headers(var: &'static str, value: &str) -> Result<Vec<(String, String)>, Error> {
     let bad = || {
         Error::value(
             var,
@@ -336,13 +347,7 @@ impl OtlpLayerBuilder {
             b.timeout = Duration::from_millis(ms);
         }
         if let Some(value) = lookup(OTEL_RESOURCE_ATTRIBUTES) {
-            b.resource = parse_pairs(&value).ok_or_else(|| {
-                Error::value(
-                    OTEL_RESOURCE_ATTRIBUTES,
-                    &value,
-                    "expected key=value pairs separated by commas (values percent-encoded)",
-                )
-            })?;
+            b.resource = parse_resource(&value)?;
         }
         if let Some(name) = lookup(OTEL_SERVICE_NAME).filter(|n| !n.trim().is_empty()) {
             b.service_name = Some(name.trim().to_owned());
@@ -364,6 +369,12 @@ impl OtlpLayerBuilder {
             retry_for: Duration::from_secs(30),
             clock: None,
         }
+    }
+
+    /// This builder's settings with `other`'s endpoint.
+    pub(crate) fn with_endpoint_of(mut self, other: OtlpLayerBuilder) -> Self {
+        self.endpoint = other.endpoint;
+        self
     }
 
     /// The URL requests go to.
