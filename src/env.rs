@@ -875,8 +875,7 @@ impl Env {
     #[cfg(feature = "otlp")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
     pub fn otlp_headers(self, headers: &str) -> Result<Env, Error> {
-        let headers =
-            crate::otlp::parse_headers(crate::otlp::OTEL_EXPORTER_OTLP_HEADERS, headers)?;
+        let headers = crate::otlp::parse_headers(crate::otlp::OTEL_EXPORTER_OTLP_HEADERS, headers)?;
         Ok(self.otlp(move |b| {
             headers
                 .iter()

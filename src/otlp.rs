@@ -227,7 +227,10 @@ pub(crate) fn parse_resource(value: &str) -> Result<Vec<(String, String)>, Error
 }
 
 /// Parses a headers variable; the error never shows the value.
-pub(crate) fn parse_headers(var: &'static str, value: &str) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn parse_headers(
+    var: &'static str,
+    value: &str,
+) -> Result<Vec<(String, String)>, Error> {
     let bad = || {
         Error::value(
             var,

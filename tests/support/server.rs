@@ -73,7 +73,13 @@ pub struct Server {
 impl Server {
     /// Starts a server answering with `script`, then 200.
     pub fn start(script: Vec<Reply>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Server::start_at("127.0.0.1:0", script)
+    }
+
+    /// As [`start`](Self::start), on `addr` (a port an earlier server or a refused
+    /// endpoint had: the collector coming back).
+    pub fn start_at(addr: &str, script: Vec<Reply>) -> Server {
+        let listener = TcpListener::bind(addr).expect("bind the loopback address");
         let addr = listener.local_addr().unwrap();
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
