@@ -194,7 +194,7 @@ impl fmt::Display for Mode {
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
-/// | `LOG_COMPRESS` | `none`, `gzip`: past days' files become `app-<date>.log.gz` (see [`Compression`]) | `none` |
+/// | `LOG_COMPRESS` | `none`, `gzip`: the files of days before yesterday become `app-<date>.log.gz` (see [`Compression`]) | `none` |
 /// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
