@@ -197,6 +197,7 @@ impl fmt::Display for Mode {
 /// | `LOG_COMPRESS` | `none`, `gzip`: the files of days before yesterday become `app-<date>.log.gz` (see [`Compression`]) | `none` |
 /// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
+/// | `OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT` and the other `OTEL_*` | with the `otlp` feature: every record as an OTLP log record, in every mode but `test` (the variables: the `otlp` module) | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
 /// | `ROLLBAR_CODE_VERSION` | a version or git SHA sent with every item | none |
