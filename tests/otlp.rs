@@ -457,3 +457,51 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     let unique: std::collections::HashSet<_> = seqs.iter().collect();
     assert_eq!(unique.len(), seqs.len());
 }
+
+/// From the environment, an endpoint exports in every mode but `test`; set in code, in
+/// every mode. A bad value is an error naming its variable, and `Env`'s `Debug` never
+/// shows a header's value.
+#[test]
+fn the_environment_turns_it_on_in_every_mode_but_test() {
+    let from = |mode: &str| {
+        let vars = [
+            ("APP_ENV", mode.to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://127.0.0.1:9".to_owned(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=s3cr3t".to_owned(),
+            ),
+        ];
+        Env::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    };
+    for (mode, on) in [
+        ("development", true),
+        ("test", false),
+        ("staging", true),
+        ("production", true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = from(mode).log_file(LogFile::Path(dir.path().join("app.log")));
+        assert!(!format!("{env:?}").contains("s3cr3t"));
+        let (_dispatch, guard) = tracing_logbook::build(env).unwrap();
+        assert_eq!(guard.otlp().is_some(), on, "{mode}");
+    }
+    let env = Env::new(Mode::Test)
+        .otlp_endpoint("http://127.0.0.1:9/v1/logs")
+        .unwrap();
+    let (_dispatch, guard) = tracing_logbook::build(env).unwrap();
+    assert!(guard.otlp().is_some());
+    let err = Env::from_lookup(|name| {
+        (name == "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT").then(|| "soon".to_owned())
+    });
+    // Without an endpoint the other variables are not read.
+    assert!(err.is_ok());
+}
