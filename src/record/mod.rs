@@ -366,7 +366,7 @@ impl FieldList {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "otlp"))]
 impl FieldList {
     /// Appends `value` as `name` (for tests of the layouts).
     pub(crate) fn push_value(&mut self, name: &'static str, value: Value<'_>) {
