@@ -208,9 +208,10 @@ impl fmt::Display for Mode {
 /// | `LOG_FILE` | a path, or `-` for stdout (used in staging and production, and in development when set); a directory (`logs/`) means the default name inside it | `logs/<program name>.log` |
 /// | `LOG_MAX_FILES` | days of files kept (a day's size pieces count as one), `0` for all | `30` |
 /// | `LOG_MAX_SIZE` | bytes per file (`100M`, `1G`; at least [`LOG_MAX_SIZE_MIN`], 64K) before `app-<date>.1.log` starts | unlimited |
-/// | `LOG_COMPRESS` | `none`, `gzip`: past days' files become `app-<date>.log.gz` (see [`Compression`]) | `none` |
+/// | `LOG_COMPRESS` | `none`, `gzip`: the files of days before yesterday become `app-<date>.log.gz` (see [`Compression`]) | `none` |
 /// | `LOG_FINGERS_CROSSED` | a level: request spans keep their lines below `RUST_LOG` down to it, written only if an error follows (see [`FingersCrossed`]); `off` | off |
 /// | `LOG_SYSLOG` | `udp://host:port`, `tcp://host:port`, `unix:///dev/log` | off |
+/// | `OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT` and the other `OTEL_*` | with the `otlp` feature: every record as an OTLP log record, in every mode but `test` (the variables: the `otlp` module) | off |
 /// | `ROLLBAR_ACCESS_TOKEN` | a `post_server_item` token: error notifications in staging and production | off |
 /// | `ROLLBAR_ENDPOINT` | the item API URL | `https://api.rollbar.com/api/1/item/` |
 /// | `ROLLBAR_CODE_VERSION` | a version or git SHA sent with every item | none |
@@ -280,6 +281,18 @@ pub struct Env {
     pub(crate) notify_spool_max: u64,
     pub(crate) notify_spool_max_age: std::time::Duration,
     pub(crate) notify_preview: Option<PathBuf>,
+    /// The OTLP exporter's settings, when an endpoint is set.
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<crate::otlp::OtlpLayerBuilder>,
+    /// Whether the OTLP endpoint was set in code (then it exports in every mode).
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp_explicit: bool,
+    /// The program's own adjustments of the OTLP builder ([`Env::otlp`]).
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp_builder: Vec<BuilderFn<crate::otlp::OtlpLayerBuilder>>,
+    /// Without the `otlp` feature: the endpoint variable that is set, said by `init`.
+    #[cfg(not(feature = "otlp"))]
+    pub(crate) otlp_unbuilt: Option<&'static str>,
 }
 
 /// A change to a component's builder, kept by [`Env`] until `init` builds it.
@@ -337,6 +350,14 @@ impl Env {
             notify_spool_max: crate::notify::DEFAULT_SPOOL_MAX,
             notify_spool_max_age: crate::notify::DEFAULT_SPOOL_MAX_AGE,
             notify_preview: None,
+            #[cfg(feature = "otlp")]
+            otlp: None,
+            #[cfg(feature = "otlp")]
+            otlp_explicit: false,
+            #[cfg(feature = "otlp")]
+            otlp_builder: Vec::new(),
+            #[cfg(not(feature = "otlp"))]
+            otlp_unbuilt: None,
         }
     }
 
@@ -576,6 +597,19 @@ impl Env {
                 return Err(Error::value(LOG_NOTIFY_PREVIEW, "", "expected a directory"));
             }
             env.notify_preview = Some(value.into());
+        }
+        #[cfg(feature = "otlp")]
+        {
+            env.otlp = crate::otlp::OtlpLayerBuilder::from_lookup(lookup)?;
+        }
+        #[cfg(not(feature = "otlp"))]
+        {
+            env.otlp_unbuilt = [
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+            ]
+            .into_iter()
+            .find(|var| lookup(var).is_some_and(|v| !v.trim().is_empty()));
         }
         env.notify = crate::notify::NotifyConfig::from_lookup(lookup, mode.as_str())?;
         env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(lookup, mode.as_str())?;
@@ -877,6 +911,155 @@ impl Env {
         Ok(self)
     }
 
+    /// Also exports every record over OTLP/HTTP to the logs endpoint `url` (the full
+    /// URL, as `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), in every mode (from the environment,
+    /// an endpoint enables it in every mode but `test`). Settings read from the
+    /// environment (headers, protocol...) are kept. See [`otlp`](crate::otlp).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` if `url` is not an `http://`
+    /// or `https://` URL.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().otlp_endpoint("http://127.0.0.1:4318/v1/logs")?;
+    /// assert!(tracing_logbook::Env::production().otlp_endpoint("collector:4318").is_err());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp_endpoint(mut self, url: impl AsRef<str>) -> Result<Env, Error> {
+        let fresh = crate::otlp::OtlpLayer::builder(url.as_ref())?;
+        self.otlp = Some(match self.otlp.take() {
+            Some(from_env) => from_env.with_endpoint_of(fresh),
+            None => fresh,
+        });
+        self.otlp_explicit = true;
+        Ok(self)
+    }
+
+    /// Adjusts the OTLP exporter's builder with `f` (every setting of
+    /// [`OtlpLayerBuilder`](crate::otlp::OtlpLayerBuilder), the queue and batch size
+    /// included); applied after the variables, in order; used only when an endpoint is
+    /// set.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production()
+    ///     .otlp_endpoint("http://127.0.0.1:4318/v1/logs")?
+    ///     .otlp(|b| b.queue(65536).max_batch(1024));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp(
+        mut self,
+        f: impl Fn(crate::otlp::OtlpLayerBuilder) -> crate::otlp::OtlpLayerBuilder
+            + Send
+            + Sync
+            + 'static,
+    ) -> Env {
+        self.otlp_builder.push(Arc::new(f));
+        self
+    }
+
+    /// Adds OTLP request headers, as `OTEL_EXPORTER_OTLP_HEADERS` (`name=value,...`,
+    /// values percent-encoded).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `OTEL_EXPORTER_OTLP_HEADERS`, whose value it never shows.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().otlp_headers("x-api-key=s3cr3t")?;
+    /// let err = tracing_logbook::Env::production().otlp_headers("s3cr3t").unwrap_err();
+    /// assert!(!err.to_string().contains("s3cr3t"));
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp_headers(self, headers: &str) -> Result<Env, Error> {
+        let headers = crate::otlp::parse_headers(crate::otlp::OTEL_EXPORTER_OTLP_HEADERS, headers)?;
+        Ok(self.otlp(move |b| {
+            headers
+                .iter()
+                .fold(b, |b, (k, v)| b.header(k.clone(), v.clone()))
+        }))
+    }
+
+    /// Sets the OTLP encoding, as `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().otlp_protocol(tracing_logbook::otlp::Protocol::HttpJson);
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp_protocol(self, protocol: crate::otlp::Protocol) -> Env {
+        self.otlp(move |b| b.protocol(protocol))
+    }
+
+    /// Compresses OTLP requests, as `OTEL_EXPORTER_OTLP_COMPRESSION`.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().otlp_compression(tracing_logbook::Compression::Gzip);
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp_compression(self, compression: Compression) -> Env {
+        self.otlp(move |b| b.compression(compression))
+    }
+
+    /// Sets the OTLP request timeout, as `OTEL_EXPORTER_OTLP_TIMEOUT`.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().otlp_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp_timeout(self, timeout: std::time::Duration) -> Env {
+        self.otlp(move |b| b.timeout(timeout))
+    }
+
+    /// Sets the OTLP resource's `service.name`, as `OTEL_SERVICE_NAME`.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production().service_name("shop");
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn service_name(self, name: impl Into<String>) -> Env {
+        let name = name.into();
+        self.otlp(move |b| b.service_name(name.clone()))
+    }
+
+    /// Adds OTLP resource attributes, as `OTEL_RESOURCE_ATTRIBUTES` (`key=value,...`).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `OTEL_RESOURCE_ATTRIBUTES`.
+    ///
+    /// ```
+    /// let env = tracing_logbook::Env::production()
+    ///     .resource_attributes("deployment.environment=prod,team=core")?;
+    /// assert!(tracing_logbook::Env::production().resource_attributes("novalue").is_err());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn resource_attributes(self, attributes: &str) -> Result<Env, Error> {
+        let pairs = crate::otlp::parse_resource(attributes)?;
+        Ok(self.otlp(move |b| {
+            pairs
+                .iter()
+                .fold(b, |b, (k, v)| b.resource_attribute(k.clone(), v.clone()))
+        }))
+    }
+
+    /// Whether `init` will export logs over OTLP.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn otlp_exports(&self) -> bool {
+        self.otlp.is_some() && (self.otlp_explicit || self.mode != Mode::Test)
+    }
+
     /// Sends error notifications as `config` says, in every mode (from the environment,
     /// `ROLLBAR_ACCESS_TOKEN` enables them only in staging and production).
     ///
@@ -1039,6 +1222,20 @@ impl Env {
                 ));
             }
         }
+        #[cfg(not(feature = "otlp"))]
+        if let Some(var) = self.otlp_unbuilt {
+            notices.push(format!(
+                "{var} is set, but this build has no OTLP exporter: enable the `otlp` cargo \
+                 feature of tracing-logbook to send logs there"
+            ));
+        }
+        #[cfg(feature = "otlp")]
+        if self.otlp.is_some() && !self.otlp_exports() {
+            notices.push(format!(
+                "the OTLP endpoint is set, but logs are not exported in {} mode",
+                self.mode.as_str()
+            ));
+        }
         notices
     }
 
@@ -1056,6 +1253,16 @@ impl Env {
 
     pub(crate) fn build_filter(&self) -> Result<LogbookFilter, Error> {
         parse_filter(self.filter.as_deref().unwrap_or(""))
+    }
+}
+
+impl Env {
+    /// The OTLP endpoint for `Debug` (the builder's `Debug` shows no header value).
+    fn otlp_debug(&self) -> Option<&dyn fmt::Debug> {
+        #[cfg(feature = "otlp")]
+        return self.otlp.as_ref().map(|b| b as &dyn fmt::Debug);
+        #[cfg(not(feature = "otlp"))]
+        return None;
     }
 }
 
@@ -1084,6 +1291,7 @@ impl fmt::Debug for Env {
             .field("span_fields", &self.span_fields)
             .field("notify_spool", &self.notify_spool)
             .field("notify_preview", &self.notify_preview)
+            .field("otlp", &self.otlp_debug())
             .finish_non_exhaustive()
     }
 }

@@ -64,6 +64,10 @@ pub struct Guard {
     buffers: Option<Arc<crate::layer::crossed::Memory>>,
     /// The notification spool's directory, if any.
     spool: Option<std::path::PathBuf>,
+    #[cfg(feature = "otlp")]
+    otlp: Option<Arc<crate::otlp::OtlpHandle>>,
+    #[cfg(feature = "otlp")]
+    otlp_endpoint: Option<String>,
     /// Set by `init`: the guard of the installed logger.
     installed: bool,
     /// The process the background threads run in (a forked child has none).
@@ -237,6 +241,23 @@ impl Guard {
     pub fn buffered(&self) -> Option<crate::BufferStats> {
         self.buffers.as_ref().map(|m| m.stats())
     }
+
+    /// The OTLP exporter, when an endpoint turned it on (see [`otlp`](crate::otlp)):
+    /// its counters.
+    ///
+    /// ```
+    /// use tracing_logbook::{Env, Mode};
+    ///
+    /// let env = Env::new(Mode::Test).otlp_endpoint("http://127.0.0.1:9/v1/logs")?;
+    /// let (_dispatch, guard) = tracing_logbook::build(env)?;
+    /// assert_eq!(guard.otlp().unwrap().counts().written, 0);
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    pub fn otlp(&self) -> Option<&crate::otlp::OtlpHandle> {
+        self.otlp.as_deref()
+    }
 }
 
 impl Guard {
@@ -279,6 +300,10 @@ impl Guard {
                 if waiting == 1 { "" } else { "s" },
                 dir.display()
             ));
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(endpoint) = &self.otlp_endpoint {
+            out.push_str(&format!("; records are exported over OTLP to {endpoint}"));
         }
         out.push_str("; the last lines are written when the Guard from init is dropped");
         out
@@ -577,6 +602,19 @@ fn assemble(
         layers.push(Box::new(layer.into_output()));
         components.push(Arc::new(handle));
     }
+    #[cfg(feature = "otlp")]
+    let (otlp, otlp_endpoint) = match (&env.otlp, env.otlp_exports()) {
+        (Some(builder), true) => {
+            let builder = env.otlp_builder.iter().fold(builder.clone(), |b, f| f(b));
+            let endpoint = builder.endpoint().to_owned();
+            let (layer, handle) = builder.build()?;
+            let handle = Arc::new(handle);
+            layers.push(Box::new(layer.into_output()));
+            components.push(handle.clone());
+            (Some(handle), Some(endpoint))
+        }
+        _ => (None, None),
+    };
 
     let mut notifier = None;
     if env.rollbar_notifies() {
@@ -681,6 +719,10 @@ fn assemble(
         sentry,
         buffers,
         spool,
+        #[cfg(feature = "otlp")]
+        otlp,
+        #[cfg(feature = "otlp")]
+        otlp_endpoint,
         installed: false,
         born: Born::default(),
     };

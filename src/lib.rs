@@ -62,8 +62,9 @@
 //! No user code (`Display`, `Debug`) runs while one of the crate's locks is held.
 //! Threads the crate starts: `tracing-logbook-file` (writes the daily file's batches),
 //! `tracing-logbook-syslog` (sends syslog messages), `tracing-logbook-notify` (one per
-//! notification destination, delivers items over HTTP), with `LOG_FLUSH_ON_SIGNALS`
-//! `tracing-logbook-signals` (waits for SIGTERM/SIGINT), and with `LOG_COMPRESS=gzip`
+//! notification destination, delivers items over HTTP), with the `otlp` feature and an
+//! OTLP endpoint `tracing-logbook-otlp` (sends OTLP log batches, the `otlp` module), with
+//! `LOG_FLUSH_ON_SIGNALS` `tracing-logbook-signals` (waits for SIGTERM/SIGINT), and with `LOG_COMPRESS=gzip`
 //! `tracing-logbook-gzip` (compresses past days' files). The calling thread never waits
 //! on the network; it waits on the file only for buffer space, and only within
 //! [a bound](DailyFileBuilder::max_wait).
@@ -199,6 +200,9 @@ mod sink;
 // The outputs: the daily file, syslog, the notifiers.
 mod file;
 pub mod notify;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod otlp;
 pub mod syslog;
 
 // Putting it together: configuration, installation, the lifecycle of the threads.

@@ -73,7 +73,7 @@ fn messages(text: &str) -> Vec<&str> {
 }
 
 #[test]
-fn past_days_are_compressed_after_the_day_change_and_a_restart_resumes() {
+fn days_before_yesterday_are_compressed_and_a_restart_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // What an interrupted earlier run left: a crash while compressing the 20th (a
@@ -119,6 +119,12 @@ fn past_days_are_compressed_after_the_day_change_and_a_restart_resumes() {
         clock.advance(time::Duration::seconds(2));
         tracing::info!(target: "app", "first of the 24th");
         assert!(guard.flush(WAIT));
+        // Yesterday's file stays for a log shipper still reading it.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(files(d).contains_key("app-2026-11-23.log"));
+        clock.advance(time::Duration::days(1));
+        tracing::info!(target: "app", "first of the 25th");
+        assert!(guard.flush(WAIT));
     });
     let now = wait_for(d, |f| {
         f.contains_key("app-2026-11-23.log.gz") && !f.contains_key("app-2026-11-23.log")
@@ -131,7 +137,8 @@ fn past_days_are_compressed_after_the_day_change_and_a_restart_resumes() {
             "app-2026-11-20.log.gz",
             "app-2026-11-21.log.gz",
             "app-2026-11-23.log.gz",
-            "app-2026-11-24.log"
+            "app-2026-11-24.log",
+            "app-2026-11-25.log"
         ]
     );
     assert_eq!(messages(&now["app-2026-11-20.log.gz"]), ["twentieth"]);
@@ -142,4 +149,5 @@ fn past_days_are_compressed_after_the_day_change_and_a_restart_resumes() {
         ["last of the 23rd"]
     );
     assert_eq!(messages(&now["app-2026-11-24.log"]), ["first of the 24th"]);
+    assert_eq!(messages(&now["app-2026-11-25.log"]), ["first of the 25th"]);
 }

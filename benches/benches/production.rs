@@ -20,6 +20,9 @@
 //!   the default) pointed at a closed loopback port. INFO events are never sent; the
 //!   notifier keeps them as telemetry.
 //! * `ours-file`: the same without the notifier.
+//! * `ours-otlp`: `ours-file` plus the OTLP exporter (`http/protobuf`, a queue of 65,536
+//!   records) sending to a loopback collector that answers 200 to every request; the
+//!   clock stops once the lines are in the file and the records were accepted.
 //! * `fmt+appender+sentry`: tracing-subscriber's fmt layer (ANSI off) over
 //!   tracing-appender's daily `RollingFileAppender` behind `non_blocking` with
 //!   `lossy(false)`, plus sentry-tracing's layers as its documentation configures them for
@@ -65,15 +68,17 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
 enum Subject {
     OursProduction,
     OursFile,
+    OursOtlp,
     FmtAppenderSentry,
     FmtAppender,
     Spdlog,
 }
 
 impl Subject {
-    const ALL: [Subject; 5] = [
+    const ALL: [Subject; 6] = [
         Subject::OursProduction,
         Subject::OursFile,
+        Subject::OursOtlp,
         Subject::FmtAppenderSentry,
         Subject::FmtAppender,
         Subject::Spdlog,
@@ -83,6 +88,7 @@ impl Subject {
         match self {
             Subject::OursProduction => "ours-production",
             Subject::OursFile => "ours-file",
+            Subject::OursOtlp => "ours-otlp",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::FmtAppender => "fmt+appender",
             Subject::Spdlog => "spdlog-sync",
@@ -123,6 +129,53 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// A loopback OTLP/HTTP collector for the whole run: answers 200 to every request, on
+/// kept-alive connections, and throws the bodies away. Its URL.
+fn collector() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::OnceLock;
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}/v1/logs", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut writer = conn.try_clone().expect("clone the connection");
+                    let mut reader = BufReader::new(conn);
+                    let mut body = Vec::new();
+                    loop {
+                        let mut len = 0;
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        body.resize(len, 0);
+                        if reader.read_exact(&mut body).is_err()
+                            || writer
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                                .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        url
+    })
+    .clone()
+}
+
 /// Who takes the events.
 enum Emitter {
     Tracing(tracing::Dispatch),
@@ -144,8 +197,14 @@ struct Rig {
 
 fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
     match subject {
-        Subject::OursProduction | Subject::OursFile => {
+        Subject::OursProduction | Subject::OursFile | Subject::OursOtlp => {
             let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
+            if subject == Subject::OursOtlp {
+                env = env
+                    .otlp_endpoint(collector())
+                    .expect("the collector's URL")
+                    .otlp(|b| b.queue(1 << 16));
+            }
             if subject == Subject::OursProduction {
                 env = env.notify(
                     NotifyConfig::new("bench-token")
@@ -358,6 +417,16 @@ fn run(
             0,
             "ours lost lines"
         );
+        if let Some(otlp) = guard.otlp() {
+            let counts = otlp.counts();
+            assert_eq!(counts.failed, 0, "the collector refused records");
+            if counts.dropped > 0 {
+                println!(
+                    "ours-otlp: {} of {events} records dropped (queue full)",
+                    counts.dropped
+                );
+            }
+        }
     }
     drop(teardown);
     drop(emitter);
@@ -506,13 +575,20 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
         Subject,
         fn(f64) -> bool,
     );
-    let pairs: [Pair; 4] = [
+    let pairs: [Pair; 5] = [
         (
             "ours-production / ours-file",
             "<= 1.25",
             Subject::OursProduction,
             Subject::OursFile,
             |r| r <= 1.25,
+        ),
+        (
+            "ours-otlp / ours-file",
+            "<= 1.3",
+            Subject::OursOtlp,
+            Subject::OursFile,
+            |r| r <= 1.3,
         ),
         (
             "fmt+appender+sentry / ours-production",

@@ -1,9 +1,12 @@
 //! Compression of past days' files (`LOG_COMPRESS=gzip`) on a thread of its own.
 //!
 //! The file writer asks for it when it opens a file of a new day (and once at start, for
-//! what an earlier run left): every uncompressed file of this log dated before that day
-//! becomes `<name>.gz`. The writer never waits for it; a request while one is pending is
-//! merged into it.
+//! what an earlier run left): every uncompressed file of this log dated before the day
+//! before that day becomes `<name>.gz`. Yesterday's files stay as they are for a day
+//! (logrotate's `delaycompress`): a log shipper following `app-*.log` may still be
+//! reading the lines written just before midnight, and a file compressed (so removed)
+//! then would lose them for it; rsyslog's `imfile` did, in `tests/imfile_rsyslog.rs`.
+//! The writer never waits for it; a request while one is pending is merged into it.
 //!
 //! A crash never loses a day: the file is compressed into `<name>.gz.tmp`, synced, and
 //! only then renamed to `<name>.gz`, and only after that is the original removed. The
@@ -41,7 +44,8 @@ pub enum Compression {
     #[default]
     None,
     /// gzip-compressed to the dated name plus `.gz` (`app-2026-11-23.log.gz`) on a
-    /// background thread, once the writer has moved on to a later day.
+    /// background thread, once the writer has moved on two days later (yesterday's
+    /// files stay readable for a log shipper that follows `app-*.log`).
     Gzip,
 }
 
@@ -70,8 +74,11 @@ impl Compressor {
         Ok(Compressor { tx, wanted, lock })
     }
 
-    /// Asks for every file dated before `day` to be compressed; never waits.
+    /// Asks for every file dated before the day before `day` (the day being written) to
+    /// be compressed; never waits. Yesterday's files are left for a day: see the module
+    /// docs.
     pub(crate) fn request(&self, day: Date) {
+        let day = day.previous_day().unwrap_or(day);
         {
             let mut wanted = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
             *wanted = Some(wanted.map_or(day, |w| w.max(day)));

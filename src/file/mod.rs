@@ -56,7 +56,10 @@ use output::FileOutput;
 ///   `app.log.gz` are never touched (Logbook's unanchored pattern deletes them).
 /// * **Compressed archives**, with [`Compression::Gzip`]: the files of past days become
 ///   `app-2026-11-23.log.gz` on a thread of their own (`tracing-logbook-gzip`), never on
-///   the logging path or the writer's; a day counts once for retention, compressed or
+///   the logging path or the writer's, once the writer has moved on two days (as
+///   logrotate's `delaycompress`: yesterday's files stay, so a log shipper reading
+///   `app-*.log` a little behind still finds the lines of just before midnight; tested
+///   with rsyslog's `imfile`); a day counts once for retention, compressed or
 ///   not. A crash never loses a day: a file is compressed to `app-2026-11-23.log.gz.tmp`,
 ///   synced, renamed to `.gz`, and only then removed (the last two steps while no batch
 ///   is being written, and only if the file did not grow meanwhile). A restart finishes
@@ -541,8 +544,9 @@ impl DailyFileBuilder {
     }
 
     /// Compresses the files of past days ([`Compression::Gzip`]: `app-2026-11-23.log` →
-    /// `app-2026-11-23.log.gz`) on a background thread once the writer has moved on to
-    /// a later day, and at start for the days an earlier run left uncompressed.
+    /// `app-2026-11-23.log.gz`) on a background thread once the writer has moved on two
+    /// days (yesterday's files stay uncompressed, for log shippers still reading them),
+    /// and at start for the days an earlier run left uncompressed.
     /// Writing never waits for it; retention ([`max_files`](Self::max_files)) counts a
     /// day the same whether its files are compressed or not. What a crash leaves behind,
     /// and how a restart finishes it: *Compressed archives* on [`DailyFile`].

@@ -335,8 +335,9 @@ pub(crate) mod sealed {
 }
 
 /// A layer of this crate that can be one output of a [`FanOut`]: [`LogbookLayer`],
-/// [`JsonLayer`], [`EcsLayer`], [`SyslogLayer`], [`NotifyLayer`] and
-/// [`CaptureLayer`]. Sealed: implemented by these types only.
+/// [`JsonLayer`], [`EcsLayer`], [`SyslogLayer`], [`NotifyLayer`],
+/// [`CaptureLayer`] and, with the `otlp` feature, `otlp::OtlpLayer`. Sealed:
+/// implemented by these types only.
 ///
 /// [`LogbookLayer`]: crate::LogbookLayer
 /// [`JsonLayer`]: crate::JsonLayer

@@ -6,6 +6,8 @@
 pub(crate) mod ecs;
 pub(crate) mod json;
 pub(crate) mod logbook;
+#[cfg(feature = "otlp")]
+pub(crate) mod otlp;
 pub(crate) mod syslog;
 
 use std::sync::Arc;

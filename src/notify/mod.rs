@@ -161,7 +161,7 @@
 pub(crate) mod backtrace;
 mod config;
 mod dedup;
-mod destination;
+pub(crate) mod destination;
 mod handle;
 mod layer;
 mod occurrence;

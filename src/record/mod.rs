@@ -381,6 +381,21 @@ impl FieldList {
     }
 }
 
+#[cfg(all(test, feature = "otlp"))]
+impl FieldList {
+    /// Appends `value` as `name` (for tests of the layouts).
+    pub(crate) fn push_value(&mut self, name: &'static str, value: Value<'_>) {
+        match value {
+            Value::Str(s) => self.push_str(name, s),
+            Value::Debug(s) => self.push_debug(name, &format_args!("{s}")),
+            Value::I64(v) => self.push(name, Kind::I64(v)),
+            Value::U64(v) => self.push(name, Kind::U64(v)),
+            Value::F64(v) => self.push(name, Kind::F64(v)),
+            Value::Bool(v) => self.push(name, Kind::Bool(v)),
+        }
+    }
+}
+
 /// The type name at the start of an error's `Debug` text, as the Sentry SDK reads it
 /// (`parse_type_from_debug`: up to the first space, `(`, `{` or line break); empty when
 /// `Debug` shows nothing but the quoted `Display` text (`anyhow!("...")`), which names

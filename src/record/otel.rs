@@ -16,6 +16,8 @@ use std::fmt::Write as _;
 pub(crate) struct TraceIds {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
+    /// The W3C trace flags (bit 0: sampled), for OTLP's `flags`.
+    pub(crate) flags: u8,
 }
 
 impl TraceIds {
@@ -91,6 +93,7 @@ impl Link {
                     sc.is_valid().then(|| TraceIds {
                         trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
                         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
+                        flags: sc.trace_flags().to_u8(),
                     })
                 });
             let _ = entry.trace.set(ids);
@@ -109,6 +112,7 @@ mod tests {
         let ids = TraceIds {
             trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
             span_id: 0xf,
+            flags: 1,
         };
         assert_eq!(
             ids.hex(),
@@ -131,6 +135,7 @@ mod tests {
         record.trace = Some(TraceIds {
             trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
             span_id: 0x00f067aa0ba902b7,
+            flags: 1,
         });
         let render_record = |record: &Record<'_>, layout: &dyn Layout| {
             let mut s = String::new();

@@ -157,17 +157,55 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
     assert_eq!(context["span_id"], query_span.as_str());
 }
 
+/// A loopback OTLP/HTTP collector: answers 200 to every request and keeps the bodies.
+fn collector() -> (String, Bodies) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/logs", listener.local_addr().unwrap());
+    let bodies: Bodies = Arc::default();
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            conn.set_read_timeout(Some(WAIT)).unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            kept.lock().unwrap().push(body);
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
 /// Through `build` with `Env::layer`: the daily file's lines carry the exported span's
 /// ids, the fingers-crossed lines of a failed request included, and the OpenTelemetry
-/// layer never sees the held line.
+/// layer never sees the held line. The OTLP log records carry the same ids (and the
+/// sampled flag), the held line included: it goes to OTLP as it goes to the file.
 #[test]
 fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
     use tracing_logbook::{Env, FingersCrossed, Level, LogFile, Mode};
     let (exporter, provider) = tracer_provider();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
+    let (otlp_url, otlp_bodies) = collector();
     let env = Env::new(Mode::Production)
         .log_file(LogFile::Path(dir.join("app.log")))
+        .otlp_endpoint(otlp_url)
+        .unwrap()
+        .otlp_protocol(tracing_logbook::otlp::Protocol::HttpJson)
         .fingers_crossed(Some(FingersCrossed::new(Level::Debug)))
         .layer(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
@@ -178,6 +216,7 @@ fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
         tracing::error!(target: "App", "failed");
     });
     assert!(guard.flush(WAIT));
+    assert_eq!(guard.otlp().unwrap().counts().written, 2);
     drop(guard);
     provider.force_flush().unwrap();
     let spans = exporter.get_finished_spans().unwrap();
@@ -203,6 +242,36 @@ fn init_with_env_layer_links_the_file_and_the_buffered_lines() {
         [
             format!("DEBUG: App: held until the error in request{{route=/orders}} {ids}"),
             format!("ERROR: App: failed in request{{route=/orders}} {ids}"),
+        ]
+    );
+    // OTLP: the same records, with the same ids.
+    let mut otlp = Vec::new();
+    for body in otlp_bodies.lock().unwrap().iter() {
+        let request: Value = serde_json::from_slice(body).unwrap();
+        for scope in request["resourceLogs"][0]["scopeLogs"].as_array().unwrap() {
+            let record = &scope["logRecords"][0];
+            otlp.push((
+                record["severityText"].as_str().unwrap().to_owned(),
+                record["body"]["stringValue"].as_str().unwrap().to_owned(),
+                format!(
+                    "trace_id={} span_id={}",
+                    record["traceId"].as_str().unwrap(),
+                    record["spanId"].as_str().unwrap()
+                ),
+                record["flags"].as_u64().unwrap(),
+            ));
+        }
+    }
+    assert_eq!(
+        otlp,
+        [
+            (
+                "DEBUG".to_owned(),
+                "held until the error".to_owned(),
+                ids.clone(),
+                1
+            ),
+            ("ERROR".to_owned(), "failed".to_owned(), ids.clone(), 1),
         ]
     );
 }

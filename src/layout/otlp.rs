@@ -1,0 +1,771 @@
+//! OTLP logs (feature `otlp`): a [`Record`] as one OpenTelemetry `LogRecord`, in
+//! protobuf (`http/protobuf`) or in OTLP's JSON mapping (`http/json`), and the
+//! `ExportLogsServiceRequest` around a batch of them. Pure: bytes in, bytes out; what
+//! each attribute means is on [`OtlpLayer`](crate::otlp::OtlpLayer).
+//!
+//! Each record is rendered on the calling thread as one whole `ScopeLogs` entry of a
+//! `ResourceLogs` (its channel as the scope, the record as its one log record): in
+//! protobuf the entry with its field key and length, in JSON the object and a comma.
+//! A batch is then those entries back to back, and the writer thread wraps them once
+//! with the resource ([`OtlpLayout::request`]) without parsing anything: repeated
+//! fields of protobuf concatenate.
+//!
+//! Protobuf is written with prost's wire-format primitives (the encoder of
+//! opentelemetry-proto's generated types) straight into the reused buffer: no message
+//! structs, no allocation per record. The field numbers are those of
+//! `opentelemetry/proto/logs/v1/logs.proto` and `common/v1/common.proto`; the tests
+//! decode the result with the OpenTelemetry project's own Python package.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+use time::OffsetDateTime;
+
+use crate::level::Level;
+use crate::record::text;
+use crate::record::{FieldList, Record, Value};
+
+/// How a request's body is encoded (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http/protobuf`: binary protobuf, `Content-Type: application/x-protobuf`.
+    #[default]
+    HttpProtobuf,
+    /// `http/json`: OTLP's JSON mapping, `Content-Type: application/json`.
+    HttpJson,
+}
+
+impl Protocol {
+    /// The value of `OTEL_EXPORTER_OTLP_PROTOCOL` for this protocol.
+    ///
+    /// ```
+    /// use tracing_logbook::otlp::Protocol;
+    /// assert_eq!(Protocol::HttpJson.as_str(), "http/json");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+
+    /// The request's `Content-Type`.
+    pub(crate) const fn content_type(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "application/x-protobuf",
+            Protocol::HttpJson => "application/json",
+        }
+    }
+}
+
+/// OpenTelemetry's `severity_number` of a Logbook level: the first number of the
+/// matching range (TRACE 1, DEBUG 5, INFO 9, ERROR 17, FATAL 21), with NOTICE as INFO2
+/// (10), WARNING as WARN (13) and CRITICAL as FATAL (21).
+///
+/// ```
+/// use tracing_logbook::{otlp::severity_number, Level};
+/// assert_eq!(severity_number(Level::Notice), 10);
+/// assert_eq!(severity_number(Level::Critical), 21);
+/// ```
+pub const fn severity_number(level: Level) -> u8 {
+    match level {
+        Level::Trace => 1,
+        Level::Debug => 5,
+        Level::Info => 9,
+        Level::Notice => 10,
+        Level::Warning => 13,
+        Level::Error => 17,
+        Level::Critical => 21,
+    }
+}
+
+/// The OTLP renderer of one protocol.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OtlpLayout {
+    pub(crate) protocol: Protocol,
+}
+
+/// A resource attribute's value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ResourceValue {
+    Str(String),
+    Int(i64),
+}
+
+impl OtlpLayout {
+    /// Appends `record` as one `ScopeLogs` entry (see the module docs).
+    pub(crate) fn render(&self, record: &Record<'_>, out: &mut Vec<u8>) {
+        match self.protocol {
+            Protocol::HttpProtobuf => proto::scope_logs(out, record),
+            Protocol::HttpJson => json::scope_logs(out, record),
+        }
+    }
+
+    /// The `Resource` message (protobuf: its content; JSON: the object) of `attrs`.
+    pub(crate) fn resource(&self, attrs: &[(String, ResourceValue)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.protocol {
+            Protocol::HttpProtobuf => {
+                for (key, value) in attrs {
+                    proto::nested(&mut out, 1, |out| {
+                        proto::string(out, 1, key);
+                        proto::nested(out, 2, |out| match value {
+                            ResourceValue::Str(s) => proto::string(out, 1, s),
+                            ResourceValue::Int(v) => proto::varint(out, 3, *v as u64),
+                        });
+                    });
+                }
+            }
+            Protocol::HttpJson => {
+                let mut s = String::from("{\"attributes\":[");
+                for (i, (key, value)) in attrs.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    match value {
+                        ResourceValue::Str(v) => json::attr(&mut s, key, Value::Str(v)),
+                        ResourceValue::Int(v) => json::attr(&mut s, key, Value::I64(*v)),
+                    }
+                }
+                s.push_str("]}");
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+        out
+    }
+
+    /// Replaces `out` with the `ExportLogsServiceRequest` of one `ResourceLogs`: the
+    /// `resource` (from [`resource`](Self::resource)) and the rendered `records`.
+    pub(crate) fn request(&self, resource: &[u8], records: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        match self.protocol {
+            Protocol::HttpProtobuf => {
+                let resource_field = 1 + encoded_len_varint(resource.len() as u64) + resource.len();
+                encode_key(1, WireType::LengthDelimited, out);
+                encode_varint((resource_field + records.len()) as u64, out);
+                encode_key(1, WireType::LengthDelimited, out);
+                encode_varint(resource.len() as u64, out);
+                out.extend_from_slice(resource);
+                out.extend_from_slice(records);
+            }
+            Protocol::HttpJson => {
+                out.extend_from_slice(b"{\"resourceLogs\":[{\"resource\":");
+                out.extend_from_slice(resource);
+                out.extend_from_slice(b",\"scopeLogs\":[");
+                // Each entry ends in a comma: all but the last one's are separators.
+                out.extend_from_slice(records.strip_suffix(b",").unwrap_or(records));
+                out.extend_from_slice(b"]}]}");
+            }
+        }
+    }
+
+    /// How lost records are announced: a `WARNING` record from `tracing-logbook`,
+    /// `N records dropped`, rendered as any other.
+    pub(crate) fn loss_notice(self) -> crate::sink::spool::Notice {
+        std::sync::Arc::new(move |time: OffsetDateTime, lost: u64, out: &mut Vec<u8>| {
+            let message = format!("{lost} records dropped");
+            let fields = FieldList::default();
+            let utc = time.to_offset(time::UtcOffset::UTC);
+            let record = Record::notice(utc, Level::Warning, &message, &fields);
+            self.render(&record, out);
+        })
+    }
+}
+
+/// Nanoseconds since the Unix epoch (0 before it).
+fn unix_nanos(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
+}
+
+/// The current thread's name (or its id, `ThreadId(3)`), cached per thread.
+fn with_thread_name<R>(f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static NAME: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+    let name = || {
+        let t = std::thread::current();
+        t.name()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{:?}", t.id()))
+    };
+    let mut f = Some(f);
+    let got = NAME.try_with(|cell| {
+        let mut cell = cell.try_borrow_mut().ok()?;
+        let name = cell.get_or_insert_with(name);
+        Some((f.take()?)(name))
+    });
+    match (got, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(&name()),
+        (_, None) => unreachable!("the closure ran without a result"),
+    }
+}
+
+/// The attributes every record has besides its fields, in this order: the error's
+/// `exception.*`, the spans, `code.file.path`, `code.line.number`, `thread.name`.
+/// Written by both encodings through this one walk.
+trait Attrs {
+    fn value(&mut self, key: &str, value: Value<'_>);
+    fn strings(&mut self, key: &str, values: &mut dyn Iterator<Item = String>);
+    fn spans(&mut self, record: &Record<'_>);
+}
+
+fn walk_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
+    for (name, value) in record.fields.iter() {
+        a.value(name, value);
+    }
+    if let Some((_, chain)) = record.fields.error_chain() {
+        if let Some(first) = chain.first() {
+            a.value("exception.type", Value::Str(first.class));
+            a.value("exception.message", Value::Str(first.message));
+        }
+        if chain.len() > 1 {
+            a.strings(
+                "exception.chain",
+                &mut chain.iter().map(|l| format!("{}: {}", l.class, l.message)),
+            );
+        }
+    }
+    if !record.spans.is_empty() {
+        a.spans(record);
+    }
+    if let Some(file) = record.file {
+        a.value("code.file.path", Value::Str(file));
+    }
+    if let Some(line) = record.line {
+        a.value("code.line.number", Value::I64(i64::from(line)));
+    }
+    with_thread_name(|name| a.value("thread.name", Value::Str(name)));
+}
+
+mod proto {
+    //! Protobuf, field by field.
+
+    use super::*;
+
+    pub(super) fn key(out: &mut Vec<u8>, field: u32, wire: WireType) {
+        encode_key(field, wire, out);
+    }
+
+    pub(super) fn string(out: &mut Vec<u8>, field: u32, s: &str) {
+        bytes(out, field, s.as_bytes());
+    }
+
+    pub(super) fn bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+        key(out, field, WireType::LengthDelimited);
+        encode_varint(b.len() as u64, out);
+        out.extend_from_slice(b);
+    }
+
+    pub(super) fn varint(out: &mut Vec<u8>, field: u32, v: u64) {
+        key(out, field, WireType::Varint);
+        encode_varint(v, out);
+    }
+
+    pub(super) fn fixed64(out: &mut Vec<u8>, field: u32, v: u64) {
+        key(out, field, WireType::SixtyFourBit);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub(super) fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
+        key(out, field, WireType::ThirtyTwoBit);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// A length-delimited field whose content `f` writes; the length is put in front
+    /// once it is known (one move of the content, which is small).
+    pub(super) fn nested(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
+        key(out, field, WireType::LengthDelimited);
+        let start = out.len();
+        f(out);
+        let len = (out.len() - start) as u64;
+        let mut prefix = [0u8; 10];
+        let n = encoded_len_varint(len);
+        encode_varint(len, &mut &mut prefix[..]);
+        out.splice(start..start, prefix[..n].iter().copied());
+    }
+
+    /// An `AnyValue`'s content.
+    pub(super) fn any(out: &mut Vec<u8>, value: Value<'_>) {
+        match value {
+            Value::Str(s) | Value::Debug(s) => string(out, 1, s),
+            Value::Bool(b) => varint(out, 2, u64::from(b)),
+            Value::I64(v) => varint(out, 3, v as u64),
+            Value::U64(v) => match i64::try_from(v) {
+                Ok(v) => varint(out, 3, v as u64),
+                // Beyond int64: the exact digits rather than a rounded double.
+                Err(_) => string(out, 1, &v.to_string()),
+            },
+            Value::F64(v) => fixed64(out, 4, v.to_bits()),
+        }
+    }
+
+    /// A `KeyValue` field (number `field`) of `key` and `value`.
+    pub(super) fn kv(out: &mut Vec<u8>, field: u32, key: &str, value: Value<'_>) {
+        nested(out, field, |out| {
+            string(out, 1, key);
+            nested(out, 2, |out| any(out, value));
+        });
+    }
+
+    /// The attributes (field 6 of `LogRecord`).
+    struct Attributes<'o>(&'o mut Vec<u8>);
+
+    impl Attrs for Attributes<'_> {
+        fn value(&mut self, key: &str, value: Value<'_>) {
+            kv(self.0, 6, key, value);
+        }
+
+        fn strings(&mut self, key: &str, values: &mut dyn Iterator<Item = String>) {
+            nested(self.0, 6, |out| {
+                string(out, 1, key);
+                nested(out, 2, |out| {
+                    nested(out, 5, |out| {
+                        for v in values {
+                            nested(out, 1, |out| string(out, 1, &v));
+                        }
+                    });
+                });
+            });
+        }
+
+        /// `spans`: an array of `{name, fields}` key-value lists, root first.
+        fn spans(&mut self, record: &Record<'_>) {
+            nested(self.0, 6, |out| {
+                string(out, 1, "spans");
+                nested(out, 2, |out| {
+                    nested(out, 5, |out| {
+                        for span in record.spans {
+                            nested(out, 1, |out| {
+                                nested(out, 6, |out| {
+                                    kv(out, 1, "name", Value::Str(span.name));
+                                    nested(out, 1, |out| {
+                                        string(out, 1, "fields");
+                                        nested(out, 2, |out| {
+                                            nested(out, 6, |out| {
+                                                for (k, v) in span.data.fields.iter() {
+                                                    kv(out, 1, k, v);
+                                                }
+                                            });
+                                        });
+                                    });
+                                });
+                            });
+                        }
+                    });
+                });
+            });
+        }
+    }
+
+    /// A `ScopeLogs` entry (field 2 of `ResourceLogs`) holding `record`.
+    pub(super) fn scope_logs(out: &mut Vec<u8>, record: &Record<'_>) {
+        nested(out, 2, |out| {
+            nested(out, 1, |out| string(out, 1, record.target));
+            nested(out, 2, |out| log_record(out, record));
+        });
+    }
+
+    fn log_record(out: &mut Vec<u8>, record: &Record<'_>) {
+        let nanos = unix_nanos(record.time);
+        fixed64(out, 1, nanos);
+        varint(out, 2, u64::from(severity_number(record.level)));
+        string(out, 3, record.level.as_str());
+        nested(out, 5, |out| string(out, 1, record.message));
+        walk_attrs(record, &mut Attributes(out));
+        if let Some(ids) = record.trace {
+            fixed32(out, 8, u32::from(ids.flags));
+            bytes(out, 9, &ids.trace_id.to_be_bytes());
+            bytes(out, 10, &ids.span_id.to_be_bytes());
+        }
+        fixed64(out, 11, nanos);
+    }
+}
+
+mod json {
+    //! OTLP's JSON mapping: lowerCamelCase names, 64-bit integers as strings, ids as
+    //! hex, enums as numbers.
+
+    use super::*;
+
+    pub(super) fn any(s: &mut String, value: Value<'_>) {
+        match value {
+            Value::Str(v) | Value::Debug(v) => {
+                s.push_str("{\"stringValue\":");
+                text::push_json_str(s, v);
+            }
+            Value::Bool(b) => {
+                s.push_str("{\"boolValue\":");
+                s.push_str(if b { "true" } else { "false" });
+            }
+            Value::I64(v) => {
+                let _ = write!(s, "{{\"intValue\":\"{v}\"");
+            }
+            Value::U64(v) => match i64::try_from(v) {
+                Ok(v) => {
+                    let _ = write!(s, "{{\"intValue\":\"{v}\"");
+                }
+                Err(_) => {
+                    let _ = write!(s, "{{\"stringValue\":\"{v}\"");
+                }
+            },
+            Value::F64(v) => {
+                s.push_str("{\"doubleValue\":");
+                if v.is_nan() {
+                    s.push_str("\"NaN\"");
+                } else if v.is_infinite() {
+                    s.push_str(if v > 0.0 {
+                        "\"Infinity\""
+                    } else {
+                        "\"-Infinity\""
+                    });
+                } else {
+                    text::push_json_f64(s, v);
+                }
+            }
+        }
+        s.push('}');
+    }
+
+    pub(super) fn attr(s: &mut String, key: &str, value: Value<'_>) {
+        s.push_str("{\"key\":");
+        text::push_json_str(s, key);
+        s.push_str(",\"value\":");
+        any(s, value);
+        s.push('}');
+    }
+
+    /// The attributes array's items, separated by commas.
+    struct Attributes<'o> {
+        s: &'o mut String,
+        first: bool,
+    }
+
+    impl Attributes<'_> {
+        fn sep(&mut self) {
+            if !std::mem::take(&mut self.first) {
+                self.s.push(',');
+            }
+        }
+    }
+
+    impl Attrs for Attributes<'_> {
+        fn value(&mut self, key: &str, value: Value<'_>) {
+            self.sep();
+            attr(self.s, key, value);
+        }
+
+        fn strings(&mut self, key: &str, values: &mut dyn Iterator<Item = String>) {
+            self.sep();
+            self.s.push_str("{\"key\":");
+            text::push_json_str(self.s, key);
+            self.s.push_str(",\"value\":{\"arrayValue\":{\"values\":[");
+            for (i, v) in values.enumerate() {
+                if i > 0 {
+                    self.s.push(',');
+                }
+                any(self.s, Value::Str(&v));
+            }
+            self.s.push_str("]}}}");
+        }
+
+        fn spans(&mut self, record: &Record<'_>) {
+            self.sep();
+            let s = &mut *self.s;
+            s.push_str("{\"key\":\"spans\",\"value\":{\"arrayValue\":{\"values\":[");
+            for (i, span) in record.spans.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str("{\"kvlistValue\":{\"values\":[");
+                attr(s, "name", Value::Str(span.name));
+                s.push_str(",{\"key\":\"fields\",\"value\":{\"kvlistValue\":{\"values\":[");
+                for (j, (k, v)) in span.data.fields.iter().enumerate() {
+                    if j > 0 {
+                        s.push(',');
+                    }
+                    attr(s, k, v);
+                }
+                s.push_str("]}}}]}}");
+            }
+            s.push_str("]}}}");
+        }
+    }
+
+    pub(super) fn scope_logs(out: &mut Vec<u8>, record: &Record<'_>) {
+        crate::record::with_line(|s| {
+            s.push_str("{\"scope\":{\"name\":");
+            text::push_json_str(s, record.target);
+            let nanos = unix_nanos(record.time);
+            let _ = write!(
+                s,
+                "}},\"logRecords\":[{{\"timeUnixNano\":\"{nanos}\",\
+                 \"observedTimeUnixNano\":\"{nanos}\",\"severityNumber\":{},\
+                 \"severityText\":\"{}\",\"body\":",
+                severity_number(record.level),
+                record.level.as_str()
+            );
+            any(s, Value::Str(record.message));
+            s.push_str(",\"attributes\":[");
+            walk_attrs(record, &mut Attributes { s, first: true });
+            s.push(']');
+            if let Some(ids) = record.trace {
+                s.push_str(",\"traceId\":\"");
+                ids.push_trace_id(s);
+                s.push_str("\",\"spanId\":\"");
+                ids.push_span_id(s);
+                let _ = write!(s, "\",\"flags\":{}", ids.flags);
+            }
+            s.push_str("}]},");
+            out.extend_from_slice(s.as_bytes());
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::encoding::decode_varint;
+
+    /// A minimal protobuf reader for the tests: the fields of one message.
+    #[derive(Debug, PartialEq)]
+    enum F {
+        V(u64),
+        I64(u64),
+        I32(u32),
+        B(Vec<u8>),
+    }
+
+    fn decode(mut buf: &[u8]) -> Vec<(u32, F)> {
+        let mut out = Vec::new();
+        while !buf.is_empty() {
+            let (tag, wire) = prost::encoding::decode_key(&mut buf).unwrap();
+            let f = match wire {
+                WireType::Varint => F::V(decode_varint(&mut buf).unwrap()),
+                WireType::SixtyFourBit => {
+                    let v = u64::from_le_bytes(buf[..8].try_into().unwrap());
+                    buf = &buf[8..];
+                    F::I64(v)
+                }
+                WireType::ThirtyTwoBit => {
+                    let v = u32::from_le_bytes(buf[..4].try_into().unwrap());
+                    buf = &buf[4..];
+                    F::I32(v)
+                }
+                WireType::LengthDelimited => {
+                    let n = decode_varint(&mut buf).unwrap() as usize;
+                    let v = buf[..n].to_vec();
+                    buf = &buf[n..];
+                    F::B(v)
+                }
+                other => panic!("{other:?}"),
+            };
+            out.push((tag, f));
+        }
+        out
+    }
+
+    fn bytes(f: &F) -> &[u8] {
+        match f {
+            F::B(b) => b,
+            other => panic!("not bytes: {other:?}"),
+        }
+    }
+
+    fn one(msg: &[u8], tag: u32) -> F {
+        let mut all: Vec<F> = decode(msg)
+            .into_iter()
+            .filter(|(t, _)| *t == tag)
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(all.len(), 1, "field {tag}");
+        all.remove(0)
+    }
+
+    /// `key -> AnyValue` of a `LogRecord`'s attributes.
+    fn attrs(log_record: &[u8]) -> Vec<(String, Vec<(u32, F)>)> {
+        decode(log_record)
+            .into_iter()
+            .filter(|(t, _)| *t == 6)
+            .map(|(_, kv)| {
+                let kv = bytes(&kv).to_vec();
+                let key = String::from_utf8(bytes(&one(&kv, 1)).to_vec()).unwrap();
+                (key, decode(bytes(&one(&kv, 2))))
+            })
+            .collect()
+    }
+
+    fn sample(fields: &FieldList, f: impl FnOnce(&Record<'_>)) {
+        let time = time::macros::datetime!(2026-11-23 19:28:08.123456789 UTC);
+        let mut record = Record::notice(time, Level::Notice, "listening", fields);
+        record.target = "App";
+        record.file = Some("src/main.rs");
+        record.line = Some(12);
+        record.trace = Some(crate::record::otel::TraceIds {
+            trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
+            span_id: 0x00f067aa0ba902b7,
+            flags: 1,
+        });
+        f(&record);
+    }
+
+    fn typed_fields() -> FieldList {
+        let mut fields = FieldList::default();
+        fields.push_value("user", Value::Str("ann"));
+        fields.push_value("port", Value::I64(-8080));
+        fields.push_value("big", Value::U64(u64::MAX));
+        fields.push_value("ratio", Value::F64(0.5));
+        fields.push_value("ok", Value::Bool(false));
+        fields
+    }
+
+    #[test]
+    fn protobuf_record_field_by_field() {
+        let fields = typed_fields();
+        let layout = OtlpLayout {
+            protocol: Protocol::HttpProtobuf,
+        };
+        sample(&fields, |record| {
+            let mut out = Vec::new();
+            layout.render(record, &mut out);
+            // One ScopeLogs entry: field 2 of ResourceLogs.
+            let entry = fields_of(&out);
+            assert_eq!(entry.len(), 1);
+            assert_eq!(entry[0].0, 2);
+            let scope_logs = bytes(&entry[0].1);
+            let scope = bytes(&one(scope_logs, 1)).to_vec();
+            assert_eq!(bytes(&one(&scope, 1)), b"App");
+            let lr = bytes(&one(scope_logs, 2)).to_vec();
+            let nanos = 1_795_462_088_123_456_789u64;
+            assert_eq!(one(&lr, 1), F::I64(nanos));
+            assert_eq!(one(&lr, 11), F::I64(nanos));
+            assert_eq!(one(&lr, 2), F::V(10));
+            assert_eq!(bytes(&one(&lr, 3)), b"NOTICE");
+            assert_eq!(bytes(&one(bytes(&one(&lr, 5)), 1)), b"listening");
+            assert_eq!(one(&lr, 8), F::I32(1));
+            assert_eq!(
+                bytes(&one(&lr, 9)),
+                0x4bf92f3577b34da6a3ce929d0e0e4736u128.to_be_bytes()
+            );
+            assert_eq!(bytes(&one(&lr, 10)), 0x00f067aa0ba902b7u64.to_be_bytes());
+            let a = attrs(&lr);
+            let keys: Vec<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(
+                keys,
+                [
+                    "user",
+                    "port",
+                    "big",
+                    "ratio",
+                    "ok",
+                    "code.file.path",
+                    "code.line.number",
+                    "thread.name"
+                ]
+            );
+            assert_eq!(a[0].1, [(1, F::B(b"ann".to_vec()))]);
+            assert_eq!(a[1].1, [(3, F::V(-8080i64 as u64))]);
+            assert_eq!(a[2].1, [(1, F::B(u64::MAX.to_string().into_bytes()))]);
+            assert_eq!(a[3].1, [(4, F::I64(0.5f64.to_bits()))]);
+            assert_eq!(a[4].1, [(2, F::V(0))]);
+            assert_eq!(a[6].1, [(3, F::V(12))]);
+        });
+    }
+
+    fn fields_of(b: &[u8]) -> Vec<(u32, F)> {
+        decode(b)
+    }
+
+    #[test]
+    fn a_request_is_the_resource_and_the_entries() {
+        let layout = OtlpLayout {
+            protocol: Protocol::HttpProtobuf,
+        };
+        let resource = layout.resource(&[
+            ("service.name".into(), ResourceValue::Str("shop".into())),
+            ("process.pid".into(), ResourceValue::Int(42)),
+        ]);
+        let fields = FieldList::default();
+        let mut records = Vec::new();
+        sample(&fields, |r| {
+            layout.render(r, &mut records);
+            layout.render(r, &mut records);
+        });
+        let mut req = Vec::new();
+        layout.request(&resource, &records, &mut req);
+        let top = decode(&req);
+        assert_eq!(top.len(), 1);
+        let rl = decode(bytes(&top[0].1));
+        assert_eq!(rl.len(), 3);
+        assert_eq!((rl[0].0, rl[1].0, rl[2].0), (1, 2, 2));
+        let res = bytes(&rl[0].1);
+        assert_eq!(res, &resource[..]);
+        assert_eq!(decode(res).len(), 2);
+    }
+
+    #[test]
+    fn json_request_parses_with_otlp_names() {
+        let layout = OtlpLayout {
+            protocol: Protocol::HttpJson,
+        };
+        let resource = layout.resource(&[("process.pid".into(), ResourceValue::Int(42))]);
+        let fields = typed_fields();
+        let mut records = Vec::new();
+        sample(&fields, |r| {
+            layout.render(r, &mut records);
+            layout.render(r, &mut records);
+        });
+        let notice = layout.loss_notice();
+        notice(time::OffsetDateTime::UNIX_EPOCH, 3, &mut records);
+        let mut req = Vec::new();
+        layout.request(&resource, &records, &mut req);
+        let v: serde_json::Value = serde_json::from_slice(&req).unwrap();
+        let rl = &v["resourceLogs"][0];
+        assert_eq!(rl["resource"]["attributes"][0]["value"]["intValue"], "42");
+        let scopes = rl["scopeLogs"].as_array().unwrap();
+        assert_eq!(scopes.len(), 3);
+        assert_eq!(scopes[0]["scope"]["name"], "App");
+        let lr = &scopes[0]["logRecords"][0];
+        assert_eq!(lr["timeUnixNano"], "1795462088123456789");
+        assert_eq!(lr["severityNumber"], 10);
+        assert_eq!(lr["severityText"], "NOTICE");
+        assert_eq!(lr["body"]["stringValue"], "listening");
+        assert_eq!(lr["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(lr["spanId"], "00f067aa0ba902b7");
+        assert_eq!(lr["flags"], 1);
+        let a = &lr["attributes"];
+        assert_eq!(a[1]["value"]["intValue"], "-8080");
+        assert_eq!(a[3]["value"]["doubleValue"], 0.5);
+        assert_eq!(a[4]["value"]["boolValue"], false);
+        let n = &scopes[2];
+        assert_eq!(n["scope"]["name"], "tracing-logbook");
+        assert_eq!(
+            n["logRecords"][0]["body"]["stringValue"],
+            "3 records dropped"
+        );
+        assert_eq!(n["logRecords"][0]["severityNumber"], 13);
+    }
+
+    #[test]
+    fn severities() {
+        let got: Vec<u8> = Level::ALL.iter().map(|l| severity_number(*l)).collect();
+        assert_eq!(got, [1, 5, 9, 10, 13, 17, 21]);
+    }
+
+    #[test]
+    fn long_values_get_multi_byte_lengths() {
+        let layout = OtlpLayout {
+            protocol: Protocol::HttpProtobuf,
+        };
+        let long = "x".repeat(70_000);
+        let fields = FieldList::default();
+        let time = time::macros::datetime!(2026-11-23 19:28:08 UTC);
+        let record = Record::notice(time, Level::Info, &long, &fields);
+        let mut out = Vec::new();
+        layout.render(&record, &mut out);
+        let entry = decode(&out);
+        let lr = bytes(&one(bytes(&entry[0].1), 2)).to_vec();
+        assert_eq!(bytes(&one(bytes(&one(&lr, 5)), 1)).len(), 70_000);
+    }
+}
