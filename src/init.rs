@@ -26,16 +26,18 @@ impl Component for StdoutComponent {
     }
 }
 
-/// Keeps the logger's background work alive; dropping it flushes and stops it.
+/// The logger's handle: its counters, its filter, and [`shutdown`](Self::shutdown).
 ///
-/// Dropping the guard writes every buffered line and delivers queued notifications,
-/// waiting at most [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) in all. The guard of
-/// [`init`] shares that deadline with the panic hook, the at-exit hook and the signal
-/// flush, counted from the first of them (so a panic that drops it exits within it too);
-/// a guard of [`build`] honours a deadline a panic started. In a process forked after
-/// `init`, dropping the guard returns at once: the threads it would wait for are the
-/// parent's. Bind it to a named
-/// variable in `main` (`let _guard = ...`): `let _ = ...` drops it at once.
+/// Dropping the guard of [`init`] writes every buffered line and delivers queued
+/// notifications, and leaves the logger running until the process ends: lines logged
+/// after it (by a runtime's tasks stopping after `main`'s body, or after `let _ =
+/// init(..)`) are written by the at-exit hook. The guard's flush, the panic hook, the
+/// at-exit hook and the signal flush share one deadline,
+/// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) from the first of them (a guard
+/// dropped early leaves the process's real end a deadline of its own). Dropping a guard
+/// of [`build`] stops its logger (it installed nothing to flush at exit); so does
+/// [`shutdown`](Self::shutdown), on any guard. In a process forked after `init`,
+/// dropping the guard returns at once: the threads it would wait for are the parent's.
 ///
 /// `std::process::exit` runs no destructors, so `init` also registers an at-exit hook
 /// that flushes the logger it installed (by the same shutdown deadline): the lines
@@ -52,7 +54,7 @@ impl Component for StdoutComponent {
 ///     Ok(())
 /// }
 /// ```
-#[must_use = "dropping the guard flushes and stops the file writer and notifier; bind it to a named variable"]
+#[must_use = "the guard reports what the logger did and stops it (shutdown); bind it to a named variable"]
 pub struct Guard {
     components: Vec<Arc<dyn Component>>,
     filter: crate::ReloadableFilter,
@@ -72,6 +74,8 @@ pub struct Guard {
     installed: bool,
     /// The process the background threads run in (a forked child has none).
     born: Born,
+    /// [`Guard::shutdown`] ran: dropping does nothing more.
+    stopped: bool,
 }
 
 impl Guard {
@@ -305,7 +309,7 @@ impl Guard {
         if let Some(endpoint) = &self.otlp_endpoint {
             out.push_str(&format!("; records are exported over OTLP to {endpoint}"));
         }
-        out.push_str("; the last lines are written when the Guard from init is dropped");
+        out.push_str("; the last lines are written when the process ends");
         out
     }
 }
@@ -326,16 +330,60 @@ impl Drop for Guard {
             // flushes and stops them; nothing to wait for here.
             return;
         }
-        // The installed guard ends the process: it joins (or starts) the shutdown
-        // deadline the panic hook and the at-exit hook share. A guard of `build`
-        // honours a running one (a panic unwinding through it), else has its own.
+        if self.stopped {
+            return;
+        }
+        // The installed guard flushes and leaves the logger running until the process
+        // ends (the at-exit hook, a signal or a panic writes the last lines, within the
+        // deadline this flush starts or joins): dropped early, it loses nothing. Where
+        // no at-exit hook can be registered, it stops the logger as `shutdown` does.
+        if self.installed && cfg!(any(unix, windows)) {
+            let deadline = crate::lifecycle::shutdown_deadline(Start::Drop);
+            crate::lifecycle::flush_all(&self.components, deadline);
+            return;
+        }
+        self.stop();
+    }
+}
+
+impl Guard {
+    /// Stops the logger now: writes every buffered line, delivers queued
+    /// notifications and stops the background threads, within
+    /// [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT); true if everything was delivered.
+    /// Lines logged afterwards are dropped and counted. Dropping the guard of [`init`]
+    /// only flushes: the logger runs until the process ends, so that the lines logged
+    /// after it (by tasks of a runtime shutting down, say) are not lost.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let env = tracing_logbook::Env::production()
+    ///     .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")));
+    /// let (dispatch, guard) = tracing_logbook::build(env)?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("last words"));
+    /// assert!(guard.shutdown());
+    /// # Ok::<(), tracing_logbook::Error>(())
+    /// ```
+    pub fn shutdown(mut self) -> bool {
+        if self.born.forked() {
+            self.stopped = true;
+            return true;
+        }
+        let done = self.stop();
+        self.stopped = true;
+        done
+    }
+
+    /// Flushes and stops every component: the installed guard joins (or starts) the
+    /// shutdown deadline the panic hook and the at-exit hook share; a guard of `build`
+    /// honours a running one (a panic unwinding through it), else has its own.
+    fn stop(&mut self) -> bool {
         let deadline = if self.installed {
             crate::lifecycle::clear_installed();
             crate::lifecycle::shutdown_deadline(Start::End)
         } else {
             crate::lifecycle::shutdown_deadline(Start::Own)
         };
-        crate::lifecycle::shutdown_all(&self.components, deadline);
+        crate::lifecycle::shutdown_all(&self.components, deadline)
     }
 }
 
@@ -725,6 +773,7 @@ fn assemble(
         otlp_endpoint,
         installed: false,
         born: Born::default(),
+        stopped: false,
     };
     Ok((dispatch, guard, max_level))
 }

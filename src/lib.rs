@@ -20,7 +20,7 @@
 //!           ├─▶ NotifyLayer (Rollbar) ─────────▶ notification queue ───▶ tracing-logbook-notify
 //!           └─▶ NotifyLayer (Sentry) ──────────▶ notification queue ───▶ tracing-logbook-notify
 //!
-//!  Guard dropped, a panic, exit(), SIGTERM ──▶ flush and stop them all within SHUTDOWN_TIMEOUT
+//!  the process ends (exit, a panic, SIGTERM) ──▶ flush them all within SHUTDOWN_TIMEOUT
 //! ```
 //!
 //! 1. **Your code** logs with `tracing`'s macros, with [`notice!`] and [`critical!`] for
@@ -79,12 +79,13 @@
 //! The last lines before a program ends are the ones that explain why, so every way out
 //! keeps them:
 //!
-//! * **`main` returns**: the [`Guard`] is dropped and writes everything (within
-//!   [`SHUTDOWN_TIMEOUT`], 5 s, notifications included).
-//! * **The guard dropped too early**: keep it in a named variable until the end of
-//!   `main` (`let _guard = init(..)?`); `let _ = init(..)` drops it at once, and in
-//!   staging and production (where lines go through the file's writer thread) the first
-//!   line logged after that prints a diagnostic on stderr saying so.
+//! * **`main` returns**: the [`Guard`] is dropped and flushes; the logger keeps running
+//!   (a runtime's tasks may log while it shuts down) until the process ends, when the
+//!   at-exit hook writes everything (within [`SHUTDOWN_TIMEOUT`], 5 s, notifications
+//!   included, one deadline for the guard's flush and the hook's).
+//! * **The guard dropped early** (`let _ = init(..)`): nothing is lost, for the same
+//!   reason. [`Guard::shutdown`] stops the logger explicitly; lines logged after it are
+//!   dropped, counted and said once on stderr.
 //! * **`std::process::exit`**, anywhere, with the guard alive elsewhere: [`init`]
 //!   registers an at-exit hook (`atexit`, through `libc`) that flushes the file and gives
 //!   queued notifications their chance, within `SHUTDOWN_TIMEOUT`.

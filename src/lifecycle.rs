@@ -333,10 +333,22 @@ pub(crate) enum Start {
     End,
     /// A guard of [`build`](crate::build): joins a running deadline, else has its own.
     Own,
+    /// The installed guard dropped: its flush starts the deadline (or joins the running
+    /// one) as the end of the process would, but the logger keeps running, and once
+    /// the process has lived [`LAPSE`] past it (the guard was dropped early, `let _ =
+    /// init(..)`), a later path gets a deadline of its own.
+    Drop,
 }
 
-/// The running shutdown: its deadline and whether the process is ending for sure.
-static SHUTDOWN: Mutex<Option<(Deadline, bool)>> = Mutex::new(None);
+/// How long past a deadline a guard's drop started the process must live before that
+/// deadline lapses: a `main` that returns right after its guard's flush timed out (a
+/// hung tracker) exits within the one deadline, while a program that dropped its guard
+/// early still has a whole deadline at its real end.
+pub(crate) const LAPSE: Duration = Duration::from_secs(1);
+
+/// The running shutdown: its deadline, whether the process is ending for sure, and
+/// whether a guard's drop started it.
+static SHUTDOWN: Mutex<Option<(Deadline, bool, bool)>> = Mutex::new(None);
 
 /// The process-wide shutdown deadline, [`SHUTDOWN_TIMEOUT`] from the first path that
 /// started it (see [`Start`]): a panic hook's flush, then `exit` in a panic hook, then the
@@ -349,18 +361,38 @@ pub(crate) fn shutdown_deadline(start: Start) -> Deadline {
 }
 
 /// [`shutdown_deadline`] for the running shutdown `running`.
-fn join(running: &mut Option<(Deadline, bool)>, start: Start) -> Deadline {
-    let live = running.filter(|(deadline, ending)| *ending || !deadline.passed());
+fn join(running: &mut Option<(Deadline, bool, bool)>, start: Start) -> Deadline {
+    // A guard dropped early: the process lived on, and its real end gets its own time.
+    if running.is_some_and(|(deadline, _, by_drop)| {
+        by_drop
+            && deadline
+                .instant()
+                .is_some_and(|at| Instant::now() >= at + LAPSE)
+    }) {
+        *running = None;
+    }
+    let live = running.filter(|(deadline, ending, _)| *ending || !deadline.passed());
     match (live, start) {
-        (Some((deadline, _)), Start::End) => {
-            *running = Some((deadline, true));
+        (Some((deadline, _, by_drop)), Start::End) => {
+            *running = Some((deadline, true, by_drop));
             deadline
         }
-        (Some((deadline, _)), _) => deadline,
+        // A guard dropped as a panic unwinds: the end is near, but may not come (the
+        // panic may be caught): ending, lapsing as a drop's.
+        (Some((deadline, _, _)), Start::Drop) => {
+            *running = Some((deadline, true, true));
+            deadline
+        }
+        (Some((deadline, _, _)), _) => deadline,
         (None, Start::Own) => Deadline::after(SHUTDOWN_TIMEOUT),
+        (None, Start::Drop) => {
+            let deadline = Deadline::after(SHUTDOWN_TIMEOUT);
+            *running = Some((deadline, true, true));
+            deadline
+        }
         (None, start) => {
             let deadline = Deadline::after(SHUTDOWN_TIMEOUT);
-            *running = Some((deadline, start == Start::End));
+            *running = Some((deadline, start == Start::End, false));
             deadline
         }
     }
@@ -567,17 +599,37 @@ mod tests {
         let panic = join(&mut running, Start::Panic);
         assert_eq!(join(&mut running, Start::Own), panic);
         assert_eq!(join(&mut running, Start::End), panic);
-        assert_eq!(running, Some((panic, true)));
+        assert_eq!(running, Some((panic, true, false)));
         // A panic that lapsed (it was caught, the process lived on) is forgotten...
         let lapsed = Deadline::after(Duration::ZERO);
-        running = Some((lapsed, false));
+        running = Some((lapsed, false, false));
         let fresh = join(&mut running, Start::End);
         assert_ne!(fresh, lapsed);
         assert!(!fresh.passed());
         // ...an ending one is not: what comes after it gets no more time.
-        running = Some((lapsed, true));
+        running = Some((lapsed, true, false));
         assert_eq!(join(&mut running, Start::Panic), lapsed);
         assert_eq!(join(&mut running, Start::Own), lapsed);
+    }
+
+    #[test]
+    fn a_dropped_guard_s_deadline_lapses_once_the_process_lived_on() {
+        let mut running = None;
+        let dropped = join(&mut running, Start::Drop);
+        assert_eq!(running, Some((dropped, true, true)));
+        // The end right after the drop's flush: the same deadline.
+        assert_eq!(join(&mut running, Start::End), dropped);
+        // A drop whose deadline passed just now (its flush timed out, main returned):
+        // the exit joins it and gets no more time.
+        let just = Deadline::after(Duration::ZERO);
+        running = Some((just, true, true));
+        assert_eq!(join(&mut running, Start::End), just);
+        // A drop long ago (`let _ = init(..)`, the program ran on): a fresh deadline.
+        let long_ago = Deadline(Instant::now().checked_sub(LAPSE * 2));
+        running = Some((long_ago, true, true));
+        let fresh = join(&mut running, Start::End);
+        assert!(!fresh.passed());
+        assert_eq!(running, Some((fresh, true, false)));
     }
 
     #[test]

@@ -138,8 +138,29 @@ fn child() {
         "let_underscore" => {
             let _ = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
             for i in 0..3 {
-                tracing::info!(target: "App", i, "lost");
+                tracing::info!(target: "App", i, "kept");
             }
+        }
+        "late_lines" => {
+            // A runtime's tasks that log while it shuts down, after `main`'s guard was
+            // dropped (as with `#[tokio::main]`).
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let task = std::thread::spawn(move || {
+                let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+                for i in 0..100 {
+                    tracing::info!(target: "App", i, "task stopping");
+                }
+            });
+            drop(guard);
+            let _ = tx.send(());
+            task.join().unwrap();
+        }
+        "shutdown" => {
+            let guard = tracing_logbook::init(Env::from_env().unwrap()).unwrap();
+            tracing::info!(target: "App", "before the shutdown");
+            println!("SHUTDOWN {}", guard.shutdown());
+            tracing::info!(target: "App", "after the shutdown");
         }
         "logger_first" => {
             struct Other;
@@ -387,7 +408,7 @@ fn production() {
     }
     tracing_logbook::critical!(target: "App", "done");
     drop(guard); // flushes the file writer
-                 // After the guard is gone nothing is written, and nothing panics.
+                 // The logger runs on until the process ends: this line is written too.
     tracing::info!(target: "App", "after the guard");
 }
 
@@ -431,11 +452,16 @@ fn production_writes_the_daily_file_and_nothing_to_stdout() {
         "{name}"
     );
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 1001);
+    assert_eq!(lines.len(), 1002);
     assert!(
         lines[999].ends_with("] INFO: App: line i=999"),
         "{}",
         lines[999]
+    );
+    assert!(
+        lines[1001].ends_with("] INFO: App: after the guard"),
+        "{}",
+        lines[1001]
     );
     assert!(lines[1000].ends_with("] CRITICAL: App: done"));
     assert!(!text.contains('\x1b'));
@@ -668,14 +694,53 @@ fn process_exit_sends_the_queued_notification() {
     assert!(!item.to_string().contains("hunter2"));
 }
 
+/// `let _ = init(..)` drops the guard at once: the logger runs on until the process
+/// ends, and the at-exit hook writes the last lines (they used to be dropped).
 #[test]
-fn lines_after_a_dropped_guard_name_the_guard_once() {
-    let (_dir, out) = in_production("let_underscore", &[]);
+fn a_guard_dropped_at_once_loses_nothing() {
+    let (dir, out) = in_production("let_underscore", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(stderr.matches("Guard was dropped").count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("let _guard = tracing_logbook::init"),
+    let text = working::log_text(dir.path());
+    assert_eq!(
+        text.matches("INFO: App: kept").count(),
+        3,
+        "{text}\n{stderr}"
+    );
+    assert!(!stderr.contains("dropped and counted"), "{stderr}");
+}
+
+/// Lines logged after the guard was dropped (a runtime's tasks stopping after `main`'s
+/// body) are written: the at-exit hook flushes them.
+#[test]
+fn lines_logged_after_the_guard_was_dropped_are_written_at_exit() {
+    let (dir, out) = in_production("late_lines", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = working::log_text(dir.path());
+    assert_eq!(
+        text.matches("INFO: App: task stopping").count(),
+        100,
+        "{text}\n{stderr}"
+    );
+    assert!(text.trim_end().ends_with("task stopping i=99"), "{text}");
+}
+
+/// `Guard::shutdown` stops the logger explicitly: what came before is written, what
+/// comes after is dropped, counted and said once.
+#[test]
+fn guard_shutdown_stops_the_logger() {
+    let (dir, out) = in_production("shutdown", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("SHUTDOWN true"), "{stdout}");
+    let text = working::log_text(dir.path());
+    assert!(text.contains("before the shutdown"), "{text}");
+    assert!(!text.contains("after the shutdown"), "{text}");
+    assert_eq!(
+        stderr.matches("was shut down (Guard::shutdown").count(),
+        1,
         "{stderr}"
     );
 }
@@ -764,7 +829,10 @@ fn production_init_names_the_current_file_on_stderr() {
         "{line}"
     );
     assert!(line.contains("no error notifications"), "{line}");
-    assert!(line.contains("Guard"), "{line}");
+    assert!(
+        line.contains("the last lines are written when the process ends"),
+        "{line}"
+    );
     // Development prints no such line.
     let (_, _, stderr) = run_child("development", &[]);
     assert!(!stderr.contains("lines go to"), "{stderr}");

@@ -156,16 +156,16 @@ fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
     let elapsed = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    // The shutdown had only what the flush left of SHUTDOWN_TIMEOUT (the child panics on
-    // libtest's test thread, not `main`: its flush is PANIC_FLUSH_OFF_MAIN at most).
-    let left = tracing_logbook::SHUTDOWN_TIMEOUT - tracing_logbook::panic::PANIC_FLUSH_OFF_MAIN;
-    let said = stderr
-        .split("not delivered within the shutdown deadline of ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|secs| secs.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no shutdown report: {stderr}"));
-    assert!(said <= left.as_secs_f64() + 0.05, "{said} s: {stderr}");
+    // The panic hook's flush, the guard's flush as the panic unwinds through it and the
+    // at-exit flush share one SHUTDOWN_TIMEOUT; each says what it could not deliver.
+    assert!(
+        stderr.contains("panic: 1 error notification not delivered by the panic hook's flush"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("at exit: 1 error notification not delivered within the shutdown deadline"),
+        "{stderr}"
+    );
     // Process start and the test harness included.
     assert!(
         elapsed < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2),

@@ -583,9 +583,8 @@ impl<O: Output> Shared<O> {
                     .dropped
                     .fetch_add(records as u64, Ordering::Relaxed);
                 self.after_close.report(format_args!(
-                    "{} was shut down (its tracing_logbook::Guard was dropped): {} logged \
-                     later are dropped and counted. Keep the guard until the program ends: \
-                     `let _guard = tracing_logbook::init(...)?;` (`let _ = ...` drops it at once)",
+                    "{} was shut down (Guard::shutdown, or the drop of a guard from \
+                     tracing_logbook::build): {} logged later are dropped and counted",
                     self.label, self.unit
                 ));
                 return None;
