@@ -81,41 +81,7 @@ pub struct EcsLayerBuilder {
 }
 
 impl EcsLayerBuilder {
-    /// Uses `clock` instead of the system clock (for tests).
-    ///
-    /// ```
-    /// use tracing_logbook::testing::ManualClock;
-    /// let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
-    /// let layer = tracing_logbook::EcsLayer::builder().clock(clock).build_stdout();
-    /// ```
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// Uses a shared clock.
-    ///
-    /// ```
-    /// let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);
-    /// let layer = tracing_logbook::EcsLayer::builder().shared_clock(clock).build_stdout();
-    /// ```
-    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Sets where the day of a daily file begins. `@timestamp` is always UTC; the zone
-    /// only decides which daily file a record goes to.
-    ///
-    /// ```
-    /// let layer = tracing_logbook::EcsLayer::builder()
-    ///     .timezone(tracing_logbook::Timezone::Local)
-    ///     .build_stdout();
-    /// ```
-    pub fn timezone(mut self, timezone: Timezone) -> Self {
-        self.timezone = timezone;
-        self
-    }
+    layer::object_time_setters!("EcsLayer");
 
     /// Builds the layer writing to `writer`.
     ///

@@ -105,48 +105,7 @@ pub struct JsonLayerBuilder {
 }
 
 impl JsonLayerBuilder {
-    /// Uses `clock` instead of the system clock (for tests).
-    ///
-    /// ```
-    /// use tracing_logbook::testing::{CaptureWriter, ManualClock};
-    /// use tracing_subscriber::prelude::*;
-    ///
-    /// let out = CaptureWriter::new();
-    /// let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));
-    /// let layer = tracing_logbook::JsonLayer::builder().clock(clock).build(out.clone());
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     tracing::info!("fixed");
-    /// });
-    /// assert!(out.take_string().starts_with(r#"{"timestamp":"2026-11-23T19:28:08.123456Z""#));
-    /// ```
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// Uses a shared clock.
-    ///
-    /// ```
-    /// let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);
-    /// let layer = tracing_logbook::JsonLayer::builder().shared_clock(clock).build_stdout();
-    /// ```
-    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Sets where the day of a daily file begins. Timestamps in the JSON are always UTC;
-    /// the zone only decides which daily file a record goes to.
-    ///
-    /// ```
-    /// let layer = tracing_logbook::JsonLayer::builder()
-    ///     .timezone(tracing_logbook::Timezone::Local)
-    ///     .build_stdout();
-    /// ```
-    pub fn timezone(mut self, timezone: Timezone) -> Self {
-        self.timezone = timezone;
-        self
-    }
+    layer::object_time_setters!("JsonLayer");
 
     /// Builds the layer writing to `writer`.
     ///

@@ -259,6 +259,53 @@ where
     }
 }
 
+/// The clock and time-zone setters of the builders of the layers that write JSON objects
+/// ([`JsonLayer`](crate::JsonLayer), [`EcsLayer`](crate::EcsLayer)): one definition for
+/// both, on builders with `clock: Option<Arc<dyn Clock>>` and `timezone: Timezone`.
+macro_rules! object_time_setters {
+    ($layer:literal) => {
+        #[doc = concat!(
+            "Uses `clock` instead of the system clock (for tests).\n\n```\n",
+            "use tracing_logbook::testing::{CaptureWriter, ManualClock};\n",
+            "use tracing_subscriber::prelude::*;\n\n",
+            "let out = CaptureWriter::new();\n",
+            "let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));\n",
+            "let layer = tracing_logbook::", $layer, "::builder().clock(clock).build(out.clone());\n",
+            "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+            "    tracing::info!(\"fixed\");\n",
+            "});\n",
+            "assert!(out.take_string().contains(\"2026-11-23T19:28:08.123456Z\"));\n```"
+        )]
+        pub fn clock(mut self, clock: impl Clock) -> Self {
+            self.clock = Some(Arc::new(clock));
+            self
+        }
+
+        #[doc = concat!(
+            "Uses a shared clock.\n\n```\n",
+            "let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);\n",
+            "let layer = tracing_logbook::", $layer, "::builder().shared_clock(clock).build_stdout();\n```"
+        )]
+        pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+            self.clock = Some(clock);
+            self
+        }
+
+        #[doc = concat!(
+            "Sets where the day of a daily file begins. Timestamps in the objects are always ",
+            "UTC; the zone only decides which daily file a record goes to.\n\n```\n",
+            "let layer = tracing_logbook::", $layer, "::builder()\n",
+            "    .timezone(tracing_logbook::Timezone::Local)\n",
+            "    .build_stdout();\n```"
+        )]
+        pub fn timezone(mut self, timezone: Timezone) -> Self {
+            self.timezone = timezone;
+            self
+        }
+    };
+}
+pub(crate) use object_time_setters;
+
 /// Implements `Layer` for a public layer type by handing every method to its spine
 /// (the field named `$spine`): the public layers are spines of one output.
 macro_rules! delegate_layer {
