@@ -114,8 +114,7 @@ fn events_reach_a_real_bugsink_server() {
 }
 
 #[cfg(feature = "http-client")]
-#[path = "support/bugsink.rs"]
-mod bugsink_server;
+use tracing_logbook_test_support::bugsink as bugsink_server;
 
 #[cfg(feature = "http-client")]
 mod real {

@@ -14,9 +14,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
 #[cfg(feature = "http-client")]
-mod support;
-#[path = "support/working.rs"]
-mod working;
+use tracing_logbook_test_support as support;
+use tracing_logbook_test_support::working;
 
 const CHILD: &str = "LOGBOOK_CHILD";
 

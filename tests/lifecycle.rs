@@ -49,7 +49,7 @@ fn hanging_endpoint() -> (std::net::TcpListener, String) {
 }
 
 #[cfg(feature = "http-client")]
-mod support;
+use tracing_logbook_test_support as support;
 
 /// With Rollbar's endpoint hanging, `Guard::flush` returns false by its timeout, the
 /// Sentry notifier beside it has delivered, the file has every line, and dropping the
@@ -173,9 +173,7 @@ fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
     );
 }
 
-#[allow(dead_code)]
-#[path = "support/working.rs"]
-mod working;
+use tracing_logbook_test_support::working;
 
 /// The scenario a child process runs (`LIFECYCLE_CHILD=<scenario>`).
 const CHILD: &str = "TRACING_LOGBOOK_LIFECYCLE_CHILD";

@@ -1,7 +1,7 @@
 //! The Rollbar notifier: payloads against the strict schema, scrubbing, dedup, delivery
 //! (retries, 429, 413, 4xx, shutdown deadline) and panics in a child process.
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1174,7 +1174,15 @@ mod http {
             .dedup_window(plant::DEDUP_WINDOW)
             .build();
         run_with(layer, plant::log_the_secret_everywhere);
-        let requests = plant::delivered_without_the_secret(&handle, &server, WAIT);
+        let requests = plant::delivered_without_the_secret(
+            &server,
+            WAIT,
+            |wait| handle.flush(wait),
+            || format!("{:?}", handle.stats()),
+            |wait| {
+                handle.shutdown(wait);
+            },
+        );
         let items: Vec<Value> = requests.iter().map(|r| r.json()).collect();
         let schema = Schema::load();
         items.iter().for_each(|item| schema.assert_strict(item));

@@ -8,7 +8,7 @@
 #![cfg(all(unix, feature = "http-client"))]
 #![allow(clippy::print_stdout)]
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};

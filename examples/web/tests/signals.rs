@@ -8,8 +8,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
 
-#[path = "../../../tests/support/working.rs"]
-mod working;
+use tracing_logbook_test_support::working;
 
 const CHILD: &str = "SIGNALS_CHILD";
 
