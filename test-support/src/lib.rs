@@ -8,6 +8,7 @@
 //! need the library's types take them from the test as closures.
 
 pub mod bugsink;
+pub mod child;
 pub mod plant;
 pub mod schema;
 pub mod server;

@@ -54,60 +54,19 @@ pub fn log_text(dir: &std::path::Path) -> String {
         .collect()
 }
 
-/// Starts `cmd` with stdout piped and stderr dropped, waits for a stdout line that
-/// contains `ready` (at most 60 s), sends it `signal`, and returns how it ended (within
-/// 30 s). The child is killed if either wait runs out.
+/// Starts `child`, waits for a stdout line that contains `ready`, sends it `signal`,
+/// and returns how it ended; all within the child's deadline (it is killed then).
 #[cfg(unix)]
 pub fn signal_when(
-    mut cmd: std::process::Command,
+    child: &crate::child::ChildRun,
     ready: &str,
     signal: i32,
 ) -> std::process::ExitStatus {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::time::Duration;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let wanted = ready.to_owned();
-    std::thread::spawn(move || {
-        let mut seen = false;
-        for line in out.lines() {
-            let Ok(line) = line else { break };
-            if !seen && line.contains(&wanted) {
-                seen = true;
-                let _ = ready_tx.send(true);
-            }
-            // Read on to the end: the child must never block on a full pipe.
-        }
-        let _ = ready_tx.send(false); // the child ended (or closed stdout) before it
-    });
-    let id = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait()).unwrap());
-    let kill = || {
-        // SAFETY: kill(2) on our own child's pid, which it keeps until it is waited for.
-        unsafe { libc::kill(id, libc::SIGKILL) };
-    };
-    match ready_rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(true) => {}
-        Ok(false) => panic!("the child ended early"),
-        Err(_) => {
-            kill();
-            panic!("the child did not say {ready:?} within 60 s");
-        }
+    let running = child.spawn();
+    if !running.wait_for_stdout(ready) {
+        let out = running.wait_or_kill();
+        panic!("the child ended or ran out of time before it said {ready:?}: {out}");
     }
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(id, signal) }, 0);
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(status) => status.unwrap(),
-        Err(_) => {
-            kill();
-            panic!("the child did not end within 30 s");
-        }
-    }
+    running.signal(signal);
+    running.wait().status
 }

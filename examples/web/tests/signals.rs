@@ -6,31 +6,31 @@
 #![allow(clippy::print_stdout)] // the child reports to the parent through stdout
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 
+use tracing_logbook_test_support::child::ChildRun;
 use tracing_logbook_test_support::working;
 
 const CHILD: &str = "SIGNALS_CHILD";
 
 /// Sends SIGTERM to `cmd` once it printed `ready`, and returns how it ended and the
 /// text of the log files in `dir`.
-fn terminate_when(cmd: Command, ready: &str, dir: &std::path::Path) -> (ExitStatus, String) {
-    let status = working::signal_when(cmd, ready, libc::SIGTERM);
+fn terminate_when(child: ChildRun, ready: &str, dir: &std::path::Path) -> (ExitStatus, String) {
+    let status = working::signal_when(&child, ready, libc::SIGTERM);
     (status, working::log_text(dir))
 }
 
-fn web(dir: &std::path::Path, flush_on_signals: bool) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_web"));
-    cmd.env("APP_ENV", "production")
+fn web(dir: &std::path::Path, flush_on_signals: bool) -> ChildRun {
+    let web = ChildRun::program(env!("CARGO_BIN_EXE_web"))
+        .env("APP_ENV", "production")
         .env("LOG_FILE", dir.join("web.log"))
         .env("PORT", "0")
-        .env_remove("RUST_LOG")
-        .env_remove("ROLLBAR_ACCESS_TOKEN")
-        .env_remove("SENTRY_DSN");
+        .env_removes(["RUST_LOG", "ROLLBAR_ACCESS_TOKEN", "SENTRY_DSN"]);
     if flush_on_signals {
-        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
+        web.env("LOG_FLUSH_ON_SIGNALS", "1")
+    } else {
+        web
     }
-    cmd
 }
 
 #[test]
@@ -80,17 +80,17 @@ fn child() {
     drop(guard);
 }
 
-fn ctrlc_program(dir: &std::path::Path, flush_on_signals: bool) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+fn ctrlc_program(dir: &std::path::Path, flush_on_signals: bool) -> ChildRun {
+    let program = ChildRun::test("child")
         .env(CHILD, "1")
         .env("APP_ENV", "production")
         .env("LOG_FILE", dir.join("app.log"))
         .env_remove("RUST_LOG");
     if flush_on_signals {
-        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
+        program.env("LOG_FLUSH_ON_SIGNALS", "1")
+    } else {
+        program
     }
-    cmd
 }
 
 #[test]
