@@ -9,7 +9,7 @@
 # and the package index once: Bugsink 2.6.1 is installed with pip into a virtualenv
 # (target/bugsink-venv, the one the test suite uses). Its data lives in
 # target/bugsink-local (delete it to start afresh). The same steps as
-# tests/support/bugsink.rs.
+# test-support/src/bugsink.rs.
 set -euo pipefail
 
 port="${1:-8000}"

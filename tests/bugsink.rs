@@ -114,16 +114,18 @@ fn events_reach_a_real_bugsink_server() {
 }
 
 #[cfg(feature = "http-client")]
-#[path = "support/bugsink.rs"]
-mod bugsink_server;
+use tracing_logbook_test_support::bugsink as bugsink_server;
 
 #[cfg(feature = "http-client")]
 mod real {
     use std::path::Path;
-    use std::process::Command;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use serde_json::Value;
+    use tracing_logbook_test_support::child::ChildRun;
+
+    /// A child's bound: it talks to a real server on loopback, on a loaded machine.
+    const CHILD_DEADLINE: Duration = Duration::from_secs(120);
 
     use super::bugsink_server::{Bugsink, Skip};
     use super::{CHILD, OUTAGE_N};
@@ -141,22 +143,16 @@ mod real {
         let (_, path) = rest.split_once('/').unwrap();
         let down = format!("{userinfo}@{refused}/{path}");
         let run = |how: &str, dsn: &str| {
-            let out = Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+            let out = ChildRun::test("child")
                 .env(CHILD, how)
                 .env("APP_ENV", "production")
                 .env("SENTRY_DSN", dsn)
                 .env("LOG_FILE", dir.path().join("logs").join("app.log"))
                 .env("LOG_NOTIFY_SPOOL", dir.path().join("spool"))
-                .env_remove("ROLLBAR_ACCESS_TOKEN")
-                .env_remove("RUST_LOG")
-                .output()
-                .unwrap();
-            let text = format!(
-                "{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+                .env_removes(["ROLLBAR_ACCESS_TOKEN", "RUST_LOG"])
+                .deadline(CHILD_DEADLINE)
+                .run();
+            let text = format!("{}\n{}", out.stdout, out.stderr);
             assert!(out.status.success(), "{text}");
             text
         };
@@ -206,27 +202,24 @@ mod real {
         let server = &bugsink.server;
         // The application.
         let log_file = dir.path().join("logs").join("app.log");
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        let out = ChildRun::test("child")
             .env(CHILD, "1")
             .env("APP_ENV", "production")
             .env("SENTRY_DSN", &dsn)
             .env("SENTRY_RELEASE", "shop@1.0.0")
             .env("LOG_FILE", &log_file)
-            .env_remove("ROLLBAR_ACCESS_TOKEN")
-            .env_remove("SENTRY_ENVIRONMENT")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
+            .env_removes(["ROLLBAR_ACCESS_TOKEN", "SENTRY_ENVIRONMENT", "RUST_LOG"])
+            .deadline(CHILD_DEADLINE)
+            .run();
         let child_out = format!(
             "child stdout:\n{}\nchild stderr:\n{}\nserver log:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
+            out.stdout,
+            out.stderr,
             server.log()
         );
         assert!(!out.status.success(), "the child panics\n{child_out}");
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("CHILD flushed=true sent=2 failed=0"),
+            out.stdout.contains("CHILD flushed=true sent=2 failed=0"),
             "{child_out}"
         );
 

@@ -5,7 +5,7 @@
 
 #![cfg(feature = "http-client")]
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::time::Duration;
 

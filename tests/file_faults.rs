@@ -17,12 +17,12 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{symlink, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tracing_logbook::{Compression, DailyFile, LineWriter};
+use tracing_logbook_test_support::child::ChildRun;
 
 /// A bound for things that must not hang; no test comes near it unless it hangs.
 const WAIT: Duration = Duration::from_secs(30);
@@ -207,27 +207,12 @@ fn is_child() -> bool {
 /// umask, the environment, signal dispositions). Fails if the child fails or takes
 /// longer than 60 s; returns its stderr.
 fn in_child(name: &str, vars: &[(&str, &OsStr)]) -> String {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", name, "--test-threads=1", "--nocapture"])
-        .env("FILE_FAULTS_CHILD", "1");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(cmd.output());
-    });
-    let out = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the child did not end within 60 s")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "{}\n{stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    stderr
+    let out = ChildRun::test(name)
+        .env("FILE_FAULTS_CHILD", "1")
+        .envs(vars.iter().copied())
+        .run();
+    assert!(out.status.success(), "{out}");
+    out.stderr
 }
 
 /// The diagnostics among `stderr`'s lines.

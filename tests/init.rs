@@ -3,49 +3,35 @@
 
 #![allow(clippy::print_stdout)] // the child scenarios report to the parent through stdout
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
 use tracing_logbook::{Env, LogbookFilter};
+use tracing_logbook_test_support::child::{ChildRun, Outcome};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
 #[cfg(feature = "http-client")]
-mod support;
-#[path = "support/working.rs"]
-mod working;
+use tracing_logbook_test_support as support;
+use tracing_logbook_test_support::working;
 
 const CHILD: &str = "LOGBOOK_CHILD";
 
 /// Runs `scenario` in a child process with `vars`; returns (success, stdout, stderr).
 fn run_child(scenario: &str, vars: &[(&str, &str)]) -> (bool, String, String) {
-    let out = child_command(scenario, vars, true).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = scenario_child(scenario, vars).run();
+    (out.status.success(), out.stdout, out.stderr)
 }
 
-/// The command that runs `scenario`, with libtest's output capture off or on.
-fn child_command(scenario: &str, vars: &[(&str, &str)], nocapture: bool) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--test-threads=1"]);
-    if nocapture {
-        cmd.arg("--nocapture");
-    }
-    cmd.env(CHILD, scenario)
-        .env_remove("RUST_LOG")
-        .env_remove("APP_ENV")
-        .env_remove("NO_COLOR")
-        .env_remove("LOG_COLOR");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd
+/// The child that runs `scenario` (with `--nocapture`), with `vars` set after the
+/// variables that choose a mode or colours are removed.
+fn scenario_child(scenario: &str, vars: &[(&str, &str)]) -> ChildRun {
+    ChildRun::test("child")
+        .env(CHILD, scenario)
+        .env_removes(["RUST_LOG", "APP_ENV", "NO_COLOR", "LOG_COLOR"])
+        .envs(vars.iter().copied())
 }
 
 /// Log lines of the child's stdout, without timestamps (the test harness's own lines
@@ -645,10 +631,7 @@ fn production_notifies_errors_and_panics_through_init() {
 
 /// Runs `scenario` in production, its daily file `app.log` in a new directory, with
 /// `extra` variables; returns the directory and what the child did.
-fn in_production(
-    scenario: &str,
-    extra: &[(&str, &str)],
-) -> (tempfile::TempDir, std::process::Output) {
+fn in_production(scenario: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, Outcome) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let mut vars = vec![
@@ -656,14 +639,14 @@ fn in_production(
         ("LOG_FILE", log.to_str().unwrap()),
     ];
     vars.extend_from_slice(extra);
-    let out = child_command(scenario, &vars, true).output().unwrap();
+    let out = scenario_child(scenario, &vars).run();
     (dir, out)
 }
 
 #[test]
 fn process_exit_keeps_the_last_lines() {
     let (dir, out) = in_production("exit", &[]);
-    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(out.status.code(), Some(3), "{out}");
     let text = working::log_text(dir.path());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1001, "{text}");
@@ -684,7 +667,7 @@ fn process_exit_sends_the_queued_notification() {
             ("ROLLBAR_ENDPOINT", &endpoint),
         ],
     );
-    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(out.status.code(), Some(3), "{out}");
     assert!(server.wait_for(1, Duration::from_secs(10)));
     let item = server.requests()[0].json();
     assert_eq!(
@@ -699,7 +682,7 @@ fn process_exit_sends_the_queued_notification() {
 #[test]
 fn a_guard_dropped_at_once_loses_nothing() {
     let (dir, out) = in_production("let_underscore", &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert!(out.status.success(), "{stderr}");
     let text = working::log_text(dir.path());
     assert_eq!(
@@ -715,7 +698,7 @@ fn a_guard_dropped_at_once_loses_nothing() {
 #[test]
 fn lines_logged_after_the_guard_was_dropped_are_written_at_exit() {
     let (dir, out) = in_production("late_lines", &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert!(out.status.success(), "{stderr}");
     let text = working::log_text(dir.path());
     assert_eq!(
@@ -731,8 +714,8 @@ fn lines_logged_after_the_guard_was_dropped_are_written_at_exit() {
 #[test]
 fn guard_shutdown_stops_the_logger() {
     let (dir, out) = in_production("shutdown", &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = out.stderr.as_str();
+    let stdout = out.stdout.as_str();
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("SHUTDOWN true"), "{stdout}");
     let text = working::log_text(dir.path());
@@ -760,28 +743,21 @@ fn a_failed_init_installs_nothing() {
 
 #[test]
 fn a_closed_stdout_ends_the_output_quietly() {
-    use std::io::{Read, Write};
-    use std::process::Stdio;
-    let mut child = child_command("broken_pipe", &[], true)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read what the harness prints before the scenario runs, then close the pipe as
-    // `| head` would, and let the scenario go on.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !seen.ends_with(b"test child ... ") {
-        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "{seen:?}");
-        seen.push(byte[0]);
-    }
-    drop(stdout);
-    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    // What the harness prints before the scenario runs is read, then the pipe is closed
+    // as `| head` would close it, and the scenario goes on.
+    let mut child = scenario_child("broken_pipe", &[])
+        .stdin_piped()
+        .close_stdout_after("test child ... ")
+        .spawn();
+    assert!(
+        child.wait_for_stdout("test child ... "),
+        "{}",
+        child.stdout()
+    );
+    child.write_stdin(b"go\n");
+    let out = child.wait();
+    let stderr = out.stderr.as_str();
+    assert!(out.success(), "{out}");
     assert!(!stderr.contains("[tracing-logbook]"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
@@ -789,15 +765,15 @@ fn a_closed_stdout_ends_the_output_quietly() {
 #[test]
 fn test_mode_lines_go_through_the_harness_capture() {
     let vars = [("APP_ENV", "test")];
-    let passed = child_command("test_mode", &vars, false).output().unwrap();
-    let stdout = String::from_utf8_lossy(&passed.stdout);
+    let passed = scenario_child("test_mode", &vars).nocapture(false).run();
+    let stdout = passed.stdout.as_str();
     assert!(passed.status.success(), "{stdout}");
     assert!(!stdout.contains("held by the test harness"), "{stdout}");
-    let failed = child_command("test_mode", &vars, false)
+    let failed = scenario_child("test_mode", &vars)
+        .nocapture(false)
         .env("FAIL_CHILD", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&failed.stdout);
+        .run();
+    let stdout = failed.stdout.as_str();
     assert!(!failed.status.success());
     let shown = stdout
         .split("---- child stdout ----")
@@ -812,7 +788,7 @@ fn test_mode_lines_go_through_the_harness_capture() {
 #[test]
 fn production_init_names_the_current_file_on_stderr() {
     let (dir, out) = in_production("production", &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     let log = dir.path().join("app.log");
     assert!(out.status.success(), "{stderr}");
     let (name, _) = only_file(dir.path());
@@ -854,13 +830,13 @@ fn log_file_naming_a_directory_means_the_default_name_inside_it() {
         ("existing/.", "existing"),
         (".", "."),
     ] {
-        let mut cmd = child_command(
+        let out = scenario_child(
             "production",
             &[("APP_ENV", "production"), ("LOG_FILE", value)],
-            true,
-        );
-        let out = cmd.current_dir(root.path()).output().unwrap();
-        assert!(out.status.success(), "{value}: {out:?}");
+        )
+        .current_dir(root.path())
+        .run();
+        assert!(out.status.success(), "{value}: {out}");
         let dir = root.path().join(inside);
         let dated: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
@@ -925,8 +901,7 @@ fn killed_while_logging(vars: &[(&str, &str)], signal: i32) -> (std::process::Ex
         ("LOG_FILE", log.to_str().unwrap()),
     ];
     all.extend_from_slice(vars);
-    let child = child_command("signals", &all, true);
-    let status = working::signal_when(child, working::READY, signal);
+    let status = working::signal_when(&scenario_child("signals", &all), working::READY, signal);
     (status, working::log_text(dir.path()))
 }
 
@@ -1002,8 +977,8 @@ fn main_returning_err() -> Result<(), Box<dyn std::error::Error>> {
 #[test]
 fn an_error_returned_from_main_reaches_the_file_with_its_causes() {
     let (dir, out) = in_production("main_err", &[]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{out:?}");
+    let stdout = out.stdout.as_str();
+    assert!(out.status.success(), "{out}");
     assert!(
         stdout.contains("MAIN_ERR cannot read the configuration"),
         "{stdout}"

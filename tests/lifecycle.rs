@@ -49,7 +49,7 @@ fn hanging_endpoint() -> (std::net::TcpListener, String) {
 }
 
 #[cfg(feature = "http-client")]
-mod support;
+use tracing_logbook_test_support as support;
 
 /// With Rollbar's endpoint hanging, `Guard::flush` returns false by its timeout, the
 /// Sentry notifier beside it has delivered, the file has every line, and dropping the
@@ -132,29 +132,12 @@ fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
     use std::time::Instant;
     let (_listener, url) = hanging_endpoint();
     let started = Instant::now();
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "panic_child_with_a_hanging_tracker",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = ChildRun::test("panic_child_with_a_hanging_tracker")
         .env(PANIC_CHILD, url)
         .env("RUST_BACKTRACE", "0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the child ended")
-        .unwrap();
+        .run();
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert!(!out.status.success(), "{stderr}");
     // The panic hook's flush, the guard's flush as the panic unwinds through it and the
     // at-exit flush share one SHUTDOWN_TIMEOUT; each says what it could not deliver.
@@ -173,9 +156,8 @@ fn a_panic_with_a_hung_tracker_exits_within_the_shutdown_timeout() {
     );
 }
 
-#[allow(dead_code)]
-#[path = "support/working.rs"]
-mod working;
+use tracing_logbook_test_support::child::ChildRun;
+use tracing_logbook_test_support::working;
 
 /// The scenario a child process runs (`LIFECYCLE_CHILD=<scenario>`).
 const CHILD: &str = "TRACING_LOGBOOK_LIFECYCLE_CHILD";
@@ -197,42 +179,20 @@ fn child() {
     }
 }
 
-/// The command that runs `scenario` in a child process.
-fn child_command(scenario: &str, dir: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+/// The child that runs `scenario`, in production with its daily file in `dir`.
+fn scenario_child(scenario: &str, dir: &std::path::Path) -> ChildRun {
+    ChildRun::test("child")
         .env(CHILD, scenario)
         .env("APP_ENV", "production")
         .env("LOG_FILE", dir.join("app.log"))
         .env("RUST_BACKTRACE", "0")
-        .env_remove("RUST_LOG")
-        .env_remove("LOG_FLUSH_ON_SIGNALS")
-        .env_remove("LOG_SYSLOG")
-        .env_remove("ROLLBAR_ACCESS_TOKEN")
-        .env_remove("SENTRY_DSN");
-    cmd
-}
-
-/// Waits for `child` at most `limit`; returns its output, or None (and kills it) if it
-/// did not end in time.
-fn wait_at_most(child: std::process::Child, limit: Duration) -> Option<std::process::Output> {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => Some(out.unwrap()),
-        Err(_) => {
-            #[cfg(unix)]
-            // SAFETY: kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
-            let _ = rx.recv_timeout(Duration::from_secs(10));
-            None
-        }
-    }
+        .env_removes([
+            "RUST_LOG",
+            "LOG_FLUSH_ON_SIGNALS",
+            "LOG_SYSLOG",
+            "ROLLBAR_ACCESS_TOKEN",
+            "SENTRY_DSN",
+        ])
 }
 
 /// Four threads log `working t=T i=N` as fast as they can until the signal ends the
@@ -273,9 +233,8 @@ fn sigterm_under_load_ends_the_file_with_the_notice_and_whole_records() {
         "NOTICE: tracing-logbook: received SIGTERM: flushing the log, then exiting";
     for run in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = child_command("loaded", dir.path());
-        cmd.env("LOG_FLUSH_ON_SIGNALS", "1");
-        let status = working::signal_when(cmd, working::READY, libc::SIGTERM);
+        let child = scenario_child("loaded", dir.path()).env("LOG_FLUSH_ON_SIGNALS", "1");
+        let status = working::signal_when(&child, working::READY, libc::SIGTERM);
         assert_eq!(
             status.signal(),
             Some(libc::SIGTERM),
@@ -399,15 +358,9 @@ fn fork_child() {
 #[test]
 fn forked_children_never_hang_and_exit_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let child = child_command("fork", dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let limit = CHILD_EXIT_LIMIT * FORKS as u32 + Duration::from_secs(30);
-    let out = wait_at_most(child, limit).expect("the forking process ended");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = scenario_child("fork", dir.path()).deadline(limit).run();
+    let (stdout, stderr) = (out.stdout.as_str(), out.stderr.as_str());
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let report = stdout
         .lines()
@@ -458,15 +411,11 @@ fn a_panic_hook_that_exits_shares_the_shutdown_deadline_with_the_at_exit_flush()
     let dir = tempfile::tempdir().unwrap();
     let (_listener, url) = hanging_endpoint();
     let started = Instant::now();
-    let child = child_command("panic_exit", dir.path())
+    let out = scenario_child("panic_exit", dir.path())
         .env(PANIC_CHILD, url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_at_most(child, Duration::from_secs(60)).expect("the child ended");
+        .run();
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     // Process start and the test harness included.
     assert!(
@@ -528,24 +477,17 @@ fn worker_panic_child_with_a_hanging_tracker() {
 #[test]
 fn a_caught_panic_on_a_worker_thread_holds_it_briefly() {
     let (_listener, url) = hanging_endpoint();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "worker_panic_child_with_a_hanging_tracker",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = ChildRun::test("worker_panic_child_with_a_hanging_tracker")
         .env(WORKER_PANIC_CHILD, url)
         .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .run();
+    let stdout = out.stdout.as_str();
     let held: u64 = stdout
         .split("WORKER_HELD_MS ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|ms| ms.parse().ok())
-        .unwrap_or_else(|| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| panic!("{out}"));
     let bound = tracing_logbook::panic::PANIC_FLUSH_OFF_MAIN.as_millis() as u64;
     // The bound, plus the panic's own work (a backtrace capture) on a loaded machine.
     assert!(held < bound + 1500, "held the worker {held} ms");

@@ -1,7 +1,7 @@
 //! The Rollbar notifier: payloads against the strict schema, scrubbing, dedup, delivery
 //! (retries, 429, 413, 4xx, shutdown deadline) and panics in a child process.
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1174,7 +1174,15 @@ mod http {
             .dedup_window(plant::DEDUP_WINDOW)
             .build();
         run_with(layer, plant::log_the_secret_everywhere);
-        let requests = plant::delivered_without_the_secret(&handle, &server, WAIT);
+        let requests = plant::delivered_without_the_secret(
+            &server,
+            WAIT,
+            |wait| handle.flush(wait),
+            || format!("{:?}", handle.stats()),
+            |wait| {
+                handle.shutdown(wait);
+            },
+        );
         let items: Vec<Value> = requests.iter().map(|r| r.json()).collect();
         let schema = Schema::load();
         items.iter().for_each(|item| schema.assert_strict(item));
@@ -1266,28 +1274,14 @@ mod http {
     #[test]
     fn a_panic_in_a_child_process_reaches_the_server() {
         let server = Server::start(vec![]);
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "http::panic_child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let out = tracing_logbook_test_support::child::ChildRun::test("http::panic_child_entry")
             .env(CHILD_MARKER, server.endpoint())
             .env("RUST_BACKTRACE", "0")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        let status = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("child ended")
-            .unwrap();
-        assert!(!status.success(), "the child test must fail by panicking");
+            .run();
+        assert!(
+            !out.status.success(),
+            "the child test must fail by panicking"
+        );
         let requests = server.requests();
         assert_eq!(requests.len(), 1);
         let item = requests[0].json();

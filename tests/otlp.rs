@@ -13,7 +13,7 @@
 #![cfg(feature = "otlp")]
 #![allow(clippy::print_stderr)]
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -12,6 +12,7 @@ use tracing_logbook::testing::ManualClock;
 use tracing_logbook::{
     ColorChoice, DailyFile, DailyFileBuilder, LineWriter, LogbookLayer, Timezone,
 };
+use tracing_logbook_test_support::child::ChildRun;
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -770,17 +771,12 @@ fn write_errors_are_reported_once_on_stderr() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "write_errors_are_reported_once_on_stderr",
-            "--test-threads=1",
-        ])
+    let out = ChildRun::test("write_errors_are_reported_once_on_stderr")
+        .nocapture(false)
         .env("ROTATION_CHILD", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+        .run();
+    assert!(out.status.success(), "{out}");
+    let stderr = out.stderr;
     // The link itself is reported once, when the writer starts and lists the names.
     let planted = "is not a regular file (a symbolic link, FIFO, socket or device)";
     assert_eq!(stderr.matches(planted).count(), 1, "{stderr}");

@@ -4,7 +4,7 @@
 //! destinations at once.
 
 #[cfg(feature = "http-client")]
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -505,7 +505,15 @@ mod http {
             .dedup_window(plant::DEDUP_WINDOW)
             .build();
         run_with(layer, plant::log_the_secret_everywhere);
-        let requests = plant::delivered_without_the_secret(&handle, &server, WAIT);
+        let requests = plant::delivered_without_the_secret(
+            &server,
+            WAIT,
+            |wait| handle.flush(wait),
+            || format!("{:?}", handle.stats()),
+            |wait| {
+                handle.shutdown(wait);
+            },
+        );
         let events: Vec<Value> = requests.iter().map(|r| envelope(&r.body).2).collect();
         let error = events
             .iter()

@@ -8,10 +8,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::io::Read as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tracing_logbook_test_support::child::ChildRun;
 use tracing_subscriber::prelude::*;
 
 const CHILD: &str = "SPINE_CHILD";
@@ -23,50 +22,14 @@ fn run_child(
     vars: &[(&str, &str)],
     limit: Duration,
 ) -> (bool, bool, String, String) {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+    let out = ChildRun::test("child")
         .env(CHILD, scenario)
-        .env_remove("RUST_LOG")
-        .env_remove("APP_ENV")
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = reader.join().unwrap();
-    let stderr = err_reader.join().unwrap();
-    (
-        status.is_some(),
-        status.is_some_and(|s| s.success()),
-        stdout,
-        stderr,
-    )
+        .env_removes(["RUST_LOG", "APP_ENV", "RUST_BACKTRACE"])
+        .envs(vars.iter().copied())
+        .deadline(limit)
+        .spawn()
+        .wait_or_kill();
+    (out.in_time, out.success(), out.stdout, out.stderr)
 }
 
 struct Logs;

@@ -8,17 +8,17 @@
 #![cfg(all(unix, feature = "http-client"))]
 #![allow(clippy::print_stdout)]
 
-mod support;
+use tracing_logbook_test_support as support;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::server::Server;
 use tracing_logbook::notify::NotifyConfig;
+use tracing_logbook_test_support::child::{ChildRun, Outcome};
 
 const CHILD: &str = "SPOOL_CHILD";
 const TOKEN: &str = "spool-test-token-5f2c";
@@ -119,9 +119,8 @@ impl App {
         items(&self.spool().join("rollbar"))
     }
 
-    fn command(&self, how: &str, n: usize, extra: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+    fn child(&self, how: &str, n: usize, extra: &[(&str, &str)]) -> ChildRun {
+        ChildRun::test("child")
             .env(CHILD, how)
             .env("N", n.to_string())
             .env("APP_ENV", "production")
@@ -129,47 +128,24 @@ impl App {
             .env("ROLLBAR_ACCESS_TOKEN", TOKEN)
             .env("ROLLBAR_ENDPOINT", endpoint(self.addr))
             .env("LOG_NOTIFY_SPOOL", self.spool())
-            .env_remove("SENTRY_DSN")
-            .env_remove("RUST_LOG")
-            .env_remove("LOG_NOTIFY_PREVIEW")
-            .env_remove("LOG_NOTIFY_SPOOL_MAX")
-            .env_remove("LOG_FLUSH_ON_SIGNALS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd
+            .env_removes([
+                "SENTRY_DSN",
+                "RUST_LOG",
+                "LOG_NOTIFY_PREVIEW",
+                "LOG_NOTIFY_SPOOL_MAX",
+                "LOG_FLUSH_ON_SIGNALS",
+            ])
+            .envs(extra.iter().copied())
+            .deadline(WAIT)
     }
 
-    fn run(&self, how: &str, n: usize, extra: &[(&str, &str)]) -> Output {
-        bounded(self.command(how, n, extra).spawn().unwrap(), WAIT)
+    fn run(&self, how: &str, n: usize, extra: &[(&str, &str)]) -> Outcome {
+        self.child(how, n, extra).run()
     }
 }
 
-/// Waits for `child` at most `timeout` (then kills it and fails).
-fn bounded(child: std::process::Child, timeout: Duration) -> Output {
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(timeout) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            // SAFETY: kill(2) on our own child.
-            unsafe { libc::kill(id as i32, libc::SIGKILL) };
-            panic!("the child did not end within {timeout:?}");
-        }
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+fn text(out: &Outcome) -> String {
+    out.to_string()
 }
 
 /// The `outage error <i>` numbers and ids of the items the tracker received, in order.
@@ -189,15 +165,15 @@ fn received(server: &Server) -> Vec<(u64, String)> {
 }
 
 /// Runs the tracker-up child until the spool is empty; returns what the tracker got.
-fn replay(app: &App, server: &Server) -> (Output, Vec<(u64, String)>) {
+fn replay(app: &App, server: &Server) -> (Outcome, Vec<(u64, String)>) {
     let out = app.run("replay", 0, &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(app.items().is_empty(), "{}", text(&out));
     (out, received(server))
 }
 
-fn stats(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout)
+fn stats(out: &Outcome) -> String {
+    out.stdout
         .lines()
         .find(|l| l.starts_with("STATS"))
         .unwrap_or("")
@@ -216,20 +192,14 @@ fn an_outage_run_is_delivered_by_the_next_run_whatever_its_end() {
         let app = App::new();
         let started = Instant::now();
         let out = if how == "sigterm" {
-            let mut child = app
-                .command(how, N, &[("LOG_FLUSH_ON_SIGNALS", "1")])
-                .spawn()
-                .unwrap();
-            use std::io::BufRead;
-            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-            let mut line = String::new();
-            while !line.contains("READY") {
-                line.clear();
-                assert!(stdout.read_line(&mut line).unwrap() > 0, "ended early");
-            }
-            // SAFETY: kill(2) on our own child.
-            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-            bounded(child, WAIT)
+            let child = app.child(how, N, &[("LOG_FLUSH_ON_SIGNALS", "1")]).spawn();
+            assert!(
+                child.wait_for_stdout("READY"),
+                "ended early: {}",
+                child.stdout()
+            );
+            child.signal(libc::SIGTERM);
+            child.wait()
         } else {
             app.run(how, N, &[])
         };
@@ -270,7 +240,7 @@ fn an_outage_run_is_delivered_by_the_next_run_whatever_its_end() {
             "{how}: oldest first, each once\n{}",
             text(&out)
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = out.stderr.as_str();
         assert!(
             stderr.contains(&format!(
                 "{expected} undelivered error notifications wait in the spool"
@@ -314,12 +284,11 @@ fn kill_9_during_the_replay_loses_nothing() {
     let out = app.run("return", N, &[]);
     assert_eq!(app.items().len(), N, "{}", text(&out));
     let server = Server::start_at(app.addr, vec![]);
-    let child = app.command("replay", 0, &[]).spawn().unwrap();
+    let child = app.child("replay", 0, &[]).spawn();
     // Paced at 5 a second: killed after the third.
     assert!(server.wait_for(3, Duration::from_secs(20)));
-    // SAFETY: kill(2) on our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0);
-    let killed = bounded(child, WAIT);
+    child.signal(libc::SIGKILL);
+    let killed = child.wait();
     assert!(!killed.status.success());
     let before = server.requests().len();
     assert!(before < N, "the replay was over before the kill");
@@ -348,9 +317,9 @@ fn two_processes_on_one_spool_send_each_item_once() {
     app.run("return", N, &[]);
     assert_eq!(app.items().len(), N);
     let server = Server::start_at(app.addr, vec![]);
-    let a = app.command("replay", 0, &[]).spawn().unwrap();
-    let b = app.command("replay", 0, &[]).spawn().unwrap();
-    let (a, b) = (bounded(a, WAIT), bounded(b, WAIT));
+    let a = app.child("replay", 0, &[]).spawn();
+    let b = app.child("replay", 0, &[]).spawn();
+    let (a, b) = (a.wait(), b.wait());
     assert!(
         a.status.success() && b.status.success(),
         "{}\n{}",
@@ -414,7 +383,7 @@ fn full_expired_corrupt_and_planted_files() {
         text(&out)
     );
     assert!(stats(&out).contains("expired: 1"), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert_eq!(
         stderr.matches("is truncated or corrupt").count(),
         1,

@@ -1,6 +1,6 @@
 //! The seed's scenario, end to end, with a real database: `init` in production with
 //! Rollbar (a loopback server, strict schema) and Sentry (a real Bugsink, see
-//! `tests/support/bugsink.rs`), the web example serving `POST /users/{id}` over SQLite.
+//! `tracing_logbook_test_support::bugsink`), the web example serving `POST /users/{id}` over SQLite.
 //!
 //! * The handler returns the central `AppError`, whose `IntoResponse` logs it after the
 //!   handler returned; the user is recorded on the request span.
@@ -25,11 +25,8 @@ use serde_json::Value;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::Env;
 
-#[path = "../../../tests/support/mod.rs"]
-mod support;
-
-#[path = "../../../tests/support/bugsink.rs"]
-mod bugsink;
+use tracing_logbook_test_support as support;
+use tracing_logbook_test_support::bugsink;
 
 #[path = "../src/app.rs"]
 #[allow(dead_code)]

@@ -13,8 +13,7 @@ use serde_json::Value;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::Env;
 
-#[path = "../../../tests/support/mod.rs"]
-mod support;
+use tracing_logbook_test_support as support;
 
 #[path = "../src/app.rs"]
 #[allow(dead_code)]

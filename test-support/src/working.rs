@@ -5,12 +5,12 @@
 
 /// What the child prints on stdout once 100 lines are handed over: the parent sends its
 /// signal after reading it.
-pub(crate) const READY: &str = "READY";
+pub const READY: &str = "READY";
 
 /// Logs `working i=N` for N = 0, 1, ... until `stop()` holds (at most 5,000,000 lines,
 /// so the loop is bounded even if nothing stops it), printing [`READY`] after line 100
 /// and pausing 1 ms every 50 lines.
-pub(crate) fn log_until(stop: impl Fn() -> bool) {
+pub fn log_until(stop: impl Fn() -> bool) {
     let mut i = 0u64;
     while !stop() && i <= 5_000_000 {
         tracing::info!(target: "App", i, "working");
@@ -25,7 +25,7 @@ pub(crate) fn log_until(stop: impl Fn() -> bool) {
 }
 
 /// The numbers of the `working` lines in `text`, in the order of the file.
-pub(crate) fn numbers(text: &str) -> Vec<u64> {
+pub fn numbers(text: &str) -> Vec<u64> {
     text.lines()
         .filter_map(|l| {
             l.split_once("INFO: App: working i=")
@@ -35,13 +35,13 @@ pub(crate) fn numbers(text: &str) -> Vec<u64> {
 }
 
 /// Whether `numbers` is 0, 1, 2, ... with none missing, repeated or out of order.
-pub(crate) fn contiguous(numbers: &[u64]) -> bool {
+pub fn contiguous(numbers: &[u64]) -> bool {
     numbers.iter().enumerate().all(|(i, &n)| n == i as u64)
 }
 
 /// The text of the log files in `dir`, in name order; the stable link to the current
 /// file is not read a second time, the notification spool's directory not at all.
-pub(crate) fn log_text(dir: &std::path::Path) -> String {
+pub fn log_text(dir: &std::path::Path) -> String {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -54,35 +54,19 @@ pub(crate) fn log_text(dir: &std::path::Path) -> String {
         .collect()
 }
 
-/// Starts `cmd` with stdout piped and stderr dropped, waits for a stdout line that
-/// contains `ready`, sends it `signal`, and returns how it ended (within 30 s).
+/// Starts `child`, waits for a stdout line that contains `ready`, sends it `signal`,
+/// and returns how it ended; all within the child's deadline (it is killed then).
 #[cfg(unix)]
-pub(crate) fn signal_when(
-    mut cmd: std::process::Command,
+pub fn signal_when(
+    child: &crate::child::ChildRun,
     ready: &str,
     signal: i32,
 ) -> std::process::ExitStatus {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains(ready) {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended early"
-        );
+    let running = child.spawn();
+    if !running.wait_for_stdout(ready) {
+        let out = running.wait_or_kill();
+        panic!("the child ended or ran out of time before it said {ready:?}: {out}");
     }
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait()).unwrap());
-    rx.recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the child did not end within 30 s")
-        .unwrap()
+    running.signal(signal);
+    running.wait().status
 }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How the server answers one request.
 #[derive(Clone, Debug)]
-#[allow(dead_code)]
 pub enum Reply {
     /// A status with extra headers.
     Status(u16, Vec<(&'static str, String)>),
@@ -38,7 +37,6 @@ pub struct Recorded {
     pub body: Vec<u8>,
 }
 
-#[allow(dead_code)]
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -69,7 +67,6 @@ pub struct Server {
     inner: Arc<Inner>,
 }
 
-#[allow(dead_code)]
 impl Server {
     /// Starts a server answering with `script`, then 200.
     pub fn start(script: Vec<Reply>) -> Server {
@@ -154,7 +151,6 @@ impl Drop for Server {
 }
 
 /// An endpoint on which connections are refused: a port that was bound and released.
-#[allow(dead_code)]
 pub fn refused_endpoint() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

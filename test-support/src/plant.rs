@@ -97,8 +97,12 @@ pub fn log_the_secret_everywhere() {
         );
     }
     let message = format!("boom: secret={s}");
-    tracing_logbook::critical!(
+    // What `tracing_logbook::critical!(target: "panic", ...)` expands to (this crate does
+    // not depend on the library: see its Cargo.toml).
+    tracing::event!(
         target: "panic",
+        tracing::Level::ERROR,
+        logbook.level = "critical",
         panic.message = message.as_str(),
         panic.location = "src/pay.rs:10:5",
         panic.thread = "worker-1",
@@ -137,14 +141,19 @@ pub fn assert_no_secret(texts: &[String]) {
 /// After [`log_the_secret_everywhere`]: waits for every notification (the summary comes
 /// when the dedup window ends), stops the notifier, checks that no request body holds
 /// the secret, and returns the requests for the destination's own checks.
+///
+/// The notifier is the test's (`tracing_logbook::notify::NotifyHandle`), by what this
+/// needs of it: `flush(wait)`, its stats for a failure's message, `shutdown(wait)`.
 pub fn delivered_without_the_secret(
-    handle: &tracing_logbook::notify::NotifyHandle,
-    server: &super::server::Server,
+    server: &crate::server::Server,
     wait: std::time::Duration,
-) -> Vec<super::server::Recorded> {
-    assert!(handle.flush(wait));
-    assert!(server.wait_for(NOTIFICATIONS, wait), "{:?}", handle.stats());
-    handle.shutdown(wait);
+    flush: impl FnOnce(std::time::Duration) -> bool,
+    stats: impl FnOnce() -> String,
+    shutdown: impl FnOnce(std::time::Duration),
+) -> Vec<crate::server::Recorded> {
+    assert!(flush(wait));
+    assert!(server.wait_for(NOTIFICATIONS, wait), "{}", stats());
+    shutdown(wait);
     let requests = server.requests();
     let texts: Vec<String> = requests
         .iter()

@@ -5,14 +5,12 @@
 //! a team and a project made through the REST API. Every step is bounded in time; the
 //! server dies with its [`Bugsink`] value. See `shared/spec/sentry/BUGSINK.md`.
 //!
-//! Include it with `#[path = ".../tests/support/bugsink.rs"] mod bugsink;` where `ureq`
-//! is available (it is not in `support/mod.rs`: the library's tests without the
-//! `http-client` feature have no HTTP client).
+//! Its REST API is spoken over loopback with a small HTTP/1.1 client of its own ([`Api`]),
+//! so that this crate needs no HTTP client: the library's tests without the
+//! `http-client` feature build it too.
 
-#![allow(dead_code, unreachable_pub)]
-
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -232,15 +230,18 @@ fn start(venv: &Path, dir: &Path, port: u16) -> (Server, String) {
             server.log()
         );
     }
-    let agent = agent();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + READY_TIMEOUT;
     let mut backoff = Duration::from_millis(20);
     loop {
-        match agent
-            .get(format!("http://127.0.0.1:{port}/health/ready"))
-            .call()
-        {
-            Ok(_) => break,
+        match request(addr, "GET", "/health/ready", &[], None).and_then(|(status, body)| {
+            if (200..300).contains(&status) {
+                Ok(())
+            } else {
+                Err(format!("status {status}: {body}"))
+            }
+        }) {
+            Ok(()) => break,
             Err(e) if Instant::now() >= deadline => {
                 panic!("/health/ready: {e}\n{}", server.log())
             }
@@ -255,44 +256,136 @@ fn start(venv: &Path, dir: &Path, port: u16) -> (Server, String) {
     (server, token)
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .new_agent()
+/// Bound on connecting to Bugsink and on each read or write of a request.
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One HTTP/1.1 request to `addr` with `Connection: close`; returns the status and the
+/// body (a chunked body is decoded). Every socket operation is bounded by [`IO_TIMEOUT`].
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
+        .map_err(|e| e.to_string())?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if method != "GET" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()))
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| {
+            format!(
+                "no end of headers in {:?}",
+                String::from_utf8_lossy(&response)
+            )
+        })?;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut content = response[split + 4..].to_vec();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in {head:?}"))?;
+    let chunked = head.lines().any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("transfer-encoding")
+                && v.trim().eq_ignore_ascii_case("chunked")
+        })
+    });
+    if chunked {
+        content = dechunk(&content)?;
+    }
+    Ok((status, String::from_utf8_lossy(&content).into_owned()))
 }
 
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk without its size line")?;
+        let line = String::from_utf8_lossy(&rest[..end]);
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|e| format!("chunk size {line:?}: {e}"))?;
+        rest = &rest[end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        if rest.len() < size + 2 {
+            return Err("a truncated chunk".into());
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// Bugsink's REST API (`/api/canonical/0`), with the token of its admin.
 pub struct Api {
-    pub agent: ureq::Agent,
+    pub addr: SocketAddr,
+    /// The API's path prefix, `/api/canonical/0`.
     pub base: String,
     pub token: String,
 }
 
 impl Api {
+    /// `GET` of `path` (under [`Api::base`]); its body, which must be a success's.
+    pub fn get_text(&self, path: &str) -> String {
+        let auth = format!("Bearer {}", self.token);
+        match request(
+            self.addr,
+            "GET",
+            &format!("{}{path}", self.base),
+            &[("Authorization", &auth)],
+            None,
+        ) {
+            Ok((status, body)) if (200..300).contains(&status) => body,
+            Ok((status, body)) => panic!("GET {path}: status {status}: {body}"),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    }
+
     pub fn get(&self, path: &str) -> Value {
-        let text = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .call()
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&text).unwrap()
+        serde_json::from_str(&self.get_text(path)).unwrap()
     }
 
     pub fn post(&self, path: &str, body: Value) -> Value {
-        let text = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        let auth = format!("Bearer {}", self.token);
+        let text = match request(
+            self.addr,
+            "POST",
+            &format!("{}{path}", self.base),
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&body.to_string()),
+        ) {
+            Ok((status, body)) if (200..300).contains(&status) => body,
+            Ok((status, body)) => panic!("POST {path}: status {status}: {body}"),
+            Err(e) => panic!("POST {path}: {e}"),
+        };
         serde_json::from_str(&text).unwrap()
     }
 }
@@ -320,20 +413,12 @@ impl Bugsink {
         let port = free_port();
         let (server, token) = start(&venv, &conf_dir, port);
         let api = Api {
-            agent: agent(),
-            base: format!("http://127.0.0.1:{port}/api/canonical/0"),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            base: "/api/canonical/0".to_owned(),
             token,
         };
         // The REST API's schema lists the endpoints the tests use.
-        let schema = api
-            .agent
-            .get(format!("{}/schema/", api.base))
-            .header("Authorization", &format!("Bearer {}", api.token))
-            .call()
-            .expect("GET schema")
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        let schema = api.get_text("/schema/");
         for endpoint in [
             "/teams/",
             "/projects/",
