@@ -164,11 +164,7 @@ impl OtlpLayout {
     /// `N records dropped`, rendered as any other.
     pub(crate) fn loss_notice(self) -> crate::sink::spool::Notice {
         std::sync::Arc::new(move |time: OffsetDateTime, lost: u64, out: &mut Vec<u8>| {
-            let message = format!("{lost} records dropped");
-            let fields = FieldList::default();
-            let utc = time.to_offset(time::UtcOffset::UTC);
-            let record = Record::notice(utc, Level::Warning, &message, &fields);
-            self.render(&record, out);
+            super::with_loss_record(time, lost, "records", |record| self.render(record, out));
         })
     }
 }

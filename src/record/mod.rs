@@ -297,6 +297,7 @@ impl FieldList {
 
     /// The fields in recording order.
     /// About how many bytes the fields take rendered: their text and 24 per name.
+    #[cfg(feature = "otlp")]
     #[inline]
     pub(crate) fn size_hint(&self) -> usize {
         self.text.len() + 24 * self.items.len()
@@ -581,6 +582,7 @@ pub(crate) enum SpanText {
     /// A request span's identity fields only, on Logbook lines.
     LogbookIdentity = 3,
     /// The span's fields as OTLP JSON `KeyValue` objects (feature `otlp`).
+    #[cfg(feature = "otlp")]
     OtlpJson = 4,
 }
 
