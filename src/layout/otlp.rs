@@ -580,11 +580,7 @@ mod proto {
 
     /// A `ScopeLogs` entry (field 2 of `ResourceLogs`) holding `record`.
     pub(super) fn scope_logs(out: &mut Vec<u8>, record: &Record<'_>) {
-        out.reserve(
-            160 + record.message.len()
-                + record.target.len()
-                + record.fields.size_hint(),
-        );
+        out.reserve(160 + record.message.len() + record.target.len() + record.fields.size_hint());
         with_site(record, |site| {
             nested_in(out, 2, 2, |out| {
                 out.extend_from_slice(&site.scope);
