@@ -58,7 +58,7 @@
 //! once, and announced by a `WARNING` record `N records dropped` (channel
 //! `tracing-logbook`) in the next batch that gets through, and by a `WARNING` line
 //! `N OTLP records dropped` in the log's other outputs (file, stdout, syslog) with the
-//! next record logged. Fingers-crossed lines go to
+//! next record logged (at most one such line per second). Fingers-crossed lines go to
 //! OTLP as they go to the file. Dropping the [`Guard`](crate::Guard) sends what is
 //! queued within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) and reports what it could
 //! not.
@@ -551,6 +551,7 @@ impl OtlpLayerBuilder {
                     spool: spool.clone(),
                     layout,
                     announced: std::sync::atomic::AtomicU64::new(0),
+                    announced_at: std::sync::atomic::AtomicI64::new(i64::MIN),
                 },
                 self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 None,
@@ -638,8 +639,10 @@ where
 pub(crate) struct OtlpOutput {
     spool: Arc<Spool<HttpOutput>>,
     layout: OtlpLayout,
-    /// Losses already announced in the other outputs ([`Emit::take_losses`]).
+    /// Losses already announced in the other outputs ([`Emit::take_losses`]), and the
+    /// second (Unix time) of the last announcement.
     announced: std::sync::atomic::AtomicU64,
+    announced_at: std::sync::atomic::AtomicI64,
 }
 
 impl Emit for OtlpOutput {
@@ -654,12 +657,24 @@ impl Emit for OtlpOutput {
         true
     }
 
-    /// Records dropped or failed since the last call: announced in the other outputs.
+    /// Records dropped or failed since the last call: announced in the other outputs,
+    /// at most once per second of the records' time (a collector that cannot keep up
+    /// loses records one by one: one line each would double the file).
     #[inline]
-    fn take_losses(&self) -> Option<(u64, &'static str)> {
+    fn take_losses(&self, time: OffsetDateTime) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();
         let announced = self.announced.load(Ordering::Relaxed);
         if lost <= announced {
+            return None;
+        }
+        let second = time.unix_timestamp();
+        let last = self.announced_at.load(Ordering::Relaxed);
+        if second == last
+            || self
+                .announced_at
+                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
             return None;
         }
         // One caller announces each loss.

@@ -55,10 +55,11 @@ pub(crate) trait Emit: Send + Sync + 'static {
         }
     }
 
-    /// Losses of this output to be announced in the others' lines, taken once: how
-    /// many records, and what they are called (`OTLP records`). The OTLP exporter's;
-    /// the others announce their own losses in their own output.
-    fn take_losses(&self) -> Option<(u64, &'static str)> {
+    /// Losses of this output to be announced in the others' lines, taken once, when a
+    /// record stamped `time` is logged: how many records, and what they are called
+    /// (`OTLP records`). The OTLP exporter's; the others announce their own losses in
+    /// their own output.
+    fn take_losses(&self, _time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
         None
     }
 }
@@ -97,7 +98,7 @@ impl Emit for Vec<Box<dyn Emit>> {
 #[inline]
 fn announce_losses(outputs: &[Box<dyn Emit>], time: time::OffsetDateTime) {
     for (i, o) in outputs.iter().enumerate() {
-        if let Some((lost, unit)) = o.take_losses() {
+        if let Some((lost, unit)) = o.take_losses(time) {
             crate::layout::with_loss_record(time, lost, unit, |notice| {
                 for (j, other) in outputs.iter().enumerate() {
                     if j != i {
@@ -132,8 +133,8 @@ impl Emit for Box<dyn Emit> {
     }
 
     #[inline]
-    fn take_losses(&self) -> Option<(u64, &'static str)> {
-        (**self).take_losses()
+    fn take_losses(&self, time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
+        (**self).take_losses(time)
     }
 }
 
