@@ -469,7 +469,10 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
         .lines()
         .filter(|l| l.contains("OTLP records dropped"))
         .collect();
-    assert!(notices.len() <= 3, "one line per second at most: {notices:?}");
+    assert!(
+        notices.len() <= 3,
+        "one line per second at most: {notices:?}"
+    );
     for line in notices {
         assert!(line.contains("WARNING: tracing-logbook: "), "{line}");
         let before = line.split(" OTLP records dropped").next().unwrap();
