@@ -56,7 +56,9 @@
 //! [`retry_for`](OtlpLayerBuilder::retry_for); other answers fail the batch. Lost
 //! records (dropped or failed) are counted ([`OtlpHandle::counts`]), reported on stderr
 //! once, and announced by a `WARNING` record `N records dropped` (channel
-//! `tracing-logbook`) in the next batch that gets through. Fingers-crossed lines go to
+//! `tracing-logbook`) in the next batch that gets through, and by a `WARNING` line
+//! `N OTLP records dropped` in the log's other outputs (file, stdout, syslog) with the
+//! next record logged (at most one such line per second). Fingers-crossed lines go to
 //! OTLP as they go to the file. Dropping the [`Guard`](crate::Guard) sends what is
 //! queued within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) and reports what it could
 //! not.
@@ -113,6 +115,11 @@ pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 /// The background thread's name.
 pub const THREAD_NAME: &str = "tracing-logbook-otlp";
 
+/// The most bytes of records one request carries (a single larger record goes alone):
+/// below the 20 MiB an OpenTelemetry Collector accepts by default, large enough that
+/// the per-request cost of HTTP is small against the records.
+const MAX_REQUEST_BYTES: usize = 4 << 20;
+
 /// Builds an [`OtlpLayer`].
 ///
 /// # Default values
@@ -124,7 +131,7 @@ pub const THREAD_NAME: &str = "tracing-logbook-otlp";
 /// | [`timeout`](Self::timeout) | 10 s per request |
 /// | [`service_name`](Self::service_name) | the program's name |
 /// | [`queue`](Self::queue) | 8192 records |
-/// | [`max_batch`](Self::max_batch) | 512 records per request |
+/// | [`max_batch`](Self::max_batch) | 8192 records (and at most 4 MiB) per request |
 /// | [`retry_for`](Self::retry_for) | 30 s per batch |
 ///
 /// Its `Debug` shows header names, never their values.
@@ -368,7 +375,7 @@ impl OtlpLayerBuilder {
             service_name: None,
             resource: Vec::new(),
             queue: 8192,
-            max_batch: 512,
+            max_batch: 8192,
             retry_for: Duration::from_secs(30),
             clock: None,
         }
@@ -436,7 +443,8 @@ impl OtlpLayerBuilder {
         self
     }
 
-    /// Sets the most records one request carries.
+    /// Sets the most records one request carries (a request also carries at most 4 MiB
+    /// of records).
     pub fn max_batch(mut self, records: usize) -> Self {
         self.max_batch = records.max(1);
         self
@@ -542,6 +550,8 @@ impl OtlpLayerBuilder {
                 OtlpOutput {
                     spool: spool.clone(),
                     layout,
+                    announced: std::sync::atomic::AtomicU64::new(0),
+                    announced_at: std::sync::atomic::AtomicI64::new(i64::MIN),
                 },
                 self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 None,
@@ -629,6 +639,10 @@ where
 pub(crate) struct OtlpOutput {
     spool: Arc<Spool<HttpOutput>>,
     layout: OtlpLayout,
+    /// Losses already announced in the other outputs ([`Emit::take_losses`]), and the
+    /// second (Unix time) of the last announcement.
+    announced: std::sync::atomic::AtomicU64,
+    announced_at: std::sync::atomic::AtomicI64,
 }
 
 impl Emit for OtlpOutput {
@@ -641,6 +655,33 @@ impl Emit for OtlpOutput {
 
     fn writes_lines(&self) -> bool {
         true
+    }
+
+    /// Records dropped or failed since the last call: announced in the other outputs,
+    /// at most once per second of the records' time (a collector that cannot keep up
+    /// loses records one by one: one line each would double the file).
+    #[inline]
+    fn take_losses(&self, time: OffsetDateTime) -> Option<(u64, &'static str)> {
+        let lost = self.spool.dropped() + self.spool.failed();
+        let announced = self.announced.load(Ordering::Relaxed);
+        if lost <= announced {
+            return None;
+        }
+        let second = time.unix_timestamp();
+        let last = self.announced_at.load(Ordering::Relaxed);
+        if second == last
+            || self
+                .announced_at
+                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        // One caller announces each loss.
+        self.announced
+            .compare_exchange(announced, lost, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()
+            .map(|_| (lost - announced, "OTLP records"))
     }
 }
 
@@ -775,7 +816,14 @@ impl Output for HttpOutput {
         let segs = batch.segs();
         let mut i = 0;
         while i < segs.len() {
-            let n = self.max_batch.min(segs.len() - i);
+            // At most max_batch records and MAX_REQUEST_BYTES (but at least one record).
+            let from = batch.start(i);
+            let mut n = 1;
+            while n < self.max_batch.min(segs.len() - i)
+                && segs[i + n].end - from <= MAX_REQUEST_BYTES
+            {
+                n += 1;
+            }
             let chunk = &segs[i..i + n];
             let records = &batch.bytes()[batch.start(i)..chunk[n - 1].end];
             match self.send(records) {

@@ -402,12 +402,12 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
                 .retry_for(Duration::from_millis(300))
         });
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
-    let mut logged = 0u64;
-    let mut log = |n: u64| {
+    let logged = std::cell::Cell::new(0u64);
+    let log = |n: u64| {
         tracing::dispatcher::with_default(&dispatch, || {
             for _ in 0..n {
-                logged += 1;
-                tracing::info!(target: "App", seq = logged, "record");
+                logged.set(logged.get() + 1);
+                tracing::info!(target: "App", seq = logged.get(), "record");
             }
         })
     };
@@ -452,10 +452,35 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     }
     assert_eq!(delivered, counts.written);
     assert_eq!(announced, counts.dropped + counts.failed, "{counts:?}");
-    assert_eq!(delivered + announced, logged);
+    assert_eq!(delivered + announced, logged.get());
     // Nothing delivered twice.
     let unique: std::collections::HashSet<_> = seqs.iter().collect();
     assert_eq!(unique.len(), seqs.len());
+    // The file announces the exporter's losses too, with the next record logged: as
+    // many as were counted, in a few WARNING lines from tracing-logbook.
+    let lost = counts.dropped + counts.failed;
+    // At most one such line per second: the next record is in another second.
+    std::thread::sleep(Duration::from_millis(1100));
+    log(1);
+    assert!(guard.flush(WAIT));
+    let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+    let mut in_file = 0u64;
+    let notices: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("OTLP records dropped"))
+        .collect();
+    assert!(
+        notices.len() <= 3,
+        "one line per second at most: {notices:?}"
+    );
+    for line in notices {
+        assert!(line.contains("WARNING: tracing-logbook: "), "{line}");
+        let before = line.split(" OTLP records dropped").next().unwrap();
+        in_file += before.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+    }
+    assert_eq!(in_file, lost, "{text}");
+    // Every record is in the file besides the notices.
+    assert_eq!(text.matches("App: record").count() as u64, logged.get());
 }
 
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in

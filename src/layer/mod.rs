@@ -54,6 +54,14 @@ pub(crate) trait Emit: Send + Sync + 'static {
             self.emit(record);
         }
     }
+
+    /// Losses of this output to be announced in the others' lines, taken once, when a
+    /// record stamped `time` is logged: how many records, and what they are called
+    /// (`OTLP records`). The OTLP exporter's; the others announce their own losses in
+    /// their own output.
+    fn take_losses(&self, _time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
+        None
+    }
 }
 
 /// The fan-out: each output in turn, with the record captured once.
@@ -61,10 +69,14 @@ impl Emit for Vec<Box<dyn Emit>> {
     #[inline]
     fn emit(&self, record: &Record<'_>) {
         self.iter().for_each(|o| o.emit(record));
+        announce_losses(self, record.time);
     }
 
     fn emit_block(&self, records: &[Record<'_>]) {
         self.iter().for_each(|o| o.emit_block(records));
+        if let Some(last) = records.last() {
+            announce_losses(self, last.time);
+        }
     }
 
     fn writes_lines(&self) -> bool {
@@ -77,6 +89,24 @@ impl Emit for Vec<Box<dyn Emit>> {
 
     fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
         self.iter().for_each(|o| o.emit_failed(block, record));
+    }
+}
+
+/// Announces an output's losses (the OTLP exporter's) in the other outputs that write
+/// lines: the crate's `WARNING` notice (`N OTLP records dropped`), as a file announces
+/// its own, stamped `time`.
+#[inline]
+fn announce_losses(outputs: &[Box<dyn Emit>], time: time::OffsetDateTime) {
+    for (i, o) in outputs.iter().enumerate() {
+        if let Some((lost, unit)) = o.take_losses(time) {
+            crate::layout::with_loss_record(time, lost, unit, |notice| {
+                for (j, other) in outputs.iter().enumerate() {
+                    if j != i {
+                        other.emit_lines(notice);
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -100,6 +130,11 @@ impl Emit for Box<dyn Emit> {
 
     fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
         (**self).emit_failed(block, record);
+    }
+
+    #[inline]
+    fn take_losses(&self, time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
+        (**self).take_losses(time)
     }
 }
 

@@ -28,16 +28,29 @@ pub(crate) trait Layout: Send + Sync + 'static {
     fn shown_time(&self, utc: OffsetDateTime) -> OffsetDateTime;
 }
 
+/// Runs `f` with the crate's notice of `lost` records: a `WARNING` record from
+/// `tracing-logbook`, `N {unit} dropped`, stamped `time`. The one form of every loss
+/// notice, whichever output renders it.
+pub(crate) fn with_loss_record<R>(
+    time: OffsetDateTime,
+    lost: u64,
+    unit: &str,
+    f: impl FnOnce(&Record<'_>) -> R,
+) -> R {
+    let message = format!("{lost} {unit} dropped");
+    let fields = FieldList::default();
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    f(&Record::notice(utc, Level::Warning, &message, &fields))
+}
+
 /// How `layout` announces lost records: a `WARNING` record from `tracing-logbook`
 /// (`N lines dropped`, with `unit` for "lines"), in the layout's own format.
 pub(crate) fn loss_notice<L: Layout>(layout: Arc<L>, unit: &'static str) -> Notice {
     Arc::new(move |time: OffsetDateTime, lost: u64, out: &mut Vec<u8>| {
-        let message = format!("{lost} {unit} dropped");
-        let fields = FieldList::default();
-        let utc = time.to_offset(time::UtcOffset::UTC);
-        let record = Record::notice(utc, Level::Warning, &message, &fields);
-        let mut text = String::new();
-        layout.render(&record, &mut text);
-        out.extend_from_slice(text.as_bytes());
+        with_loss_record(time, lost, unit, |record| {
+            let mut text = String::new();
+            layout.render(record, &mut text);
+            out.extend_from_slice(text.as_bytes());
+        });
     })
 }

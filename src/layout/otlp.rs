@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::level::Level;
 use crate::record::text;
-use crate::record::{FieldList, Record, Value};
+use crate::record::{FieldList, Record, SpanText, Value};
 
 /// How a request's body is encoded (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,11 +164,7 @@ impl OtlpLayout {
     /// `N records dropped`, rendered as any other.
     pub(crate) fn loss_notice(self) -> crate::sink::spool::Notice {
         std::sync::Arc::new(move |time: OffsetDateTime, lost: u64, out: &mut Vec<u8>| {
-            let message = format!("{lost} records dropped");
-            let fields = FieldList::default();
-            let utc = time.to_offset(time::UtcOffset::UTC);
-            let record = Record::notice(utc, Level::Warning, &message, &fields);
-            self.render(&record, out);
+            super::with_loss_record(time, lost, "records", |record| self.render(record, out));
         })
     }
 }
@@ -212,6 +208,12 @@ trait Attrs {
 }
 
 fn walk_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
+    walk_own_attrs(record, a);
+    walk_site_attrs(record, a);
+}
+
+/// The attributes of the event itself: its fields, its error, its spans.
+fn walk_own_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
     for (name, value) in record.fields.iter() {
         a.value(name, value);
     }
@@ -230,6 +232,10 @@ fn walk_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
     if !record.spans.is_empty() {
         a.spans(record);
     }
+}
+
+/// The attributes of the callsite and thread: `code.*`, `thread.name`.
+fn walk_site_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
     if let Some(file) = record.file {
         a.value("code.file.path", Value::Str(file));
     }
@@ -240,73 +246,222 @@ fn walk_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
 }
 
 mod proto {
-    //! Protobuf, field by field.
+    //! Protobuf, field by field, straight into the buffer. Lengths that are known
+    //! beforehand (a string, a `KeyValue` of a scalar) are written first; a nested
+    //! message of unknown length gets the room its length usually takes, and is moved
+    //! only in the rare case the length needs another size.
 
     use super::*;
 
-    pub(super) fn key(out: &mut Vec<u8>, field: u32, wire: WireType) {
-        encode_key(field, wire, out);
+    /// The bytes of `v` as a varint.
+    #[inline]
+    pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
     }
 
+    /// The length of `field`'s key plus a length-delimited content of `len` bytes.
+    #[inline]
+    fn delimited_len(field: u32, len: usize) -> usize {
+        encoded_len_varint(u64::from(field << 3)) + encoded_len_varint(len as u64) + len
+    }
+
+    #[inline]
+    pub(super) fn key(out: &mut Vec<u8>, field: u32, wire: WireType) {
+        put_varint(out, u64::from(field << 3 | wire as u32));
+    }
+
+    #[inline]
     pub(super) fn string(out: &mut Vec<u8>, field: u32, s: &str) {
         bytes(out, field, s.as_bytes());
     }
 
+    #[inline]
     pub(super) fn bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
         key(out, field, WireType::LengthDelimited);
-        encode_varint(b.len() as u64, out);
+        put_varint(out, b.len() as u64);
         out.extend_from_slice(b);
     }
 
+    #[inline]
     pub(super) fn varint(out: &mut Vec<u8>, field: u32, v: u64) {
         key(out, field, WireType::Varint);
-        encode_varint(v, out);
+        put_varint(out, v);
     }
 
+    #[inline]
     pub(super) fn fixed64(out: &mut Vec<u8>, field: u32, v: u64) {
         key(out, field, WireType::SixtyFourBit);
         out.extend_from_slice(&v.to_le_bytes());
     }
 
+    #[inline]
     pub(super) fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
         key(out, field, WireType::ThirtyTwoBit);
         out.extend_from_slice(&v.to_le_bytes());
     }
 
-    /// A length-delimited field whose content `f` writes; the length is put in front
-    /// once it is known (one move of the content, which is small).
+    /// A length-delimited field whose content `f` writes, expected to be under 128
+    /// bytes (one byte of length).
+    #[inline]
     pub(super) fn nested(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
-        key(out, field, WireType::LengthDelimited);
-        let start = out.len();
-        f(out);
-        let len = (out.len() - start) as u64;
-        let mut prefix = [0u8; 10];
-        let n = encoded_len_varint(len);
-        encode_varint(len, &mut &mut prefix[..]);
-        out.splice(start..start, prefix[..n].iter().copied());
+        nested_in(out, field, 1, f);
     }
 
-    /// An `AnyValue`'s content.
-    pub(super) fn any(out: &mut Vec<u8>, value: Value<'_>) {
-        match value {
-            Value::Str(s) | Value::Debug(s) => string(out, 1, s),
-            Value::Bool(b) => varint(out, 2, u64::from(b)),
-            Value::I64(v) => varint(out, 3, v as u64),
-            Value::U64(v) => match i64::try_from(v) {
-                Ok(v) => varint(out, 3, v as u64),
-                // Beyond int64: the exact digits rather than a rounded double.
-                Err(_) => string(out, 1, &v.to_string()),
-            },
-            Value::F64(v) => fixed64(out, 4, v.to_bits()),
+    /// A length-delimited field whose content `f` writes, with `room` bytes kept for
+    /// its length (2: under 16 KiB). The content moves only when its length takes
+    /// another number of bytes.
+    #[inline]
+    pub(super) fn nested_in(
+        out: &mut Vec<u8>,
+        field: u32,
+        room: usize,
+        f: impl FnOnce(&mut Vec<u8>),
+    ) {
+        key(out, field, WireType::LengthDelimited);
+        let at = out.len();
+        out.extend_from_slice(&[0u8; 10][..room]);
+        let start = out.len();
+        f(out);
+        let end = out.len();
+        let len = (end - start) as u64;
+        let n = encoded_len_varint(len);
+        if n > room {
+            out.resize(end + n - room, 0);
+            out.copy_within(start..end, at + n);
+        } else if n < room {
+            out.copy_within(start..end, at + n);
+            out.truncate(end - (room - n));
+        }
+        // The length, in the room now exactly its size.
+        let mut v = len;
+        for b in &mut out[at..at + n] {
+            *b = v as u8 | 0x80;
+            v >>= 7;
+        }
+        out[at + n - 1] &= 0x7f;
+    }
+
+    /// The length of an `AnyValue`'s content; `None` for an unsigned beyond `i64`,
+    /// written as its digits.
+    #[inline]
+    fn any_len(value: Value<'_>) -> Option<usize> {
+        Some(match value {
+            Value::Str(s) | Value::Debug(s) => delimited_len(1, s.len()),
+            Value::Bool(_) => 2,
+            Value::I64(v) => 1 + encoded_len_varint(v as u64),
+            Value::U64(v) => 1 + encoded_len_varint(i64::try_from(v).ok()? as u64),
+            Value::F64(_) => 9,
+        })
+    }
+
+    /// A few bytes of keys and lengths, gathered on the stack and appended at once.
+    struct Head {
+        b: [u8; 48],
+        n: usize,
+    }
+
+    impl Head {
+        #[inline]
+        fn new() -> Head {
+            Head { b: [0; 48], n: 0 }
+        }
+
+        #[inline]
+        fn varint(&mut self, mut v: u64) -> &mut Head {
+            while v >= 0x80 {
+                self.b[self.n] = v as u8 | 0x80;
+                self.n += 1;
+                v >>= 7;
+            }
+            self.b[self.n] = v as u8;
+            self.n += 1;
+            self
+        }
+
+        #[inline]
+        fn key(&mut self, field: u32, wire: WireType) -> &mut Head {
+            self.varint(u64::from(field << 3 | wire as u32))
+        }
+
+        #[inline]
+        fn fixed64(&mut self, v: u64) -> &mut Head {
+            self.b[self.n..self.n + 8].copy_from_slice(&v.to_le_bytes());
+            self.n += 8;
+            self
+        }
+
+        #[inline]
+        fn put(&self, out: &mut Vec<u8>) {
+            put_bytes(out, &self.b[..self.n]);
         }
     }
 
-    /// A `KeyValue` field (number `field`) of `key` and `value`.
+    #[inline]
+    fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(b);
+    }
+
+    /// An `AnyValue`'s content after what `h` holds.
+    #[inline]
+    fn any_in(h: &mut Head, out: &mut Vec<u8>, value: Value<'_>) {
+        let scalar = |h: &mut Head, field: u32, v: u64| {
+            h.key(field, WireType::Varint).varint(v);
+        };
+        match value {
+            Value::Str(s) | Value::Debug(s) => {
+                h.key(1, WireType::LengthDelimited).varint(s.len() as u64);
+                h.put(out);
+                put_bytes(out, s.as_bytes());
+                return;
+            }
+            Value::Bool(b) => scalar(h, 2, u64::from(b)),
+            Value::I64(v) => scalar(h, 3, v as u64),
+            Value::U64(v) => match i64::try_from(v) {
+                Ok(v) => scalar(h, 3, v as u64),
+                // Beyond int64: the exact digits rather than a rounded double.
+                Err(_) => return any_in(h, out, Value::Str(&v.to_string())),
+            },
+            Value::F64(v) => {
+                h.key(4, WireType::SixtyFourBit).fixed64(v.to_bits());
+            }
+        }
+        h.put(out);
+    }
+
+    /// A `KeyValue` field (number `field`) of `key` and `value`: every length known
+    /// before it is written, in four appends at most.
+    #[inline]
     pub(super) fn kv(out: &mut Vec<u8>, field: u32, key: &str, value: Value<'_>) {
-        nested(out, field, |out| {
-            string(out, 1, key);
-            nested(out, 2, |out| any(out, value));
-        });
+        let Some(any) = any_len(value) else {
+            // Only an unsigned beyond int64 has no length here: its exact digits.
+            if let Value::U64(v) = value {
+                kv(out, field, key, Value::Str(&v.to_string()));
+            }
+            return;
+        };
+        let content = delimited_len(1, key.len()) + delimited_len(2, any);
+        let mut h = Head::new();
+        h.key(field, WireType::LengthDelimited)
+            .varint(content as u64)
+            .key(1, WireType::LengthDelimited)
+            .varint(key.len() as u64)
+            .put(out);
+        put_bytes(out, key.as_bytes());
+        let mut h = Head::new();
+        h.key(2, WireType::LengthDelimited).varint(any as u64);
+        any_in(&mut h, out, value);
+    }
+
+    /// A span's fields as `KeyValue` entries of a `KeyValueList` (its field 1): cached on
+    /// the span.
+    pub(super) fn span_fields(fields: &FieldList, out: &mut Vec<u8>) {
+        for (k, v) in fields.iter() {
+            kv(out, 1, k, v);
+        }
     }
 
     /// The attributes (field 6 of `LogRecord`).
@@ -318,12 +473,12 @@ mod proto {
         }
 
         fn strings(&mut self, key: &str, values: &mut dyn Iterator<Item = String>) {
-            nested(self.0, 6, |out| {
+            nested_in(self.0, 6, 2, |out| {
                 string(out, 1, key);
-                nested(out, 2, |out| {
-                    nested(out, 5, |out| {
+                nested_in(out, 2, 2, |out| {
+                    nested_in(out, 5, 2, |out| {
                         for v in values {
-                            nested(out, 1, |out| string(out, 1, &v));
+                            nested_in(out, 1, 2, |out| string(out, 1, &v));
                         }
                     });
                 });
@@ -332,23 +487,18 @@ mod proto {
 
         /// `spans`: an array of `{name, fields}` key-value lists, root first.
         fn spans(&mut self, record: &Record<'_>) {
-            nested(self.0, 6, |out| {
+            nested_in(self.0, 6, 2, |out| {
                 string(out, 1, "spans");
-                nested(out, 2, |out| {
-                    nested(out, 5, |out| {
+                nested_in(out, 2, 2, |out| {
+                    nested_in(out, 5, 2, |out| {
                         for span in record.spans {
-                            nested(out, 1, |out| {
-                                nested(out, 6, |out| {
+                            let fields = span.data.otlp_bytes(span_fields);
+                            nested_in(out, 1, 2, |out| {
+                                nested_in(out, 6, 2, |out| {
                                     kv(out, 1, "name", Value::Str(span.name));
-                                    nested(out, 1, |out| {
+                                    nested_in(out, 1, 2, |out| {
                                         string(out, 1, "fields");
-                                        nested(out, 2, |out| {
-                                            nested(out, 6, |out| {
-                                                for (k, v) in span.data.fields.iter() {
-                                                    kv(out, 1, k, v);
-                                                }
-                                            });
-                                        });
+                                        nested_in(out, 2, 2, |out| bytes(out, 6, fields));
                                     });
                                 });
                             });
@@ -359,21 +509,107 @@ mod proto {
         }
     }
 
+    /// What every record of one callsite on one thread has alike, encoded once: the
+    /// `InstrumentationScope` field (the channel) and the `code.*` and `thread.name`
+    /// attributes.
+    struct Site {
+        /// The target, file and line it was made for (compared by content: a `log`
+        /// record's strings may be short-lived).
+        target: Box<str>,
+        file: Option<Box<str>>,
+        line: Option<u32>,
+        scope: Vec<u8>,
+        attrs: Vec<u8>,
+    }
+
+    impl Site {
+        #[inline]
+        fn is_of(&self, record: &Record<'_>) -> bool {
+            self.line == record.line
+                && *self.target == *record.target
+                && self.file.as_deref() == record.file
+        }
+    }
+
+    /// Slots of the per-thread cache of [`Site`]s, chosen by a hash of the callsite.
+    const SITES: usize = 32;
+
+    fn make_site(record: &Record<'_>) -> Site {
+        let mut scope = Vec::new();
+        key(&mut scope, 1, WireType::LengthDelimited);
+        put_varint(&mut scope, delimited_len(1, record.target.len()) as u64);
+        string(&mut scope, 1, record.target);
+        let mut attrs = Vec::new();
+        walk_site_attrs(record, &mut Attributes(&mut attrs));
+        Site {
+            target: record.target.into(),
+            file: record.file.map(Into::into),
+            line: record.line,
+            scope,
+            attrs,
+        }
+    }
+
+    /// Runs `f` with the callsite's [`Site`], from this thread's cache (made on a miss;
+    /// made afresh if the cache is unavailable).
+    fn with_site<R>(record: &Record<'_>, f: impl FnOnce(&Site) -> R) -> R {
+        thread_local! {
+            static CACHE: RefCell<Vec<Option<Site>>> = const { RefCell::new(Vec::new()) };
+        }
+        // Any hash will do: a collision only costs a new encoding.
+        let file = record.file.map_or(0, |f| f.as_ptr() as usize);
+        let slot = (file >> 3 ^ record.target.len() ^ record.line.unwrap_or(0) as usize) % SITES;
+        let mut f = Some(f);
+        let got = CACHE.try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            if cache.is_empty() {
+                cache.resize_with(SITES, || None);
+            }
+            let entry = &mut cache[slot];
+            if !entry.as_ref().is_some_and(|s| s.is_of(record)) {
+                *entry = Some(make_site(record));
+            }
+            Some((f.take()?)(entry.as_ref()?))
+        });
+        match (got, f) {
+            (Ok(Some(r)), _) => r,
+            (_, Some(f)) => f(&make_site(record)),
+            (_, None) => unreachable!("the closure ran without a result"),
+        }
+    }
+
     /// A `ScopeLogs` entry (field 2 of `ResourceLogs`) holding `record`.
     pub(super) fn scope_logs(out: &mut Vec<u8>, record: &Record<'_>) {
-        nested(out, 2, |out| {
-            nested(out, 1, |out| string(out, 1, record.target));
-            nested(out, 2, |out| log_record(out, record));
+        out.reserve(160 + record.message.len() + record.target.len() + record.fields.size_hint());
+        with_site(record, |site| {
+            nested_in(out, 2, 2, |out| {
+                out.extend_from_slice(&site.scope);
+                nested_in(out, 2, 2, |out| log_record(out, record, &site.attrs));
+            });
         });
     }
 
-    fn log_record(out: &mut Vec<u8>, record: &Record<'_>) {
+    fn log_record(out: &mut Vec<u8>, record: &Record<'_>, site_attrs: &[u8]) {
         let nanos = unix_nanos(record.time);
-        fixed64(out, 1, nanos);
-        varint(out, 2, u64::from(severity_number(record.level)));
-        string(out, 3, record.level.as_str());
-        nested(out, 5, |out| string(out, 1, record.message));
-        walk_attrs(record, &mut Attributes(out));
+        let level = record.level.as_str();
+        let mut h = Head::new();
+        h.key(1, WireType::SixtyFourBit)
+            .fixed64(nanos)
+            .key(2, WireType::Varint)
+            .varint(u64::from(severity_number(record.level)))
+            .key(3, WireType::LengthDelimited)
+            .varint(level.len() as u64)
+            .put(out);
+        out.extend_from_slice(level.as_bytes());
+        let mut h = Head::new();
+        h.key(5, WireType::LengthDelimited)
+            .varint(delimited_len(1, record.message.len()) as u64)
+            .key(1, WireType::LengthDelimited)
+            .varint(record.message.len() as u64)
+            .put(out);
+        out.extend_from_slice(record.message.as_bytes());
+        walk_own_attrs(record, &mut Attributes(out));
+        out.extend_from_slice(site_attrs);
         if let Some(ids) = record.trace {
             fixed32(out, 8, u32::from(ids.flags));
             bytes(out, 9, &ids.trace_id.to_be_bytes());
@@ -481,12 +717,14 @@ mod json {
                 s.push_str("{\"kvlistValue\":{\"values\":[");
                 attr(s, "name", Value::Str(span.name));
                 s.push_str(",{\"key\":\"fields\",\"value\":{\"kvlistValue\":{\"values\":[");
-                for (j, (k, v)) in span.data.fields.iter().enumerate() {
-                    if j > 0 {
-                        s.push(',');
+                s.push_str(span.data.text(SpanText::OtlpJson, |fields, out| {
+                    for (j, (k, v)) in fields.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        attr(out, k, v);
                     }
-                    attr(s, k, v);
-                }
+                }));
                 s.push_str("]}}}]}}");
             }
             s.push_str("]}}}");

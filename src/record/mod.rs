@@ -296,6 +296,13 @@ impl FieldList {
     }
 
     /// The fields in recording order.
+    /// About how many bytes the fields take rendered: their text and 24 per name.
+    #[cfg(feature = "otlp")]
+    #[inline]
+    pub(crate) fn size_hint(&self) -> usize {
+        self.text.len() + 24 * self.items.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, Value<'_>)> + '_ {
         self.items
             .iter()
@@ -574,13 +581,19 @@ pub(crate) enum SpanText {
     Syslog = 2,
     /// A request span's identity fields only, on Logbook lines.
     LogbookIdentity = 3,
+    /// The span's fields as OTLP JSON `KeyValue` objects (feature `otlp`).
+    #[cfg(feature = "otlp")]
+    OtlpJson = 4,
 }
 
 /// A span's fields as of one moment: replaced, never changed, by `span.record(..)`.
 #[derive(Debug, Default)]
 pub(crate) struct SpanData {
     pub(crate) fields: FieldList,
-    texts: [OnceLock<String>; 4],
+    texts: [OnceLock<String>; 5],
+    /// The fields as OTLP protobuf `KeyValue` entries (feature `otlp`).
+    #[cfg(feature = "otlp")]
+    otlp: OnceLock<Vec<u8>>,
 }
 
 impl SpanData {
@@ -593,6 +606,8 @@ impl SpanData {
             .iter()
             .filter_map(|t| t.get().map(String::capacity))
             .sum();
+        #[cfg(feature = "otlp")]
+        let rendered = rendered + self.otlp.get().map_or(0, Vec::capacity);
         let estimate = self.fields.text.len() + 24 * self.fields.items.len();
         std::mem::size_of::<SpanData>() + fields + rendered.max(estimate)
     }
@@ -610,6 +625,26 @@ impl SpanData {
             render(&self.fields, &mut s);
             s
         })
+    }
+
+    /// The fields as OTLP protobuf renders them, rendered on first use and then cached
+    /// (as [`text`](Self::text) does for the line layouts).
+    #[cfg(feature = "otlp")]
+    pub(crate) fn otlp_bytes(&self, render: impl FnOnce(&FieldList, &mut Vec<u8>)) -> &[u8] {
+        self.otlp.get_or_init(|| {
+            let mut b = Vec::with_capacity(self.fields.text.len() + 24 * self.fields.items.len());
+            render(&self.fields, &mut b);
+            b
+        })
+    }
+
+    fn new(fields: FieldList) -> SpanData {
+        SpanData {
+            fields,
+            texts: Default::default(),
+            #[cfg(feature = "otlp")]
+            otlp: OnceLock::new(),
+        }
     }
 }
 
@@ -680,14 +715,13 @@ impl SpanEntry {
             for text in &mut only.texts {
                 text.take();
             }
+            #[cfg(feature = "otlp")]
+            only.otlp.take();
             return;
         }
         let mut fields = data.fields.clone();
         fields.extend(added);
-        *data = Arc::new(SpanData {
-            fields,
-            texts: Default::default(),
-        });
+        *data = Arc::new(SpanData::new(fields));
     }
 
     /// Runs `f` on this span's side data of layer `id`, made by `make` on first use.
@@ -764,10 +798,7 @@ pub(crate) fn on_new_span<S>(
     let entry = Arc::new(SpanEntry {
         owner,
         crossed,
-        data: Mutex::new(Arc::new(SpanData {
-            fields,
-            texts: Default::default(),
-        })),
+        data: Mutex::new(Arc::new(SpanData::new(fields))),
         #[cfg(feature = "opentelemetry")]
         trace: OnceLock::new(),
         side: Mutex::new(Vec::new()),
