@@ -45,7 +45,7 @@ use crate::filter::LogbookFilter;
 use crate::filter::ReloadableFilter;
 use crate::layer::Emit;
 use crate::level::Level;
-use crate::record::{FieldList, Origin, Record, SpanEntry, SpanRef};
+use crate::record::{FieldList, Record, SpanEntry, SpanRef};
 
 /// Fingers-crossed buffering per request (`LOG_FINGERS_CROSSED`, [`Env::fingers_crossed`]).
 ///
@@ -206,7 +206,6 @@ struct Held {
     name: &'static str,
     time: OffsetDateTime,
     level: Level,
-    origin: Origin,
     line: Option<u32>,
     /// The message, then the target, the file and the module path.
     text: String,
@@ -244,7 +243,6 @@ impl Held {
             name: record.name,
             time: record.time,
             level: record.level,
-            origin: record.origin.clone(),
             line: record.line,
             text,
             message_end,
@@ -287,7 +285,6 @@ impl Held {
             file,
             line: self.line,
             module: self.module_end.map(|end| &self.text[module_start..end]),
-            origin: self.origin.clone(),
             message: &self.text[..self.message_end],
             fields: &self.fields,
             spans: &self.spans,

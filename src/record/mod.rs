@@ -891,16 +891,6 @@ pub(crate) struct SpanRef {
     pub(crate) data: Arc<SpanData>,
 }
 
-/// Where a record comes from: the identity of its callsite, for deduplication.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Origin {
-    /// A `tracing` callsite of its own.
-    Callsite(tracing::callsite::Identifier),
-    /// A `log` record (they share the bridge's callsites), or one of the crate's own
-    /// notices: identified by target, file and line.
-    Shared,
-}
-
 /// Everything every output needs of one event, captured once (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Record<'a> {
@@ -914,7 +904,6 @@ pub(crate) struct Record<'a> {
     pub(crate) file: Option<&'a str>,
     pub(crate) line: Option<u32>,
     pub(crate) module: Option<&'a str>,
-    pub(crate) origin: Origin,
     /// The rendered message, raw: every layout escapes it its own way.
     pub(crate) message: &'a str,
     pub(crate) fields: &'a FieldList,
@@ -941,7 +930,6 @@ impl<'a> Record<'a> {
             file: None,
             line: None,
             module: None,
-            origin: Origin::Shared,
             message,
             fields,
             spans: &[],
@@ -961,7 +949,6 @@ impl Record<'_> {
             file: self.file,
             line: self.line,
             module: self.module,
-            origin: self.origin.clone(),
             message: self.message,
             fields: self.fields,
             spans: self.spans,
@@ -1036,11 +1023,6 @@ where
             .and_then(|e| e.trace.get().copied().flatten());
         #[cfg(not(feature = "opentelemetry"))]
         let trace = None;
-        let origin = if from_log || meta.target().is_empty() {
-            Origin::Shared
-        } else {
-            Origin::Callsite(meta.callsite())
-        };
         let record = Record {
             time,
             level: Level::of(meta),
@@ -1049,7 +1031,6 @@ where
             file: meta.file(),
             line: meta.line(),
             module: meta.module_path(),
-            origin,
             message,
             fields,
             spans,
