@@ -690,21 +690,7 @@ fn with_bytes<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut f = Some(f);
-    let result = BUF.try_with(|cell| {
-        let mut buf = cell.try_borrow_mut().ok()?;
-        buf.clear();
-        let r = (f.take()?)(&mut buf);
-        if buf.capacity() > 64 * 1024 {
-            *buf = Vec::new();
-        }
-        Some(r)
-    });
-    match (result, f) {
-        (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(&mut Vec::new()),
-        (_, None) => unreachable!("the closure ran without a result"),
-    }
+    crate::record::with_reused(&BUF, f)
 }
 
 /// Controls the OTLP background thread: flush, stop, counters.

@@ -1060,26 +1060,59 @@ where
     }
 }
 
-/// Runs `f` with a cleared, reused per-thread output buffer (a fresh one if re-entered).
-pub(crate) fn with_line<R>(f: impl FnOnce(&mut String) -> R) -> R {
-    thread_local! {
-        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+/// A per-thread output buffer: cleared for each use, and let go when one use made it
+/// large, so that one huge record does not keep its allocation forever.
+pub(crate) trait Reused: Default {
+    fn clear(&mut self);
+    fn capacity(&self) -> usize;
+}
+
+impl Reused for String {
+    fn clear(&mut self) {
+        String::clear(self)
     }
+    fn capacity(&self) -> usize {
+        String::capacity(self)
+    }
+}
+
+impl Reused for Vec<u8> {
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+}
+
+/// Runs `f` with the cleared per-thread buffer `key` (a fresh one if re-entered).
+pub(crate) fn with_reused<B: Reused, R>(
+    key: &'static std::thread::LocalKey<RefCell<B>>,
+    f: impl FnOnce(&mut B) -> R,
+) -> R {
     let mut f = Some(f);
-    let result = LINE.try_with(|cell| {
+    let result = key.try_with(|cell| {
         let mut buf = cell.try_borrow_mut().ok()?;
         buf.clear();
         let r = (f.take()?)(&mut buf);
         if buf.capacity() > 64 * 1024 {
-            *buf = String::new();
+            *buf = B::default();
         }
         Some(r)
     });
     match (result, f) {
         (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(&mut String::new()),
+        (_, Some(f)) => f(&mut B::default()),
         (_, None) => unreachable_result(),
     }
+}
+
+/// Runs `f` with a cleared, reused per-thread output buffer (a fresh one if re-entered).
+pub(crate) fn with_line<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    thread_local! {
+        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    with_reused(&LINE, f)
 }
 
 #[cold]
