@@ -660,6 +660,10 @@ impl Emit for OtlpOutput {
     /// Records dropped or failed since the last call: announced in the other outputs,
     /// at most once per second of the records' time (a collector that cannot keep up
     /// loses records one by one: one line each would double the file).
+    fn lends_losses(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn take_losses(&self, time: OffsetDateTime) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();

@@ -579,7 +579,11 @@ mod tests {
         let clock_arc: Arc<dyn crate::clock::Clock> = Arc::new(clock.clone());
         let subscriber = tracing_subscriber::registry()
             .with(filter.clone())
-            .with(Spine::new(outputs, clock_arc, Some(crossing)));
+            .with(Spine::new(
+                crate::layer::Outputs::new(outputs),
+                clock_arc,
+                Some(crossing),
+            ));
         Setup {
             dispatch: tracing::Dispatch::new(subscriber),
             out,

@@ -55,6 +55,12 @@ pub(crate) trait Emit: Send + Sync + 'static {
         }
     }
 
+    /// Whether this output's losses are announced in the other outputs' lines (see
+    /// [`take_losses`](Self::take_losses)); decided once, when a fan-out is built.
+    fn lends_losses(&self) -> bool {
+        false
+    }
+
     /// Losses of this output to be announced in the others' lines, taken once, when a
     /// record stamped `time` is logged: how many records, and what they are called
     /// (`OTLP records`). The OTLP exporter's; the others announce their own losses in
@@ -64,77 +70,70 @@ pub(crate) trait Emit: Send + Sync + 'static {
     }
 }
 
-/// The fan-out: each output in turn, with the record captured once.
-impl Emit for Vec<Box<dyn Emit>> {
-    #[inline]
-    fn emit(&self, record: &Record<'_>) {
-        self.iter().for_each(|o| o.emit(record));
-        announce_losses(self, record.time);
-    }
-
-    fn emit_block(&self, records: &[Record<'_>]) {
-        self.iter().for_each(|o| o.emit_block(records));
-        if let Some(last) = records.last() {
-            announce_losses(self, last.time);
-        }
-    }
-
-    fn writes_lines(&self) -> bool {
-        self.iter().any(|o| o.writes_lines())
-    }
-
-    fn emit_lines(&self, record: &Record<'_>) {
-        self.iter().for_each(|o| o.emit_lines(record));
-    }
-
-    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
-        self.iter().for_each(|o| o.emit_failed(block, record));
-    }
+/// The fan-out: each output in turn, with the record captured once; and the losses of
+/// an output that lends them (the OTLP exporter) announced in the others' lines.
+pub(crate) struct Outputs {
+    list: Vec<Box<dyn Emit>>,
+    /// The outputs whose losses the others announce: none in most stacks, so the
+    /// per-record look costs nothing there.
+    lenders: Vec<usize>,
 }
 
-/// Announces an output's losses (the OTLP exporter's) in the other outputs that write
-/// lines: the crate's `WARNING` notice (`N OTLP records dropped`), as a file announces
-/// its own, stamped `time`.
-#[inline]
-fn announce_losses(outputs: &[Box<dyn Emit>], time: time::OffsetDateTime) {
-    for (i, o) in outputs.iter().enumerate() {
-        if let Some((lost, unit)) = o.take_losses(time) {
-            crate::layout::with_loss_record(time, lost, unit, |notice| {
-                for (j, other) in outputs.iter().enumerate() {
-                    if j != i {
-                        other.emit_lines(notice);
+impl Outputs {
+    pub(crate) fn new(list: Vec<Box<dyn Emit>>) -> Outputs {
+        let lenders = (0..list.len())
+            .filter(|&i| list[i].lends_losses())
+            .collect();
+        Outputs { list, lenders }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Announces a lender's losses in the other outputs that write lines: the crate's
+    /// `WARNING` notice (`N OTLP records dropped`), as a file announces its own, stamped
+    /// `time`.
+    #[inline]
+    fn announce_losses(&self, time: time::OffsetDateTime) {
+        for &i in &self.lenders {
+            if let Some((lost, unit)) = self.list[i].take_losses(time) {
+                crate::layout::with_loss_record(time, lost, unit, |notice| {
+                    for (j, other) in self.list.iter().enumerate() {
+                        if j != i {
+                            other.emit_lines(notice);
+                        }
                     }
-                }
-            });
+                });
+            }
         }
     }
 }
 
-impl Emit for Box<dyn Emit> {
+impl Emit for Outputs {
     #[inline]
     fn emit(&self, record: &Record<'_>) {
-        (**self).emit(record);
+        self.list.iter().for_each(|o| o.emit(record));
+        self.announce_losses(record.time);
     }
 
     fn emit_block(&self, records: &[Record<'_>]) {
-        (**self).emit_block(records);
+        self.list.iter().for_each(|o| o.emit_block(records));
+        if let Some(last) = records.last() {
+            self.announce_losses(last.time);
+        }
     }
 
     fn writes_lines(&self) -> bool {
-        (**self).writes_lines()
+        self.list.iter().any(|o| o.writes_lines())
     }
 
     fn emit_lines(&self, record: &Record<'_>) {
-        (**self).emit_lines(record);
+        self.list.iter().for_each(|o| o.emit_lines(record));
     }
 
     fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
-        (**self).emit_failed(block, record);
-    }
-
-    #[inline]
-    fn take_losses(&self, time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
-        (**self).take_losses(time)
+        self.list.iter().for_each(|o| o.emit_failed(block, record));
     }
 }
 
@@ -223,7 +222,7 @@ macro_rules! output_hooks {
 /// The one `impl Layer` of the crate's outputs: captures each event once (one clock
 /// reading, one visit) and hands the record to its output, through the fingers-crossed
 /// buffers when they are on. Every public layer is a spine of one output; [`init`]
-/// installs a spine of all of them (`Spine<Vec<Box<dyn Emit>>>`).
+/// installs a spine of all of them (`Spine<Outputs>`).
 ///
 /// [`init`]: crate::init
 pub(crate) struct Spine<O> {
@@ -485,7 +484,7 @@ pub(crate) use output;
 /// assert_eq!(json.take_string().lines().count(), 2);
 /// ```
 pub struct FanOut {
-    spine: Spine<Vec<Box<dyn Emit>>>,
+    spine: Spine<Outputs>,
     buffers: Option<Arc<crossed::Memory>>,
 }
 
@@ -573,14 +572,10 @@ impl FanOutBuilder {
             filter.set_fingers_crossed(config.level());
             Crossing::new(filter, config)
         });
-        let buffers = crossing.as_ref().map(|c| c.memory.clone());
         let clock = self
             .clock
             .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
-        FanOut {
-            spine: Spine::new(self.outputs, clock, crossing),
-            buffers,
-        }
+        FanOut::from_parts(self.outputs, clock, crossing)
     }
 }
 
@@ -623,7 +618,7 @@ impl FanOut {
     ) -> FanOut {
         FanOut {
             buffers: crossing.as_ref().map(|c| c.memory.clone()),
-            spine: Spine::new(outputs, clock, crossing),
+            spine: Spine::new(Outputs::new(outputs), clock, crossing),
         }
     }
 }

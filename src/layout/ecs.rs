@@ -171,8 +171,11 @@ mod tests {
             EcsLayout::new(Timezone::Utc),
             out.clone(),
         ))];
-        let subscriber =
-            tracing_subscriber::registry().with(Spine::new(outputs, Arc::new(clock), None));
+        let subscriber = tracing_subscriber::registry().with(Spine::new(
+            crate::layer::Outputs::new(outputs),
+            Arc::new(clock),
+            None,
+        ));
         tracing::subscriber::with_default(subscriber, f);
         out.take_string()
             .lines()
