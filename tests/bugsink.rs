@@ -20,14 +20,9 @@
 
 use std::time::Duration;
 
-const CHILD: &str = "BUGSINK_CHILD";
+use tracing_logbook_test_support::external::loud;
 
-/// Writes to the real stderr: `eprintln!` is captured by the test harness and a
-/// passing (skipped) test's capture is never shown.
-fn loud(message: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "\n{message}\n");
-}
+const CHILD: &str = "BUGSINK_CHILD";
 
 /// The child program: what an application does.
 #[test]
@@ -129,6 +124,7 @@ mod real {
 
     use super::bugsink_server::{Bugsink, Skip};
     use super::{CHILD, OUTAGE_N};
+    use tracing_logbook_test_support::external::skip_or_fail;
 
     /// The tracker down for a whole run (its DSN's port refuses connections), then up
     /// for the next run, which replays the spool: Bugsink (which deduplicates by event
@@ -186,16 +182,7 @@ mod real {
             .expect("CARGO_TARGET_TMPDIR is target/tmp");
         let bugsink = match Bugsink::start(target, "tracing-logbook") {
             Ok(bugsink) => bugsink,
-            Err(Skip(reason)) => {
-                // CI sets it: there, a test that did not run is a failure, not a pass.
-                if std::env::var_os("LOGBOOK_REQUIRE_SERVERS").is_some() {
-                    panic!("bugsink integration test could not run: {reason}");
-                }
-                super::loud(format_args!(
-                    "*** SKIPPED bugsink integration test: {reason} ***"
-                ));
-                return;
-            }
+            Err(Skip(reason)) => return skip_or_fail("bugsink integration test", reason),
         };
         let dir = tempfile::tempdir().unwrap();
         let dsn = bugsink.dsn.clone();

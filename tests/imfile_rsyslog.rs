@@ -19,22 +19,16 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tracing_logbook::testing::ManualClock;
 use tracing_logbook::Env;
+use tracing_logbook_test_support::external::{rsyslogd, skip_or_fail, Rsyslogd};
 
-fn rsyslogd() -> Option<PathBuf> {
-    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-/// Stops the agent when the test ends, however it ends.
-struct Agent(Child);
+/// The agent, stopped when the test ends, however it ends.
+struct Agent(Rsyslogd);
 
 impl Agent {
     /// Stops (SIGSTOP) or resumes (SIGCONT) the agent.
@@ -46,13 +40,6 @@ impl Agent {
             .status()
             .unwrap();
         assert!(status.success());
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -76,17 +63,7 @@ if $inputname == "imfile" then {{
         out = dir.join("received.log").display(),
     )
     .unwrap();
-    let child = Command::new(rsyslogd)
-        .arg("-n")
-        .arg("-f")
-        .arg(&conf)
-        .arg("-i")
-        .arg(dir.join("rsyslogd.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let agent = Agent(child);
+    let agent = Agent(Rsyslogd::start(rsyslogd, &conf, &dir.join("rsyslogd.pid")));
     let deadline = Instant::now() + Duration::from_secs(20);
     while !dir.join("rsyslogd.pid").exists() {
         assert!(Instant::now() < deadline, "rsyslogd did not start");
@@ -98,14 +75,10 @@ if $inputname == "imfile" then {{
 #[test]
 fn imfile_reads_every_line_once_across_days_pieces_gzip_and_retention() {
     let Some(rsyslogd) = rsyslogd() else {
-        if std::env::var_os("LOGBOOK_REQUIRE_SERVERS").is_some() {
-            panic!("rsyslog imfile test could not run: rsyslogd is not installed");
-        }
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n*** SKIPPED rsyslog imfile test: rsyslogd is not installed (apt-get install rsyslog) ***\n"
+        return skip_or_fail(
+            "rsyslog imfile test",
+            "rsyslogd is not installed (apt-get install rsyslog)",
         );
-        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");

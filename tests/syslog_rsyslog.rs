@@ -7,29 +7,12 @@
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tracing_logbook::syslog::SyslogLayer;
+use tracing_logbook_test_support::external::{rsyslogd, skip_or_fail, Rsyslogd};
 use tracing_subscriber::prelude::*;
-
-fn rsyslogd() -> Option<PathBuf> {
-    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_ports() -> (u16, u16) {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -40,7 +23,7 @@ fn free_ports() -> (u16, u16) {
     )
 }
 
-fn start(dir: &Path, rsyslogd: &Path, udp: u16, tcp: u16) -> Server {
+fn start(dir: &Path, rsyslogd: &Path, udp: u16, tcp: u16) -> Rsyslogd {
     let conf = dir.join("rsyslog.conf");
     let mut f = std::fs::File::create(&conf).unwrap();
     write!(
@@ -56,17 +39,7 @@ template(name="fields" type="string" string="%syslogseverity%|%syslogfacility%|%
         dir = dir.display()
     )
     .unwrap();
-    let child = Command::new(rsyslogd)
-        .arg("-n")
-        .arg("-f")
-        .arg(&conf)
-        .arg("-i")
-        .arg(dir.join("rsyslogd.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
+    let server = Rsyslogd::start(rsyslogd, &conf, &dir.join("rsyslogd.pid"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", tcp)).is_err() {
         assert!(
@@ -104,18 +77,10 @@ fn send(url: &str, transport: &str, n: usize) {
 #[test]
 fn rsyslog_receives_every_message_once_with_severity_app_name_and_structured_data() {
     let Some(rsyslogd) = rsyslogd() else {
-        // CI sets it: there, a test that did not run is a failure, not a pass.
-        if std::env::var_os("LOGBOOK_REQUIRE_SERVERS").is_some() {
-            panic!("rsyslog integration test could not run: rsyslogd is not installed");
-        }
-        // Straight to the process's stderr: `eprintln!` in a passing test is captured by
-        // the test harness and never shown.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n*** SKIPPED rsyslog integration test: rsyslogd is not installed (apt-get install rsyslog) ***\n"
+        return skip_or_fail(
+            "rsyslog integration test",
+            "rsyslogd is not installed (apt-get install rsyslog)",
         );
-        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let (udp, tcp) = free_ports();
