@@ -16,8 +16,8 @@
 use tracing_logbook_test_support as support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 use support::external::skip_or_fail;
@@ -35,52 +35,9 @@ fn decoder_python() -> Result<PathBuf, String> {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("CARGO_TARGET_TMPDIR is target/tmp");
-    let venv = target.join("otlp-venv");
-    let python = venv.join("bin/python");
-    let marker = venv.join(format!(".opentelemetry-proto-{PROTO_VERSION}"));
-    if marker.exists() && python.exists() {
-        return Ok(python);
-    }
-    let run = |cmd: &mut Command, what: &str| -> Result<(), String> {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{what}: {e}"))?;
-        let deadline = Instant::now() + Duration::from_secs(240);
-        loop {
-            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-                return match status.success() {
-                    true => Ok(()),
-                    false => Err(format!("{what} failed ({status})")),
-                };
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what} took longer than 240 s"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    if !python.exists() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv",
-        )?;
-    }
-    run(
-        Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            &format!("opentelemetry-proto=={PROTO_VERSION}"),
-        ]),
-        "pip install opentelemetry-proto (no package index?)",
-    )?;
-    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
-    Ok(python)
+    let requirement = format!("opentelemetry-proto=={PROTO_VERSION}");
+    let venv = support::python::venv(target, "otlp-venv", &requirement, (3, 9))?;
+    Ok(venv.join("bin/python"))
 }
 
 /// Decodes each request body with the official package; returns one

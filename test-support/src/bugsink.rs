@@ -16,108 +16,31 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::python::{run_bounded, STEP_TIMEOUT};
 use serde_json::{json, Value};
 
 const VERSION: &str = "2.6.1";
-/// Bounds every step that waits on something outside this process.
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(240);
-const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A step could not be done for want of Python or the package index.
 pub struct Skip(pub String);
 
-/// Runs `cmd` to completion within `timeout` (killing it otherwise); returns whether
-/// it succeeded and its combined output.
-fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<(bool, String), String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx2 = tx.clone();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
-        let _ = tx.send(s);
-    });
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-        let _ = tx2.send(s);
-    });
-    let deadline = Instant::now() + timeout;
-    let mut out = String::new();
-    for _ in 0..2 {
-        // Both pipes close when the process exits.
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(s) => out.push_str(&s),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{cmd:?} took longer than {timeout:?}"));
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    Ok((status.success(), out))
-}
-
 /// The virtualenv with Bugsink installed; created on first use.
 fn venv(target_dir: &Path) -> Result<PathBuf, Skip> {
-    let venv = target_dir.join("bugsink-venv");
-    let marker = venv.join(format!(".tracing-logbook-bugsink-{VERSION}"));
-    if marker.exists() && venv.join("bin/bugsink-manage").exists() {
-        return Ok(venv);
-    }
-    let version = run_bounded(
-        Command::new("python3").args([
-            "-c",
-            "import sys; print('%d.%d' % sys.version_info[:2]); sys.exit(sys.version_info < (3, 10))",
-        ]),
-        STEP_TIMEOUT,
+    let venv = crate::python::venv(
+        target_dir,
+        "bugsink-venv",
+        &format!("bugsink=={VERSION}"),
+        (3, 10),
     )
-    .map_err(|e| Skip(format!("no python3 ({e})")))?;
-    if !version.0 {
-        return Err(Skip(format!(
-            "python3 is {}, Bugsink needs 3.10 or later",
-            version.1.trim()
-        )));
+    .map_err(Skip)?;
+    match venv.join("bin/bugsink-manage").exists() {
+        true => Ok(venv),
+        false => Err(Skip(format!(
+            "bugsink=={VERSION} is installed in {} without bin/bugsink-manage",
+            venv.display()
+        ))),
     }
-    if !venv.join("bin/pip").exists() {
-        let (ok, out) = run_bounded(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            STEP_TIMEOUT,
-        )
-        .map_err(Skip)?;
-        if !ok {
-            return Err(Skip(format!("python3 -m venv failed: {}", out.trim())));
-        }
-    }
-    let (ok, out) = run_bounded(
-        Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--timeout",
-            "30",
-            &format!("bugsink=={VERSION}"),
-        ]),
-        INSTALL_TIMEOUT,
-    )
-    .map_err(|e| Skip(format!("pip install bugsink=={VERSION}: {e}")))?;
-    if !ok {
-        return Err(Skip(format!(
-            "pip install bugsink=={VERSION} failed (no package index?): {}",
-            out.trim()
-        )));
-    }
-    std::fs::write(&marker, VERSION).map_err(|e| Skip(e.to_string()))?;
-    Ok(venv)
 }
 
 /// The running server; killed when dropped.

@@ -12,6 +12,7 @@ pub mod bugsink;
 pub mod child;
 pub mod external;
 pub mod plant;
+pub mod python;
 pub mod schema;
 pub mod server;
 pub mod working;
