@@ -1,11 +1,15 @@
 //! Logbook's line: `[2026-11-23 19:28:08.123456] NOTICE: App: listening port=8080 in request{method=GET}`.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use time::OffsetDateTime;
 
 use super::Layout;
 use crate::ansi::{level_color, RESET};
 use crate::clock::{Timezone, Zone};
 use crate::layer::logbook::SpanFields;
+use crate::level::Level;
 use crate::record::text::{self, Mode};
 use crate::record::{
     push_logbook_fields, Record, SpanText, REQUEST_IDENTITY, REQUEST_SPAN, RESPONSE_EVENT,
@@ -18,6 +22,43 @@ pub(crate) struct LogbookLayout {
     pub(crate) color: bool,
     pub(crate) channels: Vec<(String, String)>,
     pub(crate) span_fields: SpanFields,
+    /// Tells this layout's entry in the per-thread [`Head`] cache from another's.
+    id: u64,
+}
+
+/// The start of the last line this thread rendered, cut where the next line of the same
+/// second, level and channel differs: `[2026-11-23 19:28:08.` and `] INFO: App: `.
+/// Rendering a line then writes the cached parts and the microseconds, instead of
+/// formatting the date and time and escaping the channel for every line.
+struct Head {
+    layout: u64,
+    /// The shown time's date, hour, minute and second, and its offset in seconds.
+    second: Option<(time::Date, u8, u8, u8, i32)>,
+    level: Option<Level>,
+    target: String,
+    /// `[` and the date and time up to the microseconds.
+    time: String,
+    /// `] LEVEL: channel: `.
+    rest: String,
+}
+
+thread_local! {
+    static HEAD: RefCell<Head> = const {
+        RefCell::new(Head {
+            layout: 0,
+            second: None,
+            level: None,
+            target: String::new(),
+            time: String::new(),
+            rest: String::new(),
+        })
+    };
+}
+
+/// A process-unique id for a [`LogbookLayout`] (0: none).
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl LogbookLayout {
@@ -27,6 +68,7 @@ impl LogbookLayout {
             color,
             channels,
             span_fields: SpanFields::All,
+            id: next_id(),
         }
     }
 
@@ -34,6 +76,68 @@ impl LogbookLayout {
     pub(crate) fn with_span_fields(mut self, span_fields: SpanFields) -> Self {
         self.span_fields = span_fields;
         self
+    }
+
+    /// Appends `[<date> <time>] LEVEL: channel: `, from this thread's cache when the
+    /// last line it rendered with this layout had the same second, level and target.
+    fn push_head(&self, buf: &mut String, t: OffsetDateTime, level: Level, target: &str) {
+        let offset = self.zone.timezone().shows_offset();
+        let second = (
+            t.date(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.offset().whole_seconds(),
+        );
+        let cached = HEAD.try_with(|head| {
+            let Ok(mut head) = head.try_borrow_mut() else {
+                return false;
+            };
+            let head = &mut *head;
+            if head.layout != self.id || head.second != Some(second) {
+                head.time.clear();
+                head.time.push('[');
+                text::push_timestamp(&mut head.time, t.replace_nanosecond(0).unwrap_or(t), false);
+                // The microseconds go after the cached part: cut it at the `.`.
+                let dot = head.time.rfind('.').unwrap_or(head.time.len());
+                head.time.truncate(dot + 1);
+                head.second = Some(second);
+                head.level = None;
+            }
+            if head.layout != self.id || head.level != Some(level) || head.target != target {
+                head.rest.clear();
+                if offset {
+                    // The offset follows the microseconds: not cached with the rest.
+                } else {
+                    head.rest.push_str("] ");
+                }
+                head.rest.push_str(level.as_str());
+                head.rest.push_str(": ");
+                text::push_escaped(&mut head.rest, self.channel(target), Mode::Inline);
+                head.rest.push_str(": ");
+                head.level = Some(level);
+                head.target.clear();
+                head.target.push_str(target);
+                head.layout = self.id;
+            }
+            buf.push_str(&head.time);
+            text::push_micros(buf, t.microsecond());
+            if offset {
+                text::push_offset(buf, t.offset());
+                buf.push_str("] ");
+            }
+            buf.push_str(&head.rest);
+            true
+        });
+        if cached != Ok(true) {
+            buf.push('[');
+            text::push_timestamp(buf, t, offset);
+            buf.push_str("] ");
+            buf.push_str(level.as_str());
+            buf.push_str(": ");
+            text::push_escaped(buf, self.channel(target), Mode::Inline);
+            buf.push_str(": ");
+        }
     }
 
     fn channel<'a>(&'a self, target: &'a str) -> &'a str {
@@ -59,17 +163,7 @@ impl Layout for LogbookLayout {
         if self.color {
             buf.push_str(level_color(level));
         }
-        buf.push('[');
-        text::push_timestamp(
-            buf,
-            self.shown_time(record.time),
-            self.zone.timezone().shows_offset(),
-        );
-        buf.push_str("] ");
-        buf.push_str(level.as_str());
-        buf.push_str(": ");
-        text::push_escaped(buf, self.channel(record.target), Mode::Inline);
-        buf.push_str(": ");
+        self.push_head(buf, self.shown_time(record.time), level, record.target);
 
         let message_start = buf.len();
         text::push_escaped(buf, record.message, Mode::Message);
@@ -164,5 +258,100 @@ impl Default for crate::sink::LossNotice {
             )),
             "lines",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{datetime, offset};
+
+    use super::*;
+    use crate::record::FieldList;
+
+    fn line(layout: &LogbookLayout, t: OffsetDateTime, level: Level, target: &str) -> String {
+        let fields = FieldList::default();
+        let mut record = Record::notice(t, level, "m", &fields);
+        record.target = target;
+        let mut buf = String::new();
+        layout.render(&record, &mut buf);
+        buf.trim_end_matches('\n').to_owned()
+    }
+
+    /// The per-thread head cache never lends one line's date, level, channel or offset
+    /// to another: layouts, seconds, levels and targets interleaved on one thread, and a
+    /// target whose text changes in the same buffer (a `log` record's runtime target).
+    #[test]
+    fn the_cached_head_is_never_another_lines() {
+        let utc = LogbookLayout::new(Timezone::Utc, false, vec![("app".into(), "App".into())]);
+        let india = LogbookLayout::new(Timezone::Fixed(offset!(+5:30)), false, Vec::new());
+        let t = datetime!(2026-11-23 19:28:08.123456 UTC);
+        let later = datetime!(2026-11-23 19:28:09.000001 UTC);
+        let mut target = String::from("app::db");
+        let cases = [
+            (
+                &utc,
+                t,
+                Level::Info,
+                "app",
+                "[2026-11-23 19:28:08.123456] INFO: App: m",
+            ),
+            (
+                &india,
+                t,
+                Level::Info,
+                "app",
+                "[2026-11-24 00:58:08.123456+0530] INFO: app: m",
+            ),
+            (
+                &utc,
+                t,
+                Level::Info,
+                "app",
+                "[2026-11-23 19:28:08.123456] INFO: App: m",
+            ),
+            (
+                &utc,
+                t,
+                Level::Notice,
+                "app",
+                "[2026-11-23 19:28:08.123456] NOTICE: App: m",
+            ),
+            (
+                &utc,
+                later,
+                Level::Notice,
+                "app",
+                "[2026-11-23 19:28:09.000001] NOTICE: App: m",
+            ),
+            (
+                &utc,
+                later,
+                Level::Notice,
+                "other",
+                "[2026-11-23 19:28:09.000001] NOTICE: other: m",
+            ),
+            (
+                &india,
+                later,
+                Level::Notice,
+                "other",
+                "[2026-11-24 00:58:09.000001+0530] NOTICE: other: m",
+            ),
+        ];
+        for (layout, t, level, target, want) in cases {
+            let shown = layout.shown_time(t);
+            assert_eq!(line(layout, shown, level, target), want);
+        }
+        // The same buffer, another text: never the cached channel.
+        assert_eq!(
+            line(&utc, t, Level::Info, &target),
+            "[2026-11-23 19:28:08.123456] INFO: App: m"
+        );
+        target.clear();
+        target.push_str("bad\ntarget");
+        assert_eq!(
+            line(&utc, t, Level::Info, &target),
+            "[2026-11-23 19:28:08.123456] INFO: bad\\ntarget: m"
+        );
     }
 }

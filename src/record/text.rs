@@ -382,13 +382,23 @@ pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) 
         }
     }
     buf.push('.');
-    push_digits(buf, t.microsecond(), 6);
+    push_micros(buf, t.microsecond());
     if offset {
-        let off = t.offset();
-        buf.push(if off.is_negative() { '-' } else { '+' });
-        push_digits(buf, off.whole_hours().unsigned_abs() as u32, 2);
-        push_digits(buf, off.minutes_past_hour().unsigned_abs() as u32, 2);
+        push_offset(buf, t.offset());
     }
+}
+
+/// Appends the six digits of `micros` (below 1,000,000).
+#[inline]
+pub(crate) fn push_micros(buf: &mut String, micros: u32) {
+    push_digits(buf, micros, 6);
+}
+
+/// Appends an offset as Logbook prints aware times: `+0530`, `-0800`.
+pub(crate) fn push_offset(buf: &mut String, off: time::UtcOffset) {
+    buf.push(if off.is_negative() { '-' } else { '+' });
+    push_digits(buf, off.whole_hours().unsigned_abs() as u32, 2);
+    push_digits(buf, off.minutes_past_hour().unsigned_abs() as u32, 2);
 }
 
 /// Appends an RFC 3339 UTC timestamp with microseconds: `2026-11-23T19:28:08.123456Z`.
@@ -418,13 +428,14 @@ pub(crate) fn push_i64(buf: &mut String, v: i64) {
 
 /// Appends `v` zero-padded to `width` digits (at most 10).
 #[inline]
-fn push_digits(buf: &mut String, mut v: u32, width: usize) {
-    let mut tmp = [b'0'; 10];
-    for d in tmp[..width].iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
+fn push_digits(buf: &mut String, v: u32, width: usize) {
+    // itoa writes the digits without a UTF-8 check; the padding is rare (micros < 100,000).
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(v);
+    for _ in digits.len()..width {
+        buf.push('0');
     }
-    buf.extend(tmp[..width].iter().map(|&d| d as char));
+    buf.push_str(digits);
 }
 
 pub(crate) fn push_json_f64(buf: &mut String, v: f64) {
