@@ -40,11 +40,12 @@ impl Clock for SystemClock {
         thread_local! {
             static SECOND: Cell<(u64, OffsetDateTime)> = const { Cell::new((u64::MAX, OffsetDateTime::UNIX_EPOCH)) };
         }
-        let Ok(since) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        let Some((secs, nanos)) = realtime().or_else(|| {
+            let since = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+            Some((since.as_secs(), since.subsec_nanos()))
+        }) else {
             return OffsetDateTime::now_utc();
         };
-        let secs = since.as_secs();
-        let nanos = since.subsec_nanos();
         if let Ok((cached_secs, start)) = SECOND.try_with(Cell::get) {
             if cached_secs == secs {
                 if let Ok(t) = start.replace_nanosecond(nanos) {
@@ -56,6 +57,31 @@ impl Clock for SystemClock {
         let _ = SECOND.try_with(|c| c.set((secs, start)));
         start.replace_nanosecond(nanos).unwrap_or(start)
     }
+}
+
+/// The real-time clock as seconds and nanoseconds since the epoch, read straight from
+/// `clock_gettime` (what `SystemTime::now` reads, without its subtraction from the
+/// epoch): `None` before 1970 or if the call fails.
+#[cfg(unix)]
+#[inline]
+fn realtime() -> Option<(u64, u32)> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given and nothing else.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) } != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec).ok().filter(|n| *n < 1_000_000_000)?;
+    Some((secs, nanos))
+}
+
+#[cfg(not(unix))]
+#[inline]
+fn realtime() -> Option<(u64, u32)> {
+    None
 }
 
 /// A clock that stands still until told to move: for tests.
