@@ -458,8 +458,7 @@ impl Crossing {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        use tracing_log::NormalizeEvent;
-        let normalized = event.normalized_metadata();
+        let normalized = crate::record::from_log::normalized(event);
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let level = Level::of(meta);
         if level < self.config.level || self.filter.floor().is_some_and(|floor| level >= floor) {

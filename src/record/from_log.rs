@@ -126,3 +126,17 @@ fn intern(key: &str) -> Option<&'static str> {
     names.insert(name);
     Some(name)
 }
+
+/// The metadata of the `log` record `event` carries (tracing-log's normalization), or
+/// `None` for a tracing event. tracing-log tells its events by their callsite, which
+/// costs a comparison with each level's; its events' name and target rule out every
+/// other event first, for a length check.
+#[inline]
+pub(crate) fn normalized<'a>(event: &'a tracing::Event<'a>) -> Option<tracing::Metadata<'a>> {
+    use tracing_log::NormalizeEvent;
+    let meta = event.metadata();
+    if meta.name() != "log event" || meta.target() != "log" {
+        return None;
+    }
+    event.normalized_metadata()
+}

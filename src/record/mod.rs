@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -1133,7 +1132,7 @@ where
     thread_local! {
         static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
     }
-    let normalized = event.normalized_metadata();
+    let normalized = from_log::normalized(event);
     let from_log = normalized.is_some();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
     let run = |scratch: &mut Scratch| {
