@@ -34,6 +34,15 @@
 //! `span-life` (a request span's life: created with 12 fields, entered, one field
 //! recorded, the event, exited, closed).
 //!
+//! The web example's request: `web-ours` sends `GET /items/7` through the example's own
+//! router (`examples/web/src/app.rs`, included as a module: its `TraceLayer` with the
+//! crate's request span and response line) with tower's `oneshot` on a current-thread
+//! tokio runtime, the response's body read to its end, under `ours-production`;
+//! `web-peer` sends it through the same route behind tower-http's `TraceLayer` set to
+//! INFO, under `fmt+appender+sentry` with an INFO filter. Shape `request` logs,
+//! `request-off` runs the same router with no subscriber; `request - request-off` is
+//! what logging adds to one request.
+//!
 //! `COUNTS_RUNS` (default 1) repeats every measurement and prints the spread;
 //! `COUNTS_ONLY` keeps the measurements whose subject name contains it. Without valgrind
 //! the bench says so and exits successfully. Run as a test (`cargo test --benches`, no
@@ -109,15 +118,22 @@ enum Subject {
     FmtAppender,
     FmtAppenderSentry,
     Spdlog,
+    /// The web example's router (`examples/web/src/app.rs`) under `ours-production`.
+    WebOurs,
+    /// The same route behind tower-http's `TraceLayer` with INFO spans and response
+    /// lines, under `fmt+appender+sentry` with an INFO filter.
+    WebPeer,
 }
 
 impl Subject {
-    const ALL: [Subject; 5] = [
+    const ALL: [Subject; 7] = [
         Subject::OursFile,
         Subject::OursProduction,
         Subject::FmtAppender,
         Subject::FmtAppenderSentry,
         Subject::Spdlog,
+        Subject::WebOurs,
+        Subject::WebPeer,
     ];
 
     fn name(self) -> &'static str {
@@ -127,6 +143,8 @@ impl Subject {
             Subject::FmtAppender => "fmt+appender",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::Spdlog => "spdlog-sync",
+            Subject::WebOurs => "web-ours",
+            Subject::WebPeer => "web-peer",
         }
     }
 }
@@ -136,22 +154,35 @@ enum Shape {
     Plain,
     InSpan,
     SpanLife,
+    /// One `GET /items/7` through the router, logging on.
+    Request,
+    /// The same with no subscriber: what the request costs without logging.
+    RequestOff,
 }
 
 impl Shape {
-    const ALL: [Shape; 3] = [Shape::Plain, Shape::InSpan, Shape::SpanLife];
+    const ALL: [Shape; 5] = [
+        Shape::Plain,
+        Shape::InSpan,
+        Shape::SpanLife,
+        Shape::Request,
+        Shape::RequestOff,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Shape::Plain => "plain",
             Shape::InSpan => "in-span",
             Shape::SpanLife => "span-life",
+            Shape::Request => "request",
+            Shape::RequestOff => "request-off",
         }
     }
 }
 
-/// What is measured: every shape of every subject, except spdlog-rs's, which has no spans.
-const MEASURED: [(Subject, Shape); 13] = [
+/// What is measured: every shape of every subject, except spdlog-rs's, which has no
+/// spans; the web example's request with logging on and off.
+const MEASURED: [(Subject, Shape); 17] = [
     (Subject::OursFile, Shape::Plain),
     (Subject::OursFile, Shape::InSpan),
     (Subject::OursFile, Shape::SpanLife),
@@ -165,6 +196,10 @@ const MEASURED: [(Subject, Shape); 13] = [
     (Subject::FmtAppenderSentry, Shape::InSpan),
     (Subject::FmtAppenderSentry, Shape::SpanLife),
     (Subject::Spdlog, Shape::Plain),
+    (Subject::WebOurs, Shape::Request),
+    (Subject::WebOurs, Shape::RequestOff),
+    (Subject::WebPeer, Shape::Request),
+    (Subject::WebPeer, Shape::RequestOff),
 ];
 
 /// One comparison of the table: what it is, ours, the peer, the target if any.
@@ -172,57 +207,74 @@ struct Pair {
     what: &'static str,
     ours: (Subject, Shape),
     peer: (Subject, Shape),
+    /// Subtracted from both sides: the same subject in this shape (logging off).
+    less: Option<Shape>,
     target: &'static str,
 }
 
-const PAIRS: [Pair; 8] = [
+const PAIRS: [Pair; 9] = [
     Pair {
         what: "INFO event into the daily file",
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::Spdlog, Shape::Plain),
+        less: None,
         target: "<= 0.6x",
     },
     Pair {
         what: "the same, vs fmt + appender",
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::FmtAppender, Shape::Plain),
+        less: None,
         target: "",
     },
     Pair {
         what: "INFO event, production (Rollbar on)",
         ours: (Subject::OursProduction, Shape::Plain),
         peer: (Subject::FmtAppenderSentry, Shape::Plain),
+        less: None,
         target: "<= 0.15x",
     },
     Pair {
         what: "event in a 10-field span, vs plain (ours)",
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::OursFile, Shape::Plain),
+        less: None,
         target: "<= 1.5x",
     },
     Pair {
         what: "event in a 10-field span, vs plain (peer)",
         ours: (Subject::FmtAppender, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::Plain),
+        less: None,
         target: "",
     },
     Pair {
         what: "event in a 10-field span",
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::InSpan),
+        less: None,
         target: "",
     },
     Pair {
         what: "request span's life, file",
         ours: (Subject::OursFile, Shape::SpanLife),
         peer: (Subject::FmtAppender, Shape::SpanLife),
+        less: None,
         target: "",
     },
     Pair {
         what: "request span's life, production",
         ours: (Subject::OursProduction, Shape::SpanLife),
         peer: (Subject::FmtAppenderSentry, Shape::SpanLife),
+        less: None,
         target: "",
+    },
+    Pair {
+        what: "logging of one web request (on - off)",
+        ours: (Subject::WebOurs, Shape::Request),
+        peer: (Subject::WebPeer, Shape::Request),
+        less: Some(Shape::RequestOff),
+        target: "<= 0.2x",
     },
 ];
 
@@ -253,9 +305,9 @@ enum Finish {
 /// finishes it. As `production.rs` builds them.
 fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
     match subject {
-        Subject::OursFile | Subject::OursProduction => {
+        Subject::OursFile | Subject::OursProduction | Subject::WebOurs => {
             let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
-            if subject == Subject::OursProduction {
+            if subject != Subject::OursFile {
                 env = env.notify(
                     NotifyConfig::new("bench-token")
                         .endpoint(format!("http://127.0.0.1:{}/api/1/item/", closed_port())),
@@ -264,7 +316,7 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             let (dispatch, guard) = tracing_logbook::build(env).expect("tracing_logbook::build");
             (Some(dispatch), Finish::Ours(guard))
         }
-        Subject::FmtAppender | Subject::FmtAppenderSentry => {
+        Subject::FmtAppender | Subject::FmtAppenderSentry | Subject::WebPeer => {
             let appender = tracing_appender::rolling::daily(dir, "app.log");
             let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
                 .lossy(false)
@@ -272,8 +324,12 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             let fmt = tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer);
-            let registry = tracing_subscriber::registry().with(fmt);
-            let dispatch = if subject == Subject::FmtAppenderSentry {
+            // The web service's handlers log at DEBUG: its peer filters at INFO, as ours
+            // does in production (the others log INFO events only, and have no filter,
+            // as in `production.rs`).
+            let level = (subject == Subject::WebPeer).then_some(LevelFilter::INFO);
+            let registry = tracing_subscriber::registry().with(level).with(fmt);
+            let dispatch = if subject != Subject::FmtAppender {
                 tracing::Dispatch::new(
                     registry
                         .with(SpanLayer::new().with_filter(LevelFilter::INFO))
@@ -388,29 +444,39 @@ fn child(spec: &str) {
 
     // Process-wide, as in an application; INFO events only become breadcrumbs, so
     // nothing is sent to the closed port.
-    let _sentry = (subject == Subject::FmtAppenderSentry).then(|| {
+    let _sentry = matches!(subject, Subject::FmtAppenderSentry | Subject::WebPeer).then(|| {
         sentry::init((
             format!("http://public@127.0.0.1:{}/1", closed_port()),
             sentry::ClientOptions::default(),
         ))
     });
-    let (dispatch, finish) = rig(subject, dir);
+    // Logging off: no subject at all.
+    let (dispatch, finish) = match shape {
+        Shape::RequestOff => (Some(tracing::Dispatch::none()), None),
+        _ => {
+            let (dispatch, finish) = rig(subject, dir);
+            (dispatch, Some(finish))
+        }
+    };
     let allocations = match (&dispatch, &finish) {
-        (Some(dispatch), _) => tracing::dispatcher::with_default(dispatch, || {
-            let iteration: fn(u64) = match shape {
-                Shape::Plain | Shape::InSpan => event,
-                Shape::SpanLife => request_life,
-            };
-            let span = (shape == Shape::InSpan).then(|| request_span(0));
-            let entered = span.as_ref().map(tracing::Span::enter);
-            (0..WARM_UP).for_each(iteration);
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
-            (WARM_UP..WARM_UP + events).for_each(iteration);
-            drop(entered);
-            drop(span);
-            before
+        (Some(dispatch), _) => tracing::dispatcher::with_default(dispatch, || match shape {
+            Shape::Request | Shape::RequestOff => web_requests(subject, events),
+            Shape::Plain | Shape::InSpan | Shape::SpanLife => {
+                let iteration: fn(u64) = match shape {
+                    Shape::SpanLife => request_life,
+                    _ => event,
+                };
+                let span = (shape == Shape::InSpan).then(|| request_span(0));
+                let entered = span.as_ref().map(tracing::Span::enter);
+                (0..WARM_UP).for_each(iteration);
+                let before = ALLOCATIONS.load(Ordering::Relaxed);
+                (WARM_UP..WARM_UP + events).for_each(iteration);
+                drop(entered);
+                drop(span);
+                before
+            }
         }),
-        (None, Finish::Spdlog(logger)) => {
+        (None, Some(Finish::Spdlog(logger))) => {
             assert_eq!(shape, Shape::Plain, "spdlog-rs has no spans");
             (0..WARM_UP).for_each(|i| spdlog_event(logger, i));
             let before = ALLOCATIONS.load(Ordering::Relaxed);
@@ -420,19 +486,95 @@ fn child(spec: &str) {
         (None, _) => unreachable!("only spdlog-rs has no dispatch"),
     };
     match finish {
-        Finish::Ours(guard) => {
+        Some(Finish::Ours(guard)) => {
             assert!(guard.flush(Duration::from_secs(600)), "flush timed out");
             let file = guard.file().expect("ours writes a file");
             assert_eq!(file.failed_lines() + file.dropped_lines(), 0, "lines lost");
             drop(guard);
         }
         // Dropping the guard hands the worker a shutdown message and waits for it.
-        Finish::Appender(guard) => drop(guard),
-        Finish::Spdlog(logger) => logger.flush(),
+        Some(Finish::Appender(guard)) => drop(guard),
+        Some(Finish::Spdlog(logger)) => logger.flush(),
+        None => {}
     }
     drop(dispatch);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
     println!("allocations {allocations}");
+}
+
+// === the web example's request ===
+
+/// The web example's routes and tracing glue, exactly as `cargo run -p
+/// tracing-logbook-example-web` serves them.
+#[path = "../../examples/web/src/app.rs"]
+#[allow(dead_code)] // the bench drives the router, not the server
+mod app;
+
+/// The peer: the example's `/items/{id}` route behind tower-http's `TraceLayer` as its
+/// documentation sets it up for INFO (a span per request with the method, URI and
+/// version; one "finished processing request" line with the latency and status).
+fn peer_router() -> axum::Router {
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+    axum::Router::new()
+        .route("/items/{id}", axum::routing::get(peer_item))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+}
+
+/// The example's `/items/{id}` handler.
+async fn peer_item(axum::extract::Path(id): axum::extract::Path<u64>) -> String {
+    tracing::debug!(id, "looking the item up");
+    format!("item {id}\n")
+}
+
+/// `GET /items/7` as a server hands it to the router: with the peer's address.
+fn get_item() -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::get("/items/7")
+        .header("host", "127.0.0.1:3999")
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            50_000,
+        ))));
+    request
+}
+
+/// Sends `WARM_UP` requests then `requests` more through the router of `subject` (with
+/// tower's `oneshot`, the response's body read to its end); the allocations counter
+/// after the warm-up.
+fn web_requests(subject: Subject, requests: u64) -> u64 {
+    use tower::ServiceExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let router = match subject {
+        Subject::WebOurs => {
+            app::router(app::open_db(Path::new(":memory:")).expect("an in-memory database"))
+        }
+        _ => peer_router(),
+    };
+    let request = || {
+        runtime.block_on(async {
+            let response = router
+                .clone()
+                .oneshot(get_item())
+                .await
+                .expect("a response");
+            assert_eq!(response.status(), 200);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await;
+            assert_eq!(&body.expect("the body")[..], b"item 7\n");
+        })
+    };
+    (0..WARM_UP).for_each(|_| request());
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    (0..requests).for_each(|_| request());
+    before
 }
 
 // === the parent ===
@@ -489,9 +631,14 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         .and_then(|n| n.trim().parse().ok())
         .expect("the measured process prints its allocations");
     let lines = count_lines(&logs);
+    // One line per iteration, none with logging off.
+    let expected = match shape {
+        Shape::RequestOff => 0,
+        _ => WARM_UP + events,
+    };
     assert_eq!(
         lines,
-        WARM_UP + events,
+        expected,
         "{} {}: lines in the file",
         subject.name(),
         shape.name()
@@ -621,10 +768,20 @@ fn main() {
     );
     for pair in PAIRS {
         let get = |(s, sh): (Subject, Shape)| first.get(&(s.name(), sh.name())).copied();
-        let (Some(ours), Some(peer)) = (get(pair.ours), get(pair.peer)) else {
+        // With logging off subtracted if the pair says so.
+        let figure = |(s, sh): (Subject, Shape)| match pair.less {
+            None => get((s, sh)),
+            Some(off) => get((s, sh))
+                .zip(get((s, off)))
+                .map(|(on, off)| (on.0 - off.0, on.1 - off.1)),
+        };
+        let (Some(ours), Some(peer)) = (figure(pair.ours), figure(pair.peer)) else {
             continue;
         };
-        let label = |(s, sh): (Subject, Shape)| format!("{} {}", s.name(), sh.name());
+        let label = |(s, sh): (Subject, Shape)| match pair.less {
+            None => format!("{} {}", s.name(), sh.name()),
+            Some(off) => format!("{} {} - {}", s.name(), sh.name(), off.name()),
+        };
         println!(
             "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
             pair.what,
