@@ -1,0 +1,798 @@
+//! Instruction counts per event, with callgrind, against the peers in the same run.
+//!
+//! ```text
+//! cargo bench -p tracing-logbook-bench --bench counts
+//! COUNTS_EVENTS=20000 COUNTS_RUNS=2 COUNTS_ONLY=ours-file cargo bench -p tracing-logbook-bench --bench counts
+//! ```
+//!
+//! Wall-clock figures move by 2x with the load of a shared machine; the number of
+//! instructions a process executes does not. Each measurement is a pair of runs of this
+//! same binary under `valgrind --tool=callgrind` (every instruction of every thread, the
+//! background writers and notifiers included): one that logs `COUNTS_EVENTS` events
+//! (default 10,000) and one that logs none, both after the same warm-up of
+//! [`WARM_UP`] events and both ending once every line is in the file (our guard's flush,
+//! tracing-appender's guard dropped, spdlog-rs's flush) and the subject is dropped. The
+//! process's start, the subject's build, the warm-up (callsite registration, per-thread
+//! buffers) and the teardown are the same in both runs, so
+//! `(count(N events) - count(0 events)) / N` is what one event costs in the steady state.
+//! The lines are counted by this parent process afterwards, outside the measured ones.
+//!
+//! Allocations: a counting `#[global_allocator]` in the measured process counts the calls
+//! to `alloc`, `alloc_zeroed` and `realloc` (every thread) from the end of the warm-up to
+//! the end of the run; the same difference of the two runs, divided by N, is printed
+//! beside the counts. (Counting costs a few instructions per allocation, in every subject.)
+//!
+//! The subjects are the compositions of `production.rs`: `ours-file`
+//! (`tracing_logbook::build` in production with a daily file), `ours-production` (the same
+//! with the Rollbar notifier, telemetry on, pointed at a closed loopback port: INFO events
+//! are never sent), `fmt+appender` (fmt over tracing-appender's daily file behind
+//! `non_blocking`, `lossy(false)`), `fmt+appender+sentry` (the same with sentry-tracing's
+//! span, breadcrumb and error layers and a Sentry client whose DSN is a closed loopback
+//! port) and `spdlog-sync` (spdlog-rs's synchronous daily file). The shapes, per
+//! iteration: `plain` (an INFO event with a message and two fields), `in-span` (the same
+//! event inside an entered `request` span with 10 fields, created before the warm-up),
+//! `span-life` (a request span's life: created with 12 fields, entered, one field
+//! recorded, the event, exited, closed).
+//!
+//! The web example's request: `web-ours` sends `GET /items/7` through the example's own
+//! router (`examples/web/src/app.rs`, included as a module: its `TraceLayer` with the
+//! crate's request span and response line) with tower's `oneshot` on a current-thread
+//! tokio runtime, the response's body read to its end, under `ours-production`;
+//! `web-peer` sends it through the same route behind tower-http's `TraceLayer` set to
+//! INFO, under `fmt+appender+sentry` with an INFO filter. Shape `request` logs,
+//! `request-off` runs the same router with no subscriber; `request - request-off` is
+//! what logging adds to one request.
+//!
+//! `COUNTS_RUNS` (default 1) repeats every measurement and prints the spread;
+//! `COUNTS_ONLY` keeps the measurements whose subject name contains it. Without valgrind
+//! the bench says so and exits successfully. Run as a test (`cargo test --benches`, no
+//! `--bench` argument), it runs each measurement once natively with a few events and
+//! checks that every line reached the file.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
+use tracing::field::Empty;
+use tracing_logbook::notify::NotifyConfig;
+use tracing_logbook::{Env, LogFile, Mode};
+use tracing_logbook_bench::count_lines;
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::prelude::*;
+
+// === the counting allocator ===
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The system allocator, counting allocations (`alloc`, `alloc_zeroed`, `realloc`).
+struct Counting;
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the contract.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's guarantees are passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// === subjects and shapes ===
+
+/// Events logged by both runs of a measurement before anything is counted.
+const WARM_UP: u64 = 200;
+
+/// The variable that makes this binary the measured process: `subject shape events dir`.
+const CHILD_VAR: &str = "COUNTS_CHILD";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Subject {
+    OursFile,
+    OursProduction,
+    FmtAppender,
+    FmtAppenderSentry,
+    Spdlog,
+    /// The web example's router (`examples/web/src/app.rs`) under `ours-production`.
+    WebOurs,
+    /// The same route behind tower-http's `TraceLayer` with INFO spans and response
+    /// lines, under `fmt+appender+sentry` with an INFO filter.
+    WebPeer,
+}
+
+impl Subject {
+    const ALL: [Subject; 7] = [
+        Subject::OursFile,
+        Subject::OursProduction,
+        Subject::FmtAppender,
+        Subject::FmtAppenderSentry,
+        Subject::Spdlog,
+        Subject::WebOurs,
+        Subject::WebPeer,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Subject::OursFile => "ours-file",
+            Subject::OursProduction => "ours-production",
+            Subject::FmtAppender => "fmt+appender",
+            Subject::FmtAppenderSentry => "fmt+appender+sentry",
+            Subject::Spdlog => "spdlog-sync",
+            Subject::WebOurs => "web-ours",
+            Subject::WebPeer => "web-peer",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Plain,
+    InSpan,
+    SpanLife,
+    /// One `GET /items/7` through the router, logging on.
+    Request,
+    /// The same with no subscriber: what the request costs without logging.
+    RequestOff,
+}
+
+impl Shape {
+    const ALL: [Shape; 5] = [
+        Shape::Plain,
+        Shape::InSpan,
+        Shape::SpanLife,
+        Shape::Request,
+        Shape::RequestOff,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Plain => "plain",
+            Shape::InSpan => "in-span",
+            Shape::SpanLife => "span-life",
+            Shape::Request => "request",
+            Shape::RequestOff => "request-off",
+        }
+    }
+}
+
+/// What is measured: every shape of every subject, except spdlog-rs's, which has no
+/// spans; the web example's request with logging on and off.
+const MEASURED: [(Subject, Shape); 17] = [
+    (Subject::OursFile, Shape::Plain),
+    (Subject::OursFile, Shape::InSpan),
+    (Subject::OursFile, Shape::SpanLife),
+    (Subject::OursProduction, Shape::Plain),
+    (Subject::OursProduction, Shape::InSpan),
+    (Subject::OursProduction, Shape::SpanLife),
+    (Subject::FmtAppender, Shape::Plain),
+    (Subject::FmtAppender, Shape::InSpan),
+    (Subject::FmtAppender, Shape::SpanLife),
+    (Subject::FmtAppenderSentry, Shape::Plain),
+    (Subject::FmtAppenderSentry, Shape::InSpan),
+    (Subject::FmtAppenderSentry, Shape::SpanLife),
+    (Subject::Spdlog, Shape::Plain),
+    (Subject::WebOurs, Shape::Request),
+    (Subject::WebOurs, Shape::RequestOff),
+    (Subject::WebPeer, Shape::Request),
+    (Subject::WebPeer, Shape::RequestOff),
+];
+
+/// One comparison of the table: what it is, ours, the peer, the issue's target if any.
+struct Pair {
+    what: &'static str,
+    ours: (Subject, Shape),
+    peer: (Subject, Shape),
+    /// Subtracted from both sides: the same subject in this shape (logging off).
+    less: Option<Shape>,
+    target: &'static str,
+}
+
+const PAIRS: [Pair; 9] = [
+    Pair {
+        what: "INFO event into the daily file",
+        ours: (Subject::OursFile, Shape::Plain),
+        peer: (Subject::Spdlog, Shape::Plain),
+        less: None,
+        target: "<= 0.6x",
+    },
+    Pair {
+        what: "the same, vs fmt + appender",
+        ours: (Subject::OursFile, Shape::Plain),
+        peer: (Subject::FmtAppender, Shape::Plain),
+        less: None,
+        target: "",
+    },
+    Pair {
+        what: "INFO event, production (Rollbar on)",
+        ours: (Subject::OursProduction, Shape::Plain),
+        peer: (Subject::FmtAppenderSentry, Shape::Plain),
+        less: None,
+        target: "<= 0.15x",
+    },
+    Pair {
+        what: "event in a 10-field span, vs plain (ours)",
+        ours: (Subject::OursFile, Shape::InSpan),
+        peer: (Subject::OursFile, Shape::Plain),
+        less: None,
+        target: "<= 1.5x",
+    },
+    Pair {
+        what: "event in a 10-field span, vs plain (peer)",
+        ours: (Subject::FmtAppender, Shape::InSpan),
+        peer: (Subject::FmtAppender, Shape::Plain),
+        less: None,
+        target: "",
+    },
+    Pair {
+        what: "event in a 10-field span",
+        ours: (Subject::OursFile, Shape::InSpan),
+        peer: (Subject::FmtAppender, Shape::InSpan),
+        less: None,
+        target: "",
+    },
+    Pair {
+        what: "request span's life, file",
+        ours: (Subject::OursFile, Shape::SpanLife),
+        peer: (Subject::FmtAppender, Shape::SpanLife),
+        less: None,
+        target: "",
+    },
+    Pair {
+        what: "request span's life, production",
+        ours: (Subject::OursProduction, Shape::SpanLife),
+        peer: (Subject::FmtAppenderSentry, Shape::SpanLife),
+        less: None,
+        target: "",
+    },
+    Pair {
+        what: "logging of one web request (on - off)",
+        ours: (Subject::WebOurs, Shape::Request),
+        peer: (Subject::WebPeer, Shape::Request),
+        less: Some(Shape::RequestOff),
+        target: "<= 0.2x",
+    },
+];
+
+fn subject_named(name: &str) -> Option<Subject> {
+    Subject::ALL.into_iter().find(|s| s.name() == name)
+}
+
+fn shape_named(name: &str) -> Option<Shape> {
+    Shape::ALL.into_iter().find(|s| s.name() == name)
+}
+
+// === the measured process ===
+
+/// A loopback port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// What gets the lines into the file at the end of a run.
+enum Finish {
+    Ours(tracing_logbook::Guard),
+    Appender(tracing_appender::non_blocking::WorkerGuard),
+    Spdlog(std::sync::Arc<spdlog::Logger>),
+}
+
+/// Builds `subject` writing into `dir`: the dispatch (none for spdlog-rs) and what
+/// finishes it. As `production.rs` builds them.
+fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
+    match subject {
+        Subject::OursFile | Subject::OursProduction | Subject::WebOurs => {
+            let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
+            if subject != Subject::OursFile {
+                env = env.notify(
+                    NotifyConfig::new("bench-token")
+                        .endpoint(format!("http://127.0.0.1:{}/api/1/item/", closed_port())),
+                );
+            }
+            let (dispatch, guard) = tracing_logbook::build(env).expect("tracing_logbook::build");
+            (Some(dispatch), Finish::Ours(guard))
+        }
+        Subject::FmtAppender | Subject::FmtAppenderSentry | Subject::WebPeer => {
+            let appender = tracing_appender::rolling::daily(dir, "app.log");
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .finish(appender);
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer);
+            // The web service's handlers log at DEBUG: its peer filters at INFO, as ours
+            // does in production (the others log INFO events only, and have no filter,
+            // as in `production.rs`).
+            let level = (subject == Subject::WebPeer).then_some(LevelFilter::INFO);
+            let registry = tracing_subscriber::registry().with(level).with(fmt);
+            let dispatch = if subject != Subject::FmtAppender {
+                tracing::Dispatch::new(
+                    registry
+                        .with(SpanLayer::new().with_filter(LevelFilter::INFO))
+                        .with(BreadcrumbLayer::new().with_filter(filter_fn(|metadata| {
+                            matches!(
+                                *metadata.level(),
+                                tracing::Level::WARN | tracing::Level::INFO
+                            )
+                        })))
+                        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR)),
+                )
+            } else {
+                tracing::Dispatch::new(registry)
+            };
+            (Some(dispatch), Finish::Appender(guard))
+        }
+        Subject::Spdlog => {
+            let sink = spdlog::sink::RotatingFileSink::builder()
+                .base_path(dir.join("app.log"))
+                .rotation_policy(spdlog::sink::RotationPolicy::Daily { hour: 0, minute: 0 })
+                .build_arc()
+                .expect("spdlog RotatingFileSink");
+            let logger = spdlog::Logger::builder()
+                .sink(sink)
+                .build_arc()
+                .expect("spdlog Logger");
+            (None, Finish::Spdlog(logger))
+        }
+    }
+}
+
+const USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// A request id as a web server makes one: 32 hex digits.
+struct RequestId(u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}{:016x}", 0x5bd1_e995_u64, self.0)
+    }
+}
+
+#[inline(never)]
+fn event(i: u64) {
+    tracing::info!(target: "shop::orders", order_id = i, user = "alice", "order placed");
+}
+
+/// The 10-field request span of `in-span` (as in `production.rs`).
+#[inline(never)]
+fn request_span(i: u64) -> tracing::Span {
+    tracing::info_span!(
+        target: "shop::http",
+        "request",
+        method = "GET",
+        route = "/api/orders/{id}",
+        url = "/api/orders/48213?expand=items",
+        status = 200u16,
+        user_agent = USER_AGENT,
+        request_id = %RequestId(i),
+        user.id = 4217u64,
+        client_ip = "203.0.113.42",
+        version = "HTTP/1.1",
+        host = "shop.example.com",
+    )
+}
+
+/// A request span's life: created with 12 fields (two of them empty), entered, the
+/// status recorded, one event, exited, closed.
+#[inline(never)]
+fn request_life(i: u64) {
+    let span = tracing::info_span!(
+        target: "shop::http",
+        "request",
+        method = "GET",
+        route = "/api/orders/{id}",
+        url = "/api/orders/48213?expand=items",
+        status = Empty,
+        user_agent = USER_AGENT,
+        request_id = %RequestId(i),
+        user.id = 4217u64,
+        client_ip = "203.0.113.42",
+        version = "HTTP/1.1",
+        host = "shop.example.com",
+        scheme = "https",
+        latency_ms = Empty,
+    );
+    let entered = span.enter();
+    span.record("status", 200u16);
+    event(i);
+    drop(entered);
+    drop(span);
+}
+
+#[inline(never)]
+fn spdlog_event(logger: &spdlog::Logger, i: u64) {
+    spdlog::info!(logger: logger, "order placed order_id={} user={}", i, "alice");
+}
+
+/// The measured process: builds the subject, warms it up, logs `events` iterations,
+/// waits for the lines to be in the file, and prints the allocations made since the
+/// warm-up.
+fn child(spec: &str) {
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let [subject, shape, events, dir] = parts[..] else {
+        panic!("{CHILD_VAR}={spec}: expected `subject shape events dir`");
+    };
+    let subject = subject_named(subject).expect("a subject's name");
+    let shape = shape_named(shape).expect("a shape's name");
+    let events: u64 = events.parse().expect("a number of events");
+    let dir = Path::new(dir);
+
+    // Process-wide, as in an application; INFO events only become breadcrumbs, so
+    // nothing is sent to the closed port.
+    let _sentry = matches!(subject, Subject::FmtAppenderSentry | Subject::WebPeer).then(|| {
+        sentry::init((
+            format!("http://public@127.0.0.1:{}/1", closed_port()),
+            sentry::ClientOptions::default(),
+        ))
+    });
+    // Logging off: no subject at all.
+    let (dispatch, finish) = match shape {
+        Shape::RequestOff => (Some(tracing::Dispatch::none()), None),
+        _ => {
+            let (dispatch, finish) = rig(subject, dir);
+            (dispatch, Some(finish))
+        }
+    };
+    let allocations = match (&dispatch, &finish) {
+        (Some(dispatch), _) => tracing::dispatcher::with_default(dispatch, || match shape {
+            Shape::Request | Shape::RequestOff => web_requests(subject, events),
+            Shape::Plain | Shape::InSpan | Shape::SpanLife => {
+                let iteration: fn(u64) = match shape {
+                    Shape::SpanLife => request_life,
+                    _ => event,
+                };
+                let span = (shape == Shape::InSpan).then(|| request_span(0));
+                let entered = span.as_ref().map(tracing::Span::enter);
+                (0..WARM_UP).for_each(iteration);
+                let before = ALLOCATIONS.load(Ordering::Relaxed);
+                (WARM_UP..WARM_UP + events).for_each(iteration);
+                drop(entered);
+                drop(span);
+                before
+            }
+        }),
+        (None, Some(Finish::Spdlog(logger))) => {
+            assert_eq!(shape, Shape::Plain, "spdlog-rs has no spans");
+            (0..WARM_UP).for_each(|i| spdlog_event(logger, i));
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            (WARM_UP..WARM_UP + events).for_each(|i| spdlog_event(logger, i));
+            before
+        }
+        (None, _) => unreachable!("only spdlog-rs has no dispatch"),
+    };
+    match finish {
+        Some(Finish::Ours(guard)) => {
+            assert!(guard.flush(Duration::from_secs(600)), "flush timed out");
+            let file = guard.file().expect("ours writes a file");
+            assert_eq!(file.failed_lines() + file.dropped_lines(), 0, "lines lost");
+            drop(guard);
+        }
+        // Dropping the guard hands the worker a shutdown message and waits for it.
+        Some(Finish::Appender(guard)) => drop(guard),
+        Some(Finish::Spdlog(logger)) => logger.flush(),
+        None => {}
+    }
+    drop(dispatch);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
+    println!("allocations {allocations}");
+}
+
+// === the web example's request ===
+
+/// The web example's routes and tracing glue, exactly as `cargo run -p
+/// tracing-logbook-example-web` serves them.
+#[path = "../../examples/web/src/app.rs"]
+#[allow(dead_code)] // the bench drives the router, not the server
+mod app;
+
+/// The peer: the example's `/items/{id}` route behind tower-http's `TraceLayer` as its
+/// documentation sets it up for INFO (a span per request with the method, URI and
+/// version; one "finished processing request" line with the latency and status).
+fn peer_router() -> axum::Router {
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+    axum::Router::new()
+        .route("/items/{id}", axum::routing::get(peer_item))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+}
+
+/// The example's `/items/{id}` handler.
+async fn peer_item(axum::extract::Path(id): axum::extract::Path<u64>) -> String {
+    tracing::debug!(id, "looking the item up");
+    format!("item {id}\n")
+}
+
+/// `GET /items/7` as a server hands it to the router: with the peer's address.
+fn get_item() -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::get("/items/7")
+        .header("host", "127.0.0.1:3999")
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            50_000,
+        ))));
+    request
+}
+
+/// Sends `WARM_UP` requests then `requests` more through the router of `subject` (with
+/// tower's `oneshot`, the response's body read to its end); the allocations counter
+/// after the warm-up.
+fn web_requests(subject: Subject, requests: u64) -> u64 {
+    use tower::ServiceExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let router = match subject {
+        Subject::WebOurs => {
+            app::router(app::open_db(Path::new(":memory:")).expect("an in-memory database"))
+        }
+        _ => peer_router(),
+    };
+    let request = || {
+        runtime.block_on(async {
+            let response = router
+                .clone()
+                .oneshot(get_item())
+                .await
+                .expect("a response");
+            assert_eq!(response.status(), 200);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await;
+            assert_eq!(&body.expect("the body")[..], b"item 7\n");
+        })
+    };
+    (0..WARM_UP).for_each(|_| request());
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    (0..requests).for_each(|_| request());
+    before
+}
+
+// === the parent ===
+
+/// One measured process: its instructions (all threads) and its allocations after the
+/// warm-up.
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    instructions: u64,
+    allocations: u64,
+}
+
+/// Runs one measured process (under callgrind if `callgrind` is set) and checks that
+/// every line reached the file.
+fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Counts {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("create the log directory");
+    let out = dir.path().join("callgrind.out");
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let mut command = if callgrind {
+        let mut c = Command::new("valgrind");
+        c.arg("--tool=callgrind")
+            .arg("-q")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let spec = format!(
+        "{} {} {events} {}",
+        subject.name(),
+        shape.name(),
+        logs.display()
+    );
+    let output = command
+        .env(CHILD_VAR, spec)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the measured process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{} {}: the measured process failed ({}):\n{stdout}\n{}",
+        subject.name(),
+        shape.name(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let allocations = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("allocations "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the measured process prints its allocations");
+    let lines = count_lines(&logs);
+    // One line per iteration, none with logging off.
+    let expected = match shape {
+        Shape::RequestOff => 0,
+        _ => WARM_UP + events,
+    };
+    assert_eq!(
+        lines,
+        expected,
+        "{} {}: lines in the file",
+        subject.name(),
+        shape.name()
+    );
+    let instructions = if callgrind {
+        let text = std::fs::read_to_string(&out).expect("callgrind's output file");
+        text.lines()
+            .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .expect("a summary line in callgrind's output")
+    } else {
+        0
+    };
+    Counts {
+        instructions,
+        allocations,
+    }
+}
+
+/// Per event: (instructions, allocations) of N events less those of none, over N.
+fn per_event(subject: Subject, shape: Shape, events: u64) -> (f64, f64) {
+    let none = measure(subject, shape, 0, true);
+    let some = measure(subject, shape, events, true);
+    let n = events as f64;
+    (
+        (some.instructions as f64 - none.instructions as f64) / n,
+        (some.allocations as f64 - none.allocations as f64) / n,
+    )
+}
+
+fn env_num(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `12345.6` as `12,346`.
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < -0.5 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(CHILD_VAR) {
+        child(&spec);
+        return;
+    }
+    let only = std::env::var("COUNTS_ONLY").unwrap_or_default();
+    let measured: Vec<(Subject, Shape)> = MEASURED
+        .into_iter()
+        .filter(|(s, _)| s.name().contains(&only))
+        .collect();
+
+    // `cargo test --benches` passes no --bench: run each subject natively, briefly.
+    if !std::env::args().any(|a| a == "--bench") {
+        for &(subject, shape) in &measured {
+            measure(subject, shape, 100, false);
+            println!("{} {}: ok", subject.name(), shape.name());
+        }
+        return;
+    }
+    if !Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("counts: valgrind not found, nothing measured (apt-get install -y valgrind)");
+        return;
+    }
+
+    let events = env_num("COUNTS_EVENTS", 10_000).max(1);
+    let runs = env_num("COUNTS_RUNS", 1).max(1) as usize;
+    println!(
+        "callgrind, every thread: ({events} events - 0 events) / {events}, \
+         after {WARM_UP} warm-up events; {runs} run(s)"
+    );
+    // results[k][run] = (instructions, allocations) per event
+    let mut results = vec![Vec::new(); measured.len()];
+    for _ in 0..runs {
+        for (k, &(subject, shape)) in measured.iter().enumerate() {
+            results[k].push(per_event(subject, shape, events));
+        }
+    }
+
+    println!();
+    println!(
+        "{:<20} {:<10} {:>12} {:>8} {:>12}",
+        "subject", "shape", "instr/event", "spread", "allocs/event"
+    );
+    let mut first = std::collections::HashMap::new();
+    for (k, &(subject, shape)) in measured.iter().enumerate() {
+        let r = &results[k];
+        let (lo, hi) = r.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| {
+            (lo.min(x.0), hi.max(x.0))
+        });
+        let spread = if runs > 1 {
+            format!("{:.1}%", (hi - lo) / lo * 100.0)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "{:<20} {:<10} {:>12} {:>8} {:>12.2}",
+            subject.name(),
+            shape.name(),
+            thousands(r[0].0),
+            spread,
+            r[0].1
+        );
+        first.insert((subject.name(), shape.name()), r[0]);
+    }
+
+    println!();
+    println!(
+        "{:<42} {:<30} {:>8} {:>7} {:<30} {:>8} {:>7} {:>7} {:>8}",
+        "what", "ours", "instr", "allocs", "peer", "instr", "allocs", "ratio", "target"
+    );
+    for pair in PAIRS {
+        let get = |(s, sh): (Subject, Shape)| first.get(&(s.name(), sh.name())).copied();
+        // With logging off subtracted if the pair says so.
+        let figure = |(s, sh): (Subject, Shape)| match pair.less {
+            None => get((s, sh)),
+            Some(off) => get((s, sh))
+                .zip(get((s, off)))
+                .map(|(on, off)| (on.0 - off.0, on.1 - off.1)),
+        };
+        let (Some(ours), Some(peer)) = (figure(pair.ours), figure(pair.peer)) else {
+            continue;
+        };
+        let label = |(s, sh): (Subject, Shape)| match pair.less {
+            None => format!("{} {}", s.name(), sh.name()),
+            Some(off) => format!("{} {} - {}", s.name(), sh.name(), off.name()),
+        };
+        println!(
+            "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
+            pair.what,
+            label(pair.ours),
+            thousands(ours.0),
+            ours.1,
+            label(pair.peer),
+            thousands(peer.0),
+            peer.1,
+            ours.0 / peer.0,
+            pair.target
+        );
+    }
+}
