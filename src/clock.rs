@@ -74,7 +74,9 @@ fn realtime() -> Option<(u64, u32)> {
         return None;
     }
     let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u32::try_from(ts.tv_nsec).ok().filter(|n| *n < 1_000_000_000)?;
+    let nanos = u32::try_from(ts.tv_nsec)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
     Some((secs, nanos))
 }
 

@@ -192,25 +192,27 @@ pub fn request_span<B>(
     let headers = request.headers();
     // Every line of a header, joined as RFC 9110 says a list is (a proxy may append its
     // own `X-Forwarded-For` line rather than extend the client's).
-    let header = |name: &str| -> Option<String> {
+    // Borrowed when the header is one line of text (no allocation), joined otherwise.
+    let header = |name: &str| -> Option<Cow<'_, str>> {
         let mut lines = headers.get_all(name).iter();
         let first = lines.next()?;
         if matches!(name, "authorization" | "cookie") {
-            return Some(SCRUBBED.to_owned());
+            return Some(Cow::Borrowed(SCRUBBED));
         }
-        let mut value = String::from_utf8_lossy(first.as_bytes()).into_owned();
+        let mut value = String::from_utf8_lossy(first.as_bytes());
         for line in lines {
-            value.push_str(", ");
-            value.push_str(&String::from_utf8_lossy(line.as_bytes()));
+            let joined = value.to_mut();
+            joined.push_str(", ");
+            joined.push_str(&String::from_utf8_lossy(line.as_bytes()));
         }
         Some(value)
     };
-    let request_id = || -> String {
-        headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-            .map_or_else(fresh_request_id, str::to_owned)
+    let mut fresh = [0u8; uuid::fmt::Simple::LENGTH];
+    // The target as the client sent it: borrowed for the usual origin form (`/a?b`).
+    let uri = request.uri();
+    let target: Cow<'_, str> = match (uri.scheme(), uri.authority(), uri.path_and_query()) {
+        (None, None, Some(path)) => Cow::Borrowed(path.as_str()),
+        _ => Cow::Owned(uri.to_string()),
     };
     // Every value is given at creation (one `new_span` rather than a dozen `record`
     // calls), and computed only when the span is enabled: the macro evaluates them
@@ -233,10 +235,10 @@ pub fn request_span<B>(
         tracing::Level::ERROR,
         SPAN_NAME,
         method = %request.method(),
-        url = scrub_target(&request.uri().to_string()).as_ref(),
+        url = scrub_target(&target).as_ref(),
         server.address = host,
         url.scheme = scheme,
-        request_id = request_id().as_str(),
+        request_id = request_id(headers, &mut fresh),
         route = route,
         client.address = client.map(tracing::field::display),
         http.request.header.user_agent = header("user-agent").as_deref(),
@@ -349,7 +351,22 @@ pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> http::Response
 ///
 /// Drawn from a per-thread generator seeded once from the OS, not from a system call per
 /// request: request ids must be unique, not secret.
-fn fresh_request_id() -> String {
+/// The request's `X-Request-Id` when it is a sane one, else a fresh id written in `fresh`.
+fn request_id<'a>(
+    headers: &'a http::HeaderMap,
+    fresh: &'a mut [u8; uuid::fmt::Simple::LENGTH],
+) -> &'a str {
+    match headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        Some(id) => id,
+        None => fresh_request_id(fresh),
+    }
+}
+
+fn fresh_request_id(buf: &mut [u8; uuid::fmt::Simple::LENGTH]) -> &str {
     use std::cell::Cell;
     use std::hash::{BuildHasher, Hasher};
     thread_local! {
@@ -374,7 +391,7 @@ fn fresh_request_id() -> String {
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .simple()
-        .to_string()
+        .encode_lower(buf)
 }
 
 /// Milliseconds with three decimals.
@@ -499,7 +516,11 @@ mod tests {
     fn fresh_request_ids_are_v4_and_distinct_across_threads() {
         let ids: Vec<String> = (0..4)
             .map(|_| {
-                std::thread::spawn(|| (0..1000).map(|_| fresh_request_id()).collect::<Vec<_>>())
+                std::thread::spawn(|| {
+                    (0..1000)
+                        .map(|_| fresh_request_id(&mut [0; 32]).to_owned())
+                        .collect::<Vec<_>>()
+                })
             })
             .flat_map(|t| t.join().unwrap())
             .collect();
