@@ -20,9 +20,9 @@ impl fmt::Debug for NotifyLayer {
 }
 
 impl NotifyLayer {
-    /// Settings with the default values and `token`: [`NotifyConfig::new`].
+    /// Settings with the default values and `token`: [`NotifyConfig::rollbar`].
     pub fn builder(token: impl Into<String>) -> NotifyConfig {
-        NotifyConfig::new(token)
+        NotifyConfig::rollbar(token)
     }
 
     /// The layer's output, for a fan-out.

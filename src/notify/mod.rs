@@ -1,5 +1,5 @@
 //! Error notifications to Rollbar or to a Sentry-compatible tracker (Sentry, GlitchTip,
-//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::new`] for
+//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::rollbar`] for
 //! Rollbar, [`NotifyConfig::sentry`] for a [`Dsn`]). Everything below applies to both
 //! destinations; what differs is the payload: a Rollbar item as described here, or a
 //! Sentry event in an envelope (level `fatal` for critical, fields as `extra`, spans as
@@ -144,7 +144,7 @@
 //! use tracing_subscriber::prelude::*;
 //!
 //! # fn main() -> Result<(), tracing_logbook::Error> {
-//! if let Some(config) = NotifyConfig::from_env("production")? {
+//! if let Some(config) = NotifyConfig::rollbar_from_env("production")? {
 //!     let (layer, handle) = config.code_version("1.4.2").build();
 //!     let _default = tracing_subscriber::registry().with(layer).set_default();
 //!     tracing::error!(order = 7, "payment failed");
@@ -193,7 +193,8 @@ use crate::level::Level;
 use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
 use self::dedup::Dedup;
-use self::destination::Destination;
+pub use self::destination::Destination;
+use self::destination::Protocol;
 use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
 use self::worker::{Msg, Policy, Shared, Worker, OVERFLOW};
