@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::file::Compression;
 use crate::filter::LogbookFilter;
 use crate::layer::crossed::FingersCrossed;
-use crate::layer::logbook::{ColorChoice, SpanFields};
+use crate::layer::logbook::ColorChoice;
+use crate::layout::logbook::SpanFields;
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";

@@ -777,14 +777,14 @@ fn warn_hidden_notifications(env: &Env, filter: &crate::LogbookFilter) {
 #[cfg(feature = "http-client")]
 fn build_notifier(
     config: crate::notify::NotifyConfig,
-) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
+) -> Result<(crate::NotifyLayer, crate::notify::NotifyHandle), Error> {
     Ok(config.build())
 }
 
 #[cfg(not(feature = "http-client"))]
 fn build_notifier(
     config: crate::notify::NotifyConfig,
-) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
+) -> Result<(crate::NotifyLayer, crate::notify::NotifyHandle), Error> {
     let var = match config.destination() {
         Destination::Rollbar => crate::notify::ROLLBAR_ACCESS_TOKEN,
         Destination::Sentry => crate::notify::SENTRY_DSN,

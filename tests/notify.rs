@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 use support::schema::Schema;
 use tracing_logbook::notify::{
-    NotifyConfig, NotifyHandle, NotifyLayer, Request, Response, Transport, TransportError,
+    NotifyConfig, NotifyHandle, Request, Response, Transport, TransportError,
 };
-use tracing_logbook::Level;
+use tracing_logbook::{Level, NotifyLayer};
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tracing_logbook::notify::{Dsn, NotifyConfig, NotifyLayer, Request, Response, TransportError};
+use tracing_logbook::notify::{Dsn, NotifyConfig, Request, Response, TransportError};
+use tracing_logbook::NotifyLayer;
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);

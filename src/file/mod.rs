@@ -12,6 +12,8 @@ mod compress;
 mod names;
 pub(crate) mod open;
 mod output;
+#[cfg(test)]
+pub(crate) use output::Faults;
 
 pub use compress::Compression;
 
@@ -443,10 +445,12 @@ impl LineWriter for DailyFile {
     fn flush(&self) {
         DailyFile::flush(self, SHUTDOWN_TIMEOUT);
     }
+}
 
+impl DailyFile {
     /// Announces later losses in the format of the layer writing to this file (a JSON
-    /// layer's file gets JSON notices).
-    fn set_loss_notice(&self, notice: crate::sink::LossNotice) {
+    /// layer's file gets JSON notices): called by the layer built with it.
+    pub(crate) fn set_loss_notice(&self, notice: crate::sink::LossNotice) {
         self.handle.spool.set_notice(notice.0);
     }
 }
@@ -687,7 +691,7 @@ impl DailyFileBuilder {
             newline: true,
             announce_failures: false,
             // A Logbook line until the layer writing here says otherwise
-            // (`LineWriter::set_loss_notice`).
+            // (`DailyFile::set_loss_notice`).
             notice: crate::sink::LossNotice::default().0,
         };
         let spool = match Spool::start(config, output) {

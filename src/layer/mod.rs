@@ -7,7 +7,9 @@ pub(crate) mod crossed;
 pub(crate) mod ecs;
 pub(crate) mod json;
 pub(crate) mod logbook;
+pub(crate) mod notify;
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::Clock;
+use crate::file::DailyFile;
 use crate::layout::{loss_notice, Layout};
 use crate::record::{self, Record};
 use crate::sink::{LineWriter, LossNotice};
@@ -144,11 +147,24 @@ pub(crate) struct Formatted<L, W> {
 }
 
 impl<L: Layout, W: LineWriter> Formatted<L, W> {
+    /// The layout writing to `writer`. A daily file (the one writer that can lose
+    /// records) is told to announce its losses in this layout.
     pub(crate) fn new(layout: L, writer: W) -> Self {
         let layout = Arc::new(layout);
-        writer.set_loss_notice(LossNotice(loss_notice(layout.clone(), "lines")));
+        if let Some(file) = daily_file(&writer) {
+            file.set_loss_notice(LossNotice(loss_notice(layout.clone(), "lines")));
+        }
         Formatted { layout, writer }
     }
+}
+
+/// The daily file `writer` is, directly or behind an `Arc` or a `Box`.
+fn daily_file<W: LineWriter>(writer: &W) -> Option<&DailyFile> {
+    let writer: &dyn Any = writer;
+    writer
+        .downcast_ref::<DailyFile>()
+        .or_else(|| writer.downcast_ref::<Arc<DailyFile>>().map(|f| &**f))
+        .or_else(|| writer.downcast_ref::<Box<DailyFile>>().map(|f| &**f))
 }
 
 impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
@@ -424,7 +440,7 @@ pub(crate) mod sealed {
 /// [`JsonLayer`]: crate::JsonLayer
 /// [`EcsLayer`]: crate::EcsLayer
 /// [`SyslogLayer`]: crate::syslog::SyslogLayer
-/// [`NotifyLayer`]: crate::notify::NotifyLayer
+/// [`NotifyLayer`]: crate::NotifyLayer
 /// [`CaptureLayer`]: crate::testing::CaptureLayer
 pub trait Output: sealed::Sealed + Send + Sync + 'static {}
 
@@ -663,4 +679,57 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     delegate_layer!(spine);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Duration;
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// A layer tells the daily file it writes to, even behind an `Arc`, to announce its
+    /// losses in the layer's own format: a JSON layer's file gets JSON notices.
+    #[test]
+    fn a_json_layer_s_file_announces_losses_in_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(crate::file::Faults::default());
+        let file = DailyFile::builder(dir.path().join("app.log"))
+            .lossy(true)
+            .buffer_lines(2)
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(2026-11-23 10:00 UTC));
+        let layer = crate::JsonLayer::builder()
+            .clock(clock)
+            .build(Arc::new(file.clone()));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            // The writer is stuck: at most two batches of two get in, the rest is
+            // dropped.
+            faults.paused.store(true, Relaxed);
+            for n in 0..20 {
+                tracing::info!(target: "app", n, "record");
+            }
+            faults.paused.store(false, Relaxed);
+        });
+        assert!(file.flush(Duration::from_secs(30)));
+        assert!(file.dropped_lines() > 0);
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let notices: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .filter(|line: &serde_json::Value| line["channel"] == "tracing-logbook")
+            .collect();
+        assert!(!notices.is_empty(), "{text}");
+        for notice in notices {
+            assert_eq!(notice["level"], "WARNING");
+            assert!(notice["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(" lines dropped"));
+        }
+    }
 }

@@ -744,44 +744,15 @@ impl NotifyConfig {
         &self.endpoint
     }
 
-    /// Builds the layer and its handle, sending over HTTPS with `ureq`.
-    ///
-    /// ```
-    /// use tracing_logbook::notify::NotifyConfig;
-    /// use tracing_subscriber::prelude::*;
-    ///
-    /// let (layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
-    /// let subscriber = tracing_subscriber::registry().with(layer);
-    /// tracing::subscriber::with_default(subscriber, || tracing::info!("not an error: kept as telemetry"));
-    /// assert_eq!(handle.sent(), 0);
-    /// ```
+    /// The HTTP client `build` sends with: `ureq`, with these settings' timeouts.
     #[cfg(feature = "http-client")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http-client")))]
-    pub fn build(self) -> (NotifyLayer, NotifyHandle) {
-        let transport = UreqTransport::new(self.connect_timeout, self.request_timeout);
-        self.build_with_transport(transport)
+    pub(crate) fn default_transport(&self) -> UreqTransport {
+        UreqTransport::new(self.connect_timeout, self.request_timeout)
     }
 
-    /// Builds the layer and its handle, sending with `transport` (for tests, or another
-    /// HTTP client). The timeouts are then the transport's business.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tracing_logbook::notify::{NotifyConfig, Request, Response, TransportError};
-    /// use tracing_subscriber::prelude::*;
-    ///
-    /// let transport = |_: &Request<'_>| -> Result<Response, TransportError> {
-    ///     Ok(Response::status(200))
-    /// };
-    /// let (layer, handle) = NotifyConfig::rollbar("token").build_with_transport(transport);
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     tracing::error!("disk full");
-    /// });
-    /// assert!(handle.flush(std::time::Duration::from_secs(5)));
-    /// assert_eq!(handle.sent(), 1);
-    /// ```
-    pub fn build_with_transport<T: Transport>(self, transport: T) -> (NotifyLayer, NotifyHandle) {
+    /// The notifier (the layer's output) and its handle, sending with `transport`; its
+    /// delivery thread is started. The layer is built around it in `layer/notify.rs`.
+    pub(crate) fn into_parts<T: Transport>(self, transport: T) -> (Notifier, NotifyHandle) {
         let shared = Arc::new(Shared::default());
         let dedup = Arc::new(Mutex::new(Dedup::new(
             self.dedup_window,
@@ -857,11 +828,7 @@ impl NotifyConfig {
             queue_size: self.queue_size,
             id: record::next_layer_id(),
         };
-        let layer = NotifyLayer {
-            // Notifications carry the system's time (an injected clock is for lines).
-            spine: Spine::new(notifier, Arc::new(crate::clock::SystemClock), None),
-        };
-        (layer, handle)
+        (notifier, handle)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Error notifications to Rollbar or to a Sentry-compatible tracker (Sentry, GlitchTip,
-//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::rollbar`] for
+//! Bugsink): [`NotifyLayer`](crate::NotifyLayer), built from a [`NotifyConfig`] ([`NotifyConfig::rollbar`] for
 //! Rollbar, [`NotifyConfig::sentry`] for a [`Dsn`]). Everything below applies to both
 //! destinations; what differs is the payload: a Rollbar item as described here, or a
 //! Sentry event in an envelope (level `fatal` for critical, fields as `extra`, spans as
@@ -163,7 +163,7 @@ mod config;
 mod dedup;
 pub(crate) mod destination;
 mod handle;
-mod layer;
+mod notifier;
 mod occurrence;
 mod request;
 mod rollbar;
@@ -182,13 +182,8 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
-
 use crate::diag;
 use crate::error::Error;
-use crate::layer::{Emit, Spine};
 use crate::level::Level;
 use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
@@ -214,8 +209,7 @@ pub use self::config::{
     NotifyConfig, DEFAULT_ENDPOINT, ROLLBAR_ACCESS_TOKEN, ROLLBAR_CODE_VERSION, ROLLBAR_ENDPOINT,
 };
 pub use self::handle::{NotifyHandle, NotifyStats};
-pub(crate) use self::layer::Notifier;
-pub use self::layer::NotifyLayer;
+pub(crate) use self::notifier::Notifier;
 use self::request::{request_span, response_title};
 use self::telemetry::{unix_ms, LineRing, SharedLines};
 pub(crate) use crate::record::RESPONSE_EVENT;
