@@ -186,6 +186,15 @@ pub(crate) trait Component: Send + Sync + 'static {
     fn close_door(&self) {}
 }
 
+/// Joins the background thread kept in `slot`, once it has left its loop (so this only
+/// waits for it to return); a later call finds the slot empty.
+pub(crate) fn join_ended(slot: &Mutex<Option<std::thread::JoinHandle<()>>>) {
+    let thread = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
+}
+
 /// Flushes every component, each by the same deadline, even when an earlier one did not
 /// make it; true if all did.
 pub(crate) fn flush_all(components: &[std::sync::Arc<dyn Component>], deadline: Deadline) -> bool {

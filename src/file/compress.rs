@@ -211,15 +211,7 @@ impl Component for Compressor {
             ));
             return false;
         }
-        let thread = shared
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            // It has left its loop: joining only waits for it to return.
-            let _ = thread.join();
-        }
+        crate::lifecycle::join_ended(&shared.thread);
         abandoned.is_empty()
     }
 }

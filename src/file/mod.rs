@@ -12,8 +12,6 @@ mod compress;
 mod names;
 pub(crate) mod open;
 mod output;
-#[cfg(test)]
-pub(crate) use output::Faults;
 
 pub use compress::Compression;
 
@@ -447,6 +445,22 @@ impl LineWriter for DailyFile {
     }
 }
 
+#[cfg(test)]
+impl DailyFile {
+    /// A lossy daily file at `path` with room for two lines, whose writer a test can
+    /// stall (`faults.paused`) to make it lose lines.
+    pub(crate) fn lossy_with_faults(path: &Path) -> (DailyFile, Arc<output::Faults>) {
+        let faults = Arc::new(output::Faults::default());
+        let file = DailyFile::builder(path)
+            .lossy(true)
+            .buffer_lines(2)
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        (file, faults)
+    }
+}
+
 impl DailyFile {
     /// Announces later losses in the format of the layer writing to this file (a JSON
     /// layer's file gets JSON notices): called by the layer built with it.
@@ -874,13 +888,7 @@ mod tests {
     #[test]
     fn a_custom_notice_is_what_lands_in_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let faults = Arc::new(output::Faults::default());
-        let file = DailyFile::builder(dir.path().join("app.log"))
-            .lossy(true)
-            .buffer_lines(2)
-            .faults(faults.clone())
-            .build()
-            .unwrap();
+        let (file, faults) = DailyFile::lossy_with_faults(&dir.path().join("app.log"));
         file.set_loss_notice(crate::sink::LossNotice(Arc::new(
             |time: OffsetDateTime, lost, out: &mut Vec<u8>| {
                 let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());

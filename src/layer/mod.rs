@@ -695,13 +695,7 @@ mod tests {
     #[test]
     fn a_json_layer_s_file_announces_losses_in_json() {
         let dir = tempfile::tempdir().unwrap();
-        let faults = Arc::new(crate::file::Faults::default());
-        let file = DailyFile::builder(dir.path().join("app.log"))
-            .lossy(true)
-            .buffer_lines(2)
-            .faults(faults.clone())
-            .build()
-            .unwrap();
+        let (file, faults) = DailyFile::lossy_with_faults(&dir.path().join("app.log"));
         let clock = crate::clock::ManualClock::new(time::macros::datetime!(2026-11-23 10:00 UTC));
         let layer = crate::JsonLayer::builder()
             .clock(clock)
