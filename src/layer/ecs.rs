@@ -1,18 +1,13 @@
 //! [`EcsLayer`]: one Elastic Common Schema JSON object per line.
 
-use std::fmt;
 use std::sync::Arc;
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
-
-use crate::clock::{Clock, SystemClock, Timezone};
+use crate::clock::{Clock, Timezone};
 use crate::layer::{self, Formatted, Spine};
 use crate::layout::ecs::EcsLayout;
-use crate::sink::{LineWriter, Stdout};
+use crate::sink::Stdout;
 
-/// A [`Layer`] writing one JSON object per event and line with
+/// A [`Layer`](tracing_subscriber::Layer) writing one JSON object per event and line with
 /// [Elastic Common Schema](https://www.elastic.co/guide/en/ecs/current/) names, for
 /// Elasticsearch, Filebeat, Vector or Fluent Bit pipelines that expect them
 /// (`LOG_FORMAT=ecs` in [`init`](crate::init)).
@@ -71,7 +66,7 @@ pub struct EcsLayer<W = Stdout> {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`clock`](Self::clock) | [`SystemClock`] |
+/// | [`clock`](Self::clock) | [`SystemClock`](crate::SystemClock) |
 /// | [`timezone`](Self::timezone) | [`Timezone::Utc`] |
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -80,77 +75,7 @@ pub struct EcsLayerBuilder {
     timezone: Timezone,
 }
 
-impl EcsLayerBuilder {
-    layer::object_time_setters!("EcsLayer");
-
-    /// Builds the layer writing to `writer`.
-    ///
-    /// ```
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::EcsLayer::builder().build(out.clone());
-    /// ```
-    pub fn build<W: LineWriter>(self, writer: W) -> EcsLayer<W> {
-        EcsLayer {
-            spine: Spine::new(
-                Formatted::new(EcsLayout::new(self.timezone), writer),
-                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                None,
-            ),
-        }
-    }
-
-    /// Builds the layer writing to standard output.
-    ///
-    /// ```
-    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
-    /// ```
-    pub fn build_stdout(self) -> EcsLayer<Stdout> {
-        self.build(Stdout::new())
-    }
-}
-
-impl EcsLayer<Stdout> {
-    /// A builder with the [default values](EcsLayerBuilder#default-values).
-    ///
-    /// ```
-    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
-    /// ```
-    pub fn builder() -> EcsLayerBuilder {
-        EcsLayerBuilder::default()
-    }
-}
-
-impl<W: LineWriter> EcsLayer<W> {
-    /// The destination.
-    ///
-    /// ```
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::EcsLayer::builder().build(out);
-    /// assert!(layer.writer().contents().is_empty());
-    /// ```
-    pub fn writer(&self) -> &W {
-        &self.spine.output.writer
-    }
-
-    /// The layer's output, for the fan-out `init` installs.
-    pub(crate) fn into_output(self) -> Formatted<EcsLayout, W> {
-        self.spine.into_output()
-    }
-}
-
-impl<W> fmt::Debug for EcsLayer<W> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EcsLayer").finish_non_exhaustive()
-    }
-}
-
-impl<S, W> Layer<S> for EcsLayer<W>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: LineWriter,
-{
-    layer::delegate_layer!(spine);
-}
+layer::object_layer!(EcsLayer, EcsLayerBuilder, EcsLayout);
 
 #[cfg(test)]
 mod tests {

@@ -309,52 +309,132 @@ where
     }
 }
 
-/// The clock and time-zone setters of the builders of the layers that write JSON objects
-/// ([`JsonLayer`](crate::JsonLayer), [`EcsLayer`](crate::EcsLayer)): one definition for
-/// both, on builders with `clock: Option<Arc<dyn Clock>>` and `timezone: Timezone`.
-macro_rules! object_time_setters {
-    ($layer:literal) => {
-        #[doc = concat!(
-            "Uses `clock` instead of the system clock (for tests).\n\n```\n",
-            "use tracing_logbook::testing::{CaptureWriter, ManualClock};\n",
-            "use tracing_subscriber::prelude::*;\n\n",
-            "let out = CaptureWriter::new();\n",
-            "let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));\n",
-            "let layer = tracing_logbook::", $layer, "::builder().clock(clock).build(out.clone());\n",
-            "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
-            "    tracing::info!(\"fixed\");\n",
-            "});\n",
-            "assert!(out.take_string().contains(\"2026-11-23T19:28:08.123456Z\"));\n```"
-        )]
-        pub fn clock(mut self, clock: impl Clock) -> Self {
-            self.clock = Some(Arc::new(clock));
-            self
+/// Everything the layers that write JSON objects ([`JsonLayer`](crate::JsonLayer),
+/// [`EcsLayer`](crate::EcsLayer)) share besides their docs and layout: the builder's
+/// clock and time-zone setters, `build` and `build_stdout`; the layer's `builder`,
+/// `writer` and `into_output`; `Debug`; and `Layer` by delegation to the spine. For a
+/// layer `$layer<W>` holding `spine: Spine<Formatted<$layout, W>>` and a builder
+/// `$builder` with `clock: Option<Arc<dyn Clock>>` and `timezone: Timezone`.
+macro_rules! object_layer {
+    ($layer:ident, $builder:ident, $layout:ty) => {
+        impl $builder {
+            #[doc = concat!(
+                "Uses `clock` instead of the system clock (for tests).\n\n```\n",
+                "use tracing_logbook::testing::{CaptureWriter, ManualClock};\n",
+                "use tracing_subscriber::prelude::*;\n\n",
+                "let out = CaptureWriter::new();\n",
+                "let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().clock(clock).build(out.clone());\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing::info!(\"fixed\");\n",
+                "});\n",
+                "assert!(out.take_string().contains(\"2026-11-23T19:28:08.123456Z\"));\n```"
+            )]
+            pub fn clock(mut self, clock: impl $crate::Clock) -> Self {
+                self.clock = Some(std::sync::Arc::new(clock));
+                self
+            }
+
+            #[doc = concat!(
+                "Uses a shared clock.\n\n```\n",
+                "let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().shared_clock(clock).build_stdout();\n```"
+            )]
+            pub fn shared_clock(mut self, clock: std::sync::Arc<dyn $crate::Clock>) -> Self {
+                self.clock = Some(clock);
+                self
+            }
+
+            #[doc = concat!(
+                "Sets where the day of a daily file begins. Timestamps in the objects are always ",
+                "UTC; the zone only decides which daily file a record goes to.\n\n```\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder()\n",
+                "    .timezone(tracing_logbook::Timezone::Local)\n",
+                "    .build_stdout();\n```"
+            )]
+            pub fn timezone(mut self, timezone: $crate::Timezone) -> Self {
+                self.timezone = timezone;
+                self
+            }
+
+            #[doc = concat!(
+                "Builds the layer writing to `writer`.\n\n```\n",
+                "use tracing_subscriber::prelude::*;\n",
+                "let out = tracing_logbook::testing::CaptureWriter::new();\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build(out.clone());\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing_logbook::notice!(port = 8080, \"listening\");\n",
+                "});\n",
+                "let object: serde_json::Value = serde_json::from_str(out.take_string().trim()).unwrap();\n",
+                "assert!(object.to_string().contains(\"listening\"));\n```"
+            )]
+            pub fn build<W: $crate::LineWriter>(self, writer: W) -> $layer<W> {
+                $layer {
+                    spine: $crate::layer::Spine::new(
+                        $crate::layer::Formatted::new(<$layout>::new(self.timezone), writer),
+                        self.clock
+                            .unwrap_or_else(|| std::sync::Arc::new($crate::SystemClock)),
+                        None,
+                    ),
+                }
+            }
+
+            #[doc = concat!(
+                "Builds the layer writing to standard output.\n\n```\n",
+                "use tracing_subscriber::prelude::*;\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build_stdout();\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing::info!(\"one JSON object on stdout\");\n",
+                "});\n```"
+            )]
+            pub fn build_stdout(self) -> $layer<$crate::Stdout> {
+                self.build($crate::Stdout::new())
+            }
         }
 
-        #[doc = concat!(
-            "Uses a shared clock.\n\n```\n",
-            "let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);\n",
-            "let layer = tracing_logbook::", $layer, "::builder().shared_clock(clock).build_stdout();\n```"
-        )]
-        pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-            self.clock = Some(clock);
-            self
+        impl $layer<$crate::Stdout> {
+            #[doc = concat!(
+                "A builder with the [default values](", stringify!($builder), "#default-values).\n\n```\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build_stdout();\n```"
+            )]
+            pub fn builder() -> $builder {
+                $builder::default()
+            }
         }
 
-        #[doc = concat!(
-            "Sets where the day of a daily file begins. Timestamps in the objects are always ",
-            "UTC; the zone only decides which daily file a record goes to.\n\n```\n",
-            "let layer = tracing_logbook::", $layer, "::builder()\n",
-            "    .timezone(tracing_logbook::Timezone::Local)\n",
-            "    .build_stdout();\n```"
-        )]
-        pub fn timezone(mut self, timezone: Timezone) -> Self {
-            self.timezone = timezone;
-            self
+        impl<W: $crate::LineWriter> $layer<W> {
+            #[doc = concat!(
+                "The destination.\n\n```\n",
+                "let out = tracing_logbook::testing::CaptureWriter::new();\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build(out);\n",
+                "assert!(layer.writer().contents().is_empty());\n```"
+            )]
+            pub fn writer(&self) -> &W {
+                &self.spine.output.writer
+            }
+
+            /// The layer's output, for the fan-out `init` installs.
+            pub(crate) fn into_output(self) -> $crate::layer::Formatted<$layout, W> {
+                self.spine.into_output()
+            }
+        }
+
+        impl<W> std::fmt::Debug for $layer<W> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($layer)).finish_non_exhaustive()
+            }
+        }
+
+        impl<S, W> tracing_subscriber::layer::Layer<S> for $layer<W>
+        where
+            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+            W: $crate::LineWriter,
+        {
+            $crate::layer::delegate_layer!(spine);
         }
     };
 }
-pub(crate) use object_time_setters;
+pub(crate) use object_layer;
 
 /// Implements `Layer` for a public layer type by handing every method to its spine
 /// (the field named `$spine`): the public layers are spines of one output.
