@@ -460,14 +460,17 @@ fn installed() -> Vec<Arc<dyn Component>> {
 }
 
 /// The panic hook's flush: the installed components by the earlier of `bound` and the
-/// shutdown deadline (which the panic starts); reports what is still undelivered.
-pub(crate) fn flush_after_panic(bound: Duration) {
+/// shutdown deadline (which the panic starts). What is still undelivered is reported when
+/// `ending` (the panic aborts the process); otherwise it is not lost yet: the background
+/// threads go on delivering it, and the guard's drop or the at-exit flush reports what
+/// the process's end loses.
+pub(crate) fn flush_after_panic(bound: Duration, ending: bool) {
     let components = installed();
     if components.is_empty() {
         return;
     }
     let deadline = shutdown_deadline(Start::Panic).earlier(Deadline::after(bound));
-    if !flush_all(&components, deadline) {
+    if !flush_all(&components, deadline) && ending {
         report_undelivered(
             "panic",
             undelivered(&components),

@@ -113,10 +113,12 @@ fn report(info: &std::panic::PanicHookInfo<'_>) {
         panic.shown_backtrace = shown.as_deref(),
         "thread '{thread}' panicked at {location}: {message}"
     );
-    let bound = if thread == "main" {
-        PANIC_FLUSH_TIMEOUT
-    } else {
-        PANIC_FLUSH_OFF_MAIN
+    let bound = match thread == "main" {
+        true => PANIC_FLUSH_TIMEOUT,
+        false => PANIC_FLUSH_OFF_MAIN,
     };
-    crate::lifecycle::flush_after_panic(bound);
+    // What the flush leaves is lost only if the process aborts now; otherwise the panic
+    // unwinds (and is often caught), the background threads go on delivering, and the
+    // guard's drop or the at-exit flush says what the process's end loses.
+    crate::lifecycle::flush_after_panic(bound, cfg!(panic = "abort"));
 }

@@ -630,6 +630,7 @@ mod tests {
     /// message of our own, before the first message that gets through.
     #[test]
     fn losses_are_announced_when_sending_works_again() {
+        let said = crate::testing::capture_diagnostics();
         use std::io::Read;
         use tracing_subscriber::prelude::*;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -695,6 +696,8 @@ mod tests {
         assert!(frames[1].ends_with("App: back"), "{frames:?}");
         assert_eq!(handle.sent(), 1);
         handle.shutdown(wait);
+        assert!(said.contains("cannot send to"), "{:?}", said.lines());
+        assert!(said.contains("sending works again"), "{:?}", said.lines());
     }
 
     #[test]

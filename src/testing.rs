@@ -258,6 +258,71 @@ pub fn capture(f: impl FnOnce()) -> Captured {
     captured
 }
 
+/// Keeps the crate's own diagnostics (the `[tracing-logbook]` lines it otherwise writes
+/// to stderr: a full disk, a refused tracker, what a flush could not deliver) while the
+/// returned handle lives, so a test can assert on them and a passing test prints none.
+///
+/// Process-wide: while any handle lives, every thread's diagnostics are kept (the most
+/// recent 4,096), and each handle sees those reported since it was made. When the last
+/// handle is dropped they go to stderr again.
+///
+/// ```
+/// use tracing_logbook::{Env, LogFile, Mode};
+///
+/// let diagnostics = tracing_logbook::testing::capture_diagnostics();
+/// let dir = tempfile::tempdir().unwrap();
+/// let env = Env::new(Mode::Production).log_file(LogFile::Path(dir.path().join("app.log")));
+/// let (_dispatch, guard) = tracing_logbook::build(env).unwrap();
+/// drop(guard);
+/// // Nothing went wrong, so nothing was said.
+/// assert!(!diagnostics.lines().iter().any(|l| l.contains("cannot")));
+/// ```
+pub fn capture_diagnostics() -> Diagnostics {
+    Diagnostics {
+        from: crate::diag::hold(),
+    }
+}
+
+/// The crate's diagnostics kept since [`capture_diagnostics`] made this handle.
+#[derive(Debug)]
+pub struct Diagnostics {
+    from: u64,
+}
+
+impl Diagnostics {
+    /// Every diagnostic line reported since this handle was made, each with its
+    /// `[tracing-logbook]` prefix, oldest first (from any thread of the process).
+    pub fn lines(&self) -> Vec<String> {
+        crate::diag::kept_since(self.from)
+    }
+
+    /// Whether a diagnostic reported since this handle was made contains `text`.
+    pub fn contains(&self, text: &str) -> bool {
+        self.lines().iter().any(|l| l.contains(text))
+    }
+
+    /// Waits, at most `timeout`, for a diagnostic containing `text` (the background
+    /// threads report theirs when they get there); returns whether one came.
+    pub fn wait_for(&self, text: &str, timeout: std::time::Duration) -> bool {
+        let deadline = crate::lifecycle::Deadline::after(timeout);
+        loop {
+            if self.contains(text) {
+                return true;
+            }
+            if deadline.passed() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Diagnostics {
+    fn drop(&mut self) {
+        crate::diag::release();
+    }
+}
+
 /// [`capture`] for async tests (`#[tokio::test]`, any runtime and flavor): runs `fut`
 /// with a subscriber that captures every event of it, whichever thread polls it, and
 /// returns its output and what was captured. Tasks it spawns are the runtime's, not its

@@ -27,6 +27,7 @@ fn client_rows(log: &str) -> String {
 
 #[test]
 fn the_http_clients_trace_output_never_carries_the_credentials() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     let rollbar = Server::start(vec![]);
@@ -68,4 +69,9 @@ fn the_http_clients_trace_output_never_carries_the_credentials() {
             "{secret} in the client's rows:\n{log}"
         );
     }
+    assert!(
+        said.contains("production: lines go to"),
+        "{:?}",
+        said.lines()
+    );
 }

@@ -103,6 +103,7 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_full_disk_never_leaves_a_torn_record() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     const PAD: usize = 100;
     let dir = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&dir.path().join("mnt"), "size=64k") else {
@@ -154,6 +155,12 @@ fn a_full_disk_never_leaves_a_torn_record() {
     assert!(records.windows(2).all(|w| w[0].1 < w[1].1));
     let tail: Vec<usize> = records[records.len() - 20..].iter().map(|r| r.1).collect();
     assert_eq!(tail, (handed - 20..handed).collect::<Vec<_>>());
+    assert!(
+        said.contains("cannot write log lines to"),
+        "{:?}",
+        said.lines()
+    );
+    assert!(said.contains("works again"), "{:?}", said.lines());
 }
 
 #[test]
@@ -305,6 +312,7 @@ fn stuck_open_scenario() {
 /// into whoever did. Its lines are counted as failed, and the FIFO stays.
 #[test]
 fn a_fifo_at_a_dated_name_is_never_written_nor_waited_on() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("app-2026-11-23.log");
     if !mkfifo(&fifo) {
@@ -329,6 +337,7 @@ fn a_fifo_at_a_dated_name_is_never_written_nor_waited_on() {
         .unwrap()
         .file_type()
         .is_fifo());
+    assert!(said.contains("is not a regular file"), "{:?}", said.lines());
 }
 
 /// A file someone else owns, planted as a link's target: its content must survive.
@@ -380,6 +389,7 @@ fn appears(path: &Path, within: Duration) -> bool {
 /// appended to (before, every line went into it).
 #[test]
 fn a_link_at_a_dated_name_is_never_appended_through() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let victim = victim(dir.path(), 0o600);
     let today = dir
@@ -403,6 +413,11 @@ fn a_link_at_a_dated_name_is_never_appended_through() {
     assert_eq!((file.written_lines(), file.failed_lines()), (1, 1));
     assert!(file.shutdown(WAIT));
     assert_untouched(&victim, 0o600);
+    assert!(
+        said.contains("is a symbolic link, and log files are never opened through one"),
+        "{:?}",
+        said.lines()
+    );
 }
 
 /// Past days with a link, a FIFO and a device planted at their names, and a link at a
@@ -496,6 +511,7 @@ fn planted_links_fifos_and_devices_at_past_names_are_left_alone() {
 /// as a `.gz` anyone can read; a private day's own archive stays private.
 #[test]
 fn archives_keep_their_days_mode_and_never_publish_a_link_target() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let victim = victim(d, 0o600);
@@ -521,6 +537,7 @@ fn archives_keep_their_days_mode_and_never_publish_a_link_target() {
     assert!(!d.join("app-2020-01-01.log.gz").exists());
     assert!(d.join("app-2020-01-01.log").is_symlink());
     assert_untouched(&victim, 0o600);
+    assert!(said.contains("is not a regular file"), "{:?}", said.lines());
 }
 
 /// New log files get exactly the configured mode (0640 by default), under umask 000
@@ -639,6 +656,7 @@ fn a_non_utf8_log_file_keeps_its_bytes() {
 /// day, it still is.
 #[test]
 fn a_full_inode_table_is_no_error_while_todays_file_can_be_appended_to() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&dir.path().join("mnt"), "size=1m,nr_inodes=16") else {
         skip(
@@ -674,4 +692,5 @@ fn a_full_inode_table_is_no_error_while_todays_file_can_be_appended_to() {
         std::fs::read_to_string(&dated).unwrap(),
         format!("before\n[{today} 10:00:00.000000] INFO: x: hi\n")
     );
+    assert!(said.contains("cannot point"), "{:?}", said.lines());
 }

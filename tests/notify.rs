@@ -337,6 +337,7 @@ fn a_summary_has_a_whole_title_and_the_latest_fields_without_spans() {
 /// shutdown wakes fails, and the rest is abandoned at once.
 #[test]
 fn an_unreachable_tracker_costs_shutdown_one_attempt() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (first_tx, first_rx) = std::sync::mpsc::channel();
     let counted = attempts.clone();
@@ -366,6 +367,11 @@ fn an_unreachable_tracker_costs_shutdown_one_attempt() {
         (stats.abandoned, stats.sent, stats.failed),
         (5, 0, 0),
         "{stats:?}"
+    );
+    assert!(
+        said.contains("Rollbar unreachable at shutdown"),
+        "{:?}",
+        said.lines()
     );
 }
 
@@ -790,6 +796,7 @@ fn per_request_log_targets_are_one_item() {
 
 #[test]
 fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     // The transport blocks until released, so the worker holds one item and the queue
     // (size 2) fills: every further event must be dropped at once.
     let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
@@ -820,6 +827,11 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     drop(release_tx);
     assert!(handle.flush(WAIT));
     assert_eq!(handle.sent(), 3);
+    assert!(
+        said.contains("notification queue full"),
+        "{:?}",
+        said.lines()
+    );
 }
 
 #[test]
@@ -964,6 +976,7 @@ mod http {
 
     #[test]
     fn retries_are_bounded() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let (layer, handle) = http_config(refused_endpoint()).max_attempts(3).build();
         run_with(layer, || tracing::error!("nobody listens"));
         assert!(handle.flush(WAIT));
@@ -971,10 +984,16 @@ mod http {
             (handle.sent(), handle.retried(), handle.failed()),
             (0, 2, 1)
         );
+        assert!(
+            said.contains("cannot deliver to Rollbar"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn rate_limit_pauses_sending_then_resends() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Status(
             429,
             vec![
@@ -996,6 +1015,11 @@ mod http {
         // The rate-limited item is sent again (same uuid) before anything else.
         assert_eq!(bodies, ["first", "first", "second"]);
         assert_eq!((handle.sent(), handle.retried()), (2, 1));
+        assert!(
+            said.contains("Rollbar rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     /// A 429 whose headers are hostile (a pause of 1e20 s, which once panicked the
@@ -1004,6 +1028,7 @@ mod http {
     /// once", and later notifications are still delivered.
     #[test]
     fn hostile_retry_after_headers_pause_and_never_kill_the_notifier() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         // An hour from now, in IMF-fixdate form.
         let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
         let date = in_an_hour
@@ -1044,12 +1069,18 @@ mod http {
             (2, 3, 0, 0),
             "{stats:?}"
         );
+        assert!(
+            said.contains("Rollbar rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     /// A transport that panics (a bug, in ours or in the application's) costs the item
     /// it was sending, not the notifier.
     #[test]
     fn a_panic_while_delivering_costs_one_item_not_the_thread() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = calls.clone();
         let transport = move |_: &Request<'_>| -> Result<Response, TransportError> {
@@ -1074,6 +1105,11 @@ mod http {
             "{stats:?}"
         );
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(
+            said.contains("delivering an item panicked"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
@@ -1105,6 +1141,7 @@ mod http {
 
     #[test]
     fn client_errors_are_not_retried() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Status(403, vec![])]);
         let (layer, handle) = http_config(server.endpoint()).build();
         run_with(layer, || {
@@ -1120,10 +1157,16 @@ mod http {
         let counts = handle.counts();
         assert_eq!((counts.written, counts.dropped, counts.failed), (1, 0, 1));
         assert!(handle.shutdown(WAIT));
+        assert!(
+            said.contains("Rollbar rejected an item (HTTP 403)"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn shutdown_is_bounded_against_a_hanging_server() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
         let (layer, handle) = http_config(server.endpoint())
             .request_timeout(Duration::from_secs(600))
@@ -1143,10 +1186,23 @@ mod http {
         assert_eq!(stats.pending, 3, "{stats:?}");
         assert_eq!(handle.counts(), tracing_logbook::Counts::default());
         server.release();
+        // The hung request ends with the server's release; the worker then says what it
+        // could not deliver.
+        assert!(
+            said.wait_for("Rollbar unreachable at shutdown", WAIT),
+            "{:?}",
+            said.lines()
+        );
+        assert!(
+            said.contains("3 error notifications not delivered within the shutdown deadline"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn callers_never_wait_for_a_hanging_server() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
         let (layer, handle) = http_config(server.endpoint())
             .request_timeout(Duration::from_secs(600))
@@ -1167,6 +1223,11 @@ mod http {
         assert_eq!(handle.dropped(), 96);
         handle.shutdown(Duration::from_millis(100));
         server.release();
+        assert!(
+            said.contains("notification queue full: error notifications are being dropped"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]

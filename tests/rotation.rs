@@ -166,6 +166,7 @@ fn golden_clock_going_back_appends_and_retention_goes_by_name_date() {
 
 #[test]
 fn golden_restart_appends_prunes_at_startup_and_spares_unrelated_files() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     replay("timed_startup_with_existing_files_backup2", |step, want| {
         // Pruning also ran at startup: only the newest 2 dated files were kept.
         want.remove("app-2024-02-27.log");
@@ -179,6 +180,11 @@ fn golden_restart_appends_prunes_at_startup_and_spares_unrelated_files() {
             "unrelated but matches the cleanup regex\n".into(),
         );
     });
+    assert!(
+        said.contains("exists and is not a symbolic link, so it is left alone"),
+        "{:?}",
+        said.lines()
+    );
 }
 
 #[test]
@@ -345,6 +351,7 @@ fn retention_at_startup_spares_unrelated_files() {
 
 #[test]
 fn retention_at_rollover_spares_unrelated_files() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     populate(dir.path(), &["app-2024-02-27.log", "app-2024-02-28.log"]);
     let log = Log::new(DailyFile::builder(dir.path().join("app.log")).max_files(3));
@@ -373,6 +380,11 @@ fn retention_at_rollover_spares_unrelated_files() {
             "app-2024-03-02.log",
             "app-2024-03-03.log"
         ])
+    );
+    assert!(
+        said.contains("exists and is not a symbolic link, so it is left alone"),
+        "{:?}",
+        said.lines()
     );
 }
 
@@ -654,6 +666,7 @@ fn the_configured_name_links_to_the_current_file_across_rollovers() {
 #[cfg(unix)]
 #[test]
 fn a_regular_file_at_the_configured_name_is_left_alone() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     std::fs::write(&path, "an older, undated log\n").unwrap();
@@ -665,6 +678,11 @@ fn a_regular_file_at_the_configured_name_is_left_alone() {
         "an older, undated log\n"
     );
     assert!(files(dir.path())["app-2024-03-01.log"].ends_with("INFO: rot: dated\n"));
+    assert!(
+        said.contains("exists and is not a symbolic link, so it is left alone"),
+        "{:?}",
+        said.lines()
+    );
 }
 
 fn raw_line(file: &DailyFile, n: u32) {
@@ -678,6 +696,7 @@ fn raw_line(file: &DailyFile, n: u32) {
 #[cfg(unix)]
 #[test]
 fn disk_full_is_counted_and_writing_resumes() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     if !Path::new("/dev/full").exists() {
         return;
     }
@@ -703,6 +722,12 @@ fn disk_full_is_counted_and_writing_resumes() {
         "[2026-11-23 10:00:00.000000] INFO: x: 3\n[2026-11-23 10:00:00.000000] INFO: x: 4\n"
     );
     assert!(file.shutdown(WAIT));
+    assert!(
+        said.contains("is a symbolic link, and log files are never opened through one"),
+        "{:?}",
+        said.lines()
+    );
+    assert!(said.contains("works again"), "{:?}", said.lines());
 }
 
 #[test]
@@ -724,6 +749,7 @@ fn deleted_directory_is_recreated() {
 
 #[test]
 fn directory_replaced_by_a_file_fails_then_resumes() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     let file = DailyFile::builder(logs.join("app.log")).build().unwrap();
@@ -743,6 +769,12 @@ fn directory_replaced_by_a_file_fails_then_resumes() {
         std::fs::read_to_string(logs.join("app-2026-11-23.log")).unwrap(),
         "[2026-11-23 10:00:00.000000] INFO: x: 4\n"
     );
+    assert!(
+        said.contains("cannot write log lines to"),
+        "{:?}",
+        said.lines()
+    );
+    assert!(said.contains("works again"), "{:?}", said.lines());
 }
 
 /// Runs the disk-full scenario in a child process and checks its stderr: one report
@@ -793,6 +825,7 @@ fn write_errors_are_reported_once_on_stderr() {
 
 #[test]
 fn shutdown_is_bounded_and_later_lines_are_counted() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let file = DailyFile::builder(dir.path().join("app.log"))
         .build()
@@ -807,6 +840,7 @@ fn shutdown_is_bounded_and_later_lines_are_counted() {
         std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap(),
         "[2026-11-23 10:00:00.000000] INFO: x: 1\n"
     );
+    assert!(said.contains("was shut down"), "{:?}", said.lines());
 }
 
 #[test]

@@ -369,6 +369,7 @@ mod http {
 
     #[test]
     fn a_429_with_retry_after_pauses_then_resends() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Status(
             429,
             vec![("Retry-After", "1".to_owned())],
@@ -380,10 +381,16 @@ mod http {
         assert_eq!(requests.len(), 2);
         assert_eq!(event_id(&requests[0]), event_id(&requests[1]));
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
+        assert!(
+            said.contains("Sentry rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn a_429_with_sentry_rate_limits_pauses_as_long_as_it_says() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         // Only the error category counts: the 600 s transaction limit does not apply,
         // the 1 s one for errors does (with a 10 minute pause the flush would time out).
         let server = Server::start(vec![Reply::Status(
@@ -398,10 +405,16 @@ mod http {
         assert!(handle.flush(WAIT), "{:?}", handle.stats());
         assert_eq!(server.requests().len(), 2);
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
+        assert!(
+            said.contains("Sentry rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn rate_limits_on_a_200_pause_the_next_items() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Status(
             200,
             vec![("X-Sentry-Rate-Limits", "600::organization".to_owned())],
@@ -420,6 +433,11 @@ mod http {
         assert_eq!(server.requests().len(), 1);
         let stats = handle.stats();
         assert_eq!((stats.sent, stats.abandoned), (1, 1), "{stats:?}");
+        assert!(
+            said.contains("Sentry rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     /// `X-Sentry-Rate-Limits: 1e20::organization` on a 200 once panicked the delivery
@@ -428,6 +446,7 @@ mod http {
     /// `Retry-After` is garbage pauses the default 60 s (capped too), not 0 s.
     #[test]
     fn hostile_rate_limit_headers_are_capped_pauses_not_panics() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![
             Reply::Status(
                 200,
@@ -466,10 +485,16 @@ mod http {
             (2, 2, 0),
             "{stats:?}"
         );
+        assert!(
+            said.contains("Sentry rate limit reached: sending paused"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn shutdown_is_bounded_against_a_hanging_server() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Hang(Duration::from_secs(600))]);
         let (layer, handle) = config(&dsn(&server))
             .request_timeout(Duration::from_secs(600))
@@ -485,16 +510,34 @@ mod http {
         assert_eq!(stats.sent, 0);
         assert_eq!(stats.pending, 2, "{stats:?}");
         server.release();
+        // The hung request ends with the server's release; the worker then says what it
+        // could not deliver.
+        assert!(
+            said.wait_for("Sentry unreachable at shutdown", WAIT),
+            "{:?}",
+            said.lines()
+        );
+        assert!(
+            said.contains("error notifications not delivered within the shutdown deadline"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
     fn client_errors_are_not_retried() {
+        let said = tracing_logbook::testing::capture_diagnostics();
         let server = Server::start(vec![Reply::Status(403, vec![])]);
         let (layer, handle) = config(&dsn(&server)).build();
         run_with(layer, || tracing::error!("wrong key"));
         assert!(handle.flush(WAIT));
         assert_eq!(server.requests().len(), 1);
         assert_eq!((handle.sent(), handle.failed()), (0, 1));
+        assert!(
+            said.contains("Sentry rejected an item (HTTP 403)"),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]

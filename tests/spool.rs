@@ -414,6 +414,7 @@ fn full_expired_corrupt_and_planted_files() {
 /// spooled arrives, and a live error is not held behind the replay.
 #[test]
 fn tracker_back_during_the_run_gets_the_spool_and_live_errors_first() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     if std::env::var_os(CHILD).is_some() {
         return;
     }
@@ -473,6 +474,11 @@ fn tracker_back_during_the_run_gets_the_spool_and_live_errors_first() {
     assert_eq!((stats.replayed, stats.sent), (N, 1), "{stats:?}");
     assert!(app.items().is_empty());
     assert!(handle.shutdown(Duration::from_secs(5)));
+    assert!(
+        said.contains("Rollbar reachable again"),
+        "{:?}",
+        said.lines()
+    );
 }
 
 /// `LOG_NOTIFY_PREVIEW` in development without a token or DSN: one Rollbar item and

@@ -948,6 +948,7 @@ mod tests {
 
     #[test]
     fn a_write_failing_half_way_is_cut_off_again() {
+        let said = crate::testing::capture_diagnostics();
         let dir = tempfile::tempdir().unwrap();
         let faults = Arc::new(output::Faults::default());
         let file = faulty(dir.path(), &faults);
@@ -968,10 +969,17 @@ mod tests {
         assert_eq!(file.written_lines() + file.failed_lines(), 8);
         assert_eq!(&got[got.len() - 3..], [5, 6, 7]);
         assert_eq!(faults.half_writes.load(Relaxed), 0, "the fault happened");
+        assert!(
+            said.contains("No space left on device"),
+            "{:?}",
+            said.lines()
+        );
+        assert!(said.contains("works again"), "{:?}", said.lines());
     }
 
     #[test]
     fn a_torn_end_that_cannot_be_cut_off_gets_a_newline_before_the_next_record() {
+        let said = crate::testing::capture_diagnostics();
         // Cutting off fails; then, on reopening, reading the file's end fails as well:
         // the writer remembers that the file was left torn.
         for failing_reads in [0, 1] {
@@ -1000,6 +1008,12 @@ mod tests {
             );
             assert_eq!((file.written_lines(), file.failed_lines()), (3, 1));
         }
+        assert!(
+            said.contains("No space left on device"),
+            "{:?}",
+            said.lines()
+        );
+        assert!(said.contains("works again"), "{:?}", said.lines());
     }
 
     #[test]

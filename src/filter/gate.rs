@@ -4,7 +4,6 @@
 //! per-layer filter of the program's own layers, which never see what is held.
 
 use std::cell::Cell;
-use std::sync::Arc;
 
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
@@ -14,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::ReloadableFilter;
 use crate::level::Level;
-use crate::record::{may_buffer, SpanEntry};
+use crate::record::{may_buffer, Slot};
 
 thread_local! {
     /// How many buffering spans are entered on this thread.
@@ -68,7 +67,8 @@ where
     may_buffer(span.metadata())
         && span
             .extensions()
-            .get::<Arc<SpanEntry>>()
+            .get::<Slot>()
+            .and_then(Slot::entry)
             .is_some_and(|e| e.crossed)
 }
 

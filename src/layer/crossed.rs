@@ -415,6 +415,14 @@ impl Drop for Buffer {
     }
 }
 
+impl crate::record::Side for Buffer {
+    fn reset(&mut self) {
+        self.clear();
+        self.dropped = 0;
+        self.triggered = false;
+    }
+}
+
 /// The spine's fingers-crossed state: the settings, the filter it asks again, and the
 /// counters.
 pub(crate) struct Crossing {

@@ -302,7 +302,11 @@ where
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
         let Some(crossed) = &self.crossed else { return };
         let Some(span) = ctx.span(&id) else { return };
-        let entry = span.extensions().get::<Arc<record::SpanEntry>>().cloned();
+        let entry = span
+            .extensions()
+            .get::<record::Slot>()
+            .and_then(record::Slot::entry)
+            .cloned();
         if let Some(entry) = entry {
             crossed.close(self.id, &entry);
         }

@@ -358,6 +358,7 @@ mod tests {
 
     #[test]
     fn links_are_ignored_and_expiry_reads_the_name() {
+        let said = crate::testing::capture_diagnostics();
         let dir = tempfile::tempdir().unwrap();
         let s = spool(dir.path(), 1 << 20);
         let victim = dir.path().join("victim");
@@ -368,5 +369,10 @@ mod tests {
         assert!(s.expired("0000000000001-0000000001-000001.item"));
         assert!(!s.expired(&format!("{:013}-1-1.item", now_ms())));
         assert_eq!(fs::read_to_string(victim).unwrap(), "secret");
+        assert!(
+            said.contains("is a symbolic link or special file, not an item"),
+            "{:?}",
+            said.lines()
+        );
     }
 }

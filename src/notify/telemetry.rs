@@ -29,6 +29,11 @@ impl LineSlot {
         self.fields.clone_from(record.fields);
     }
 
+    /// The bytes its buffers hold.
+    fn retained_size(&self) -> usize {
+        self.channel.capacity() + self.message.capacity() + self.fields.retained_size()
+    }
+
     fn to_line(&self) -> TelemetryLine {
         TelemetryLine {
             level: self.level.unwrap_or(Level::Info),
@@ -50,6 +55,24 @@ impl LineSlot {
 pub(super) struct LineRing {
     lines: VecDeque<LineSlot>,
     pub(super) notified: bool,
+    /// Slots of an earlier span (see [`Side`](crate::record::Side)), filled before new
+    /// ones are made.
+    spare: Vec<LineSlot>,
+}
+
+/// A slot holding more than this is not kept for another span.
+const SPARE_SLOT_BYTES: usize = 4096;
+
+impl crate::record::Side for LineRing {
+    fn reset(&mut self) {
+        self.notified = false;
+        let spare = &mut self.spare;
+        spare.extend(
+            self.lines
+                .drain(..)
+                .filter(|slot| slot.retained_size() <= SPARE_SLOT_BYTES),
+        );
+    }
 }
 
 impl LineRing {
@@ -57,7 +80,7 @@ impl LineRing {
         let mut slot = if self.lines.len() >= max {
             self.lines.pop_front().unwrap_or_default()
         } else {
-            LineSlot::default()
+            self.spare.pop().unwrap_or_default()
         };
         slot.fill(record, timestamp_ms);
         self.lines.push_back(slot);

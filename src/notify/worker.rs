@@ -303,8 +303,8 @@ impl<T: Transport> Worker<T> {
         for (occ, n) in open {
             self.send_summary(occ, n);
         }
-        if let Some(why) = &self.down_at_shutdown {
-            let n = self.abandoned_down;
+        // Items the spool kept are not lost: only the abandoned ones are said.
+        if let (Some(why), n @ 1..) = (&self.down_at_shutdown, self.abandoned_down) {
             diag::report(format_args!(
                 "{} unreachable at shutdown ({why}): {n} error notification{} not delivered",
                 self.destination.name(),
@@ -826,6 +826,7 @@ mod tests {
     /// item pending: they are counted as dropped, and the layer sees it is done.
     #[test]
     fn a_dying_worker_leaves_nothing_pending() {
+        let said = crate::testing::capture_diagnostics();
         let shared = Arc::new(Shared::default());
         shared.lock().pending = 3;
         let dying = shared.clone();
@@ -845,5 +846,10 @@ mod tests {
         drop(ExitGuard(calm.clone()));
         let state = calm.lock();
         assert_eq!((state.pending, state.done), (1, false));
+        assert!(
+            said.contains("the notifier thread tracing-logbook-notify died"),
+            "{:?}",
+            said.lines()
+        );
     }
 }

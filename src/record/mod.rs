@@ -594,6 +594,9 @@ pub(crate) struct SpanData {
     /// The fields as OTLP protobuf `KeyValue` entries (feature `otlp`).
     #[cfg(feature = "otlp")]
     otlp: OnceLock<Vec<u8>>,
+    /// Emptied texts of this span's earlier values (or of an earlier span, see [`Slot`]),
+    /// reused by the next rendering instead of a new allocation.
+    spare: Mutex<Vec<String>>,
 }
 
 impl SpanData {
@@ -608,6 +611,14 @@ impl SpanData {
             .sum();
         #[cfg(feature = "otlp")]
         let rendered = rendered + self.otlp.get().map_or(0, Vec::capacity);
+        let spare: usize = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(String::capacity)
+            .sum();
+        let rendered = rendered + spare;
         let estimate = self.fields.text.len() + 24 * self.fields.items.len();
         std::mem::size_of::<SpanData>() + fields + rendered.max(estimate)
     }
@@ -619,9 +630,14 @@ impl SpanData {
         render: impl FnOnce(&FieldList, &mut String),
     ) -> &str {
         self.texts[kind as usize].get_or_init(|| {
+            let mut s = self
+                .spare
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
             // Room for the values, their names and the separators: no regrowth.
-            let mut s =
-                String::with_capacity(self.fields.text.len() + 24 * self.fields.items.len());
+            s.reserve(self.fields.text.len() + 24 * self.fields.items.len());
             render(&self.fields, &mut s);
             s
         })
@@ -644,7 +660,21 @@ impl SpanData {
             texts: Default::default(),
             #[cfg(feature = "otlp")]
             otlp: OnceLock::new(),
+            spare: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Forgets the rendered texts (the fields changed), keeping their buffers as spares.
+    fn forget_texts(&mut self) {
+        let spare = self.spare.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for text in &mut self.texts {
+            if let Some(mut s) = text.take() {
+                s.clear();
+                spare.push(s);
+            }
+        }
+        #[cfg(feature = "otlp")]
+        self.otlp.take();
     }
 }
 
@@ -695,7 +725,7 @@ pub(crate) struct SpanEntry {
     #[cfg(feature = "opentelemetry")]
     pub(crate) trace: OnceLock<Option<otel::TraceIds>>,
     /// Per-layer side data (a notifier's recent lines of this request), by layer id.
-    pub(crate) side: Mutex<Vec<(usize, Box<dyn std::any::Any + Send>)>>,
+    pub(crate) side: Mutex<Vec<(usize, Box<dyn Stored>)>>,
 }
 
 impl SpanEntry {
@@ -712,11 +742,7 @@ impl SpanEntry {
         // fields one by one after creating their span) and forget the cached texts.
         if let Some(only) = Arc::get_mut(&mut data) {
             only.fields.extend(added);
-            for text in &mut only.texts {
-                text.take();
-            }
-            #[cfg(feature = "otlp")]
-            only.otlp.take();
+            only.forget_texts();
             return;
         }
         let mut fields = data.fields.clone();
@@ -725,7 +751,7 @@ impl SpanEntry {
     }
 
     /// Runs `f` on this span's side data of layer `id`, made by `make` on first use.
-    pub(crate) fn with_side<T: Send + 'static, R>(
+    pub(crate) fn with_side<T: Side, R>(
         &self,
         id: usize,
         make: impl Fn() -> T,
@@ -739,7 +765,7 @@ impl SpanEntry {
                 side.len() - 1
             }
         };
-        match side[pos].1.downcast_mut::<T>() {
+        match side[pos].1.any_mut().downcast_mut::<T>() {
             Some(value) => f(value),
             None => {
                 let mut fresh = make();
@@ -751,12 +777,140 @@ impl SpanEntry {
     }
 
     /// Reads this span's side data of layer `id`, if any.
-    pub(crate) fn read_side<T: 'static, R>(&self, id: usize, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub(crate) fn read_side<T: Side, R>(&self, id: usize, f: impl FnOnce(&T) -> R) -> Option<R> {
         let side = self.side.lock().unwrap_or_else(PoisonError::into_inner);
         side.iter()
             .find(|(owner, _)| *owner == id)
-            .and_then(|(_, value)| value.downcast_ref::<T>())
+            .and_then(|(_, value)| value.any().downcast_ref::<T>())
             .map(f)
+    }
+}
+
+/// What a span's registry extensions hold: its [`SpanEntry`], which goes back to this
+/// thread's pool when the span closes (the registry drops the slot) and no record holds
+/// it any more; the next new span on the thread reuses it and its buffers. So in the
+/// steady state a span's life allocates nothing of ours but the registry's box around
+/// this slot (tracing-subscriber boxes every extension).
+#[derive(Debug)]
+pub(crate) struct Slot(Option<Arc<SpanEntry>>);
+
+impl Slot {
+    /// The span's entry.
+    pub(crate) fn entry(&self) -> Option<&Arc<SpanEntry>> {
+        self.0.as_ref()
+    }
+}
+
+/// At most this many closed spans' entries wait for reuse on each thread.
+const POOLED: usize = 64;
+/// An entry whose buffers hold more than this is not kept (one huge span must not pin
+/// its memory for the life of the thread).
+const POOLED_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    static POOL: RefCell<Vec<Arc<SpanEntry>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(mut entry) = self.0.take() else {
+            return;
+        };
+        // Held by a record (a line kept by fingers crossed): it goes when that does.
+        let Some(e) = Arc::get_mut(&mut entry) else {
+            return;
+        };
+        // Kept, emptied, for the layer that made it: its buffers serve the next span.
+        for (_, side) in e.side.get_mut().unwrap_or_else(PoisonError::into_inner) {
+            side.reset();
+        }
+        #[cfg(feature = "opentelemetry")]
+        e.trace.take();
+        let Some(data) = Arc::get_mut(e.data.get_mut().unwrap_or_else(PoisonError::into_inner))
+        else {
+            return;
+        };
+        data.fields.clear();
+        data.forget_texts();
+        if data.retained_size() > POOLED_BYTES {
+            return;
+        }
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOLED {
+                    pool.push(entry);
+                }
+            }
+        });
+    }
+}
+
+/// A closed span's entry from this thread's pool, emptied, or a new one; with its
+/// fields to fill.
+fn fresh_entry(owner: usize, field_count: usize) -> Arc<SpanEntry> {
+    let pooled = POOL
+        .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten();
+    if let Some(mut entry) = pooled {
+        if let Some(e) = Arc::get_mut(&mut entry) {
+            e.owner = owner;
+            e.crossed = false;
+            return entry;
+        }
+    }
+    Arc::new(SpanEntry {
+        owner,
+        crossed: false,
+        data: Mutex::new(Arc::new(SpanData::new(FieldList {
+            text: String::with_capacity(128),
+            items: Vec::with_capacity(field_count),
+            links: Vec::new(),
+        }))),
+        #[cfg(feature = "opentelemetry")]
+        trace: OnceLock::new(),
+        side: Mutex::new(Vec::new()),
+    })
+}
+
+/// The fields of a span entry only this thread holds (a fresh one).
+fn only_fields(entry: &mut Arc<SpanEntry>) -> Option<&mut FieldList> {
+    let e = Arc::get_mut(entry)?;
+    let data = Arc::get_mut(e.data.get_mut().unwrap_or_else(PoisonError::into_inner))?;
+    Some(&mut data.fields)
+}
+
+/// A layer's data on a span (see [`SpanEntry::with_side`]): a notifier's recent lines of
+/// the request, a fingers-crossed buffer. Emptied, not dropped, when the span closes and
+/// its entry is reused (see [`Slot`]), so its buffers serve the next span.
+pub(crate) trait Side: Send + 'static {
+    /// Empties it for another span of the same layer, keeping its buffers (within
+    /// reason: a buffer grown huge by one span is let go).
+    fn reset(&mut self);
+}
+
+/// [`Side`] data as stored: reset, or looked at as its own type.
+pub(crate) trait Stored: Send {
+    fn reset(&mut self);
+    fn any(&self) -> &dyn std::any::Any;
+    fn any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+impl<T: Side> Stored for T {
+    fn reset(&mut self) {
+        Side::reset(self);
+    }
+    fn any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+impl std::fmt::Debug for dyn Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Side")
     }
 }
 
@@ -778,34 +932,30 @@ pub(crate) fn on_new_span<S>(
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(span) = ctx.span(id) else { return };
-    if span.extensions().get::<Arc<SpanEntry>>().is_some() {
+    if span.extensions().get::<Slot>().is_some() {
         return;
     }
-    let mut fields = FieldList {
-        text: String::with_capacity(128),
-        items: Vec::with_capacity(attrs.metadata().fields().len()),
-        links: Vec::new(),
-    };
+    let mut entry = fresh_entry(owner, attrs.metadata().fields().len());
     let mut crossed = None;
+    let mut scratch = FieldList::default();
+    // A fresh entry is this thread's alone; the scratch list is never used then.
+    let fields = match only_fields(&mut entry) {
+        Some(fields) => fields,
+        None => &mut scratch,
+    };
     attrs.record(&mut Collect {
         message: None,
-        fields: &mut fields,
+        fields,
         from_log: false,
         crossed: Some(&mut crossed),
         secrets: Some(scrub::Lines::get().callsite_mask(attrs.metadata())),
     });
-    let crossed = wants_buffer(attrs.metadata().name(), crossed);
-    let entry = Arc::new(SpanEntry {
-        owner,
-        crossed,
-        data: Mutex::new(Arc::new(SpanData::new(fields))),
-        #[cfg(feature = "opentelemetry")]
-        trace: OnceLock::new(),
-        side: Mutex::new(Vec::new()),
-    });
+    if let Some(e) = Arc::get_mut(&mut entry) {
+        e.crossed = wants_buffer(attrs.metadata().name(), crossed);
+    }
     let mut ext = span.extensions_mut();
-    if ext.get_mut::<Arc<SpanEntry>>().is_none() {
-        ext.insert(entry);
+    if ext.get_mut::<Slot>().is_none() {
+        ext.insert(Slot(Some(entry)));
     }
 }
 
@@ -822,7 +972,7 @@ pub(crate) fn on_record<S>(
     let Some(span) = ctx.span(id) else { return };
     let entry = {
         let ext = span.extensions();
-        ext.get::<Arc<SpanEntry>>().cloned()
+        ext.get::<Slot>().and_then(Slot::entry).cloned()
     };
     let Some(entry) = entry.filter(|e| e.owner == owner) else {
         return;
@@ -1007,7 +1157,11 @@ where
         }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
-                let entry = span.extensions().get::<Arc<SpanEntry>>().cloned();
+                let entry = span
+                    .extensions()
+                    .get::<Slot>()
+                    .and_then(Slot::entry)
+                    .cloned();
                 let data = entry.as_ref().map(|e| e.snapshot()).unwrap_or_default();
                 spans.push(SpanRef {
                     name: span.name(),

@@ -69,14 +69,17 @@ impl Link {
     {
         #[cfg(feature = "opentelemetry")]
         {
-            use std::sync::Arc;
             let Some(weak) = self.dispatch.get() else {
                 return;
             };
             let Some(span) = ctx.event_span(event) else {
                 return;
             };
-            let entry = span.extensions().get::<Arc<super::SpanEntry>>().cloned();
+            let entry = span
+                .extensions()
+                .get::<super::Slot>()
+                .and_then(super::Slot::entry)
+                .cloned();
             let Some(entry) = entry else { return };
             if entry.trace.get().is_some() {
                 return;

@@ -403,35 +403,17 @@ pub(crate) fn push_rfc3339(buf: &mut String, t: OffsetDateTime) {
     buf.push('Z');
 }
 
-/// Appends a decimal integer without going through `fmt`.
+/// Appends a decimal integer without going through `fmt` (itoa: two digits per step,
+/// no UTF-8 check of its ASCII digits).
 #[inline]
-pub(crate) fn push_u64(buf: &mut String, mut v: u64) {
-    if v < 10 {
-        buf.push((b'0' + v as u8) as char);
-        return;
-    }
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if let Ok(s) = std::str::from_utf8(&tmp[i..]) {
-        buf.push_str(s);
-    }
+pub(crate) fn push_u64(buf: &mut String, v: u64) {
+    buf.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends a signed decimal integer without going through `fmt`.
 #[inline]
 pub(crate) fn push_i64(buf: &mut String, v: i64) {
-    if v < 0 {
-        buf.push('-');
-    }
-    push_u64(buf, v.unsigned_abs());
+    buf.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends `v` zero-padded to `width` digits (at most 10).

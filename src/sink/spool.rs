@@ -584,7 +584,10 @@ impl<O: Output> Shared<O> {
             if self.has_room(&st) {
                 return Some(st);
             }
-            if self.lossy || st.stalled {
+            // The thread that closed the door waits for room (bounded) even when lossy:
+            // its next record is the one that must be last (a signal's NOTICE).
+            let keeper = st.door.is_some();
+            if (self.lossy && !keeper) || st.stalled {
                 self.lose(st, time, records);
                 return None;
             }

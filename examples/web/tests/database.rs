@@ -64,6 +64,7 @@ fn loud(message: std::fmt::Arguments<'_>) {
 
 #[test]
 fn a_database_failure_is_one_notification_with_everything_needed() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("CARGO_TARGET_TMPDIR is target/tmp");
@@ -213,4 +214,9 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
         assert_eq!(locked["calculated_type"], "SqliteFailure");
     }
     drop(guard);
+    assert!(
+        said.contains("production: lines go to"),
+        "{:?}",
+        said.lines()
+    );
 }

@@ -25,6 +25,7 @@ fn request_id(line: &str) -> &str {
 
 #[test]
 fn failed_requests_write_their_debug_lines_before_their_error() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let log_file = dir.path().join("web.log");
     let vars: BTreeMap<&str, String> = [
@@ -141,4 +142,9 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
         (0, 0, 0)
     );
     assert_eq!(buffered.flushed, (CONCURRENT / 2) as u64);
+    assert!(
+        said.contains("production: lines go to"),
+        "{:?}",
+        said.lines()
+    );
 }
