@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::file::Compression;
 use crate::filter::LogbookFilter;
 use crate::layer::crossed::FingersCrossed;
-use crate::layer::logbook::{ColorChoice, SpanFields};
+use crate::layer::logbook::ColorChoice;
+use crate::layout::logbook::SpanFields;
 
 /// The variable that selects the [`Mode`].
 pub const APP_ENV: &str = "APP_ENV";
@@ -250,13 +251,10 @@ pub struct Env {
     pub(crate) max_size: Option<u64>,
     pub(crate) lossy: bool,
     pub(crate) syslog: Option<String>,
-    pub(crate) notify: Option<crate::notify::NotifyConfig>,
-    /// Whether notifications were asked for in code (then they work in every mode).
-    pub(crate) notify_explicit: bool,
-    /// The Sentry destination's settings.
-    pub(crate) sentry: Option<crate::notify::NotifyConfig>,
-    /// Whether the Sentry destination was asked for in code.
-    pub(crate) sentry_explicit: bool,
+    /// The notifiers' settings, at most one per destination, each with whether it was
+    /// given in code (then it works in every mode; from the environment, only in staging
+    /// and production).
+    notifiers: Vec<(crate::notify::NotifyConfig, bool)>,
     pub(crate) fingers_crossed: Option<FingersCrossed>,
     pub(crate) compression: Compression,
     /// The mode new log files are created with (Unix).
@@ -333,10 +331,7 @@ impl Env {
             max_size: None,
             lossy: false,
             syslog: None,
-            notify: None,
-            notify_explicit: false,
-            sentry: None,
-            sentry_explicit: false,
+            notifiers: Vec::new(),
             fingers_crossed: None,
             compression: Compression::None,
             file_mode: crate::DailyFile::DEFAULT_MODE,
@@ -611,8 +606,11 @@ impl Env {
             .into_iter()
             .find(|var| lookup(var).is_some_and(|v| !v.trim().is_empty()));
         }
-        env.notify = crate::notify::NotifyConfig::from_lookup(lookup, mode.as_str())?;
-        env.sentry = crate::notify::NotifyConfig::sentry_from_lookup(lookup, mode.as_str())?;
+        let rollbar = crate::notify::NotifyConfig::rollbar_from_lookup(lookup, mode.as_str())?;
+        let sentry = crate::notify::NotifyConfig::sentry_from_lookup(lookup, mode.as_str())?;
+        for config in [rollbar, sentry].into_iter().flatten() {
+            env.set_notifier(config, false);
+        }
         Ok(env)
     }
 
@@ -1060,37 +1058,66 @@ impl Env {
         self.otlp.is_some() && (self.otlp_explicit || self.mode != Mode::Test)
     }
 
-    /// Sends error notifications as `config` says, in every mode (from the environment,
-    /// `ROLLBAR_ACCESS_TOKEN` enables them only in staging and production).
-    ///
-    /// ```
-    /// use tracing_logbook::{notify::NotifyConfig, Env};
-    ///
-    /// let env = Env::development().notify(NotifyConfig::new("post-server-item-token"));
-    /// ```
-    pub fn notify(mut self, config: crate::notify::NotifyConfig) -> Env {
-        self.notify = Some(config);
-        self.notify_explicit = true;
-        self
-    }
-
-    /// Also sends error notifications to a Sentry-compatible tracker as `config` (built
-    /// by [`NotifyConfig::sentry`](crate::notify::NotifyConfig::sentry)) says, in every mode (from
-    /// the environment, `SENTRY_DSN` enables them only in staging and production).
+    /// Sends error notifications as `config` says, to the destination its constructor
+    /// chose ([`NotifyConfig::rollbar`], [`NotifyConfig::sentry`]), in every mode (from
+    /// the environment, `ROLLBAR_ACCESS_TOKEN` and `SENTRY_DSN` enable them only in
+    /// staging and production). One notifier per destination: a second config for the
+    /// same destination replaces the first (and the one the environment gave). Each
+    /// destination has its own queue, thread and counters
+    /// ([`Guard::notifier`](crate::Guard::notifier)).
     ///
     /// ```
     /// use tracing_logbook::notify::{Dsn, NotifyConfig};
     /// use tracing_logbook::Env;
     ///
     /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
-    /// let env = Env::development().sentry(NotifyConfig::sentry(dsn));
+    /// let env = Env::development()
+    ///     .notifier(NotifyConfig::rollbar("post-server-item-token"))
+    ///     .notifier(NotifyConfig::sentry(dsn));
     /// assert!(env.notifies());
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
-    pub fn sentry(mut self, config: crate::notify::NotifyConfig) -> Env {
-        self.sentry = Some(config);
-        self.sentry_explicit = true;
+    ///
+    /// [`NotifyConfig::rollbar`]: crate::notify::NotifyConfig::rollbar
+    /// [`NotifyConfig::sentry`]: crate::notify::NotifyConfig::sentry
+    pub fn notifier(mut self, config: crate::notify::NotifyConfig) -> Env {
+        self.set_notifier(config, true);
         self
+    }
+
+    fn set_notifier(&mut self, config: crate::notify::NotifyConfig, explicit: bool) {
+        self.notifiers
+            .retain(|(c, _)| c.destination() != config.destination());
+        self.notifiers.push((config, explicit));
+    }
+
+    /// The settings for `destination`, whether or not they are used in this mode.
+    pub(crate) fn notifier_config(
+        &self,
+        destination: crate::notify::Destination,
+    ) -> Option<&crate::notify::NotifyConfig> {
+        self.notifiers
+            .iter()
+            .map(|(c, _)| c)
+            .find(|c| c.destination() == destination)
+    }
+
+    /// The settings for `destination` when `init` uses them in this mode.
+    pub(crate) fn notifies_to(
+        &self,
+        destination: crate::notify::Destination,
+    ) -> Option<&crate::notify::NotifyConfig> {
+        self.notifiers
+            .iter()
+            .find(|(c, explicit)| {
+                c.destination() == destination && (*explicit || self.mode.is_production_like())
+            })
+            .map(|(c, _)| c)
+    }
+
+    /// The settings of every notifier, used in this mode or not.
+    pub(crate) fn notifier_configs(&self) -> impl Iterator<Item = &crate::notify::NotifyConfig> {
+        self.notifiers.iter().map(|(c, _)| c)
     }
 
     /// Whether `init` will send error notifications (to Rollbar, a Sentry-compatible
@@ -1099,18 +1126,12 @@ impl Env {
     /// ```
     /// use tracing_logbook::{notify::NotifyConfig, Env};
     /// assert!(!Env::development().notifies());
-    /// assert!(Env::development().notify(NotifyConfig::new("token")).notifies());
+    /// assert!(Env::development().notifier(NotifyConfig::rollbar("token")).notifies());
     /// ```
     pub fn notifies(&self) -> bool {
-        self.rollbar_notifies() || self.sentry_notifies()
-    }
-
-    pub(crate) fn rollbar_notifies(&self) -> bool {
-        self.notify.is_some() && (self.notify_explicit || self.mode.is_production_like())
-    }
-
-    pub(crate) fn sentry_notifies(&self) -> bool {
-        self.sentry.is_some() && (self.sentry_explicit || self.mode.is_production_like())
+        crate::notify::Destination::ALL
+            .into_iter()
+            .any(|d| self.notifies_to(d).is_some())
     }
 
     /// Compresses the daily files of past days as `compression` says (`LOG_COMPRESS`);
@@ -1202,19 +1223,18 @@ impl Env {
     /// not used in this mode (so that nothing is silently not sent).
     pub(crate) fn idle_credentials(&self) -> Vec<String> {
         let mut notices = Vec::new();
-        for (set, used, var) in [
+        for (destination, var) in [
             (
-                self.notify.is_some(),
-                self.rollbar_notifies(),
+                crate::notify::Destination::Rollbar,
                 crate::notify::ROLLBAR_ACCESS_TOKEN,
             ),
             (
-                self.sentry.is_some(),
-                self.sentry_notifies(),
+                crate::notify::Destination::Sentry,
                 crate::notify::SENTRY_DSN,
             ),
         ] {
-            if set && !used {
+            let set = self.notifier_config(destination).is_some();
+            if set && self.notifies_to(destination).is_none() {
                 notices.push(format!(
                     "{var} is set, but notifications are off in {} mode: set {APP_ENV}=staging or \
                      {APP_ENV}=production to send them",
@@ -1280,8 +1300,7 @@ impl fmt::Debug for Env {
             .field("max_size", &self.max_size)
             .field("lossy", &self.lossy)
             .field("syslog", &self.syslog)
-            .field("notify", &self.notify)
-            .field("sentry", &self.sentry)
+            .field("notifiers", &self.notifiers)
             .field("fingers_crossed", &self.fingers_crossed)
             .field("compression", &self.compression)
             .field("file_mode", &format_args!("{:#o}", self.file_mode))
@@ -1439,16 +1458,19 @@ mod tests {
         assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"));
         assert!(!format!("{:?}", env(&[token]).unwrap()).contains("tok3n"));
         assert!(Env::development()
-            .notify(crate::notify::NotifyConfig::new("t"))
+            .notifier(crate::notify::NotifyConfig::rollbar("t"))
             .notifies());
     }
 
     #[test]
     fn sentry_only_in_production_unless_asked() {
+        use crate::notify::Destination::{Rollbar, Sentry};
         let dsn = ("SENTRY_DSN", "http://0123abcd@127.0.0.1:9000/3");
         assert!(!env(&[dsn]).unwrap().notifies());
         let e = env(&[dsn, ("APP_ENV", "production")]).unwrap();
-        assert!(e.notifies() && e.sentry_notifies() && !e.rollbar_notifies());
+        assert!(
+            e.notifies() && e.notifies_to(Sentry).is_some() && e.notifies_to(Rollbar).is_none()
+        );
         assert!(!format!("{e:?}").contains("0123abcd"));
         let both = env(&[
             dsn,
@@ -1458,7 +1480,7 @@ mod tests {
             ("SENTRY_ENVIRONMENT", "eu-staging"),
         ])
         .unwrap();
-        assert!(both.sentry_notifies() && both.rollbar_notifies());
+        assert!(both.notifies_to(Sentry).is_some() && both.notifies_to(Rollbar).is_some());
         let err = env(&[("SENTRY_DSN", "https://0123abcd@sentry.example.com")]).unwrap_err();
         assert_eq!(err.var(), Some("SENTRY_DSN"));
         assert!(!err.to_string().contains("0123abcd"), "{err}");
@@ -1467,8 +1489,30 @@ mod tests {
         }
         let dsn = crate::notify::Dsn::parse(dsn.1).unwrap();
         assert!(Env::development()
-            .sentry(crate::notify::NotifyConfig::sentry(dsn))
+            .notifier(crate::notify::NotifyConfig::sentry(dsn))
             .notifies());
+    }
+
+    /// One notifier per destination: the constructor's destination picks the slot, a
+    /// second config for it replaces the first, whether from the environment or code.
+    #[test]
+    fn notifiers_are_keyed_by_their_destination() {
+        use crate::notify::{Destination, Dsn, NotifyConfig};
+        let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9000/3").unwrap();
+        let e = env(&[("ROLLBAR_ACCESS_TOKEN", "from-env")])
+            .unwrap()
+            .notifier(NotifyConfig::sentry(dsn))
+            .notifier(NotifyConfig::rollbar("first").threshold(crate::Level::Warning))
+            .notifier(NotifyConfig::rollbar("second"));
+        assert_eq!(e.notifier_configs().count(), 2);
+        let rollbar = e.notifies_to(Destination::Rollbar).unwrap();
+        assert_eq!(rollbar.threshold_level(), crate::Level::Error);
+        assert!(format!("{rollbar:?}").contains("Rollbar"));
+        assert_eq!(
+            e.notifies_to(Destination::Sentry)
+                .map(NotifyConfig::destination),
+            Some(Destination::Sentry)
+        );
     }
 
     #[test]
@@ -1545,7 +1589,7 @@ mod tests {
         assert!(env(&[]).unwrap().idle_credentials().is_empty());
         // Given in code, a notifier is used in every mode: nothing to say.
         assert!(Env::development()
-            .notify(crate::notify::NotifyConfig::new("t"))
+            .notifier(crate::notify::NotifyConfig::rollbar("t"))
             .idle_credentials()
             .is_empty());
     }

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::layer::crossed::Crossing;
 use crate::layer::logbook::{ColorChoice, LogbookLayer};
 use crate::layer::Emit;
+use crate::notify::Destination;
 use crate::sink::{LineWriter, Stdout};
 use tracing::level_filters::LevelFilter;
 
@@ -61,8 +62,8 @@ pub struct Guard {
     mode: Mode,
     zone: crate::clock::Zone,
     file: Option<crate::DailyFile>,
-    notifier: Option<crate::notify::NotifyHandle>,
-    sentry: Option<crate::notify::NotifyHandle>,
+    /// One per destination, in [`Destination::ALL`](crate::notify::Destination::ALL) order.
+    notifiers: Vec<crate::notify::NotifyHandle>,
     buffers: Option<Arc<crate::layer::crossed::Memory>>,
     /// The notification spool's directory, if any.
     spool: Option<std::path::PathBuf>,
@@ -189,38 +190,28 @@ impl Guard {
         self.file.as_ref()
     }
 
-    /// The Rollbar notifier, when `ROLLBAR_ACCESS_TOKEN` (or [`Env::notify`]) turned it
-    /// on: its counters (`sent`, `retried`, `dropped`, `failed`, ...).
+    /// The notifier of `destination`, when its variable (`ROLLBAR_ACCESS_TOKEN`,
+    /// `SENTRY_DSN`) or [`Env::notifier`] turned it on: its counters (`sent`, `retried`,
+    /// `dropped`, `failed`, ...).
     ///
     /// ```
-    /// use tracing_logbook::{notify::NotifyConfig, Env, Mode};
-    ///
-    /// let config = NotifyConfig::new("post-server-item-token").endpoint("http://127.0.0.1:9/");
-    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).notify(config))?;
-    /// let rollbar = guard.notifier().unwrap();
-    /// assert_eq!((rollbar.sent(), rollbar.dropped(), rollbar.failed()), (0, 0, 0));
-    /// assert!(guard.sentry().is_none());
-    /// # Ok::<(), tracing_logbook::Error>(())
-    /// ```
-    pub fn notifier(&self) -> Option<&crate::notify::NotifyHandle> {
-        self.notifier.as_ref()
-    }
-
-    /// The Sentry notifier, when `SENTRY_DSN` (or [`Env::sentry`]) turned it on: its
-    /// counters, as for [`notifier`](Self::notifier).
-    ///
-    /// ```
-    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::notify::{Destination, NotifyConfig};
     /// use tracing_logbook::{Env, Mode};
     ///
-    /// let dsn = Dsn::parse("http://0123abcd@127.0.0.1:9/7")?;
-    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).sentry(NotifyConfig::sentry(dsn)))?;
-    /// assert_eq!(guard.sentry().unwrap().sent(), 0);
-    /// assert!(guard.notifier().is_none());
+    /// let config = NotifyConfig::rollbar("post-server-item-token").endpoint("http://127.0.0.1:9/");
+    /// let (_dispatch, guard) = tracing_logbook::build(Env::new(Mode::Test).notifier(config))?;
+    /// let rollbar = guard.notifier(Destination::Rollbar).unwrap();
+    /// assert_eq!((rollbar.sent(), rollbar.dropped(), rollbar.failed()), (0, 0, 0));
+    /// assert!(guard.notifier(Destination::Sentry).is_none());
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
-    pub fn sentry(&self) -> Option<&crate::notify::NotifyHandle> {
-        self.sentry.as_ref()
+    pub fn notifier(
+        &self,
+        destination: crate::notify::Destination,
+    ) -> Option<&crate::notify::NotifyHandle> {
+        self.notifiers
+            .iter()
+            .find(|h| h.destination() == destination)
     }
 
     /// The fingers-crossed buffers' counters, when [`Env::fingers_crossed`] (or
@@ -282,22 +273,16 @@ impl Guard {
             }
             None => out.push_str("lines go to stdout"),
         }
-        let notifiers: Vec<&str> = [
-            self.notifier.as_ref().map(|_| "Rollbar"),
-            self.sentry.as_ref().map(|_| "Sentry"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let notifiers: Vec<&str> = self
+            .notifiers
+            .iter()
+            .map(|h| h.destination().name())
+            .collect();
         match notifiers.as_slice() {
             [] => out.push_str("; no error notifications"),
             names => out.push_str(&format!("; errors are notified to {}", names.join(" and "))),
         }
-        let waiting: u64 = [&self.notifier, &self.sentry]
-            .into_iter()
-            .flatten()
-            .map(|h| h.spool_waiting())
-            .sum();
+        let waiting: u64 = self.notifiers.iter().map(|h| h.spool_waiting()).sum();
         if let (Some(dir), true) = (&self.spool, waiting > 0) {
             out.push_str(&format!(
                 "; {waiting} undelivered error notification{} wait in the spool {} (replayed when the tracker answers)",
@@ -575,9 +560,7 @@ fn assemble(
     let max_level = filter.max_level();
     // Secrets are masked at capture, for every output, with the notifiers' names.
     let names: Vec<&str> = env
-        .notify
-        .iter()
-        .chain(env.sentry.iter())
+        .notifier_configs()
         .flat_map(|c| c.scrub_names())
         .collect();
     crate::record::scrub::Lines::configure(names, env.scrub_lines);
@@ -664,47 +647,37 @@ fn assemble(
         _ => (None, None),
     };
 
-    let mut notifier = None;
-    if env.rollbar_notifies() {
-        if let Some(config) = env.notify.clone() {
-            let config = prepare(config);
-            let (layer, handle) = build_notifier(config, crate::notify::ROLLBAR_ACCESS_TOKEN)?;
+    // One independent layer per destination: its own queue, worker, dedup and counters,
+    // so one destination's outage or rate limit never delays or drops the other's items.
+    let mut notifiers = Vec::new();
+    for destination in Destination::ALL {
+        if let Some(config) = env.notifies_to(destination) {
+            let (layer, handle) = build_notifier(prepare(config.clone()))?;
             layers.push(Box::new(layer.into_output()));
             components.push(Arc::new(handle.clone()));
-            notifier = Some(handle);
-        }
-    }
-    // A second, independent layer: its own queue, worker, dedup and counters, so one
-    // destination's outage or rate limit never delays or drops the other's items.
-    let mut sentry = None;
-    if env.sentry_notifies() {
-        if let Some(config) = env.sentry.clone() {
-            let config = prepare(config);
-            let (layer, handle) = build_notifier(config, crate::notify::SENTRY_DSN)?;
-            layers.push(Box::new(layer.into_output()));
-            components.push(Arc::new(handle.clone()));
-            sentry = Some(handle);
+            notifiers.push(handle);
         }
     }
     // LOG_NOTIFY_PREVIEW: a destination configured but not in use in this mode, or
-    // both when none is configured, writes its payloads without sending anything.
+    // every destination when none is configured, writes its payloads without sending
+    // anything.
     if env.notify_preview.is_some() {
-        let none = env.notify.is_none() && env.sentry.is_none();
-        let rollbar = (!env.rollbar_notifies() && (none || env.notify.is_some())).then(|| {
-            env.notify
-                .clone()
-                .unwrap_or_else(|| crate::notify::NotifyConfig::new("preview"))
-        });
-        let sentry = (!env.sentry_notifies() && (none || env.sentry.is_some()))
-            .then(|| {
-                env.sentry.clone().or_else(|| {
-                    crate::notify::Dsn::parse("http://preview@127.0.0.1/1")
-                        .ok()
-                        .map(crate::notify::NotifyConfig::sentry)
-                })
-            })
-            .flatten();
-        for config in [rollbar, sentry].into_iter().flatten() {
+        let none = env.notifier_configs().next().is_none();
+        for destination in Destination::ALL {
+            if env.notifies_to(destination).is_some() {
+                continue;
+            }
+            let config = match (env.notifier_config(destination), destination) {
+                (Some(config), _) => config.clone(),
+                (None, _) if !none => continue,
+                (None, Destination::Rollbar) => crate::notify::NotifyConfig::rollbar("preview"),
+                (None, Destination::Sentry) => {
+                    match crate::notify::Dsn::parse("http://preview@127.0.0.1/1") {
+                        Ok(dsn) => crate::notify::NotifyConfig::sentry(dsn),
+                        Err(_) => continue,
+                    }
+                }
+            };
             let mut config = prepare(config);
             config.preview_only = true;
             let never = |_: &crate::notify::Request<'_>| {
@@ -763,8 +736,7 @@ fn assemble(
         mode: env.mode,
         zone: crate::clock::Zone::new(env.timezone),
         file: daily_file,
-        notifier,
-        sentry,
+        notifiers,
         buffers,
         spool,
         #[cfg(feature = "otlp")]
@@ -782,14 +754,11 @@ fn assemble(
 /// `RUST_LOG=critical` and notifications of errors, an `ERROR` event never reaches the
 /// notifier (the filter comes first), and nothing else would say so.
 fn warn_hidden_notifications(env: &Env, filter: &crate::LogbookFilter) {
-    let notifiers = [
-        (env.rollbar_notifies(), env.notify.as_ref(), "Rollbar"),
-        (env.sentry_notifies(), env.sentry.as_ref(), "Sentry"),
-    ];
-    for (on, config, name) in notifiers {
-        let Some(config) = config.filter(|_| on) else {
+    for destination in Destination::ALL {
+        let Some(config) = env.notifies_to(destination) else {
             continue;
         };
+        let name = destination.name();
         let threshold = config.threshold_level();
         let shown = filter.default_level();
         if shown.is_none_or(|shown| shown > threshold) {
@@ -803,21 +772,23 @@ fn warn_hidden_notifications(env: &Env, filter: &crate::LogbookFilter) {
     }
 }
 
-/// The notifier for `config`; `var` is the variable that enabled it, named in the error
-/// of a build without an HTTP client.
+/// The notifier for `config`; a build without an HTTP client names the variable that
+/// enables its destination in the error.
 #[cfg(feature = "http-client")]
 fn build_notifier(
     config: crate::notify::NotifyConfig,
-    _var: &'static str,
-) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
+) -> Result<(crate::NotifyLayer, crate::notify::NotifyHandle), Error> {
     Ok(config.build())
 }
 
 #[cfg(not(feature = "http-client"))]
 fn build_notifier(
-    _config: crate::notify::NotifyConfig,
-    var: &'static str,
-) -> Result<(crate::notify::NotifyLayer, crate::notify::NotifyHandle), Error> {
+    config: crate::notify::NotifyConfig,
+) -> Result<(crate::NotifyLayer, crate::notify::NotifyHandle), Error> {
+    let var = match config.destination() {
+        Destination::Rollbar => crate::notify::ROLLBAR_ACCESS_TOKEN,
+        Destination::Sentry => crate::notify::SENTRY_DSN,
+    };
     Err(Error::value(
         var,
         "<redacted>",

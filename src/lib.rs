@@ -38,7 +38,7 @@
 //!    cached on the span) and hands it to each [`Output`] in turn. For a stack composed
 //!    by hand, each output is also a layer of its own that captures the same record:
 //!    [`LogbookLayer`], [`JsonLayer`], [`EcsLayer`], [`syslog::SyslogLayer`],
-//!    [`notify::NotifyLayer`] and the layer behind [`testing::capture`]; a `FanOut` of
+//!    [`NotifyLayer`] and the layer behind [`testing::capture`]; a `FanOut` of
 //!    several captures once for all of them.
 //! 4. **Fingers crossed**, when on ([`FingersCrossed`]): inside a request span, records
 //!    below the threshold are held on the span and written, in order, only if an error
@@ -49,7 +49,7 @@
 //!    syslog's queue, or a [`LineWriter`] of your own (any `MakeWriter` through
 //!    [`MakeWriterSink`]). A writer that falls behind makes the caller wait, within a
 //!    bound, or drops and counts.
-//! 6. **Notifications**: each [`notify::NotifyLayer`] (built from a
+//! 6. **Notifications**: each [`NotifyLayer`] (built from a
 //!    [`notify::NotifyConfig`], one per destination) reads the same record, keeps recent
 //!    lines for telemetry and turns an error into an item that its own thread delivers;
 //!    the caller never waits on the network. The [`panic`](mod@panic) hook logs a panic as
@@ -236,12 +236,14 @@ pub use init::{build, init, FilterHandle, Guard};
 pub use layer::crossed::{BufferStats, FingersCrossed};
 pub use layer::ecs::{EcsLayer, EcsLayerBuilder};
 pub use layer::json::{JsonLayer, JsonLayerBuilder};
-pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder, SpanFields};
+pub use layer::logbook::{ColorChoice, LogbookLayer, LogbookLayerBuilder};
+pub use layer::notify::NotifyLayer;
 pub use layer::{Buffers, FanOut, FanOutBuilder, Output};
+pub use layout::logbook::SpanFields;
 pub use level::{Level, ParseLevelError, LEVEL_FIELD};
 pub use lifecycle::{Counts, SHUTDOWN_TIMEOUT};
 pub use record::FINGERS_CROSSED_FIELD;
-pub use sink::{LineWriter, LossNotice, MakeWriterSink, Stdout};
+pub use sink::{LineWriter, MakeWriterSink, Stdout};
 
 #[doc(hidden)]
 pub mod __private {

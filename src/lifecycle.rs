@@ -1,7 +1,7 @@
 //! The life of the crate's background parts: one [`Deadline`] type, one shutdown bound
 //! ([`SHUTDOWN_TIMEOUT`]) and one crate-internal trait for everything the
-//! [`Guard`](crate::Guard) flushes and stops (the daily file, syslog, the notifiers,
-//! stdout).
+//! [`Guard`](crate::Guard) flushes and stops (the daily file and its compression
+//! thread, syslog, the notifiers, stdout).
 //!
 //! Every wait of the crate is measured against a [`Deadline`], which never panics: a
 //! timeout too large to add to "now" (`Duration::MAX`) means "no deadline".
@@ -70,6 +70,12 @@ impl Deadline {
     /// that takes a timeout.
     pub(crate) fn timeout(self) -> Duration {
         self.remaining().unwrap_or(Duration::MAX)
+    }
+
+    /// The deadline `margin` sooner (none stays none; one too close to the start of time
+    /// stays as it is).
+    pub(crate) fn sooner_by(self, margin: Duration) -> Deadline {
+        Deadline(self.0.map(|at| at.checked_sub(margin).unwrap_or(at)))
     }
 
     /// The earlier of the two deadlines ("no deadline" is the latest).
@@ -178,6 +184,15 @@ pub(crate) trait Component: Send + Sync + 'static {
     /// dropped and counted (as [`Undelivered::refused`]). For the signal thread: its
     /// NOTICE is the last record.
     fn close_door(&self) {}
+}
+
+/// Joins the background thread kept in `slot`, once it has left its loop (so this only
+/// waits for it to return); a later call finds the slot empty.
+pub(crate) fn join_ended(slot: &Mutex<Option<std::thread::JoinHandle<()>>>) {
+    let thread = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
 }
 
 /// Flushes every component, each by the same deadline, even when an earlier one did not

@@ -84,8 +84,8 @@ fn check(notifier: bool) {
         .notify_spool(None);
     if notifier {
         // Nothing here is an error: nothing is sent.
-        env = env.notify(
-            tracing_logbook::notify::NotifyConfig::new("0123456789abcdef0123456789abcdef")
+        env = env.notifier(
+            tracing_logbook::notify::NotifyConfig::rollbar("0123456789abcdef0123456789abcdef")
                 .endpoint("http://127.0.0.1:9/api/1/item/"),
         );
     }

@@ -39,7 +39,7 @@ fn child() {
     tracing_logbook::critical!(target: "shop::db", "database unreachable");
     let flushed = guard.flush(Duration::from_secs(20));
     let handle = guard
-        .sentry()
+        .notifier(tracing_logbook::notify::Destination::Sentry)
         .expect("SENTRY_DSN enables the Sentry notifier");
     println!(
         "CHILD flushed={flushed} sent={} failed={} dropped={}",
@@ -59,7 +59,7 @@ fn outage_child(how: &str) {
         .unwrap()
         .dedup_window(Duration::ZERO)
         .retry_backoff(Duration::from_millis(50));
-    let guard = tracing_logbook::init(env.sentry(config)).unwrap();
+    let guard = tracing_logbook::init(env.notifier(config)).unwrap();
     if how == "outage" {
         for i in 0..OUTAGE_N {
             tracing::error!(target: "shop", i, "outage error {i}");
@@ -80,7 +80,13 @@ fn outage_child(how: &str) {
         }
     }
     guard.flush(Duration::from_secs(10));
-    println!("OUTAGE {how} {:?}", guard.sentry().unwrap().stats());
+    println!(
+        "OUTAGE {how} {:?}",
+        guard
+            .notifier(tracing_logbook::notify::Destination::Sentry)
+            .unwrap()
+            .stats()
+    );
 }
 
 /// Errors logged while the tracker is down in the outage round trip.

@@ -37,8 +37,8 @@ fn the_http_clients_trace_output_never_carries_the_credentials() {
         .filter("trace")
         .unwrap()
         .log_file(LogFile::Path(path.clone()))
-        .notify(NotifyConfig::new(TOKEN).endpoint(rollbar.endpoint()))
-        .sentry(NotifyConfig::sentry(dsn));
+        .notifier(NotifyConfig::rollbar(TOKEN).endpoint(rollbar.endpoint()))
+        .notifier(NotifyConfig::sentry(dsn));
     let guard = tracing_logbook::init(env).unwrap();
     tracing::error!("the database is down");
     log::debug!(target: "my_app::db", "a debug line of the application's own");

@@ -151,3 +151,59 @@ fn days_before_yesterday_are_compressed_and_a_restart_resumes() {
     assert_eq!(messages(&now["app-2026-11-24.log"]), ["first of the 24th"]);
     assert_eq!(messages(&now["app-2026-11-25.log"]), ["first of the 25th"]);
 }
+
+/// A shutdown while a large archive is being compressed gives the compression up before
+/// its deadline and joins the thread: the day's file stays whole, its `.gz.tmp` is gone
+/// by the time `shutdown` returns (the thread removed it before it ended), no `.gz` is
+/// ever made of it, and `shutdown` says something was left undone. The next start
+/// compresses it.
+#[test]
+fn shutdown_abandons_a_running_compression_and_leaves_no_partial_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 48 MiB that deflate works hard on (xorshift bytes): seconds of compression, far
+    // longer than the deadline below, whatever the machine.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let big: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect();
+    std::fs::write(d.join("app-2000-01-01.log"), &big).unwrap();
+    // A later day: at start, every day before the day before it is compressed.
+    std::fs::write(d.join("app-2000-01-03.log"), b"later\n").unwrap();
+    let file = tracing_logbook::DailyFile::builder(d.join("app.log"))
+        .compression(Compression::Gzip)
+        .build()
+        .unwrap();
+    let tmp = d.join("app-2000-01-01.log.gz.tmp");
+    let deadline = Instant::now() + WAIT;
+    while !tmp.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(tmp.exists(), "the compression did not start");
+
+    let clean = file.shutdown(Duration::from_millis(500));
+
+    assert!(!clean, "an abandoned compression is something left undone");
+    assert!(
+        !tmp.exists(),
+        "the thread removed its temporary file before it ended"
+    );
+    assert!(!d.join("app-2000-01-01.log.gz").exists());
+    let kept = std::fs::read(d.join("app-2000-01-01.log")).unwrap();
+    assert!(kept == big, "the day's file is kept whole");
+    // Nothing else happens later either: the thread is gone.
+    drop(file);
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("app-2000-01-01.log.gz")),
+        "{names:?}"
+    );
+}

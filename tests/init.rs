@@ -56,17 +56,17 @@ fn child() {
         "scrub" => {
             // The notifier's own scrub names mask lines too; SCRUB_LINES=off keeps them raw.
             let on = std::env::var("SCRUB_LINES").as_deref() != Ok("off");
-            let config = tracing_logbook::notify::NotifyConfig::new("token")
+            let config = tracing_logbook::notify::NotifyConfig::rollbar("token")
                 .endpoint("http://127.0.0.1:9/")
                 .scrub("iban");
-            let env = Env::development().notify(config).scrub_lines(on);
+            let env = Env::development().notifier(config).scrub_lines(on);
             let _guard = tracing_logbook::init(env).unwrap();
             tracing::info!(target: "App", iban = "DE02 1203", password = "hunter2", "paid");
         }
         "hidden" => {
-            let config =
-                tracing_logbook::notify::NotifyConfig::new("token").endpoint("http://127.0.0.1:9/");
-            let env = Env::from_env().unwrap().notify(config);
+            let config = tracing_logbook::notify::NotifyConfig::rollbar("token")
+                .endpoint("http://127.0.0.1:9/");
+            let env = Env::from_env().unwrap().notifier(config);
             let _guard = tracing_logbook::init(env).unwrap();
         }
         "dev_panic" => {
@@ -89,7 +89,9 @@ fn child() {
             tracing::info!(target: "App", "before the error");
             tracing::error!(target: "App", user = "ann", password = "hunter2", "login failed");
             assert!(guard.flush(std::time::Duration::from_secs(10)));
-            let n = guard.notifier().unwrap();
+            let n = guard
+                .notifier(tracing_logbook::notify::Destination::Rollbar)
+                .unwrap();
             println!(
                 "COUNTERS sent={} failed={} dropped={}",
                 n.sent(),

@@ -32,7 +32,7 @@ fn huge_timeouts_never_panic() {
     assert!(handle.shutdown(Duration::MAX));
     assert_eq!(handle.counts().written, 0);
 
-    let (_layer, notifier) = tracing_logbook::notify::NotifyConfig::new("token")
+    let (_layer, notifier) = tracing_logbook::notify::NotifyConfig::rollbar("token")
         .build_with_transport(|_: &tracing_logbook::notify::Request<'_>| {
             Ok(tracing_logbook::notify::Response::status(200))
         });
@@ -65,7 +65,7 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     use tracing_logbook::{Env, LogFile, Mode};
     let dir = tempfile::tempdir().unwrap();
     let (_listener, url) = hanging_endpoint();
-    let rollbar = NotifyConfig::new("token")
+    let rollbar = NotifyConfig::rollbar("token")
         .endpoint(url)
         .request_timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(30));
@@ -73,8 +73,8 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     let dsn = Dsn::parse(&format!("http://0123abcd@{}/7", sentry_server.addr())).unwrap();
     let env = Env::new(Mode::Production)
         .log_file(LogFile::Path(dir.path().join("app.log")))
-        .notify(rollbar)
-        .sentry(NotifyConfig::sentry(dsn));
+        .notifier(rollbar)
+        .notifier(NotifyConfig::sentry(dsn));
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
         tracing::error!("the database is down");
@@ -88,9 +88,23 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
         "Rollbar cannot deliver"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(guard.notifier().unwrap().stats().pending > 0);
+    assert!(
+        guard
+            .notifier(tracing_logbook::notify::Destination::Rollbar)
+            .unwrap()
+            .stats()
+            .pending
+            > 0
+    );
     // Sentry's item was delivered within the same flush.
-    assert_eq!(guard.sentry().unwrap().stats().sent, 1);
+    assert_eq!(
+        guard
+            .notifier(tracing_logbook::notify::Destination::Sentry)
+            .unwrap()
+            .stats()
+            .sent,
+        1
+    );
     assert_eq!(sentry_server.requests().len(), 1);
     assert_eq!(guard.file().unwrap().failed_lines(), 0);
     // Dropping the guard is bounded too (SHUTDOWN_TIMEOUT), against the hanging server.
@@ -120,9 +134,9 @@ fn panic_child_with_a_hanging_tracker() {
     let dir = tempfile::tempdir().unwrap();
     let env = Env::new(Mode::Production)
         .log_file(LogFile::Path(dir.path().join("app.log")))
-        .notify(
+        .notifier(
             // The request would hang longer than any deadline.
-            NotifyConfig::new("token")
+            NotifyConfig::rollbar("token")
                 .endpoint(endpoint)
                 .request_timeout(Duration::from_secs(60)),
         );
@@ -390,8 +404,8 @@ fn forked_children_never_hang_and_exit_at_once() {
 fn panic_exit_child() {
     use tracing_logbook::notify::NotifyConfig;
     let endpoint = std::env::var(PANIC_CHILD).unwrap();
-    let env = tracing_logbook::Env::from_env().unwrap().notify(
-        NotifyConfig::new("token")
+    let env = tracing_logbook::Env::from_env().unwrap().notifier(
+        NotifyConfig::rollbar("token")
             .endpoint(endpoint)
             .request_timeout(Duration::from_secs(60)),
     );
@@ -456,8 +470,8 @@ fn worker_panic_child_with_a_hanging_tracker() {
     let env = Env::new(Mode::Production)
         .log_file(LogFile::Path(dir.path().join("app.log")))
         .notify_spool(None)
-        .notify(
-            NotifyConfig::new("token")
+        .notifier(
+            NotifyConfig::rollbar("token")
                 .endpoint(endpoint)
                 .request_timeout(Duration::from_secs(60)),
         );

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 use support::schema::Schema;
 use tracing_logbook::notify::{
-    NotifyConfig, NotifyHandle, NotifyLayer, Request, Response, Transport, TransportError,
+    NotifyConfig, NotifyHandle, Request, Response, Transport, TransportError,
 };
-use tracing_logbook::Level;
+use tracing_logbook::{Level, NotifyLayer};
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -52,7 +52,7 @@ fn in_memory(config: NotifyConfig, f: impl FnOnce()) -> (NotifyHandle, Vec<Value
 }
 
 fn config() -> NotifyConfig {
-    NotifyConfig::new("test-token")
+    NotifyConfig::rollbar("test-token")
         .environment("test")
         .code_version("1.2.3")
         .host("test-host")
@@ -554,17 +554,17 @@ fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
 
 #[test]
 fn the_token_never_shows() {
-    let config = NotifyConfig::new("tok-SECRET-123");
+    let config = NotifyConfig::rollbar("tok-SECRET-123");
     assert!(!format!("{config:?}").contains("SECRET"));
     let (layer, handle) = config.build_with_transport(|_: &Request<'_>| Ok(Response::status(200)));
     assert!(!format!("{layer:?}{handle:?}").contains("SECRET"));
     let lookup = |token: &'static str| {
         move |name: &str| (name == "ROLLBAR_ACCESS_TOKEN").then(|| token.to_owned())
     };
-    let err = NotifyConfig::from_lookup(lookup("tok SECRET"), "production").unwrap_err();
+    let err = NotifyConfig::rollbar_from_lookup(lookup("tok SECRET"), "production").unwrap_err();
     assert_eq!(err.var(), Some("ROLLBAR_ACCESS_TOKEN"));
     assert!(!err.to_string().contains("SECRET"), "{err}");
-    let ok = NotifyConfig::from_lookup(lookup("tok-SECRET-123"), "staging")
+    let ok = NotifyConfig::rollbar_from_lookup(lookup("tok-SECRET-123"), "staging")
         .unwrap()
         .unwrap();
     assert!(!format!("{ok:?}").contains("SECRET"));
@@ -581,10 +581,10 @@ fn from_lookup_validates_each_variable() {
                 .map(|(_, v)| v.to_string())
         }
     };
-    assert!(NotifyConfig::from_lookup(env(&[]), "production")
+    assert!(NotifyConfig::rollbar_from_lookup(env(&[]), "production")
         .unwrap()
         .is_none());
-    let config = NotifyConfig::from_lookup(
+    let config = NotifyConfig::rollbar_from_lookup(
         env(&[
             ("ROLLBAR_ACCESS_TOKEN", "abc"),
             ("ROLLBAR_ENDPOINT", "http://127.0.0.1:9/api/1/item/"),
@@ -627,7 +627,7 @@ fn from_lookup_validates_each_variable() {
     ] {
         let pairs: &'static [(&'static str, &'static str)] =
             Box::leak(pairs.to_vec().into_boxed_slice());
-        let err = NotifyConfig::from_lookup(env(pairs), "production").unwrap_err();
+        let err = NotifyConfig::rollbar_from_lookup(env(pairs), "production").unwrap_err();
         assert_eq!(err.var(), Some(var), "{err}");
     }
 }
@@ -904,19 +904,23 @@ mod http {
         for (mode, config, want) in [
             (
                 Mode::Development,
-                NotifyConfig::new("test-token"),
+                NotifyConfig::rollbar("test-token"),
                 "development",
             ),
-            (Mode::Staging, NotifyConfig::new("test-token"), "staging"),
+            (
+                Mode::Staging,
+                NotifyConfig::rollbar("test-token"),
+                "staging",
+            ),
             (
                 Mode::Development,
-                NotifyConfig::new("test-token").environment("qa"),
+                NotifyConfig::rollbar("test-token").environment("qa"),
                 "qa",
             ),
         ] {
             let env = Env::new(mode)
                 .log_file(LogFile::Path(dir.path().join("app.log")))
-                .notify(config.endpoint(server.endpoint()));
+                .notifier(config.endpoint(server.endpoint()));
             let (dispatch, guard) = tracing_logbook::build(env).unwrap();
             tracing::dispatcher::with_default(&dispatch, || tracing::error!("which environment"));
             assert!(guard.flush(WAIT));

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tracing_logbook::notify::{Dsn, NotifyConfig, NotifyLayer, Request, Response, TransportError};
+use tracing_logbook::notify::{Dsn, NotifyConfig, Request, Response, TransportError};
+use tracing_logbook::NotifyLayer;
 use tracing_subscriber::prelude::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -185,7 +186,7 @@ fn host_and_cause_chains_are_the_same_in_both_destinations() {
         let (rollbar_bodies, rollbar_transport) = record();
         let (sentry_bodies, sentry_transport) = record();
         let (rollbar, rollbar_handle) =
-            with_host(NotifyConfig::new("t")).build_with_transport(rollbar_transport);
+            with_host(NotifyConfig::rollbar("t")).build_with_transport(rollbar_transport);
         let dsn = Dsn::parse(&format!("http://{KEY}@127.0.0.1:9/1")).unwrap();
         let (sentry, sentry_handle) =
             with_host(NotifyConfig::sentry(dsn)).build_with_transport(sentry_transport);
@@ -257,7 +258,7 @@ fn scrub_names_that_are_keys_of_the_format_do_not_break_it() {
 fn without_an_http_client_a_dsn_is_an_init_error_naming_it() {
     let dsn = Dsn::parse(&format!("http://{KEY}@127.0.0.1:9/1")).unwrap();
     let err = tracing_logbook::init(
-        tracing_logbook::Env::new(tracing_logbook::Mode::Test).sentry(NotifyConfig::sentry(dsn)),
+        tracing_logbook::Env::new(tracing_logbook::Mode::Test).notifier(NotifyConfig::sentry(dsn)),
     )
     .unwrap_err();
     assert_eq!(err.var(), Some("SENTRY_DSN"));
@@ -593,7 +594,7 @@ mod http {
     #[test]
     fn both_destinations_get_every_error() {
         let server = Server::start(vec![]);
-        let (rollbar, rollbar_handle) = NotifyConfig::new("test-token")
+        let (rollbar, rollbar_handle) = NotifyConfig::rollbar("test-token")
             .endpoint(server.endpoint())
             .build();
         let (sentry, sentry_handle) = config(&dsn(&server)).build();

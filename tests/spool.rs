@@ -33,18 +33,23 @@ fn child() {
     let n: usize = std::env::var("N").map_or(0, |n| n.parse().unwrap());
     let env = tracing_logbook::Env::from_env().unwrap();
     // Distinct items (no deduplication) and quick tries of a tracker that is down.
-    let config = NotifyConfig::from_env("production")
+    let config = NotifyConfig::rollbar_from_env("production")
         .unwrap()
         .unwrap()
         .dedup_window(Duration::ZERO)
         .retry_backoff(Duration::from_millis(50))
         .telemetry(0);
-    let guard = tracing_logbook::init(env.notify(config)).unwrap();
+    let guard = tracing_logbook::init(env.notifier(config)).unwrap();
     for i in 0..n {
         tracing::error!(target: "App", i, password = "hunter2", "outage error {i}");
     }
     println!("LOGGED");
-    let stats = |guard: &tracing_logbook::Guard| guard.notifier().unwrap().stats();
+    let stats = |guard: &tracing_logbook::Guard| {
+        guard
+            .notifier(tracing_logbook::notify::Destination::Rollbar)
+            .unwrap()
+            .stats()
+    };
     match how.as_str() {
         "return" => {
             guard.flush(Duration::from_secs(10));
@@ -416,7 +421,7 @@ fn tracker_back_during_the_run_gets_the_spool_and_live_errors_first() {
     use tracing_subscriber::prelude::*;
     const N: u64 = 8;
     let app = App::new();
-    let (layer, handle) = NotifyConfig::new(TOKEN)
+    let (layer, handle) = NotifyConfig::rollbar(TOKEN)
         .endpoint(endpoint(app.addr))
         .dedup_window(Duration::ZERO)
         .retry_backoff(Duration::from_millis(50))
@@ -524,13 +529,20 @@ fn the_preview_is_what_the_tracker_receives() {
         .log_file(tracing_logbook::LogFile::Path(dir.path().join("app.log")))
         .notify_spool(None)
         .notify_preview(Some(preview.clone()))
-        .sentry(NotifyConfig::sentry(
+        .notifier(NotifyConfig::sentry(
             tracing_logbook::notify::Dsn::parse(&dsn).unwrap(),
         ));
     let (dispatch, guard) = tracing_logbook::build(env).unwrap();
     tracing::dispatcher::with_default(&dispatch, || tracing::error!(token = "abc", "disk full"));
     assert!(guard.flush(Duration::from_secs(10)));
-    assert_eq!(guard.sentry().unwrap().stats().previewed, 1);
+    assert_eq!(
+        guard
+            .notifier(tracing_logbook::notify::Destination::Sentry)
+            .unwrap()
+            .stats()
+            .previewed,
+        1
+    );
     drop(guard);
     let sent = server.requests().remove(0).body;
     let event = sent

@@ -308,8 +308,8 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
         Subject::OursFile | Subject::OursProduction | Subject::WebOurs => {
             let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
             if subject != Subject::OursFile {
-                env = env.notify(
-                    NotifyConfig::new("bench-token")
+                env = env.notifier(
+                    NotifyConfig::rollbar("bench-token")
                         .endpoint(format!("http://127.0.0.1:{}/api/1/item/", closed_port())),
                 );
             }

@@ -58,7 +58,7 @@ fn main() {
     measure("notifier off", &off);
 
     let endpoint = hanging_endpoint();
-    let (layer, handle) = NotifyConfig::new("bench-token")
+    let (layer, handle) = NotifyConfig::rollbar("bench-token")
         .endpoint(endpoint.clone())
         .dedup_window(Duration::ZERO)
         .build();
@@ -67,7 +67,9 @@ fn main() {
     println!("  counters: {:?}", handle.stats());
     handle.shutdown(Duration::from_millis(100));
 
-    let (layer, handle) = NotifyConfig::new("bench-token").endpoint(endpoint).build();
+    let (layer, handle) = NotifyConfig::rollbar("bench-token")
+        .endpoint(endpoint)
+        .build();
     let on = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     measure("notifier on, hanging, default dedup (60 s)", &on);
     println!("  counters: {:?}", handle.stats());

@@ -206,8 +206,8 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
                     .otlp(|b| b.queue(1 << 16));
             }
             if subject == Subject::OursProduction {
-                env = env.notify(
-                    NotifyConfig::new("bench-token")
+                env = env.notifier(
+                    NotifyConfig::rollbar("bench-token")
                         .endpoint(format!("http://127.0.0.1:{port}/api/1/item/")),
                 );
             }

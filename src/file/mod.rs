@@ -25,7 +25,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::lifecycle::{Deadline, SHUTDOWN_TIMEOUT};
+use crate::lifecycle::{Component, Deadline, SHUTDOWN_TIMEOUT};
 use crate::sink::spool::{Config, Spool};
 use crate::sink::LineWriter;
 use names::FileNames;
@@ -310,10 +310,14 @@ impl DailyFile {
         self.handle.spool.flush(Deadline::after(timeout))
     }
 
-    /// Flushes, stops the writer thread and waits for it, at most `timeout` in all.
-    /// Returns true when everything was written and the thread has ended. If the
-    /// deadline passes first, a diagnostic on stderr says how many records were left and
-    /// the thread is left to finish on its own.
+    /// Flushes, stops the writer thread (and, with [`Compression::Gzip`], the
+    /// compression thread) and waits for them, at most `timeout` in all. Returns true
+    /// when everything was written and the threads have ended. If the deadline passes
+    /// first, a diagnostic on stderr says how many records were left and the thread is
+    /// left to finish on its own. A compression still running shortly before the
+    /// deadline is abandoned (its `.gz.tmp` removed, the day's file kept as it is and
+    /// compressed at the next start, no partial `.gz` ever made), said on stderr, and
+    /// makes this return false.
     ///
     /// Records written after shutdown are not written; they are counted in
     /// [`dropped_lines`](Self::dropped_lines). Calling it again is harmless.
@@ -332,7 +336,7 @@ impl DailyFile {
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn shutdown(&self, timeout: Duration) -> bool {
-        self.handle.spool.shutdown(timeout)
+        self.handle.shutdown(timeout)
     }
 
     /// Lines written, dropped and failed, in the shape every background destination of
@@ -439,10 +443,28 @@ impl LineWriter for DailyFile {
     fn flush(&self) {
         DailyFile::flush(self, SHUTDOWN_TIMEOUT);
     }
+}
 
+#[cfg(test)]
+impl DailyFile {
+    /// A lossy daily file at `path` with room for two lines, whose writer a test can
+    /// stall (`faults.paused`) to make it lose lines.
+    pub(crate) fn lossy_with_faults(path: &Path) -> (DailyFile, Arc<output::Faults>) {
+        let faults = Arc::new(output::Faults::default());
+        let file = DailyFile::builder(path)
+            .lossy(true)
+            .buffer_lines(2)
+            .faults(faults.clone())
+            .build()
+            .unwrap();
+        (file, faults)
+    }
+}
+
+impl DailyFile {
     /// Announces later losses in the format of the layer writing to this file (a JSON
-    /// layer's file gets JSON notices).
-    fn set_loss_notice(&self, notice: crate::sink::LossNotice) {
+    /// layer's file gets JSON notices): called by the layer built with it.
+    pub(crate) fn set_loss_notice(&self, notice: crate::sink::LossNotice) {
         self.handle.spool.set_notice(notice.0);
     }
 }
@@ -658,11 +680,14 @@ impl DailyFileBuilder {
             self.max_size,
             self.mode,
         );
-        if self.compression == Compression::Gzip {
-            let compressor = compress::Compressor::start(output.names().clone())
-                .map_err(|e| Error::io("start the compression thread for", &path, e))?;
-            output.compressor = Some(compressor);
-        }
+        let compressor = match self.compression {
+            Compression::Gzip => Some(
+                compress::Compressor::start(output.names().clone())
+                    .map_err(|e| Error::io("start the compression thread for", &path, e))?,
+            ),
+            Compression::None => None,
+        };
+        output.compressor = compressor.clone();
         #[cfg(test)]
         {
             output.faults = self.faults;
@@ -680,14 +705,22 @@ impl DailyFileBuilder {
             newline: true,
             announce_failures: false,
             // A Logbook line until the layer writing here says otherwise
-            // (`LineWriter::set_loss_notice`).
+            // (`DailyFile::set_loss_notice`).
             notice: crate::sink::LossNotice::default().0,
         };
-        let spool = Spool::start(config, output)
-            .map_err(|e| Error::io("start the writer thread for", &path, e))?;
+        let spool = match Spool::start(config, output) {
+            Ok(spool) => spool,
+            Err(e) => {
+                if let Some(compressor) = &compressor {
+                    compressor.shutdown(Deadline::after(SHUTDOWN_TIMEOUT));
+                }
+                return Err(Error::io("start the writer thread for", &path, e));
+            }
+        };
         Ok(DailyFile {
             handle: Arc::new(Handle {
                 spool,
+                compressor,
                 path,
                 names: dated,
             }),
@@ -757,12 +790,34 @@ fn no_room(err: &io::Error) -> bool {
     }
 }
 
-/// Owns the spool; dropping the last [`DailyFile`] drops it (which flushes and stops
-/// the writer, at most [`SHUTDOWN_TIMEOUT`]).
+/// Owns the spool and the compression thread; dropping the last [`DailyFile`] stops
+/// both (the writer flushes), at most [`SHUTDOWN_TIMEOUT`] in all.
 struct Handle {
     spool: Spool<FileOutput>,
+    /// With [`Compression::Gzip`]; the writer holds a clone to ask for compressions.
+    compressor: Option<compress::Compressor>,
     path: PathBuf,
     names: FileNames,
+}
+
+impl Handle {
+    /// Stops the writer, then the compression thread (which the writer may still have
+    /// asked for work), by one deadline, `timeout` from now.
+    fn shutdown(&self, timeout: Duration) -> bool {
+        let deadline = Deadline::after(timeout);
+        let written = self.spool.shutdown(timeout);
+        let compressed = self
+            .compressor
+            .as_ref()
+            .is_none_or(|c| Component::shutdown(c, deadline));
+        written & compressed
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shutdown(SHUTDOWN_TIMEOUT);
+    }
 }
 
 impl crate::lifecycle::Component for DailyFile {
@@ -770,7 +825,7 @@ impl crate::lifecycle::Component for DailyFile {
         DailyFile::flush(self, deadline.timeout())
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
-        DailyFile::shutdown(self, deadline.timeout())
+        self.handle.shutdown(deadline.timeout())
     }
     fn undelivered(&self) -> crate::lifecycle::Undelivered {
         crate::lifecycle::Undelivered {
@@ -833,13 +888,7 @@ mod tests {
     #[test]
     fn a_custom_notice_is_what_lands_in_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let faults = Arc::new(output::Faults::default());
-        let file = DailyFile::builder(dir.path().join("app.log"))
-            .lossy(true)
-            .buffer_lines(2)
-            .faults(faults.clone())
-            .build()
-            .unwrap();
+        let (file, faults) = DailyFile::lossy_with_faults(&dir.path().join("app.log"));
         file.set_loss_notice(crate::sink::LossNotice(Arc::new(
             |time: OffsetDateTime, lost, out: &mut Vec<u8>| {
                 let line = format!("{{\"date\":\"{}\",\"dropped\":{lost}}}\n", time.date());

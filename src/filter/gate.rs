@@ -1,6 +1,6 @@
 //! The filter's side of fingers crossed: events below the threshold are let through
 //! while a buffering span is entered on the thread (the spine's buffers decide what to
-//! do with them, see [`layer::crossed`](crate::layer::crossed)), and [`Threshold`], the
+//! do with them, see [`FingersCrossed`](crate::FingersCrossed)), and [`Threshold`], the
 //! per-layer filter of the program's own layers, which never see what is held.
 
 use std::cell::Cell;

@@ -1,18 +1,13 @@
 //! [`EcsLayer`]: one Elastic Common Schema JSON object per line.
 
-use std::fmt;
 use std::sync::Arc;
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
-
-use crate::clock::{Clock, SystemClock, Timezone};
+use crate::clock::{Clock, Timezone};
 use crate::layer::{self, Formatted, Spine};
 use crate::layout::ecs::EcsLayout;
-use crate::sink::{LineWriter, Stdout};
+use crate::sink::Stdout;
 
-/// A [`Layer`] writing one JSON object per event and line with
+/// A [`Layer`](tracing_subscriber::Layer) writing one JSON object per event and line with
 /// [Elastic Common Schema](https://www.elastic.co/guide/en/ecs/current/) names, for
 /// Elasticsearch, Filebeat, Vector or Fluent Bit pipelines that expect them
 /// (`LOG_FORMAT=ecs` in [`init`](crate::init)).
@@ -71,7 +66,7 @@ pub struct EcsLayer<W = Stdout> {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`clock`](Self::clock) | [`SystemClock`] |
+/// | [`clock`](Self::clock) | [`SystemClock`](crate::SystemClock) |
 /// | [`timezone`](Self::timezone) | [`Timezone::Utc`] |
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -80,74 +75,101 @@ pub struct EcsLayerBuilder {
     timezone: Timezone,
 }
 
-impl EcsLayerBuilder {
-    layer::object_time_setters!("EcsLayer");
+layer::object_layer!(EcsLayer, EcsLayerBuilder, EcsLayout);
 
-    /// Builds the layer writing to `writer`.
-    ///
-    /// ```
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::EcsLayer::builder().build(out.clone());
-    /// ```
-    pub fn build<W: LineWriter>(self, writer: W) -> EcsLayer<W> {
-        EcsLayer {
-            spine: Spine::new(
-                Formatted::new(EcsLayout::new(self.timezone), writer),
-                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                None,
-            ),
-        }
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::Value;
+    use time::macros::datetime;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::layer::{Emit, Formatted, Outputs, Spine};
+    use crate::layout::ecs::{EcsLayout, ECS_VERSION};
+    use crate::sink::CaptureWriter;
+
+    fn ecs_lines(f: impl FnOnce()) -> Vec<Value> {
+        let out = CaptureWriter::new();
+        let clock = ManualClock::new(datetime!(2026-11-23 19:28:08.123456 UTC));
+        let outputs: Vec<Box<dyn Emit>> = vec![Box::new(Formatted::new(
+            EcsLayout::new(Timezone::Utc),
+            out.clone(),
+        ))];
+        let subscriber = tracing_subscriber::registry().with(Spine::new(
+            Outputs::new(outputs),
+            Arc::new(clock),
+            None,
+        ));
+        tracing::subscriber::with_default(subscriber, f);
+        out.take_string()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
     }
 
-    /// Builds the layer writing to standard output.
-    ///
-    /// ```
-    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
-    /// ```
-    pub fn build_stdout(self) -> EcsLayer<Stdout> {
-        self.build(Stdout::new())
+    #[test]
+    fn every_key_in_its_place() {
+        let lines = ecs_lines(|| {
+            let span = tracing::info_span!("request", method = "GET", id = 7u64, log = "x");
+            let _in = span.enter();
+            let job = tracing::info_span!("job", id = 8u64);
+            let _job = job.enter();
+            crate::notice!(
+                target: "App",
+                port = 8080,
+                ratio = 0.5,
+                ok = true,
+                message.id = "m1",
+                ecs.version = "mine",
+                "listening \"here\"\n\u{1b}"
+            );
+        });
+        assert_eq!(lines.len(), 1);
+        let line = lines[0].as_object().unwrap();
+        let want = serde_json::json!({
+            "@timestamp": "2026-11-23T19:28:08.123456Z",
+            "log.level": "notice",
+            "message": "listening \"here\"\n\u{1b}",
+            "ecs.version": ECS_VERSION,
+            "log.logger": "App",
+            "log.origin.file.name": file!(),
+            "log.origin.file.line": line["log.origin.file.line"],
+            "process.thread.name": line["process.thread.name"],
+            "logbook.spans": ["request", "job"],
+            "port": 8080,
+            "ratio": 0.5,
+            "ok": true,
+            "logbook.fields.message.id": "m1",
+            "logbook.fields.ecs.version": "mine",
+            // The inner span's `id` wins; the outer's other fields stay.
+            "id": 8,
+            "method": "GET",
+            "logbook.fields.log": "x",
+        });
+        assert_eq!(Value::Object(line.clone()), want);
+        assert!(line["log.origin.file.line"].as_u64().unwrap() > 0);
+        assert!(line["process.thread.name"].is_string());
     }
-}
 
-impl EcsLayer<Stdout> {
-    /// A builder with the [default values](EcsLayerBuilder#default-values).
-    ///
-    /// ```
-    /// let layer = tracing_logbook::EcsLayer::builder().build_stdout();
-    /// ```
-    pub fn builder() -> EcsLayerBuilder {
-        EcsLayerBuilder::default()
+    #[test]
+    fn levels_are_lower_case_and_lines_are_one_line() {
+        let lines = ecs_lines(|| {
+            tracing::trace!("t");
+            tracing::warn!(n = -3, f = f64::NAN, "w\u{2028}");
+            crate::critical!(error = %"disk\nfull", "c");
+        });
+        let levels: Vec<&str> = lines
+            .iter()
+            .map(|l| l["log.level"].as_str().unwrap())
+            .collect();
+        assert_eq!(levels, ["trace", "warning", "critical"]);
+        assert_eq!(lines[1]["n"], -3);
+        assert_eq!(lines[1]["f"], "NaN");
+        assert_eq!(lines[1]["message"], "w\u{2028}");
+        assert_eq!(lines[2]["error"], "disk\nfull");
+        assert!(lines.iter().all(|l| l.get("logbook.spans").is_none()));
     }
-}
-
-impl<W: LineWriter> EcsLayer<W> {
-    /// The destination.
-    ///
-    /// ```
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::EcsLayer::builder().build(out);
-    /// assert!(layer.writer().contents().is_empty());
-    /// ```
-    pub fn writer(&self) -> &W {
-        &self.spine.output.writer
-    }
-
-    /// The layer's output, for the fan-out `init` installs.
-    pub(crate) fn into_output(self) -> Formatted<EcsLayout, W> {
-        self.spine.into_output()
-    }
-}
-
-impl<W> fmt::Debug for EcsLayer<W> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EcsLayer").finish_non_exhaustive()
-    }
-}
-
-impl<S, W> Layer<S> for EcsLayer<W>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: LineWriter,
-{
-    layer::delegate_layer!(spine);
 }

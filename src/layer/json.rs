@@ -1,18 +1,13 @@
 //! [`JsonLayer`]: one JSON object per line.
 
-use std::fmt;
 use std::sync::Arc;
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
-
-use crate::clock::{Clock, SystemClock, Timezone};
+use crate::clock::{Clock, Timezone};
 use crate::layer::{self, Formatted, Spine};
 use crate::layout::json::JsonLayout;
-use crate::sink::{LineWriter, Stdout};
+use crate::sink::Stdout;
 
-/// A [`Layer`] writing one JSON object per event and line, for log shippers (Vector,
+/// A [`Layer`](tracing_subscriber::Layer) writing one JSON object per event and line, for log shippers (Vector,
 /// Fluent Bit, Filebeat) that should not need a parser of their own.
 ///
 /// # Examples
@@ -95,7 +90,7 @@ pub struct JsonLayer<W = Stdout> {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`clock`](Self::clock) | [`SystemClock`] |
+/// | [`clock`](Self::clock) | [`SystemClock`](crate::SystemClock) |
 /// | [`timezone`](Self::timezone) | [`Timezone::Utc`] |
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -104,87 +99,4 @@ pub struct JsonLayerBuilder {
     timezone: Timezone,
 }
 
-impl JsonLayerBuilder {
-    layer::object_time_setters!("JsonLayer");
-
-    /// Builds the layer writing to `writer`.
-    ///
-    /// ```
-    /// use tracing_subscriber::prelude::*;
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::JsonLayer::builder().build(out.clone());
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     tracing_logbook::notice!(port = 8080, "listening");
-    /// });
-    /// let v: serde_json::Value = serde_json::from_str(out.take_string().trim()).unwrap();
-    /// assert_eq!(v["level"], "NOTICE");
-    /// assert_eq!(v["fields"]["port"], 8080);
-    /// ```
-    pub fn build<W: LineWriter>(self, writer: W) -> JsonLayer<W> {
-        JsonLayer {
-            spine: Spine::new(
-                Formatted::new(JsonLayout::new(self.timezone), writer),
-                self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                None,
-            ),
-        }
-    }
-
-    /// Builds the layer writing to standard output.
-    ///
-    /// ```
-    /// use tracing_subscriber::prelude::*;
-    /// let layer = tracing_logbook::JsonLayer::builder().build_stdout();
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     tracing::info!("one JSON object on stdout");
-    /// });
-    /// ```
-    pub fn build_stdout(self) -> JsonLayer<Stdout> {
-        self.build(Stdout::new())
-    }
-}
-
-impl JsonLayer<Stdout> {
-    /// A builder with the [default values](JsonLayerBuilder#default-values).
-    ///
-    /// ```
-    /// let layer = tracing_logbook::JsonLayer::builder().build_stdout();
-    /// ```
-    pub fn builder() -> JsonLayerBuilder {
-        JsonLayerBuilder::default()
-    }
-}
-
-impl<W: LineWriter> JsonLayer<W> {
-    /// The destination.
-    ///
-    /// ```
-    /// let out = tracing_logbook::testing::CaptureWriter::new();
-    /// let layer = tracing_logbook::JsonLayer::builder().build(out);
-    /// assert!(layer.writer().contents().is_empty());
-    /// ```
-    pub fn writer(&self) -> &W {
-        &self.spine.output.writer
-    }
-}
-
-impl<W: LineWriter> JsonLayer<W> {
-    /// The layer's output, for the fan-out `init` installs.
-    pub(crate) fn into_output(self) -> Formatted<JsonLayout, W> {
-        self.spine.into_output()
-    }
-}
-
-impl<W> fmt::Debug for JsonLayer<W> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonLayer").finish_non_exhaustive()
-    }
-}
-
-impl<S, W> Layer<S> for JsonLayer<W>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: LineWriter,
-{
-    layer::delegate_layer!(spine);
-}
+layer::object_layer!(JsonLayer, JsonLayerBuilder, JsonLayout);

@@ -32,29 +32,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::{Clock, SystemClock, Timezone};
 use crate::layer::{self, Formatted, Spine};
-use crate::layout::logbook::LogbookLayout;
+use crate::layout::logbook::{LogbookLayout, SpanFields};
 use crate::sink::{LineWriter, Stdout};
-
-/// How much of a request span (the spans named `request`, such as the
-/// [`web`](https://docs.rs/tracing-logbook/latest/tracing_logbook/web/index.html) glue's)
-/// a Logbook line inside it shows. The span's whole fields are on its response line and in
-/// notifications whatever this says, and other spans always show their fields.
-///
-/// ```text
-/// identity: INFO: app: 3 items in cart in request{request_id=7f3a route=/cart}
-/// all:      INFO: app: 3 items in cart in request{method=GET url=/cart server.address=shop.example.com request_id=7f3a route=/cart client.address=203.0.113.7 user_agent=…}
-/// none:     INFO: app: 3 items in cart in request
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SpanFields {
-    /// The fields that identify the request: `request_id`, `id`, `route`, `user.id`.
-    #[default]
-    Identity,
-    /// Every field.
-    All,
-    /// The span's name alone.
-    None,
-}
 
 /// When lines are colored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -7,7 +7,9 @@ pub(crate) mod crossed;
 pub(crate) mod ecs;
 pub(crate) mod json;
 pub(crate) mod logbook;
+pub(crate) mod notify;
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::clock::Clock;
+use crate::file::DailyFile;
 use crate::layout::{loss_notice, Layout};
 use crate::record::{self, Record};
 use crate::sink::{LineWriter, LossNotice};
@@ -144,11 +147,24 @@ pub(crate) struct Formatted<L, W> {
 }
 
 impl<L: Layout, W: LineWriter> Formatted<L, W> {
+    /// The layout writing to `writer`. A daily file (the one writer that can lose
+    /// records) is told to announce its losses in this layout.
     pub(crate) fn new(layout: L, writer: W) -> Self {
         let layout = Arc::new(layout);
-        writer.set_loss_notice(LossNotice(loss_notice(layout.clone(), "lines")));
+        if let Some(file) = daily_file(&writer) {
+            file.set_loss_notice(LossNotice(loss_notice(layout.clone(), "lines")));
+        }
         Formatted { layout, writer }
     }
+}
+
+/// The daily file `writer` is, directly or behind an `Arc` or a `Box`.
+fn daily_file<W: LineWriter>(writer: &W) -> Option<&DailyFile> {
+    let writer: &dyn Any = writer;
+    writer
+        .downcast_ref::<DailyFile>()
+        .or_else(|| writer.downcast_ref::<Arc<DailyFile>>().map(|f| &**f))
+        .or_else(|| writer.downcast_ref::<Box<DailyFile>>().map(|f| &**f))
 }
 
 impl<L: Layout, W: LineWriter> Emit for Formatted<L, W> {
@@ -297,52 +313,132 @@ where
     }
 }
 
-/// The clock and time-zone setters of the builders of the layers that write JSON objects
-/// ([`JsonLayer`](crate::JsonLayer), [`EcsLayer`](crate::EcsLayer)): one definition for
-/// both, on builders with `clock: Option<Arc<dyn Clock>>` and `timezone: Timezone`.
-macro_rules! object_time_setters {
-    ($layer:literal) => {
-        #[doc = concat!(
-            "Uses `clock` instead of the system clock (for tests).\n\n```\n",
-            "use tracing_logbook::testing::{CaptureWriter, ManualClock};\n",
-            "use tracing_subscriber::prelude::*;\n\n",
-            "let out = CaptureWriter::new();\n",
-            "let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));\n",
-            "let layer = tracing_logbook::", $layer, "::builder().clock(clock).build(out.clone());\n",
-            "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
-            "    tracing::info!(\"fixed\");\n",
-            "});\n",
-            "assert!(out.take_string().contains(\"2026-11-23T19:28:08.123456Z\"));\n```"
-        )]
-        pub fn clock(mut self, clock: impl Clock) -> Self {
-            self.clock = Some(Arc::new(clock));
-            self
+/// Everything the layers that write JSON objects ([`JsonLayer`](crate::JsonLayer),
+/// [`EcsLayer`](crate::EcsLayer)) share besides their docs and layout: the builder's
+/// clock and time-zone setters, `build` and `build_stdout`; the layer's `builder`,
+/// `writer` and `into_output`; `Debug`; and `Layer` by delegation to the spine. For a
+/// layer `$layer<W>` holding `spine: Spine<Formatted<$layout, W>>` and a builder
+/// `$builder` with `clock: Option<Arc<dyn Clock>>` and `timezone: Timezone`.
+macro_rules! object_layer {
+    ($layer:ident, $builder:ident, $layout:ty) => {
+        impl $builder {
+            #[doc = concat!(
+                "Uses `clock` instead of the system clock (for tests).\n\n```\n",
+                "use tracing_logbook::testing::{CaptureWriter, ManualClock};\n",
+                "use tracing_subscriber::prelude::*;\n\n",
+                "let out = CaptureWriter::new();\n",
+                "let clock = ManualClock::new(time::macros::datetime!(2026-11-23 19:28:08.123456 UTC));\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().clock(clock).build(out.clone());\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing::info!(\"fixed\");\n",
+                "});\n",
+                "assert!(out.take_string().contains(\"2026-11-23T19:28:08.123456Z\"));\n```"
+            )]
+            pub fn clock(mut self, clock: impl $crate::Clock) -> Self {
+                self.clock = Some(std::sync::Arc::new(clock));
+                self
+            }
+
+            #[doc = concat!(
+                "Uses a shared clock.\n\n```\n",
+                "let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().shared_clock(clock).build_stdout();\n```"
+            )]
+            pub fn shared_clock(mut self, clock: std::sync::Arc<dyn $crate::Clock>) -> Self {
+                self.clock = Some(clock);
+                self
+            }
+
+            #[doc = concat!(
+                "Sets where the day of a daily file begins. Timestamps in the objects are always ",
+                "UTC; the zone only decides which daily file a record goes to.\n\n```\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder()\n",
+                "    .timezone(tracing_logbook::Timezone::Local)\n",
+                "    .build_stdout();\n```"
+            )]
+            pub fn timezone(mut self, timezone: $crate::Timezone) -> Self {
+                self.timezone = timezone;
+                self
+            }
+
+            #[doc = concat!(
+                "Builds the layer writing to `writer`.\n\n```\n",
+                "use tracing_subscriber::prelude::*;\n",
+                "let out = tracing_logbook::testing::CaptureWriter::new();\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build(out.clone());\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing_logbook::notice!(port = 8080, \"listening\");\n",
+                "});\n",
+                "let object: serde_json::Value = serde_json::from_str(out.take_string().trim()).unwrap();\n",
+                "assert!(object.to_string().contains(\"listening\"));\n```"
+            )]
+            pub fn build<W: $crate::LineWriter>(self, writer: W) -> $layer<W> {
+                $layer {
+                    spine: $crate::layer::Spine::new(
+                        $crate::layer::Formatted::new(<$layout>::new(self.timezone), writer),
+                        self.clock
+                            .unwrap_or_else(|| std::sync::Arc::new($crate::SystemClock)),
+                        None,
+                    ),
+                }
+            }
+
+            #[doc = concat!(
+                "Builds the layer writing to standard output.\n\n```\n",
+                "use tracing_subscriber::prelude::*;\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build_stdout();\n",
+                "tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {\n",
+                "    tracing::info!(\"one JSON object on stdout\");\n",
+                "});\n```"
+            )]
+            pub fn build_stdout(self) -> $layer<$crate::Stdout> {
+                self.build($crate::Stdout::new())
+            }
         }
 
-        #[doc = concat!(
-            "Uses a shared clock.\n\n```\n",
-            "let clock: std::sync::Arc<dyn tracing_logbook::Clock> = std::sync::Arc::new(tracing_logbook::SystemClock);\n",
-            "let layer = tracing_logbook::", $layer, "::builder().shared_clock(clock).build_stdout();\n```"
-        )]
-        pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-            self.clock = Some(clock);
-            self
+        impl $layer<$crate::Stdout> {
+            #[doc = concat!(
+                "A builder with the [default values](", stringify!($builder), "#default-values).\n\n```\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build_stdout();\n```"
+            )]
+            pub fn builder() -> $builder {
+                $builder::default()
+            }
         }
 
-        #[doc = concat!(
-            "Sets where the day of a daily file begins. Timestamps in the objects are always ",
-            "UTC; the zone only decides which daily file a record goes to.\n\n```\n",
-            "let layer = tracing_logbook::", $layer, "::builder()\n",
-            "    .timezone(tracing_logbook::Timezone::Local)\n",
-            "    .build_stdout();\n```"
-        )]
-        pub fn timezone(mut self, timezone: Timezone) -> Self {
-            self.timezone = timezone;
-            self
+        impl<W: $crate::LineWriter> $layer<W> {
+            #[doc = concat!(
+                "The destination.\n\n```\n",
+                "let out = tracing_logbook::testing::CaptureWriter::new();\n",
+                "let layer = tracing_logbook::", stringify!($layer), "::builder().build(out);\n",
+                "assert!(layer.writer().contents().is_empty());\n```"
+            )]
+            pub fn writer(&self) -> &W {
+                &self.spine.output.writer
+            }
+
+            /// The layer's output, for the fan-out `init` installs.
+            pub(crate) fn into_output(self) -> $crate::layer::Formatted<$layout, W> {
+                self.spine.into_output()
+            }
+        }
+
+        impl<W> std::fmt::Debug for $layer<W> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($layer)).finish_non_exhaustive()
+            }
+        }
+
+        impl<S, W> tracing_subscriber::layer::Layer<S> for $layer<W>
+        where
+            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+            W: $crate::LineWriter,
+        {
+            $crate::layer::delegate_layer!(spine);
         }
     };
 }
-pub(crate) use object_time_setters;
+pub(crate) use object_layer;
 
 /// Implements `Layer` for a public layer type by handing every method to its spine
 /// (the field named `$spine`): the public layers are spines of one output.
@@ -428,7 +524,7 @@ pub(crate) mod sealed {
 /// [`JsonLayer`]: crate::JsonLayer
 /// [`EcsLayer`]: crate::EcsLayer
 /// [`SyslogLayer`]: crate::syslog::SyslogLayer
-/// [`NotifyLayer`]: crate::notify::NotifyLayer
+/// [`NotifyLayer`]: crate::NotifyLayer
 /// [`CaptureLayer`]: crate::testing::CaptureLayer
 pub trait Output: sealed::Sealed + Send + Sync + 'static {}
 
@@ -667,4 +763,51 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     delegate_layer!(spine);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Duration;
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// A layer tells the daily file it writes to, even behind an `Arc`, to announce its
+    /// losses in the layer's own format: a JSON layer's file gets JSON notices.
+    #[test]
+    fn a_json_layer_s_file_announces_losses_in_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, faults) = DailyFile::lossy_with_faults(&dir.path().join("app.log"));
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(2026-11-23 10:00 UTC));
+        let layer = crate::JsonLayer::builder()
+            .clock(clock)
+            .build(Arc::new(file.clone()));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            // The writer is stuck: at most two batches of two get in, the rest is
+            // dropped.
+            faults.paused.store(true, Relaxed);
+            for n in 0..20 {
+                tracing::info!(target: "app", n, "record");
+            }
+            faults.paused.store(false, Relaxed);
+        });
+        assert!(file.flush(Duration::from_secs(30)));
+        assert!(file.dropped_lines() > 0);
+        let text = std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap();
+        let notices: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .filter(|line: &serde_json::Value| line["channel"] == "tracing-logbook")
+            .collect();
+        assert!(!notices.is_empty(), "{text}");
+        for notice in notices {
+            assert_eq!(notice["level"], "WARNING");
+            assert!(notice["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(" lines dropped"));
+        }
+    }
 }

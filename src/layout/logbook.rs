@@ -8,12 +8,32 @@ use time::OffsetDateTime;
 use super::Layout;
 use crate::ansi::{level_color, RESET};
 use crate::clock::{Timezone, Zone};
-use crate::layer::logbook::SpanFields;
 use crate::level::Level;
 use crate::record::text::{self, Mode};
 use crate::record::{
     push_logbook_fields, Record, SpanText, REQUEST_IDENTITY, REQUEST_SPAN, RESPONSE_EVENT,
 };
+
+/// How much of a request span (the spans named `request`, such as the
+/// [`web`](https://docs.rs/tracing-logbook/latest/tracing_logbook/web/index.html) glue's)
+/// a Logbook line inside it shows. The span's whole fields are on its response line and in
+/// notifications whatever this says, and other spans always show their fields.
+///
+/// ```text
+/// identity: INFO: app: 3 items in cart in request{request_id=7f3a route=/cart}
+/// all:      INFO: app: 3 items in cart in request{method=GET url=/cart server.address=shop.example.com request_id=7f3a route=/cart client.address=203.0.113.7 user_agent=…}
+/// none:     INFO: app: 3 items in cart in request
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpanFields {
+    /// The fields that identify the request: `request_id`, `id`, `route`, `user.id`.
+    #[default]
+    Identity,
+    /// Every field.
+    All,
+    /// The span's name alone.
+    None,
+}
 
 /// The Logbook line layout.
 #[derive(Debug)]

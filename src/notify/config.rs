@@ -47,9 +47,9 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.rollbar.com/api/1/item/";
 pub struct NotifyConfig {
     token: AccessToken,
     endpoint: String,
-    /// Set for the Sentry destination (then `token` is its key, `endpoint` its
-    /// envelope URL).
-    sentry: Option<Dsn>,
+    /// Chosen by the constructor: for Sentry, `token` is the DSN's key and `endpoint`
+    /// its envelope URL.
+    destination: Destination,
     /// `None` until set: [`init`](crate::init) then uses the mode, a bare `build`
     /// `production`.
     environment: Option<String>,
@@ -82,7 +82,7 @@ pub struct NotifyConfig {
 impl fmt::Debug for NotifyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NotifyConfig")
-            .field("destination", &self.destination_name())
+            .field("destination", &self.destination)
             .field("token", &self.token)
             .field("endpoint", &self.endpoint)
             .field("environment", &self.environment)
@@ -119,19 +119,20 @@ pub(super) fn check_endpoint(url: &str) -> Result<(), &'static str> {
 }
 
 impl NotifyConfig {
-    /// Settings with the [default values](#default-values) and `token`.
+    /// Settings with the [default values](#default-values) that send to Rollbar with the
+    /// project access token `token` ([`Destination::Rollbar`]).
     ///
     /// ```
-    /// use tracing_logbook::notify::NotifyConfig;
-    /// let config = NotifyConfig::new("post-server-item-token");
+    /// use tracing_logbook::notify::{Destination, NotifyConfig};
+    /// let config = NotifyConfig::rollbar("post-server-item-token");
     /// assert_eq!(config.endpoint_url(), "https://api.rollbar.com/api/1/item/");
-    /// assert!(!config.is_sentry());
+    /// assert_eq!(config.destination(), Destination::Rollbar);
     /// ```
-    pub fn new(token: impl Into<String>) -> NotifyConfig {
+    pub fn rollbar(token: impl Into<String>) -> NotifyConfig {
         NotifyConfig {
             token: AccessToken::new(token),
             endpoint: DEFAULT_ENDPOINT.to_owned(),
-            sentry: None,
+            destination: Destination::Rollbar,
             environment: None,
             code_version: None,
             host: None,
@@ -177,10 +178,10 @@ impl NotifyConfig {
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
     ///
-    /// let none = NotifyConfig::from_lookup(|_| None, "production").unwrap();
+    /// let none = NotifyConfig::rollbar_from_lookup(|_| None, "production").unwrap();
     /// assert!(none.is_none());
     ///
-    /// let err = NotifyConfig::from_lookup(
+    /// let err = NotifyConfig::rollbar_from_lookup(
     ///     |name| match name {
     ///         "ROLLBAR_ACCESS_TOKEN" => Some("secret-token".to_owned()),
     ///         "ROLLBAR_ENDPOINT" => Some("api.rollbar.com".to_owned()),
@@ -192,7 +193,7 @@ impl NotifyConfig {
     /// assert_eq!(err.var(), Some("ROLLBAR_ENDPOINT"));
     /// assert!(!err.to_string().contains("secret-token"));
     /// ```
-    pub fn from_lookup(
+    pub fn rollbar_from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         environment: &str,
     ) -> Result<Option<NotifyConfig>, Error> {
@@ -208,7 +209,7 @@ impl NotifyConfig {
                  printable ASCII without spaces",
             ));
         }
-        let mut config = NotifyConfig::new(token).environment(environment);
+        let mut config = NotifyConfig::rollbar(token).environment(environment);
         if let Some(endpoint) = lookup(ROLLBAR_ENDPOINT) {
             if let Err(why) = check_endpoint(&endpoint) {
                 return Err(Error::value(
@@ -236,20 +237,20 @@ impl NotifyConfig {
         Ok(Some(config))
     }
 
-    /// [`from_lookup`](Self::from_lookup) on the process environment.
+    /// [`rollbar_from_lookup`](Self::rollbar_from_lookup) on the process environment.
     ///
     /// # Errors
     ///
-    /// As [`from_lookup`](Self::from_lookup).
-    pub fn from_env(environment: &str) -> Result<Option<NotifyConfig>, Error> {
-        NotifyConfig::from_lookup(
+    /// As [`rollbar_from_lookup`](Self::rollbar_from_lookup).
+    pub fn rollbar_from_env(environment: &str) -> Result<Option<NotifyConfig>, Error> {
+        NotifyConfig::rollbar_from_lookup(
             |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
             environment,
         )
     }
 
     /// Settings with the [default values](#default-values) that send to a Sentry-compatible
-    /// tracker (Sentry, GlitchTip, Bugsink) instead of Rollbar: events in envelopes to
+    /// tracker (Sentry, GlitchTip, Bugsink), [`Destination::Sentry`]: events in envelopes to
     /// [`Dsn::envelope_url`], authenticated with the DSN's key. Every other setting means
     /// the same; [`code_version`](Self::code_version) is the Sentry `release` and
     /// [`host`](Self::host) its `server_name`.
@@ -257,18 +258,18 @@ impl NotifyConfig {
     /// # Examples
     ///
     /// ```
-    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::notify::{Destination, Dsn, NotifyConfig};
     ///
     /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
     /// let config = NotifyConfig::sentry(dsn).environment("staging");
     /// assert_eq!(config.endpoint_url(), "https://sentry.example.com/api/7/envelope/");
-    /// assert!(config.is_sentry());
+    /// assert_eq!(config.destination(), Destination::Sentry);
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
     pub fn sentry(dsn: Dsn) -> NotifyConfig {
-        let mut config = NotifyConfig::new(dsn.public_key().expose());
+        let mut config = NotifyConfig::rollbar(dsn.public_key().expose());
         config.endpoint = dsn.envelope_url();
-        config.sentry = Some(dsn);
+        config.destination = Destination::Sentry;
         config
     }
 
@@ -353,38 +354,29 @@ impl NotifyConfig {
         )
     }
 
-    /// Whether these settings send to a Sentry-compatible tracker (built by
-    /// [`sentry`](Self::sentry)) rather than Rollbar.
+    /// Where these settings send: chosen by the constructor,
+    /// [`rollbar`](Self::rollbar) or [`sentry`](Self::sentry).
     ///
     /// ```
-    /// use tracing_logbook::notify::{Dsn, NotifyConfig};
+    /// use tracing_logbook::notify::{Destination, Dsn, NotifyConfig};
     /// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
-    /// assert!(NotifyConfig::sentry(dsn).is_sentry());
+    /// assert_eq!(NotifyConfig::sentry(dsn).destination(), Destination::Sentry);
     /// # Ok::<(), tracing_logbook::Error>(())
     /// ```
-    pub fn is_sentry(&self) -> bool {
-        self.sentry.is_some()
+    pub fn destination(&self) -> Destination {
+        self.destination
     }
 
-    fn destination_name(&self) -> &'static str {
-        if self.is_sentry() {
-            "Sentry"
-        } else {
-            "Rollbar"
-        }
-    }
-
-    fn destination(&self) -> Box<dyn Destination> {
-        if self.sentry.is_some() {
-            Box::new(sentry::Sentry {
+    fn protocol(&self) -> Box<dyn Protocol> {
+        match self.destination {
+            Destination::Sentry => Box::new(sentry::Sentry {
                 endpoint: self.endpoint.clone(),
                 key: self.token.clone(),
-            })
-        } else {
-            Box::new(rollbar::Rollbar {
+            }),
+            Destination::Rollbar => Box::new(rollbar::Rollbar {
                 endpoint: self.endpoint.clone(),
                 token: self.token.clone(),
-            })
+            }),
         }
     }
 
@@ -392,7 +384,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let config = NotifyConfig::new("token").endpoint("http://127.0.0.1:8080/api/1/item/");
+    /// let config = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:8080/api/1/item/");
     /// assert_eq!(config.endpoint_url(), "http://127.0.0.1:8080/api/1/item/");
     /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
@@ -404,7 +396,7 @@ impl NotifyConfig {
     /// one means `production`).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").environment("staging-eu");
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").environment("staging-eu");
     /// ```
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         let environment = environment.into();
@@ -434,7 +426,7 @@ impl NotifyConfig {
     /// use tracing_logbook::notify::NotifyConfig;
     /// use tracing_logbook::Level;
     ///
-    /// let config = NotifyConfig::new("token")
+    /// let config = NotifyConfig::rollbar("token")
     ///     .level_for_class("ConnectionRefused", Level::Critical)
     ///     .level_for_target("hyper", Level::Warning)
     ///     .ignore_class("NotFound");
@@ -452,7 +444,7 @@ impl NotifyConfig {
     /// ```
     /// use tracing_logbook::{notify::NotifyConfig, Level};
     /// // The payment provider's client errors are only warnings here.
-    /// let config = NotifyConfig::new("token").level_for_target("shop::payments", Level::Warning);
+    /// let config = NotifyConfig::rollbar("token").level_for_target("shop::payments", Level::Warning);
     /// ```
     pub fn level_for_target(mut self, target: impl Into<String>, level: Level) -> Self {
         self.levels
@@ -465,7 +457,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// // Client disconnects are not the service's errors.
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").ignore_class("ConnectionReset");
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").ignore_class("ConnectionReset");
     /// ```
     pub fn ignore_class(mut self, class: impl Into<String>) -> Self {
         self.levels.push((LevelRule::Class(class.into()), None));
@@ -476,10 +468,13 @@ impl NotifyConfig {
     /// where it is the `release`; empty means none).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").code_version(env!("CARGO_PKG_VERSION"));
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").code_version(env!("CARGO_PKG_VERSION"));
     /// ```
     pub fn code_version(mut self, version: impl Into<String>) -> Self {
-        let max = if self.is_sentry() { 200 } else { 40 };
+        let max = match self.destination {
+            Destination::Rollbar => 40,
+            Destination::Sentry => 200,
+        };
         let version: String = version.into().chars().take(max).collect();
         self.code_version = (!version.is_empty()).then_some(version);
         self
@@ -488,7 +483,7 @@ impl NotifyConfig {
     /// `server.host` (default: the machine's host name).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").host("web-3");
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").host("web-3");
     /// ```
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
@@ -500,7 +495,7 @@ impl NotifyConfig {
     /// ```
     /// use tracing_logbook::{notify::NotifyConfig, Level};
     /// // Warnings too, not only errors.
-    /// let config = NotifyConfig::new("token").threshold(Level::Warning);
+    /// let config = NotifyConfig::rollbar("token").threshold(Level::Warning);
     /// ```
     pub fn threshold(mut self, level: Level) -> Self {
         self.threshold = level;
@@ -510,7 +505,7 @@ impl NotifyConfig {
     /// How many log lines before an error go with it as telemetry (0: none).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").telemetry(50);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").telemetry(50);
     /// ```
     pub fn telemetry(mut self, lines: usize) -> Self {
         self.telemetry = lines;
@@ -522,7 +517,7 @@ impl NotifyConfig {
     /// ```
     /// use std::time::Duration;
     /// // Every occurrence, no summaries.
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").dedup_window(Duration::ZERO);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").dedup_window(Duration::ZERO);
     /// ```
     pub fn dedup_window(mut self, window: Duration) -> Self {
         self.dedup_window = window;
@@ -533,7 +528,7 @@ impl NotifyConfig {
     /// errors are sent without being tracked.
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").dedup_max_keys(10_000);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").dedup_max_keys(10_000);
     /// ```
     pub fn dedup_max_keys(mut self, keys: usize) -> Self {
         self.dedup_max_keys = keys;
@@ -545,7 +540,7 @@ impl NotifyConfig {
     /// wherever it appears. `user.id` and `user.name` are always sent.
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").capture_email(true);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").capture_email(true);
     /// ```
     pub fn capture_email(mut self, capture: bool) -> Self {
         self.capture_email = capture;
@@ -560,7 +555,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::net::Ipv4Addr;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token")
     ///     .trust_proxy(Ipv4Addr::new(10, 0, 0, 0).into(), 8);
     /// # let _ = config;
     /// ```
@@ -573,7 +568,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// // Values under these names become *** in every part of every notification.
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").scrub("iban").scrub("ssn");
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").scrub("iban").scrub("ssn");
     /// ```
     pub fn scrub(mut self, name: impl Into<String>) -> Self {
         self.scrub.push(name.into());
@@ -594,7 +589,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").connect_timeout(Duration::from_secs(2));
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").connect_timeout(Duration::from_secs(2));
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -605,7 +600,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").request_timeout(Duration::from_secs(5));
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").request_timeout(Duration::from_secs(5));
     /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
@@ -615,7 +610,7 @@ impl NotifyConfig {
     /// How many items may wait for the background thread (at least 1).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").queue_size(256);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").queue_size(256);
     /// ```
     pub fn queue_size(mut self, items: usize) -> Self {
         self.queue_size = items.max(1);
@@ -625,7 +620,7 @@ impl NotifyConfig {
     /// How many times an item is sent at most, retries included (at least 1).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_attempts(3);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").max_attempts(3);
     /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
@@ -636,7 +631,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").retry_backoff(Duration::from_millis(500));
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").retry_backoff(Duration::from_millis(500));
     /// ```
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.retry_backoff = backoff;
@@ -654,7 +649,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_rate_limit_pause(Duration::from_secs(300));
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").max_rate_limit_pause(Duration::from_secs(300));
     /// ```
     pub fn max_rate_limit_pause(mut self, pause: Duration) -> Self {
         self.max_pause = pause;
@@ -664,7 +659,7 @@ impl NotifyConfig {
     /// The largest serialized item; bigger ones are truncated before they are sent.
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").max_payload_bytes(256 * 1024);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").max_payload_bytes(256 * 1024);
     /// ```
     pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
         self.max_payload_bytes = bytes.max(1024);
@@ -679,7 +674,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token")
     ///     .spool(Some(dir.path().join("spool")));
     /// # let _ = config;
     /// ```
@@ -692,7 +687,7 @@ impl NotifyConfig {
     /// the oldest are deleted and counted ([`NotifyStats::spool_dropped`]).
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token").spool_max_bytes(64 << 20);
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token").spool_max_bytes(64 << 20);
     /// ```
     pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
         self.spool_max_bytes = bytes;
@@ -704,7 +699,7 @@ impl NotifyConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token")
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token")
     ///     .spool_max_age(Duration::from_secs(24 * 3600));
     /// ```
     pub fn spool_max_age(mut self, age: Duration) -> Self {
@@ -723,7 +718,7 @@ impl NotifyConfig {
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let accept = |_: &Request<'_>| -> Result<Response, TransportError> { Ok(Response::status(200)) };
-    /// let (layer, handle) = NotifyConfig::new("token")
+    /// let (layer, handle) = NotifyConfig::rollbar("token")
     ///     .preview(Some(dir.path().to_path_buf()))
     ///     .build_with_transport(accept);
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
@@ -742,51 +737,22 @@ impl NotifyConfig {
     /// The configured endpoint.
     ///
     /// ```
-    /// let config = tracing_logbook::notify::NotifyConfig::new("token");
+    /// let config = tracing_logbook::notify::NotifyConfig::rollbar("token");
     /// assert!(config.endpoint_url().starts_with("https://api.rollbar.com/"));
     /// ```
     pub fn endpoint_url(&self) -> &str {
         &self.endpoint
     }
 
-    /// Builds the layer and its handle, sending over HTTPS with `ureq`.
-    ///
-    /// ```
-    /// use tracing_logbook::notify::NotifyConfig;
-    /// use tracing_subscriber::prelude::*;
-    ///
-    /// let (layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
-    /// let subscriber = tracing_subscriber::registry().with(layer);
-    /// tracing::subscriber::with_default(subscriber, || tracing::info!("not an error: kept as telemetry"));
-    /// assert_eq!(handle.sent(), 0);
-    /// ```
+    /// The HTTP client `build` sends with: `ureq`, with these settings' timeouts.
     #[cfg(feature = "http-client")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http-client")))]
-    pub fn build(self) -> (NotifyLayer, NotifyHandle) {
-        let transport = UreqTransport::new(self.connect_timeout, self.request_timeout);
-        self.build_with_transport(transport)
+    pub(crate) fn default_transport(&self) -> UreqTransport {
+        UreqTransport::new(self.connect_timeout, self.request_timeout)
     }
 
-    /// Builds the layer and its handle, sending with `transport` (for tests, or another
-    /// HTTP client). The timeouts are then the transport's business.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tracing_logbook::notify::{NotifyConfig, Request, Response, TransportError};
-    /// use tracing_subscriber::prelude::*;
-    ///
-    /// let transport = |_: &Request<'_>| -> Result<Response, TransportError> {
-    ///     Ok(Response::status(200))
-    /// };
-    /// let (layer, handle) = NotifyConfig::new("token").build_with_transport(transport);
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     tracing::error!("disk full");
-    /// });
-    /// assert!(handle.flush(std::time::Duration::from_secs(5)));
-    /// assert_eq!(handle.sent(), 1);
-    /// ```
-    pub fn build_with_transport<T: Transport>(self, transport: T) -> (NotifyLayer, NotifyHandle) {
+    /// The notifier (the layer's output) and its handle, sending with `transport`; its
+    /// delivery thread is started. The layer is built around it in `layer/notify.rs`.
+    pub(crate) fn into_parts<T: Transport>(self, transport: T) -> (Notifier, NotifyHandle) {
         let shared = Arc::new(Shared::default());
         let dedup = Arc::new(Mutex::new(Dedup::new(
             self.dedup_window,
@@ -815,7 +781,7 @@ impl NotifyConfig {
                 )
                 .with_emails(!self.capture_email),
             },
-            destination: self.destination(),
+            destination: self.protocol(),
             policy: Policy {
                 max_attempts: self.max_attempts,
                 retry_backoff: self.retry_backoff,
@@ -849,6 +815,7 @@ impl NotifyConfig {
         let handle = NotifyHandle {
             shared: shared.clone(),
             tx: tx.clone(),
+            destination: self.destination,
         };
         let notifier = Notifier {
             tx,
@@ -861,11 +828,7 @@ impl NotifyConfig {
             queue_size: self.queue_size,
             id: record::next_layer_id(),
         };
-        let layer = NotifyLayer {
-            // Notifications carry the system's time (an injected clock is for lines).
-            spine: Spine::new(notifier, Arc::new(crate::clock::SystemClock), None),
-        };
-        (layer, handle)
+        (notifier, handle)
     }
 }
 
@@ -873,7 +836,7 @@ impl NotifyConfig {
     /// The spool, opened (a failure is reported and leaves it off), unless preview only.
     fn open_spool(&self, shared: &Shared) -> Option<worker::SpoolState> {
         let root = self.spool.as_ref().filter(|_| !self.preview_only)?;
-        let dir = root.join(self.destination_name().to_ascii_lowercase());
+        let dir = root.join(self.destination.name().to_ascii_lowercase());
         match super::spool::Spool::open(&dir, self.spool_max_bytes, self.spool_max_age) {
             Ok(spool) => {
                 let waiting = spool.list().len() as u64;

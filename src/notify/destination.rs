@@ -1,16 +1,18 @@
-//! What a destination (Rollbar, a Sentry-compatible tracker, ...) must provide, and
-//! nothing more: how an [`Occurrence`] becomes a request body, which headers go with it,
-//! and what the server's rate-limit answers mean.
+//! [`Destination`], where a notifier sends, and what a destination (Rollbar, a
+//! Sentry-compatible tracker, ...) must provide, and nothing more ([`Protocol`]): how an
+//! [`Occurrence`] becomes a request body, which headers go with it, and what the
+//! server's rate-limit answers mean.
 //!
 //! Everything else is shared and lives elsewhere: capturing occurrences, telemetry,
 //! deduplication and the bounded queue in the layer (`mod.rs`), delivery with retries,
 //! backoff, pauses and the shutdown deadline in the worker (`worker.rs`), scrubbing
 //! (`scrub.rs`) and the HTTP client (`transport.rs`). A new destination is one new file
-//! implementing [`Destination`], plus a constructor on `NotifyConfig`.
+//! implementing [`Protocol`], a variant of [`Destination`] and a constructor on
+//! `NotifyConfig`.
 //!
-//! A destination never scrubs: its [`build`](Destination::build) makes the whole payload
+//! A destination never scrubs: its [`build`](Protocol::build) makes the whole payload
 //! from the occurrence, [`payload`] scrubs all of it at once, and
-//! [`serialize`](Destination::serialize) takes only what [`payload`] returns
+//! [`serialize`](Protocol::serialize) takes only what [`payload`] returns
 //! ([`Scrubbed`]). Whatever a destination puts in its payload, now or later, so passes
 //! the scrubber before it can be sent.
 
@@ -21,6 +23,49 @@ use serde_json::Value;
 use super::occurrence::{Occurrence, PayloadSettings};
 use super::scrub::Scrubbed;
 use super::transport::{AccessToken, Response};
+
+/// Where a notifier sends: chosen by the constructor of its
+/// [`NotifyConfig`](super::NotifyConfig) ([`NotifyConfig::rollbar`](super::NotifyConfig::rollbar)
+/// or [`NotifyConfig::sentry`](super::NotifyConfig::sentry)), and the key of its handle in
+/// the [`Guard`](crate::Guard).
+///
+/// ```
+/// use tracing_logbook::notify::{Destination, Dsn, NotifyConfig};
+///
+/// assert_eq!(NotifyConfig::rollbar("token").destination(), Destination::Rollbar);
+/// let dsn = Dsn::parse("https://0123abcd@sentry.example.com/7")?;
+/// assert_eq!(NotifyConfig::sentry(dsn).destination(), Destination::Sentry);
+/// assert_eq!(Destination::Sentry.to_string(), "Sentry");
+/// # Ok::<(), tracing_logbook::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Destination {
+    /// Rollbar's item API, authenticated by a project access token.
+    Rollbar,
+    /// A Sentry-compatible tracker (Sentry, GlitchTip, Bugsink), addressed by a
+    /// [`Dsn`](super::Dsn).
+    Sentry,
+}
+
+impl Destination {
+    /// Every destination, in the order `init` builds their notifiers.
+    pub const ALL: [Destination; 2] = [Destination::Rollbar, Destination::Sentry];
+
+    /// Its name in diagnostics and the guard's summary: `Rollbar`, `Sentry`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Destination::Rollbar => "Rollbar",
+            Destination::Sentry => "Sentry",
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Checks the authority of an endpoint or DSN URL, `host[:port]` (the userinfo already
 /// removed): a host name of letters, digits, `-`, `_` and dots between non-empty labels,
@@ -151,7 +196,7 @@ pub(crate) enum Verdict {
 }
 
 /// One destination's payload format and HTTP semantics.
-pub(crate) trait Destination: Send + 'static {
+pub(crate) trait Protocol: Send + 'static {
     /// Its name in diagnostics ("Rollbar", "Sentry").
     fn name(&self) -> &'static str;
 
@@ -210,7 +255,7 @@ pub(crate) trait Destination: Send + 'static {
 /// The payload for `occ`, scrubbed whole: the one point every string of every
 /// notification passes the scrubber, for every destination.
 pub(crate) fn payload(
-    dest: &dyn Destination,
+    dest: &dyn Protocol,
     occ: &Occurrence,
     settings: &PayloadSettings,
     id: uuid::Uuid,

@@ -12,11 +12,13 @@ use super::*;
 pub struct NotifyHandle {
     pub(super) shared: Arc<Shared>,
     pub(super) tx: Option<SyncSender<Msg>>,
+    pub(super) destination: Destination,
 }
 
 impl fmt::Debug for NotifyHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NotifyHandle")
+            .field("destination", &self.destination)
             .field("stats", &self.stats())
             .finish()
     }
@@ -54,12 +56,25 @@ pub struct NotifyStats {
 }
 
 impl NotifyHandle {
+    /// Where this notifier sends (the [`NotifyConfig::destination`] it was built from).
+    ///
+    /// ```
+    /// use tracing_logbook::notify::{Destination, NotifyConfig, Request, Response, TransportError};
+    ///
+    /// let accept = |_: &Request<'_>| -> Result<Response, TransportError> { Ok(Response::status(200)) };
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").build_with_transport(accept);
+    /// assert_eq!(handle.destination(), Destination::Rollbar);
+    /// ```
+    pub fn destination(&self) -> Destination {
+        self.destination
+    }
+
     /// Waits until every item handed over so far has been delivered or given up on, at
     /// most `timeout`. Returns false if the timeout passed first.
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// // Nothing queued: done at once.
     /// assert!(handle.flush(std::time::Duration::from_secs(1)));
     /// ```
@@ -87,7 +102,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert!(handle.shutdown(std::time::Duration::from_secs(1)));
     /// assert_eq!(handle.abandoned(), 0);
     /// ```
@@ -142,7 +157,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.counts().written, 0);
     /// ```
     pub fn counts(&self) -> crate::Counts {
@@ -153,7 +168,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.sent(), 0);
     /// ```
     pub fn sent(&self) -> u64 {
@@ -164,7 +179,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.retried(), 0);
     /// ```
     pub fn retried(&self) -> u64 {
@@ -175,7 +190,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.dropped(), 0);
     /// ```
     pub fn dropped(&self) -> u64 {
@@ -186,7 +201,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.failed(), 0);
     /// ```
     pub fn failed(&self) -> u64 {
@@ -197,7 +212,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.suppressed(), 0);
     /// ```
     pub fn suppressed(&self) -> u64 {
@@ -209,7 +224,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// assert_eq!(handle.abandoned(), 0);
     /// ```
     pub fn abandoned(&self) -> u64 {
@@ -220,7 +235,7 @@ impl NotifyHandle {
     ///
     /// ```
     /// use tracing_logbook::notify::NotifyConfig;
-    /// let (_layer, handle) = NotifyConfig::new("token").endpoint("http://127.0.0.1:9/").build();
+    /// let (_layer, handle) = NotifyConfig::rollbar("token").endpoint("http://127.0.0.1:9/").build();
     /// let stats = handle.stats();
     /// assert_eq!((stats.sent, stats.dropped, stats.abandoned), (0, 0, 0));
     /// ```

@@ -1,5 +1,5 @@
 //! Error notifications to Rollbar or to a Sentry-compatible tracker (Sentry, GlitchTip,
-//! Bugsink): [`NotifyLayer`], built from a [`NotifyConfig`] ([`NotifyConfig::new`] for
+//! Bugsink): [`NotifyLayer`](crate::NotifyLayer), built from a [`NotifyConfig`] ([`NotifyConfig::rollbar`] for
 //! Rollbar, [`NotifyConfig::sentry`] for a [`Dsn`]). Everything below applies to both
 //! destinations; what differs is the payload: a Rollbar item as described here, or a
 //! Sentry event in an envelope (level `fatal` for critical, fields as `extra`, spans as
@@ -144,7 +144,7 @@
 //! use tracing_subscriber::prelude::*;
 //!
 //! # fn main() -> Result<(), tracing_logbook::Error> {
-//! if let Some(config) = NotifyConfig::from_env("production")? {
+//! if let Some(config) = NotifyConfig::rollbar_from_env("production")? {
 //!     let (layer, handle) = config.code_version("1.4.2").build();
 //!     let _default = tracing_subscriber::registry().with(layer).set_default();
 //!     tracing::error!(order = 7, "payment failed");
@@ -163,7 +163,7 @@ mod config;
 mod dedup;
 pub(crate) mod destination;
 mod handle;
-mod layer;
+mod notifier;
 mod occurrence;
 mod request;
 mod rollbar;
@@ -182,18 +182,14 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
-
 use crate::diag;
 use crate::error::Error;
-use crate::layer::{Emit, Spine};
 use crate::level::Level;
 use crate::record::{self, FieldList, FieldValue, Fields, Record, SpanRef};
 
 use self::dedup::Dedup;
-use self::destination::Destination;
+pub use self::destination::Destination;
+use self::destination::Protocol;
 use self::occurrence::{ErrorLink, Occurrence, PanicInfo, PayloadSettings, TelemetryLine};
 use self::scrub::Scrubber;
 use self::worker::{Msg, Policy, Shared, Worker, OVERFLOW};
@@ -213,8 +209,7 @@ pub use self::config::{
     NotifyConfig, DEFAULT_ENDPOINT, ROLLBAR_ACCESS_TOKEN, ROLLBAR_CODE_VERSION, ROLLBAR_ENDPOINT,
 };
 pub use self::handle::{NotifyHandle, NotifyStats};
-pub(crate) use self::layer::Notifier;
-pub use self::layer::NotifyLayer;
+pub(crate) use self::notifier::Notifier;
 use self::request::{request_span, response_title};
 use self::telemetry::{unix_ms, LineRing, SharedLines};
 pub(crate) use crate::record::RESPONSE_EVENT;

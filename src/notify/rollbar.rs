@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::backtrace;
 use super::destination::{
-    network_secs, retry_after, Destination, RateLimit, DEFAULT_RATE_LIMIT_PAUSE,
+    network_secs, retry_after, Protocol, RateLimit, DEFAULT_RATE_LIMIT_PAUSE,
 };
 use super::occurrence::{
     fields_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
@@ -385,7 +385,7 @@ pub(crate) struct Rollbar {
     pub(crate) token: AccessToken,
 }
 
-impl Destination for Rollbar {
+impl Protocol for Rollbar {
     fn name(&self) -> &'static str {
         "Rollbar"
     }

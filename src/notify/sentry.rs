@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 
 use super::backtrace;
-use super::destination::{
-    parse_secs, retry_after, Destination, RateLimit, DEFAULT_RATE_LIMIT_PAUSE,
-};
+use super::destination::{parse_secs, retry_after, Protocol, RateLimit, DEFAULT_RATE_LIMIT_PAUSE};
 use super::occurrence::{
     field_json, keep_ends, keep_last, request_json, serialize_with_steps, summary_text,
     truncate_chars, truncate_strings, Occurrence, PayloadSettings,
@@ -638,7 +636,7 @@ pub(crate) struct Sentry {
     pub(crate) key: AccessToken,
 }
 
-impl Destination for Sentry {
+impl Protocol for Sentry {
     fn name(&self) -> &'static str {
         "Sentry"
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::dedup::Dedup;
-use super::destination::{self, Destination, Verdict};
+use super::destination::{self, Protocol, Verdict};
 use super::occurrence::{truncate_chars, Occurrence, PayloadSettings};
 use super::spool::{Claim, Preview, Spool};
 use super::transport::{Request, Transport};
@@ -158,7 +158,7 @@ pub(crate) struct Worker<T> {
     pub(crate) transport: T,
     pub(crate) settings: PayloadSettings,
     pub(crate) policy: Policy,
-    pub(crate) destination: Box<dyn Destination>,
+    pub(crate) destination: Box<dyn Protocol>,
     pub(crate) dedup: Arc<Mutex<Dedup>>,
     pub(crate) paused_until: Option<Instant>,
     /// Set when, after shutdown began, a request got no answer at all (refused,

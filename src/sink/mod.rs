@@ -43,23 +43,15 @@ pub trait LineWriter: Send + Sync + 'static {
 
     /// Flushes buffered records, if the writer buffers.
     fn flush(&self) {}
-
-    /// Tells the writer how to announce lost records (`N lines dropped`) in the format
-    /// of the layer writing to it. Layers call this when they are built with the
-    /// writer; writers that can lose records (the daily file in lossy mode or when
-    /// stalled) keep the last notice they were given. The default ignores it.
-    fn set_loss_notice(&self, notice: LossNotice) {
-        let _ = notice;
-    }
 }
 
-/// How a writer announces lost records in its layer's format: a `WARNING` record from
-/// `tracing-logbook`, `N lines dropped`, rendered by that layer's layout (a Logbook
-/// line, a JSON line). Given to writers by [`LineWriter::set_loss_notice`]; a
-/// [`DailyFile`](crate::DailyFile) writes it into the log when writing resumes after
-/// losses.
+/// How a writer that can lose records (the [`DailyFile`](crate::DailyFile)) announces
+/// them in its layer's format: a `WARNING` record from `tracing-logbook`, `N lines
+/// dropped`, rendered by that layer's layout (a Logbook line, a JSON line). The layer
+/// gives it to the file it is built with; the file writes it into the log when writing
+/// resumes after losses. Without one, a Logbook line.
 #[derive(Clone)]
-pub struct LossNotice(pub(crate) spool::Notice);
+pub(crate) struct LossNotice(pub(crate) spool::Notice);
 
 impl fmt::Debug for LossNotice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,9 +76,6 @@ macro_rules! forward_line_writer {
             }
             fn flush(&self) {
                 (**self).flush()
-            }
-            fn set_loss_notice(&self, notice: LossNotice) {
-                (**self).set_loss_notice(notice)
             }
         }
     )*};

@@ -381,15 +381,7 @@ impl<O: Output> Spool<O> {
         let left = st.handed.saturating_sub(st.done);
         drop(st);
         if finished {
-            // The thread has left its loop; joining only waits for it to return.
-            let thread = self
-                .thread
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(thread) = thread {
-                let _ = thread.join();
-            }
+            crate::lifecycle::join_ended(&self.thread);
             left == 0
         } else {
             diag::report(format_args!(

@@ -63,7 +63,8 @@ fn the_ids_in_lines_json_syslog_and_notifications_are_the_active_spans() {
             .unwrap();
     let (rollbar_bodies, rollbar_transport) = recorder();
     let (sentry_bodies, sentry_transport) = recorder();
-    let (rollbar, rollbar_handle) = NotifyConfig::new("t").build_with_transport(rollbar_transport);
+    let (rollbar, rollbar_handle) =
+        NotifyConfig::rollbar("t").build_with_transport(rollbar_transport);
     let dsn = Dsn::parse("http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1").unwrap();
     let (sentry, sentry_handle) = NotifyConfig::sentry(dsn).build_with_transport(sentry_transport);
     let subscriber = tracing_subscriber::registry()

@@ -93,14 +93,14 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     let mut env = Env::from_lookup(lookup).unwrap();
     // As the variables configure them, with deduplication off: each failed request shows
     // its own notification here (a repeat would otherwise be folded into a summary).
-    env = env.notify(
-        NotifyConfig::from_lookup(lookup, "production")
+    env = env.notifier(
+        NotifyConfig::rollbar_from_lookup(lookup, "production")
             .unwrap()
             .unwrap()
             .dedup_window(Duration::ZERO),
     );
     if let Some(sentry) = NotifyConfig::sentry_from_lookup(lookup, "production").unwrap() {
-        env = env.sentry(sentry.dedup_window(Duration::ZERO));
+        env = env.notifier(sentry.dedup_window(Duration::ZERO));
     }
     let guard = tracing_logbook::init(env).unwrap();
 
@@ -120,7 +120,14 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     other.execute_batch("COMMIT").unwrap();
     drop(other);
 
-    assert!(guard.flush(WAIT), "{:?}", guard.notifier().unwrap().stats());
+    assert!(
+        guard.flush(WAIT),
+        "{:?}",
+        guard
+            .notifier(tracing_logbook::notify::Destination::Rollbar)
+            .unwrap()
+            .stats()
+    );
     service.stop();
 
     // --- Rollbar: exactly one item per failed request, strict.
@@ -165,7 +172,10 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
 
     // --- Bugsink: the two duplicates are one issue with two events, typed.
     if let Some(bugsink) = &bugsink {
-        let sentry = guard.sentry().unwrap().stats();
+        let sentry = guard
+            .notifier(tracing_logbook::notify::Destination::Sentry)
+            .unwrap()
+            .stats();
         assert_eq!((sentry.sent, sentry.failed), (3, 0), "{sentry:?}");
         let issues = bugsink.issues();
         assert_eq!(issues.len(), 2, "{issues:#?}\n{}", bugsink.server.log());

@@ -97,12 +97,12 @@ fn web_service_end_to_end() {
     // The same notifier the variables configure, except that deduplication is off (every
     // failed request must show its own item here; see `repeated_failures_keep_their_requests`)
     // and the queue holds the whole burst.
-    let notify = NotifyConfig::from_lookup(lookup, "production")
+    let notify = NotifyConfig::rollbar_from_lookup(lookup, "production")
         .unwrap()
         .expect("ROLLBAR_ACCESS_TOKEN is set")
         .dedup_window(Duration::ZERO)
         .queue_size(4 * CONCURRENT);
-    let guard = tracing_logbook::init(env.notify(notify)).unwrap();
+    let guard = tracing_logbook::init(env.notifier(notify)).unwrap();
 
     // Beside the log directory: `file_lines` reads every file in it.
     let db_dir = tempfile::tempdir().unwrap();
@@ -141,7 +141,10 @@ fn web_service_end_to_end() {
         guard.flush(Duration::from_secs(60)),
         "not delivered in 60 s"
     );
-    let stats = guard.notifier().unwrap().stats();
+    let stats = guard
+        .notifier(tracing_logbook::notify::Destination::Rollbar)
+        .unwrap()
+        .stats();
     drop(guard);
 
     // --- the file: one request line per request, in its request span
@@ -300,7 +303,8 @@ fn web_service_end_to_end() {
 fn local_items(config: impl FnOnce(NotifyConfig) -> NotifyConfig, f: impl FnOnce()) -> Vec<Value> {
     use tracing_subscriber::prelude::*;
     let rollbar = Server::start(Vec::new());
-    let (layer, handle) = config(NotifyConfig::new("test").endpoint(rollbar.endpoint())).build();
+    let (layer, handle) =
+        config(NotifyConfig::rollbar("test").endpoint(rollbar.endpoint())).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     handle.shutdown(Duration::from_secs(10));
     rollbar.requests().iter().map(|r| r.json()).collect()

@@ -1,53 +1,16 @@
-//! [`NotifyLayer`] and the [`Notifier`], the output that decides what is a notification.
+//! The [`Notifier`], the output that decides what is a notification (the layer around
+//! it, `NotifyLayer`, is in `layer/notify.rs`).
 
 use super::*;
-
-/// A [`Layer`] that sends error events and panics to Rollbar (or a Sentry-compatible
-/// tracker); see the [module docs](crate::notify). Built by `NotifyConfig::build` (with the
-/// `http-client` feature) or [`NotifyConfig::build_with_transport`]. A spine of one
-/// output, the notifier (which can also be an output of a [`FanOut`](crate::FanOut)).
-pub struct NotifyLayer {
-    pub(super) spine: Spine<Notifier>,
-}
-
-impl fmt::Debug for NotifyLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NotifyLayer")
-            .field("threshold", &self.spine.output.threshold)
-            .field("telemetry", &self.spine.output.telemetry_size)
-            .finish_non_exhaustive()
-    }
-}
-
-impl NotifyLayer {
-    /// Settings with the default values and `token`: [`NotifyConfig::new`].
-    pub fn builder(token: impl Into<String>) -> NotifyConfig {
-        NotifyConfig::new(token)
-    }
-
-    /// The layer's output, for a fan-out.
-    pub(crate) fn into_output(self) -> Notifier {
-        self.spine.into_output()
-    }
-}
-
-crate::layer::output! { [] NotifyLayer; }
-
-impl<S> Layer<S> for NotifyLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    crate::layer::delegate_layer!(spine);
-}
 
 /// The notifier's side of a record: decides whether it is a notification, keeps the
 /// recent lines for telemetry, and hands items to the delivery thread.
 pub(crate) struct Notifier {
     pub(super) tx: Option<SyncSender<Msg>>,
     pub(super) shared: Arc<Shared>,
-    pub(super) threshold: Level,
+    pub(crate) threshold: Level,
     pub(super) levels: Vec<(LevelRule, Option<Level>)>,
-    pub(super) telemetry_size: usize,
+    pub(crate) telemetry_size: usize,
     pub(super) telemetry: SharedLines,
     pub(super) dedup: Arc<Mutex<Dedup>>,
     pub(super) queue_size: usize,
@@ -127,8 +90,10 @@ impl Notifier {
     }
 }
 
-impl Emit for Notifier {
-    fn emit(&self, record: &Record<'_>) {
+/// What the layer's output does (its `Emit` is in `layer/notify.rs`).
+impl Notifier {
+    /// Notifies `record` if it is an error to send, and keeps it as telemetry.
+    pub(crate) fn on_record(&self, record: &Record<'_>) {
         if in_worker() {
             return;
         }
@@ -168,7 +133,7 @@ impl Emit for Notifier {
     /// A failed request's held lines (fingers crossed) are its context: they join the
     /// request's telemetry, in time order with its other lines, before its error is
     /// notified with them.
-    fn emit_failed(&self, block: &[Record<'_>], record: &Record<'_>) {
+    pub(crate) fn on_failed_request(&self, block: &[Record<'_>], record: &Record<'_>) {
         if self.telemetry_size > 0 && !in_worker() && !self.shared.forked() {
             let held = &block[..block.len().saturating_sub(1)];
             // Only the newest can stay in the ring.
@@ -179,7 +144,7 @@ impl Emit for Notifier {
                 });
             }
         }
-        self.emit(record);
+        self.on_record(record);
     }
 }
 
