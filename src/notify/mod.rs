@@ -174,7 +174,6 @@ mod telemetry;
 mod transport;
 mod worker;
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;

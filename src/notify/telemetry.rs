@@ -10,8 +10,8 @@ use super::*;
 pub(super) struct LineSlot {
     level: Option<Level>,
     timestamp_ms: u64,
-    /// The record's time to the nanosecond, to merge shards in order.
-    nanos: i128,
+    /// The record's time (unix seconds, nanoseconds), to merge shards in order.
+    nanos: (i64, u32),
     channel: String,
     message: String,
     fields: FieldList,
@@ -21,7 +21,7 @@ impl LineSlot {
     fn fill(&mut self, record: &Record<'_>, timestamp_ms: u64) {
         self.level = Some(record.level);
         self.timestamp_ms = timestamp_ms;
-        self.nanos = record.time.unix_timestamp_nanos();
+        self.nanos = (record.time.unix_timestamp(), record.time.nanosecond());
         self.channel.clear();
         self.channel.push_str(record.target);
         self.message.clear();
@@ -53,7 +53,9 @@ impl LineSlot {
 /// whether an error of the request was notified (or folded into a summary).
 #[derive(Debug, Default)]
 pub(super) struct LineRing {
-    lines: VecDeque<LineSlot>,
+    /// Filled in place: once `max` are there, `next` is the oldest, overwritten next.
+    lines: Vec<LineSlot>,
+    next: usize,
     pub(super) notified: bool,
     /// Slots of an earlier span (see [`Side`](crate::record::Side)), filled before new
     /// ones are made.
@@ -66,6 +68,7 @@ const SPARE_SLOT_BYTES: usize = 4096;
 impl crate::record::Side for LineRing {
     fn reset(&mut self) {
         self.notified = false;
+        self.next = 0;
         let spare = &mut self.spare;
         spare.extend(
             self.lines
@@ -77,33 +80,48 @@ impl crate::record::Side for LineRing {
 
 impl LineRing {
     pub(super) fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
-        let mut slot = if self.lines.len() >= max {
-            self.lines.pop_front().unwrap_or_default()
-        } else {
-            self.spare.pop().unwrap_or_default()
-        };
-        slot.fill(record, timestamp_ms);
-        self.lines.push_back(slot);
+        if max == 0 {
+            return;
+        }
+        if self.lines.len() < max {
+            let mut slot = self.spare.pop().unwrap_or_default();
+            slot.fill(record, timestamp_ms);
+            self.lines.push(slot);
+            return;
+        }
+        self.lines.truncate(max);
+        let oldest = self.next % max;
+        self.lines[oldest].fill(record, timestamp_ms);
+        self.next = (oldest + 1) % max;
+    }
+
+    /// The slots in the order they were filled, oldest first.
+    fn in_order(&self) -> impl Iterator<Item = &LineSlot> {
+        let split = self.next.min(self.lines.len());
+        self.lines[split..].iter().chain(&self.lines[..split])
     }
 
     /// Adds lines logged before some of those in the ring (a failed request's held lines),
     /// keeping the newest `max` by time.
     pub(super) fn merge_older(&mut self, records: &[Record<'_>], max: usize) {
+        // In filling order first, so that a stable sort keeps lines of one time in order.
+        let split = self.next.min(self.lines.len());
+        self.lines.rotate_left(split);
+        self.next = 0;
         for record in records {
             let mut slot = LineSlot::default();
             slot.fill(record, unix_ms(record.time));
-            self.lines.push_back(slot);
+            self.lines.push(slot);
         }
-        self.lines.make_contiguous().sort_by_key(|slot| slot.nanos);
-        while self.lines.len() > max {
-            self.lines.pop_front();
-        }
+        self.lines.sort_by_key(|slot| slot.nanos);
+        let excess = self.lines.len().saturating_sub(max);
+        self.lines.drain(..excess);
     }
 
     /// The lines, oldest first (a failed request's held lines join its ring after the
     /// lines written at once, see `Notifier::emit_failed`).
     pub(super) fn lines(&self) -> Vec<TelemetryLine> {
-        let mut slots: Vec<&LineSlot> = self.lines.iter().collect();
+        let mut slots: Vec<&LineSlot> = self.in_order().collect();
         slots.sort_by_key(|slot| slot.nanos);
         slots.into_iter().map(LineSlot::to_line).collect()
     }
@@ -160,10 +178,10 @@ impl SharedLines {
 
     /// The last `max` lines of all threads, oldest first.
     pub(super) fn lines(&self, max: usize) -> Vec<TelemetryLine> {
-        let mut all: Vec<(i128, TelemetryLine)> = Vec::new();
+        let mut all: Vec<((i64, u32), TelemetryLine)> = Vec::new();
         for shard in self.shards.iter() {
             let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
-            all.extend(ring.lines.iter().map(|slot| (slot.nanos, slot.to_line())));
+            all.extend(ring.in_order().map(|slot| (slot.nanos, slot.to_line())));
         }
         // Stable: lines of one thread with the same time keep their order.
         all.sort_by_key(|(nanos, _)| *nanos);
@@ -174,5 +192,48 @@ impl SharedLines {
 
 /// Milliseconds since the Unix epoch.
 pub(super) fn unix_ms(t: time::OffsetDateTime) -> u64 {
-    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    // i64 arithmetic: an i128 division is a library call, on every line.
+    u64::try_from(t.unix_timestamp()).map_or(0, |s| {
+        s.saturating_mul(1000)
+            .saturating_add(u64::from(t.millisecond()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::record::{FieldList, Side as _};
+
+    fn messages(ring: &LineRing) -> Vec<String> {
+        ring.lines().into_iter().map(|l| l.message).collect()
+    }
+
+    /// Filled in place, the ring keeps the newest `max` in the order they came, also
+    /// when they share one time (a manual clock, or a coarse one), across a merge of
+    /// older held lines and a reuse for another span.
+    #[test]
+    fn the_ring_keeps_the_newest_in_order() {
+        let t = datetime!(2026-11-23 19:28:08 UTC);
+        let fields = FieldList::default();
+        let texts: Vec<String> = (0..7).map(|i| format!("line {i}")).collect();
+        let mut ring = LineRing::default();
+        for text in &texts {
+            ring.push(&Record::notice(t, Level::Info, text, &fields), 0, 3);
+        }
+        assert_eq!(messages(&ring), ["line 4", "line 5", "line 6"]);
+        // Held lines from before: merged by time, the newest 4 kept.
+        let early = datetime!(2026-11-23 19:28:07 UTC);
+        let held = [Record::notice(early, Level::Debug, "held", &fields)];
+        ring.merge_older(&held, 4);
+        assert_eq!(messages(&ring), ["held", "line 4", "line 5", "line 6"]);
+        ring.push(&Record::notice(t, Level::Info, "line 7", &fields), 0, 4);
+        assert_eq!(messages(&ring), ["line 4", "line 5", "line 6", "line 7"]);
+        // Reused for another span: empty, then filled again from its spare slots.
+        ring.reset();
+        assert!(messages(&ring).is_empty());
+        ring.push(&Record::notice(t, Level::Info, "next", &fields), 0, 4);
+        assert_eq!(messages(&ring), ["next"]);
+    }
 }
