@@ -65,8 +65,8 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use time::OffsetDateTime;
@@ -78,7 +78,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::diag;
 use crate::error::Error;
 use crate::file::Compression;
-use crate::layer::{self, Emit, Spine};
+use crate::layer::{self, Emit, Lent, Spine};
 use crate::layout::otlp::{OtlpLayout, ResourceValue};
 use crate::lifecycle::Deadline;
 use crate::notify::{AccessToken, Request, Transport, UreqTransport};
@@ -545,19 +545,29 @@ impl OtlpLayerBuilder {
         let spool = Spool::start(config, output)
             .map_err(|e| Error::io("start the OTLP thread for", self.endpoint.clone(), e))?;
         let spool = Arc::new(spool);
+        let losses = Arc::new(Lender {
+            announced: AtomicU64::new(0),
+            announced_at: AtomicI64::new(i64::MIN),
+            lent: OnceLock::new(),
+        });
         let layer = OtlpLayer {
             spine: Spine::new(
                 OtlpOutput {
                     spool: spool.clone(),
                     layout,
-                    announced: std::sync::atomic::AtomicU64::new(0),
-                    announced_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+                    losses: losses.clone(),
                 },
                 self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 None,
             ),
         };
-        Ok((layer, OtlpHandle { spool, closing }))
+        let handle = OtlpHandle {
+            spool,
+            closing,
+            losses,
+            endpoint: self.endpoint,
+        };
+        Ok((layer, handle))
     }
 }
 
@@ -639,10 +649,47 @@ where
 pub(crate) struct OtlpOutput {
     spool: Arc<Spool<HttpOutput>>,
     layout: OtlpLayout,
-    /// Losses already announced in the other outputs ([`Emit::take_losses`]), and the
-    /// second (Unix time) of the last announcement.
-    announced: std::sync::atomic::AtomicU64,
-    announced_at: std::sync::atomic::AtomicI64,
+    losses: Arc<Lender>,
+}
+
+/// What the exporter's losses announced in the other outputs ([`Emit::take_losses`])
+/// need, shared by the output and the handle (whose flush and shutdown announce the
+/// last ones).
+struct Lender {
+    /// Losses already announced in the other outputs.
+    announced: AtomicU64,
+    /// The second (Unix time) of the last announcement with a record.
+    announced_at: AtomicI64,
+    /// The fan-out holding the output, if one does.
+    lent: OnceLock<Lent>,
+}
+
+impl Lender {
+    /// Takes the losses of `spool` not announced yet: at most once per second of the
+    /// records' time with a record (`second`), all of them at the end (`None`). One
+    /// caller announces each loss.
+    #[inline]
+    fn take(&self, lost: u64, second: Option<i64>) -> Option<u64> {
+        let announced = self.announced.load(Ordering::Relaxed);
+        if lost <= announced {
+            return None;
+        }
+        if let Some(second) = second {
+            let last = self.announced_at.load(Ordering::Relaxed);
+            if second == last
+                || self
+                    .announced_at
+                    .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                return None;
+            }
+        }
+        self.announced
+            .compare_exchange(announced, lost, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()
+            .map(|_| lost - announced)
+    }
 }
 
 impl Emit for OtlpOutput {
@@ -659,33 +706,21 @@ impl Emit for OtlpOutput {
 
     /// Records dropped or failed since the last call: announced in the other outputs,
     /// at most once per second of the records' time (a collector that cannot keep up
-    /// loses records one by one: one line each would double the file).
+    /// loses records one by one: one line each would double the file), and all of
+    /// them by the handle's flush and shutdown.
     fn lends_losses(&self) -> bool {
         true
     }
 
     #[inline]
-    fn take_losses(&self, time: OffsetDateTime) -> Option<(u64, &'static str)> {
+    fn take_losses(&self, time: OffsetDateTime, last: bool) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();
-        let announced = self.announced.load(Ordering::Relaxed);
-        if lost <= announced {
-            return None;
-        }
-        let second = time.unix_timestamp();
-        let last = self.announced_at.load(Ordering::Relaxed);
-        if second == last
-            || self
-                .announced_at
-                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return None;
-        }
-        // One caller announces each loss.
-        self.announced
-            .compare_exchange(announced, lost, Ordering::Relaxed, Ordering::Relaxed)
-            .ok()
-            .map(|_| (lost - announced, "OTLP records"))
+        let second = (!last).then(|| time.unix_timestamp());
+        self.losses.take(lost, second).map(|n| (n, "OTLP records"))
+    }
+
+    fn lend_to(&self, lent: Lent) {
+        let _ = self.losses.lent.set(lent);
     }
 }
 
@@ -701,10 +736,13 @@ fn with_bytes<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 ///
 /// Every record the layer encodes is, in the end, counted once: `written` (accepted by
 /// the collector), `dropped` (the queue was full, or after shutdown) or `failed` (the
-/// collector did not take it). The `N records dropped` notices are counted in none.
+/// collector did not take it, or took the request but rejected the record). The `N
+/// records dropped` notices are counted in none.
 pub struct OtlpHandle {
     spool: Arc<Spool<HttpOutput>>,
     closing: Arc<AtomicBool>,
+    losses: Arc<Lender>,
+    endpoint: String,
 }
 
 impl fmt::Debug for OtlpHandle {
@@ -732,26 +770,74 @@ impl OtlpHandle {
     }
 
     /// Waits until every record queued so far was sent (or counted as failed); false
-    /// on timeout.
+    /// on timeout. Then the losses not announced yet are announced: by a `WARNING` line
+    /// `N OTLP records dropped` in the log's other outputs (when the layer is one output
+    /// of a [`FanOut`](crate::FanOut) or of `init`), and on stderr.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.spool.flush(Deadline::after(timeout))
+        let done = self.spool.flush(Deadline::after(timeout));
+        self.announce_last();
+        done
     }
 
     /// Flushes without retrying, then stops the thread, within `timeout`; false if the
     /// deadline passed first (a diagnostic then says how many records were not sent).
-    /// Records logged afterwards are dropped and counted.
+    /// The losses not announced yet are announced as [`flush`](Self::flush) does:
+    /// stop this handle before the outputs that announce them (the daily file), as the
+    /// [`Guard`](crate::Guard) does. Records logged afterwards are dropped and counted.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.closing.store(true, Ordering::Relaxed);
-        self.spool.shutdown(timeout)
+        let done = self.spool.shutdown(timeout);
+        self.announce_last();
+        done
+    }
+
+    /// Announces the losses that no later record may announce (see
+    /// [`flush`](Self::flush)), once each: in the other outputs, and on stderr.
+    fn announce_last(&self) {
+        let in_lines = self.losses.lent.get().and_then(Lent::announce_last);
+        let lost = match in_lines {
+            Some(n) => n,
+            None => self
+                .losses
+                .take(self.spool.dropped() + self.spool.failed(), None)
+                .unwrap_or(0),
+        };
+        if lost > 0 {
+            diag::report(format_args!(
+                "the OTLP exporter for {}: {lost} records lost (queue full, collector \
+                 unreachable or refusing) and not announced before{}",
+                self.endpoint,
+                if in_lines.is_some() {
+                    "; announced in the log's other outputs"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+}
+
+/// The part of `deadline` the exporter may use when the outputs that announce its last
+/// losses are flushed or stopped after it (as the [`Guard`](crate::Guard) does): all but
+/// half the time left, and at most 1 s of it, so that a collector that hangs never
+/// leaves the daily file without time for its last lines.
+fn before_the_lines(deadline: Deadline) -> Deadline {
+    match deadline.remaining() {
+        Some(left) => deadline.earlier(Deadline::after(
+            left - (left / 2).min(Duration::from_secs(1)),
+        )),
+        None => deadline,
     }
 }
 
 impl crate::lifecycle::Component for OtlpHandle {
     fn flush(&self, deadline: Deadline) -> bool {
-        self.spool.flush(deadline)
+        let done = self.spool.flush(before_the_lines(deadline));
+        self.announce_last();
+        done
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
-        OtlpHandle::shutdown(self, deadline.timeout())
+        OtlpHandle::shutdown(self, before_the_lines(deadline).timeout())
     }
     fn undelivered(&self) -> crate::lifecycle::Undelivered {
         crate::lifecycle::Undelivered {

@@ -430,6 +430,85 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     assert_eq!(text.matches("App: record").count() as u64, logged.get());
 }
 
+/// The scenario a child process runs (`TRACING_LOGBOOK_OTLP_CHILD=<scenario>`): the
+/// tests that read the exporter's diagnostics on stderr.
+const CHILD: &str = "TRACING_LOGBOOK_OTLP_CHILD";
+
+/// Runs in child processes only.
+#[test]
+fn child() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return; // not a child
+    };
+    match scenario.as_str() {
+        "outage_until_shutdown" => outage_until_shutdown_child(),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// Logs 50 records while the collector is down, and stops the logger while it still
+/// is: prints `STOPPED true` when everything was counted in time.
+fn outage_until_shutdown_child() {
+    let dir = PathBuf::from(std::env::var("CHILD_DIR").unwrap());
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.join("app.log")))
+        .otlp_endpoint(std::env::var("CHILD_ENDPOINT").unwrap())
+        .unwrap()
+        .otlp(|b| b.queue(16).retry_for(Duration::from_millis(200)));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for seq in 0..50u64 {
+            tracing::info!(target: "App", seq, "record");
+        }
+    });
+    println!("STOPPED {}", guard.shutdown());
+}
+
+/// The sum of the `N OTLP records dropped` lines of `text`, and the last one's `N`.
+fn otlp_notices_in(text: &str) -> (u64, Option<u64>) {
+    let mut sum = 0;
+    let mut last = None;
+    for line in text.lines().filter(|l| l.contains(" OTLP records dropped")) {
+        assert!(line.contains("WARNING: tracing-logbook: "), "{line}");
+        let before = line.split(" OTLP records dropped").next().unwrap();
+        let n: u64 = before.rsplit(' ').next().unwrap().parse().unwrap();
+        sum += n;
+        last = Some(n);
+    }
+    (sum, last)
+}
+
+/// The collector is down until the logger stops: no later record, no later batch can
+/// announce the losses, so the shutdown does, in the file and on stderr, exactly.
+#[test]
+fn losses_at_shutdown_are_announced_in_the_file_and_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = support::child::ChildRun::test("child")
+        .env(CHILD, "outage_until_shutdown")
+        .env("CHILD_DIR", dir.path())
+        .env("CHILD_ENDPOINT", format!("http://{closed}/v1/logs"))
+        .env_removes(["RUST_LOG", "APP_ENV", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+        .deadline(WAIT)
+        .run();
+    assert!(out.success(), "{out}");
+    assert!(out.stdout.contains("STOPPED true"), "{out}");
+    let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+    assert_eq!(text.matches("App: record").count(), 50, "{text}");
+    // Nothing delivered: every record is announced as lost, exactly once.
+    let (announced, last) = otlp_notices_in(&text);
+    assert_eq!(announced, 50, "{text}");
+    let last = last.unwrap();
+    assert!(
+        out.stderr.contains(&format!("{last} records lost")),
+        "{}",
+        out.stderr
+    );
+}
+
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in
 /// every mode. A bad value is an error naming its variable, and `Env`'s `Debug` never
 /// shows a header's value.
