@@ -79,7 +79,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::file::Compression;
 use crate::layer::{self, Emit, Lent, Spine};
-use crate::layout::otlp::{OtlpLayout, ResourceValue};
+use crate::layout::otlp::{partial_success, OtlpLayout, PartialSuccess, ResourceValue};
 use crate::lifecycle::Deadline;
 use crate::notify::{AccessToken, Request, Transport, UreqTransport};
 use crate::record::Record;
@@ -527,6 +527,8 @@ impl OtlpLayerBuilder {
             body: Vec::new(),
             zipped: Vec::new(),
             report: diag::Once::new(),
+            secret_headers: 0..self.headers.len(),
+            rejections: diag::Once::new(),
         };
         let config = Config {
             thread_name: THREAD_NAME.into(),
@@ -871,6 +873,10 @@ struct HttpOutput {
     body: Vec<u8>,
     zipped: Vec<u8>,
     report: diag::Once,
+    /// Indexes in `headers` of the configured ones (their values are secrets).
+    secret_headers: std::ops::Range<usize>,
+    /// Said once: the collector rejected records of a request it took.
+    rejections: diag::Once,
 }
 
 /// Whether an answer asks to send the same request again later.
@@ -900,32 +906,89 @@ impl Output for HttpOutput {
             {
                 n += 1;
             }
-            let chunk = &segs[i..i + n];
-            let records = &batch.bytes()[batch.start(i)..chunk[n - 1].end];
-            match self.send(records) {
-                Ok(()) => {
-                    tally.wrote(chunk);
-                    if self.report.reset() {
-                        diag::report(format_args!("OTLP: sending works again"));
-                    }
-                }
-                Err(why) => {
-                    let lost = tally.lost(chunk);
-                    self.report.report(format_args!(
-                        "OTLP: cannot send to {}: {why}; {lost} records lost, counted and \
-                         announced in the next batch that gets through",
-                        self.endpoint
-                    ));
-                }
-            }
+            self.deliver(batch, i..i + n, tally, 0);
             i += n;
         }
     }
 }
 
+/// How many times a request refused as too large (413) is halved, at most: a request
+/// of 65,536 records is down to single ones by then.
+const MAX_SPLITS: u32 = 16;
+
+/// Why a request was not delivered.
+enum Failure {
+    /// 413 Payload Too Large: smaller requests may get through.
+    TooLarge,
+    /// Anything else, said in a diagnostic.
+    Other(String),
+}
+
 impl HttpOutput {
-    /// Sends one request of `records`, retrying as the module docs say.
-    fn send(&mut self, records: &[u8]) -> Result<(), String> {
+    /// Sends the segments `range` of `batch` in one request, and counts them. A
+    /// request refused as too large (413) is sent again as two halves, each in turn
+    /// (at most [`MAX_SPLITS`] deep); a single record still refused is lost, counted
+    /// as failed.
+    fn deliver(
+        &mut self,
+        batch: &Batch<()>,
+        range: std::ops::Range<usize>,
+        tally: &Tally,
+        depth: u32,
+    ) {
+        let chunk = &batch.segs()[range.clone()];
+        let Some(last) = chunk.last() else { return };
+        let records = &batch.bytes()[batch.start(range.start)..last.end];
+        match self.send(records) {
+            Ok(None) => {
+                tally.wrote(chunk);
+                if self.report.reset() {
+                    diag::report(format_args!("OTLP: sending works again"));
+                }
+            }
+            Ok(Some(partial)) => {
+                let rejected = tally.wrote_but_rejected(chunk, partial.rejected);
+                let message = crate::notify::server_text(&partial.message, &self.secrets());
+                self.rejections.report(format_args!(
+                    "OTLP: the collector at {} rejected {rejected} records of a request \
+                     (counted as failed, and announced): {message:?} (said once)",
+                    self.endpoint
+                ));
+            }
+            Err(Failure::TooLarge) if chunk.len() > 1 && depth < MAX_SPLITS => {
+                let half = range.start + chunk.len() / 2;
+                self.deliver(batch, range.start..half, tally, depth + 1);
+                self.deliver(batch, half..range.end, tally, depth + 1);
+            }
+            Err(failure) => {
+                let lost = tally.lost(chunk);
+                let why = match failure {
+                    Failure::TooLarge => format!(
+                        "HTTP 413: a request of {} bytes of records is too large",
+                        records.len()
+                    ),
+                    Failure::Other(why) => why,
+                };
+                self.report.report(format_args!(
+                    "OTLP: cannot send to {}: {why}; {lost} records lost, counted and \
+                     announced in the next batch that gets through",
+                    self.endpoint
+                ));
+            }
+        }
+    }
+
+    /// The configured header values (tokens), never to be shown.
+    fn secrets(&self) -> Vec<&str> {
+        self.headers[self.secret_headers.clone()]
+            .iter()
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// Sends one request of `records`, retrying as the module docs say. `Ok` with what
+    /// the collector rejected of it, if anything (its `partial_success`).
+    fn send(&mut self, records: &[u8]) -> Result<Option<PartialSuccess>, Failure> {
         self.layout.request(&self.resource, records, &mut self.body);
         if self.gzip {
             self.zipped.clear();
@@ -933,7 +996,7 @@ impl HttpOutput {
                 flate2::write::GzEncoder::new(&mut self.zipped, flate2::Compression::fast());
             enc.write_all(&self.body)
                 .and_then(|()| enc.finish().map(|_| ()))
-                .map_err(|e| format!("gzip: {e}"))?;
+                .map_err(|e| Failure::Other(format!("gzip: {e}")))?;
         }
         let body = if self.gzip { &self.zipped } else { &self.body };
         let token = AccessToken::new(String::new());
@@ -947,7 +1010,15 @@ impl HttpOutput {
         let mut backoff = Duration::from_millis(100);
         loop {
             let (why, pause) = match self.transport.send(&request) {
-                Ok(r) if (200..300).contains(&r.status) => return Ok(()),
+                Ok(r) if (200..300).contains(&r.status) => {
+                    // The answer is encoded as the request was, unless it says otherwise.
+                    let json = match r.header("content-type") {
+                        Some(t) => t.trim_start().starts_with("application/json"),
+                        None => self.layout.protocol == Protocol::HttpJson,
+                    };
+                    return Ok(partial_success(&r.body_bytes, json));
+                }
+                Ok(r) if r.status == 413 => return Err(Failure::TooLarge),
                 Ok(r) if retryable(r.status) => {
                     let pause = r
                         .header("retry-after")
@@ -955,11 +1026,11 @@ impl HttpOutput {
                         .unwrap_or(backoff);
                     (format!("HTTP {}", r.status), pause)
                 }
-                Ok(r) => return Err(format!("HTTP {} (not retried)", r.status)),
+                Ok(r) => return Err(Failure::Other(format!("HTTP {} (not retried)", r.status))),
                 Err(e) => (e.to_string(), backoff),
             };
             if self.closing.load(Ordering::Relaxed) || started.elapsed() + pause > self.retry_for {
-                return Err(why);
+                return Err(Failure::Other(why));
             }
             // In slices, so that a shutdown stops the wait.
             let until = Instant::now() + pause;

@@ -442,6 +442,7 @@ fn child() {
     };
     match scenario.as_str() {
         "outage_until_shutdown" => outage_until_shutdown_child(),
+        "partial_success" => partial_success_child(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -507,6 +508,185 @@ fn losses_at_shutdown_are_announced_in_the_file_and_on_stderr() {
         "{}",
         out.stderr
     );
+}
+
+/// Logs 5 records and flushes, twice, to the collector at `CHILD_ENDPOINT` in
+/// `CHILD_PROTOCOL`: prints `COUNTS written dropped failed`.
+fn partial_success_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = match std::env::var("CHILD_PROTOCOL").unwrap().as_str() {
+        "http/json" => Protocol::HttpJson,
+        _ => Protocol::HttpProtobuf,
+    };
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .otlp_endpoint(std::env::var("CHILD_ENDPOINT").unwrap())
+        .unwrap()
+        .otlp_headers("x-api-key=s3cr3t")
+        .unwrap()
+        .otlp_protocol(protocol);
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    for _ in 0..2 {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for seq in 0..5u64 {
+                tracing::info!(target: "App", seq, "record");
+            }
+        });
+        assert!(guard.flush(WAIT));
+    }
+    let c = guard.otlp().unwrap().counts();
+    println!("COUNTS {} {} {}", c.written, c.dropped, c.failed);
+}
+
+/// An `ExportLogsServiceResponse` whose `partial_success` rejects `rejected` records
+/// with `message`, in `protocol`'s encoding.
+fn partial_answer(protocol: Protocol, rejected: u64, message: &str) -> Reply {
+    match protocol {
+        Protocol::HttpJson => {
+            let doc = serde_json::json!({
+                "partialSuccess": {"rejectedLogRecords": rejected.to_string(), "errorMessage": message}
+            });
+            Reply::Body(200, "application/json", doc.to_string().into_bytes())
+        }
+        _ => {
+            // Field 1 (partial_success) { 1: rejected_log_records, 2: error_message }.
+            let mut inner = vec![0x08];
+            let mut v = rejected;
+            while v >= 0x80 {
+                inner.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            inner.push(v as u8);
+            inner.push(0x12);
+            let mut len = message.len();
+            while len >= 0x80 {
+                inner.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            inner.push(len as u8);
+            inner.extend_from_slice(message.as_bytes());
+            let mut body = vec![0x0a];
+            let mut len = inner.len();
+            while len >= 0x80 {
+                body.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            body.push(len as u8);
+            body.extend(inner);
+            Reply::Body(200, "application/x-protobuf", body)
+        }
+    }
+}
+
+/// A collector that takes a request but rejects some of its records
+/// (`partial_success`): they count as failed, and its message is said once on stderr,
+/// cut short, without control characters and without the header's secret it echoed.
+fn check_partial_success(protocol: Protocol) {
+    let hostile = format!(
+        "bad\u{1b}[31m record\r\n{}\u{7} s3cr3t {}",
+        "x".repeat(300),
+        "y".repeat(5000)
+    );
+    let server = Server::start(vec![
+        partial_answer(protocol, 2, &hostile),
+        partial_answer(protocol, 3, &hostile),
+    ]);
+    let out = support::child::ChildRun::test("child")
+        .env(CHILD, "partial_success")
+        .env(
+            "CHILD_ENDPOINT",
+            format!("http://{}/v1/logs", server.addr()),
+        )
+        .env("CHILD_PROTOCOL", protocol.as_str())
+        .env_removes(["RUST_LOG", "APP_ENV", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+        .deadline(WAIT)
+        .run();
+    assert!(out.success(), "{out}");
+    // 10 records sent, 2 + 3 of them rejected.
+    assert!(out.stdout.contains("COUNTS 5 0 5"), "{out}");
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("rejected"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", out.stderr);
+    let line = said[0];
+    assert!(line.contains("rejected 2 records"), "{line}");
+    assert!(line.contains("bad[31m record"), "{line}");
+    assert!(!line.contains("s3cr3t"), "{line}");
+    assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
+    assert!(line.len() < 600, "{line}");
+}
+
+#[test]
+fn a_partial_success_in_protobuf_counts_the_rejected_records_as_failed() {
+    check_partial_success(Protocol::HttpProtobuf);
+}
+
+#[test]
+fn a_partial_success_in_json_counts_the_rejected_records_as_failed() {
+    check_partial_success(Protocol::HttpJson);
+}
+
+/// A collector that refuses bodies over 2 KB with 413: the requests are halved until
+/// they pass, every record arrives exactly once, and only the one record too large on
+/// its own is lost, counted and announced.
+#[test]
+fn a_request_too_large_is_split_until_it_passes() {
+    const LIMIT: usize = 2048;
+    let server = Server::start_with(|r| {
+        if r.body.len() > LIMIT {
+            Reply::Status(413, Vec::new())
+        } else {
+            Reply::ok()
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .otlp_endpoint(format!("http://{}/v1/logs", server.addr()))
+        .unwrap()
+        .otlp_protocol(Protocol::HttpJson);
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for seq in 0..40u64 {
+            if seq == 17 {
+                tracing::info!(target: "App", seq, big = "z".repeat(3 * LIMIT), "record");
+            } else {
+                tracing::info!(target: "App", seq, "record");
+            }
+        }
+    });
+    assert!(guard.flush(WAIT));
+    // The notice of the lost record goes with the next request.
+    assert!(guard.flush(WAIT));
+    let counts = guard.otlp().unwrap().counts();
+    assert_eq!((counts.written, counts.dropped, counts.failed), (39, 0, 1));
+    let mut seqs = Vec::new();
+    let mut announced = 0;
+    let mut refused = 0;
+    for r in server.requests() {
+        if r.body.len() > LIMIT {
+            refused += 1;
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        for sl in v["resourceLogs"][0]["scopeLogs"].as_array().unwrap() {
+            let lr = &sl["logRecords"][0];
+            if sl["scope"]["name"] == "tracing-logbook" {
+                assert_eq!(lr["body"]["stringValue"], "1 records dropped");
+                announced += 1;
+            } else {
+                let seq = attr(&lr["attributes"], "seq")["intValue"].as_str().unwrap();
+                seqs.push(seq.parse::<u64>().unwrap());
+            }
+        }
+    }
+    assert!(refused >= 2, "the first request and the lone large record");
+    assert_eq!(announced, 1);
+    seqs.sort();
+    let want: Vec<u64> = (0..40).filter(|&s| s != 17).collect();
+    assert_eq!(seqs, want);
 }
 
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in

@@ -169,6 +169,93 @@ impl OtlpLayout {
     }
 }
 
+/// What an `ExportLogsServiceResponse` says of records the collector rejected (its
+/// `partial_success`): how many, and its message (raw: the caller sanitizes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PartialSuccess {
+    pub(crate) rejected: u64,
+    pub(crate) message: String,
+}
+
+/// Reads the `partial_success` of a response `body`, JSON if `json`, else protobuf;
+/// `None` when it rejected nothing, or when the body is not such a response (an empty
+/// body is a full success; a proxy's page is not a collector's answer). Never panics:
+/// the body is the server's.
+pub(crate) fn partial_success(body: &[u8], json: bool) -> Option<PartialSuccess> {
+    let partial = if json {
+        partial_success_json(body)?
+    } else {
+        partial_success_proto(body)?
+    };
+    (partial.rejected > 0).then_some(partial)
+}
+
+/// `ExportLogsServiceResponse { partial_success (1): { rejected_log_records (1):
+/// int64, error_message (2): string } }`, unknown fields skipped.
+fn partial_success_proto(mut body: &[u8]) -> Option<PartialSuccess> {
+    use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext};
+    let mut found = None;
+    while !body.is_empty() {
+        let (tag, wire) = decode_key(&mut body).ok()?;
+        if tag == 1 && wire == WireType::LengthDelimited {
+            let len = usize::try_from(decode_varint(&mut body).ok()?).ok()?;
+            let mut msg = body.get(..len)?;
+            body = &body[len..];
+            let mut partial = PartialSuccess::default();
+            while !msg.is_empty() {
+                let (tag, wire) = decode_key(&mut msg).ok()?;
+                match (tag, wire) {
+                    (1, WireType::Varint) => {
+                        // int64: a negative count rejects nothing.
+                        let v = decode_varint(&mut msg).ok()? as i64;
+                        partial.rejected = u64::try_from(v).unwrap_or(0);
+                    }
+                    (2, WireType::LengthDelimited) => {
+                        let len = usize::try_from(decode_varint(&mut msg).ok()?).ok()?;
+                        let text = msg.get(..len)?;
+                        partial.message = String::from_utf8_lossy(text).into_owned();
+                        msg = &msg[len..];
+                    }
+                    _ => skip_field(wire, tag, &mut msg, DecodeContext::default()).ok()?,
+                }
+            }
+            found = Some(partial);
+        } else {
+            skip_field(wire, tag, &mut body, DecodeContext::default()).ok()?;
+        }
+    }
+    Some(found.unwrap_or_default())
+}
+
+/// `{"partialSuccess": {"rejectedLogRecords": "3", "errorMessage": "..."}}` (the
+/// count as a string or a number; the proto names accepted too).
+fn partial_success_json(body: &[u8]) -> Option<PartialSuccess> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(PartialSuccess::default());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let Some(partial) = doc
+        .get("partialSuccess")
+        .or_else(|| doc.get("partial_success"))
+    else {
+        return Some(PartialSuccess::default());
+    };
+    let field = |camel: &str, snake: &str| partial.get(camel).or_else(|| partial.get(snake));
+    let rejected = match field("rejectedLogRecords", "rejected_log_records") {
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(v) => v.as_i64(),
+        None => Some(0),
+    }?;
+    let message = field("errorMessage", "error_message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    Some(PartialSuccess {
+        rejected: u64::try_from(rejected).unwrap_or(0),
+        message,
+    })
+}
+
 /// Nanoseconds since the Unix epoch (0 before it).
 fn unix_nanos(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
@@ -983,6 +1070,40 @@ mod tests {
             "3 records dropped"
         );
         assert_eq!(n["logRecords"][0]["severityNumber"], 13);
+    }
+
+    #[test]
+    fn partial_success_in_both_encodings() {
+        // ExportLogsServiceResponse { partial_success { rejected_log_records: 300,
+        // error_message: "too old" } }, with an unknown field before it.
+        let mut inner = Vec::new();
+        proto::varint(&mut inner, 1, 300);
+        proto::string(&mut inner, 2, "too old");
+        let mut body = Vec::new();
+        proto::varint(&mut body, 7, 1);
+        proto::bytes(&mut body, 1, &inner);
+        let want = PartialSuccess {
+            rejected: 300,
+            message: "too old".into(),
+        };
+        assert_eq!(partial_success(&body, false), Some(want.clone()));
+        let json = br#"{"partialSuccess":{"rejectedLogRecords":"300","errorMessage":"too old"}}"#;
+        assert_eq!(partial_success(json, true), Some(want.clone()));
+        let json = br#"{"partial_success":{"rejected_log_records":300,"error_message":"too old"}}"#;
+        assert_eq!(partial_success(json, true), Some(want));
+        // Full successes, and what is not a collector's answer.
+        for (body, json) in [
+            (&b""[..], false),
+            (b"", true),
+            (b"{}", true),
+            (br#"{"partialSuccess":{}}"#, true),
+            (br#"{"partialSuccess":{"rejectedLogRecords":"-4"}}"#, true),
+            (b"<html>bad gateway</html>", true),
+            (b"\x0a\xff\xff\xff", false),
+            (b"\x0a\x05\x08", false),
+        ] {
+            assert_eq!(partial_success(body, json), None, "{body:?}");
+        }
     }
 
     #[test]
