@@ -53,12 +53,17 @@
 //! [`max_batch`](OtlpLayerBuilder::max_batch) records, gzip-compressed if asked, with
 //! the HTTP client the notifiers use. Answers 429, 502, 503 and 504 and connection
 //! failures are retried with backoff, honouring `Retry-After`, for at most
-//! [`retry_for`](OtlpLayerBuilder::retry_for); other answers fail the batch. Lost
-//! records (dropped or failed) are counted ([`OtlpHandle::counts`]), reported on stderr
-//! once, and announced by a `WARNING` record `N records dropped` (channel
+//! [`retry_for`](OtlpLayerBuilder::retry_for). An answer 413 (payload too large) sends
+//! the request again as two halves, each in turn, down to single records; a record
+//! refused on its own fails. Other answers fail the batch. A collector that takes a
+//! request but rejects some of its records (`partial_success`) has them counted as
+//! failed, and its message said once on stderr (sanitized: the server may be hostile).
+//! Lost records (dropped or failed) are counted ([`OtlpHandle::counts`]), reported on
+//! stderr once, and announced by a `WARNING` record `N records dropped` (channel
 //! `tracing-logbook`) in the next batch that gets through, and by a `WARNING` line
 //! `N OTLP records dropped` in the log's other outputs (file, stdout, syslog) with the
-//! next record logged (at most one such line per second). Fingers-crossed lines go to
+//! next record logged (at most one such line per second) and by the exporter's flush
+//! and shutdown, which also say on stderr how many they announce. Fingers-crossed lines go to
 //! OTLP as they go to the file. Dropping the [`Guard`](crate::Guard) sends what is
 //! queued within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) and reports what it could
 //! not.
