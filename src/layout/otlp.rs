@@ -572,28 +572,89 @@ mod proto {
             });
         }
 
-        /// `spans`: an array of `{name, fields}` key-value lists, root first.
+        /// `spans`: an array of `{name, fields}` key-value lists, root first; the
+        /// attribute of the last chain of spans encoded on this thread is reused (the
+        /// events of one request share it).
         fn spans(&mut self, record: &Record<'_>) {
-            nested_in(self.0, 6, 2, |out| {
-                string(out, 1, "spans");
-                nested_in(out, 2, 2, |out| {
-                    nested_in(out, 5, 2, |out| {
-                        for span in record.spans {
-                            let fields = span.data.otlp_bytes(span_fields);
-                            nested_in(out, 1, 2, |out| {
-                                nested_in(out, 6, 2, |out| {
-                                    kv(out, 1, "name", Value::Str(span.name));
-                                    nested_in(out, 1, 2, |out| {
-                                        string(out, 1, "fields");
-                                        nested_in(out, 2, 2, |out| bytes(out, 6, fields));
-                                    });
+            with_spans_attr(record, |attr| self.0.extend_from_slice(attr));
+        }
+    }
+
+    /// The chain of spans whose `spans` attribute this thread encoded last: their
+    /// snapshots, held (a span's recorded fields make a new snapshot, so holding them
+    /// means the chain cannot change under the bytes), and the attribute.
+    #[derive(Default)]
+    struct LastSpans {
+        chain: Vec<(&'static str, std::sync::Arc<crate::record::SpanData>)>,
+        attr: Vec<u8>,
+    }
+
+    impl LastSpans {
+        #[inline]
+        fn is_of(&self, record: &Record<'_>) -> bool {
+            self.chain.len() == record.spans.len()
+                && self
+                    .chain
+                    .iter()
+                    .zip(record.spans)
+                    .all(|((name, data), span)| {
+                        std::ptr::eq(*name, span.name) && std::sync::Arc::ptr_eq(data, &span.data)
+                    })
+        }
+    }
+
+    /// Runs `f` with the `spans` attribute of `record`, from this thread's cache when
+    /// its chain of spans is the one encoded last (encoded afresh if the cache is
+    /// unavailable).
+    pub(super) fn with_spans_attr<R>(record: &Record<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        thread_local! {
+            static LAST: RefCell<LastSpans> = RefCell::new(LastSpans::default());
+        }
+        let mut f = Some(f);
+        let got = LAST.try_with(|last| {
+            let mut last = last.try_borrow_mut().ok()?;
+            if !last.is_of(record) {
+                let last = &mut *last;
+                last.attr.clear();
+                spans_attr(&mut last.attr, record);
+                last.chain.clear();
+                last.chain
+                    .extend(record.spans.iter().map(|s| (s.name, s.data.clone())));
+            }
+            Some((f.take()?)(&last.attr))
+        });
+        match (got, f) {
+            (Ok(Some(r)), _) => r,
+            (_, Some(f)) => {
+                let mut attr = Vec::new();
+                spans_attr(&mut attr, record);
+                f(&attr)
+            }
+            (_, None) => unreachable!("the closure ran without a result"),
+        }
+    }
+
+    /// Encodes the `spans` attribute (a field 6 of `LogRecord`) of `record`.
+    pub(super) fn spans_attr(out: &mut Vec<u8>, record: &Record<'_>) {
+        nested_in(out, 6, 2, |out| {
+            string(out, 1, "spans");
+            nested_in(out, 2, 2, |out| {
+                nested_in(out, 5, 2, |out| {
+                    for span in record.spans {
+                        let fields = span.data.otlp_bytes(span_fields);
+                        nested_in(out, 1, 2, |out| {
+                            nested_in(out, 6, 2, |out| {
+                                kv(out, 1, "name", Value::Str(span.name));
+                                nested_in(out, 1, 2, |out| {
+                                    string(out, 1, "fields");
+                                    nested_in(out, 2, 2, |out| bytes(out, 6, fields));
                                 });
                             });
-                        }
-                    });
+                        });
+                    }
                 });
             });
-        }
+        });
     }
 
     /// What every record of one callsite on one thread has alike, encoded once: the
@@ -1070,6 +1131,47 @@ mod tests {
             "3 records dropped"
         );
         assert_eq!(n["logRecords"][0]["severityNumber"], 13);
+    }
+
+    #[test]
+    fn the_spans_attribute_is_reused_only_for_the_same_snapshots() {
+        use crate::record::{SpanData, SpanRef};
+        use std::sync::Arc;
+        let snapshot = |id: i64| {
+            let mut fields = FieldList::default();
+            fields.push_value("id", Value::I64(id));
+            Arc::new(SpanData::new(fields))
+        };
+        let span = |name: &'static str, data: &Arc<SpanData>| SpanRef {
+            name,
+            entry: None,
+            data: data.clone(),
+        };
+        let fields = FieldList::default();
+        let attr = |spans: &[SpanRef]| {
+            let time = time::macros::datetime!(2026-11-23 19:28:08 UTC);
+            let mut record = Record::notice(time, Level::Info, "m", &fields);
+            record.spans = spans;
+            let mut fresh = Vec::new();
+            proto::spans_attr(&mut fresh, &record);
+            let reused = proto::with_spans_attr(&record, <[u8]>::to_vec);
+            assert_eq!(reused, fresh);
+            fresh
+        };
+        let (one, two) = (snapshot(1), snapshot(2));
+        let first = attr(&[span("request", &one)]);
+        assert_eq!(attr(&[span("request", &one)]), first);
+        // A new snapshot of the span (a field recorded), another span, a longer chain.
+        assert_ne!(attr(&[span("request", &two)]), first);
+        assert_ne!(attr(&[span("job", &one)]), first);
+        attr(&[span("request", &one), span("job", &two)]);
+        assert_eq!(attr(&[span("request", &one)]), first);
+        drop((one, two));
+        // Snapshots made after others were freed are new snapshots, whatever their address.
+        for id in 3..10 {
+            let data = snapshot(id);
+            assert_ne!(attr(&[span("request", &data)]), first);
+        }
     }
 
     #[test]
