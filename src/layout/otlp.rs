@@ -481,9 +481,18 @@ mod proto {
             self
         }
 
+        /// Appends the bytes gathered: the first 16 as one copy of a constant size (a
+        /// few moves, where a copy of a variable size is a call to `memcpy`), then the
+        /// length cut back to what was gathered.
         #[inline]
         fn put(&self, out: &mut Vec<u8>) {
-            put_bytes(out, &self.b[..self.n]);
+            if self.n <= 16 {
+                let len = out.len();
+                out.extend_from_slice(&self.b[..16]);
+                out.truncate(len + self.n);
+            } else {
+                put_bytes(out, &self.b[..self.n]);
+            }
         }
     }
 
