@@ -11,7 +11,7 @@
 //! `.ci/run` does): then they fail. The outage test needs no Python.
 
 #![cfg(feature = "otlp")]
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 use tracing_logbook_test_support as support;
 

@@ -140,12 +140,15 @@ fn announce(list: &List, i: usize, time: time::OffsetDateTime, last: bool) -> u6
 /// An output's way back to the fan-out that holds it, for the losses no later record
 /// would announce: those its flush and shutdown find.
 #[derive(Clone)]
+// Only the OTLP exporter lends its losses.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 pub(crate) struct Lent {
     outputs: std::sync::Weak<List>,
     index: usize,
     clock: Arc<dyn Clock>,
 }
 
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 impl Lent {
     /// Announces every loss of the lending output not announced yet in the other
     /// outputs, stamped now: how many, or `None` once the fan-out is gone.

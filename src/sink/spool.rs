@@ -123,6 +123,7 @@ impl Tally {
     /// `rejected` of them (which ones, it does not say): those count as failed, the
     /// others as written. Returns how many were counted as failed (at most the records
     /// of `segs`).
+    #[cfg(feature = "otlp")]
     pub(crate) fn wrote_but_rejected<K>(&self, segs: &[Seg<K>], rejected: u64) -> u64 {
         let records = segs.iter().map(|s| s.records as u64).sum::<u64>();
         let rejected = rejected.min(records);
