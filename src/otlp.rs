@@ -811,8 +811,8 @@ impl OtlpHandle {
         };
         if lost > 0 {
             diag::report(format_args!(
-                "the OTLP exporter for {}: {lost} records lost (queue full, collector \
-                 unreachable or refusing) and not announced before{}",
+                "the OTLP exporter for {}: {lost} records lost since the last count (queue \
+                 full, collector unreachable or refusing them){}",
                 self.endpoint,
                 if in_lines.is_some() {
                     "; announced in the log's other outputs"
