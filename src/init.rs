@@ -641,7 +641,9 @@ fn assemble(
             let (layer, handle) = builder.build()?;
             let handle = Arc::new(handle);
             layers.push(Box::new(layer.into_output()));
-            components.push(handle.clone());
+            // Flushed and stopped first (with part of the deadline): the losses it finds
+            // then are announced in the file, stdout and syslog, stopped after it.
+            components.insert(0, handle.clone());
             (Some(handle), Some(endpoint))
         }
         _ => (None, None),

@@ -53,20 +53,25 @@
 //! [`max_batch`](OtlpLayerBuilder::max_batch) records, gzip-compressed if asked, with
 //! the HTTP client the notifiers use. Answers 429, 502, 503 and 504 and connection
 //! failures are retried with backoff, honouring `Retry-After`, for at most
-//! [`retry_for`](OtlpLayerBuilder::retry_for); other answers fail the batch. Lost
-//! records (dropped or failed) are counted ([`OtlpHandle::counts`]), reported on stderr
-//! once, and announced by a `WARNING` record `N records dropped` (channel
+//! [`retry_for`](OtlpLayerBuilder::retry_for). An answer 413 (payload too large) sends
+//! the request again as two halves, each in turn, down to single records; a record
+//! refused on its own fails. Other answers fail the batch. A collector that takes a
+//! request but rejects some of its records (`partial_success`) has them counted as
+//! failed, and its message said once on stderr (sanitized: the server may be hostile).
+//! Lost records (dropped or failed) are counted ([`OtlpHandle::counts`]), reported on
+//! stderr once, and announced by a `WARNING` record `N records dropped` (channel
 //! `tracing-logbook`) in the next batch that gets through, and by a `WARNING` line
 //! `N OTLP records dropped` in the log's other outputs (file, stdout, syslog) with the
-//! next record logged (at most one such line per second). Fingers-crossed lines go to
+//! next record logged (at most one such line per second) and by the exporter's flush
+//! and shutdown, which also say on stderr how many they announce. Fingers-crossed lines go to
 //! OTLP as they go to the file. Dropping the [`Guard`](crate::Guard) sends what is
 //! queued within [`SHUTDOWN_TIMEOUT`](crate::SHUTDOWN_TIMEOUT) and reports what it could
 //! not.
 
 use std::fmt;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use time::OffsetDateTime;
@@ -78,8 +83,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::diag;
 use crate::error::Error;
 use crate::file::Compression;
-use crate::layer::{self, Emit, Spine};
-use crate::layout::otlp::{OtlpLayout, ResourceValue};
+use crate::layer::{self, Emit, Lent, Spine};
+use crate::layout::otlp::{partial_success, OtlpLayout, PartialSuccess, ResourceValue};
 use crate::lifecycle::Deadline;
 use crate::notify::{AccessToken, Request, Transport, UreqTransport};
 use crate::record::Record;
@@ -527,6 +532,8 @@ impl OtlpLayerBuilder {
             body: Vec::new(),
             zipped: Vec::new(),
             report: diag::Once::new(),
+            secret_headers: 0..self.headers.len(),
+            rejections: diag::Once::new(),
         };
         let config = Config {
             thread_name: THREAD_NAME.into(),
@@ -545,19 +552,29 @@ impl OtlpLayerBuilder {
         let spool = Spool::start(config, output)
             .map_err(|e| Error::io("start the OTLP thread for", self.endpoint.clone(), e))?;
         let spool = Arc::new(spool);
+        let losses = Arc::new(Lender {
+            announced: AtomicU64::new(0),
+            announced_at: AtomicI64::new(i64::MIN),
+            lent: OnceLock::new(),
+        });
         let layer = OtlpLayer {
             spine: Spine::new(
                 OtlpOutput {
                     spool: spool.clone(),
                     layout,
-                    announced: std::sync::atomic::AtomicU64::new(0),
-                    announced_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+                    losses: losses.clone(),
                 },
                 self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 None,
             ),
         };
-        Ok((layer, OtlpHandle { spool, closing }))
+        let handle = OtlpHandle {
+            spool,
+            closing,
+            losses,
+            endpoint: self.endpoint,
+        };
+        Ok((layer, handle))
     }
 }
 
@@ -639,10 +656,47 @@ where
 pub(crate) struct OtlpOutput {
     spool: Arc<Spool<HttpOutput>>,
     layout: OtlpLayout,
-    /// Losses already announced in the other outputs ([`Emit::take_losses`]), and the
-    /// second (Unix time) of the last announcement.
-    announced: std::sync::atomic::AtomicU64,
-    announced_at: std::sync::atomic::AtomicI64,
+    losses: Arc<Lender>,
+}
+
+/// What the exporter's losses announced in the other outputs ([`Emit::take_losses`])
+/// need, shared by the output and the handle (whose flush and shutdown announce the
+/// last ones).
+struct Lender {
+    /// Losses already announced in the other outputs.
+    announced: AtomicU64,
+    /// The second (Unix time) of the last announcement with a record.
+    announced_at: AtomicI64,
+    /// The fan-out holding the output, if one does.
+    lent: OnceLock<Lent>,
+}
+
+impl Lender {
+    /// Takes the losses of `spool` not announced yet: at most once per second of the
+    /// records' time with a record (`second`), all of them at the end (`None`). One
+    /// caller announces each loss.
+    #[inline]
+    fn take(&self, lost: u64, second: Option<i64>) -> Option<u64> {
+        let announced = self.announced.load(Ordering::Relaxed);
+        if lost <= announced {
+            return None;
+        }
+        if let Some(second) = second {
+            let last = self.announced_at.load(Ordering::Relaxed);
+            if second == last
+                || self
+                    .announced_at
+                    .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                return None;
+            }
+        }
+        self.announced
+            .compare_exchange(announced, lost, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()
+            .map(|_| lost - announced)
+    }
 }
 
 impl Emit for OtlpOutput {
@@ -659,33 +713,21 @@ impl Emit for OtlpOutput {
 
     /// Records dropped or failed since the last call: announced in the other outputs,
     /// at most once per second of the records' time (a collector that cannot keep up
-    /// loses records one by one: one line each would double the file).
+    /// loses records one by one: one line each would double the file), and all of
+    /// them by the handle's flush and shutdown.
     fn lends_losses(&self) -> bool {
         true
     }
 
     #[inline]
-    fn take_losses(&self, time: OffsetDateTime) -> Option<(u64, &'static str)> {
+    fn take_losses(&self, time: OffsetDateTime, last: bool) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();
-        let announced = self.announced.load(Ordering::Relaxed);
-        if lost <= announced {
-            return None;
-        }
-        let second = time.unix_timestamp();
-        let last = self.announced_at.load(Ordering::Relaxed);
-        if second == last
-            || self
-                .announced_at
-                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return None;
-        }
-        // One caller announces each loss.
-        self.announced
-            .compare_exchange(announced, lost, Ordering::Relaxed, Ordering::Relaxed)
-            .ok()
-            .map(|_| (lost - announced, "OTLP records"))
+        let second = (!last).then(|| time.unix_timestamp());
+        self.losses.take(lost, second).map(|n| (n, "OTLP records"))
+    }
+
+    fn lend_to(&self, lent: Lent) {
+        let _ = self.losses.lent.set(lent);
     }
 }
 
@@ -701,10 +743,13 @@ fn with_bytes<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 ///
 /// Every record the layer encodes is, in the end, counted once: `written` (accepted by
 /// the collector), `dropped` (the queue was full, or after shutdown) or `failed` (the
-/// collector did not take it). The `N records dropped` notices are counted in none.
+/// collector did not take it, or took the request but rejected the record). The `N
+/// records dropped` notices are counted in none.
 pub struct OtlpHandle {
     spool: Arc<Spool<HttpOutput>>,
     closing: Arc<AtomicBool>,
+    losses: Arc<Lender>,
+    endpoint: String,
 }
 
 impl fmt::Debug for OtlpHandle {
@@ -732,26 +777,74 @@ impl OtlpHandle {
     }
 
     /// Waits until every record queued so far was sent (or counted as failed); false
-    /// on timeout.
+    /// on timeout. Then the losses not announced yet are announced: by a `WARNING` line
+    /// `N OTLP records dropped` in the log's other outputs (when the layer is one output
+    /// of a [`FanOut`](crate::FanOut) or of `init`), and on stderr.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.spool.flush(Deadline::after(timeout))
+        let done = self.spool.flush(Deadline::after(timeout));
+        self.announce_last();
+        done
     }
 
     /// Flushes without retrying, then stops the thread, within `timeout`; false if the
     /// deadline passed first (a diagnostic then says how many records were not sent).
-    /// Records logged afterwards are dropped and counted.
+    /// The losses not announced yet are announced as [`flush`](Self::flush) does:
+    /// stop this handle before the outputs that announce them (the daily file), as the
+    /// [`Guard`](crate::Guard) does. Records logged afterwards are dropped and counted.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.closing.store(true, Ordering::Relaxed);
-        self.spool.shutdown(timeout)
+        let done = self.spool.shutdown(timeout);
+        self.announce_last();
+        done
+    }
+
+    /// Announces the losses that no later record may announce (see
+    /// [`flush`](Self::flush)), once each: in the other outputs, and on stderr.
+    fn announce_last(&self) {
+        let in_lines = self.losses.lent.get().and_then(Lent::announce_last);
+        let lost = match in_lines {
+            Some(n) => n,
+            None => self
+                .losses
+                .take(self.spool.dropped() + self.spool.failed(), None)
+                .unwrap_or(0),
+        };
+        if lost > 0 {
+            diag::report(format_args!(
+                "the OTLP exporter for {}: {lost} records lost since the last count (queue \
+                 full, collector unreachable or refusing them){}",
+                self.endpoint,
+                if in_lines.is_some() {
+                    "; announced in the log's other outputs"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+}
+
+/// The part of `deadline` the exporter may use when the outputs that announce its last
+/// losses are flushed or stopped after it (as the [`Guard`](crate::Guard) does): all but
+/// half the time left, and at most 1 s of it, so that a collector that hangs never
+/// leaves the daily file without time for its last lines.
+fn before_the_lines(deadline: Deadline) -> Deadline {
+    match deadline.remaining() {
+        Some(left) => deadline.earlier(Deadline::after(
+            left - (left / 2).min(Duration::from_secs(1)),
+        )),
+        None => deadline,
     }
 }
 
 impl crate::lifecycle::Component for OtlpHandle {
     fn flush(&self, deadline: Deadline) -> bool {
-        self.spool.flush(deadline)
+        let done = self.spool.flush(before_the_lines(deadline));
+        self.announce_last();
+        done
     }
     fn shutdown(&self, deadline: Deadline) -> bool {
-        OtlpHandle::shutdown(self, deadline.timeout())
+        OtlpHandle::shutdown(self, before_the_lines(deadline).timeout())
     }
     fn undelivered(&self) -> crate::lifecycle::Undelivered {
         crate::lifecycle::Undelivered {
@@ -785,6 +878,10 @@ struct HttpOutput {
     body: Vec<u8>,
     zipped: Vec<u8>,
     report: diag::Once,
+    /// Indexes in `headers` of the configured ones (their values are secrets).
+    secret_headers: std::ops::Range<usize>,
+    /// Said once: the collector rejected records of a request it took.
+    rejections: diag::Once,
 }
 
 /// Whether an answer asks to send the same request again later.
@@ -814,32 +911,89 @@ impl Output for HttpOutput {
             {
                 n += 1;
             }
-            let chunk = &segs[i..i + n];
-            let records = &batch.bytes()[batch.start(i)..chunk[n - 1].end];
-            match self.send(records) {
-                Ok(()) => {
-                    tally.wrote(chunk);
-                    if self.report.reset() {
-                        diag::report(format_args!("OTLP: sending works again"));
-                    }
-                }
-                Err(why) => {
-                    let lost = tally.lost(chunk);
-                    self.report.report(format_args!(
-                        "OTLP: cannot send to {}: {why}; {lost} records lost, counted and \
-                         announced in the next batch that gets through",
-                        self.endpoint
-                    ));
-                }
-            }
+            self.deliver(batch, i..i + n, tally, 0);
             i += n;
         }
     }
 }
 
+/// How many times a request refused as too large (413) is halved, at most: a request
+/// of 65,536 records is down to single ones by then.
+const MAX_SPLITS: u32 = 16;
+
+/// Why a request was not delivered.
+enum Failure {
+    /// 413 Payload Too Large: smaller requests may get through.
+    TooLarge,
+    /// Anything else, said in a diagnostic.
+    Other(String),
+}
+
 impl HttpOutput {
-    /// Sends one request of `records`, retrying as the module docs say.
-    fn send(&mut self, records: &[u8]) -> Result<(), String> {
+    /// Sends the segments `range` of `batch` in one request, and counts them. A
+    /// request refused as too large (413) is sent again as two halves, each in turn
+    /// (at most [`MAX_SPLITS`] deep); a single record still refused is lost, counted
+    /// as failed.
+    fn deliver(
+        &mut self,
+        batch: &Batch<()>,
+        range: std::ops::Range<usize>,
+        tally: &Tally,
+        depth: u32,
+    ) {
+        let chunk = &batch.segs()[range.clone()];
+        let Some(last) = chunk.last() else { return };
+        let records = &batch.bytes()[batch.start(range.start)..last.end];
+        match self.send(records) {
+            Ok(None) => {
+                tally.wrote(chunk);
+                if self.report.reset() {
+                    diag::report(format_args!("OTLP: sending works again"));
+                }
+            }
+            Ok(Some(partial)) => {
+                let rejected = tally.wrote_but_rejected(chunk, partial.rejected);
+                let message = crate::notify::server_text(&partial.message, &self.secrets());
+                self.rejections.report(format_args!(
+                    "OTLP: the collector at {} rejected {rejected} records of a request \
+                     (counted as failed, and announced): {message:?} (said once)",
+                    self.endpoint
+                ));
+            }
+            Err(Failure::TooLarge) if chunk.len() > 1 && depth < MAX_SPLITS => {
+                let half = range.start + chunk.len() / 2;
+                self.deliver(batch, range.start..half, tally, depth + 1);
+                self.deliver(batch, half..range.end, tally, depth + 1);
+            }
+            Err(failure) => {
+                let lost = tally.lost(chunk);
+                let why = match failure {
+                    Failure::TooLarge => format!(
+                        "HTTP 413: a request of {} bytes of records is too large",
+                        records.len()
+                    ),
+                    Failure::Other(why) => why,
+                };
+                self.report.report(format_args!(
+                    "OTLP: cannot send to {}: {why}; {lost} records lost, counted and \
+                     announced in the next batch that gets through",
+                    self.endpoint
+                ));
+            }
+        }
+    }
+
+    /// The configured header values (tokens), never to be shown.
+    fn secrets(&self) -> Vec<&str> {
+        self.headers[self.secret_headers.clone()]
+            .iter()
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// Sends one request of `records`, retrying as the module docs say. `Ok` with what
+    /// the collector rejected of it, if anything (its `partial_success`).
+    fn send(&mut self, records: &[u8]) -> Result<Option<PartialSuccess>, Failure> {
         self.layout.request(&self.resource, records, &mut self.body);
         if self.gzip {
             self.zipped.clear();
@@ -847,7 +1001,7 @@ impl HttpOutput {
                 flate2::write::GzEncoder::new(&mut self.zipped, flate2::Compression::fast());
             enc.write_all(&self.body)
                 .and_then(|()| enc.finish().map(|_| ()))
-                .map_err(|e| format!("gzip: {e}"))?;
+                .map_err(|e| Failure::Other(format!("gzip: {e}")))?;
         }
         let body = if self.gzip { &self.zipped } else { &self.body };
         let token = AccessToken::new(String::new());
@@ -861,7 +1015,15 @@ impl HttpOutput {
         let mut backoff = Duration::from_millis(100);
         loop {
             let (why, pause) = match self.transport.send(&request) {
-                Ok(r) if (200..300).contains(&r.status) => return Ok(()),
+                Ok(r) if (200..300).contains(&r.status) => {
+                    // The answer is encoded as the request was, unless it says otherwise.
+                    let json = match r.header("content-type") {
+                        Some(t) => t.trim_start().starts_with("application/json"),
+                        None => self.layout.protocol == Protocol::HttpJson,
+                    };
+                    return Ok(partial_success(&r.body_bytes, json));
+                }
+                Ok(r) if r.status == 413 => return Err(Failure::TooLarge),
                 Ok(r) if retryable(r.status) => {
                     let pause = r
                         .header("retry-after")
@@ -869,11 +1031,11 @@ impl HttpOutput {
                         .unwrap_or(backoff);
                     (format!("HTTP {}", r.status), pause)
                 }
-                Ok(r) => return Err(format!("HTTP {} (not retried)", r.status)),
+                Ok(r) => return Err(Failure::Other(format!("HTTP {} (not retried)", r.status))),
                 Err(e) => (e.to_string(), backoff),
             };
             if self.closing.load(Ordering::Relaxed) || started.elapsed() + pause > self.retry_for {
-                return Err(why);
+                return Err(Failure::Other(why));
             }
             // In slices, so that a shutdown stops the wait.
             let until = Instant::now() + pause;

@@ -11,7 +11,7 @@
 //! `.ci/run` does): then they fail. The outage test needs no Python.
 
 #![cfg(feature = "otlp")]
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 use tracing_logbook_test_support as support;
 
@@ -416,9 +416,11 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
         .lines()
         .filter(|l| l.contains("OTLP records dropped"))
         .collect();
+    // At most one per second with the records (the test spans three seconds at most),
+    // and one by each of the four flushes: never one per lost record.
     assert!(
-        notices.len() <= 3,
-        "one line per second at most: {notices:?}"
+        notices.len() <= 3 + 4,
+        "one line per second and per flush at most: {notices:?}"
     );
     for line in notices {
         assert!(line.contains("WARNING: tracing-logbook: "), "{line}");
@@ -428,6 +430,281 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     assert_eq!(in_file, lost, "{text}");
     // Every record is in the file besides the notices.
     assert_eq!(text.matches("App: record").count() as u64, logged.get());
+}
+
+/// The scenario a child process runs (`TRACING_LOGBOOK_OTLP_CHILD=<scenario>`): the
+/// tests that read the exporter's diagnostics on stderr.
+const CHILD: &str = "TRACING_LOGBOOK_OTLP_CHILD";
+
+/// Runs in child processes only.
+#[test]
+fn child() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return; // not a child
+    };
+    match scenario.as_str() {
+        "outage_until_shutdown" => outage_until_shutdown_child(),
+        "partial_success" => partial_success_child(),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// Logs 50 records while the collector is down, and stops the logger while it still
+/// is: prints `STOPPED true` when everything was counted in time.
+fn outage_until_shutdown_child() {
+    let dir = PathBuf::from(std::env::var("CHILD_DIR").unwrap());
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.join("app.log")))
+        .otlp_endpoint(std::env::var("CHILD_ENDPOINT").unwrap())
+        .unwrap()
+        .otlp(|b| b.queue(16).retry_for(Duration::from_millis(200)));
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for seq in 0..50u64 {
+            tracing::info!(target: "App", seq, "record");
+        }
+    });
+    println!("STOPPED {}", guard.shutdown());
+}
+
+/// The sum of the `N OTLP records dropped` lines of `text`, and the last one's `N`.
+fn otlp_notices_in(text: &str) -> (u64, Option<u64>) {
+    let mut sum = 0;
+    let mut last = None;
+    for line in text.lines().filter(|l| l.contains(" OTLP records dropped")) {
+        assert!(line.contains("WARNING: tracing-logbook: "), "{line}");
+        let before = line.split(" OTLP records dropped").next().unwrap();
+        let n: u64 = before.rsplit(' ').next().unwrap().parse().unwrap();
+        sum += n;
+        last = Some(n);
+    }
+    (sum, last)
+}
+
+/// The collector is down until the logger stops: no later record, no later batch can
+/// announce the losses, so the shutdown does, in the file and on stderr, exactly.
+#[test]
+fn losses_at_shutdown_are_announced_in_the_file_and_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = support::child::ChildRun::test("child")
+        .env(CHILD, "outage_until_shutdown")
+        .env("CHILD_DIR", dir.path())
+        .env("CHILD_ENDPOINT", format!("http://{closed}/v1/logs"))
+        .env_removes(["RUST_LOG", "APP_ENV", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+        .deadline(WAIT)
+        .run();
+    assert!(out.success(), "{out}");
+    assert!(out.stdout.contains("STOPPED true"), "{out}");
+    let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+    assert_eq!(text.matches("App: record").count(), 50, "{text}");
+    // Nothing delivered: every record is announced as lost, exactly once.
+    let (announced, last) = otlp_notices_in(&text);
+    assert_eq!(announced, 50, "{text}");
+    let last = last.unwrap();
+    assert!(
+        out.stderr.contains(&format!("{last} records lost")),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Logs 5 records and flushes, twice, to the collector at `CHILD_ENDPOINT` in
+/// `CHILD_PROTOCOL`: prints `COUNTS written dropped failed`.
+fn partial_success_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = match std::env::var("CHILD_PROTOCOL").unwrap().as_str() {
+        "http/json" => Protocol::HttpJson,
+        _ => Protocol::HttpProtobuf,
+    };
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .otlp_endpoint(std::env::var("CHILD_ENDPOINT").unwrap())
+        .unwrap()
+        .otlp_headers("x-api-key=s3cr3t")
+        .unwrap()
+        .otlp_protocol(protocol);
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    for _ in 0..2 {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for seq in 0..5u64 {
+                tracing::info!(target: "App", seq, "entry");
+            }
+        });
+        assert!(guard.flush(WAIT));
+    }
+    let c = guard.otlp().unwrap().counts();
+    println!("COUNTS {} {} {}", c.written, c.dropped, c.failed);
+}
+
+/// An `ExportLogsServiceResponse` whose `partial_success` rejects `rejected` records
+/// with `message`, in `protocol`'s encoding.
+fn partial_answer(protocol: Protocol, rejected: u64, message: &str) -> Reply {
+    match protocol {
+        Protocol::HttpJson => {
+            let doc = serde_json::json!({
+                "partialSuccess": {"rejectedLogRecords": rejected.to_string(), "errorMessage": message}
+            });
+            Reply::Body(200, "application/json", doc.to_string().into_bytes())
+        }
+        _ => {
+            // Field 1 (partial_success) { 1: rejected_log_records, 2: error_message }.
+            let mut inner = vec![0x08];
+            let mut v = rejected;
+            while v >= 0x80 {
+                inner.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            inner.push(v as u8);
+            inner.push(0x12);
+            let mut len = message.len();
+            while len >= 0x80 {
+                inner.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            inner.push(len as u8);
+            inner.extend_from_slice(message.as_bytes());
+            let mut body = vec![0x0a];
+            let mut len = inner.len();
+            while len >= 0x80 {
+                body.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            body.push(len as u8);
+            body.extend(inner);
+            Reply::Body(200, "application/x-protobuf", body)
+        }
+    }
+}
+
+/// A collector that takes a request but rejects some of its records
+/// (`partial_success`): they count as failed, and its message is said once on stderr,
+/// cut short, without control characters and without the header's secret it echoed.
+fn check_partial_success(protocol: Protocol) {
+    let hostile = format!(
+        "bad\u{1b}[31m record\r\n{}\u{7} s3cr3t {}",
+        "x".repeat(300),
+        "y".repeat(5000)
+    );
+    let server = Server::start(vec![
+        partial_answer(protocol, 2, &hostile),
+        partial_answer(protocol, 3, &hostile),
+    ]);
+    let out = support::child::ChildRun::test("child")
+        .env(CHILD, "partial_success")
+        .env(
+            "CHILD_ENDPOINT",
+            format!("http://{}/v1/logs", server.addr()),
+        )
+        .env("CHILD_PROTOCOL", protocol.as_str())
+        .env_removes(["RUST_LOG", "APP_ENV", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+        .deadline(WAIT)
+        .run();
+    assert!(out.success(), "{out}");
+    // 10 records sent; the first request's 2 and the second's 3 rejected (fewer if the
+    // writer took fewer records into a request: a collector rejects at most what it got).
+    let entries = |r: &Recorded| r.body.windows(5).filter(|w| w == b"entry").count() as u64;
+    let requests = server.requests();
+    let first = 2.min(entries(&requests[0]));
+    let rejected = first + 3.min(entries(&requests[1]));
+    let want = format!("COUNTS {} 0 {rejected}", 10 - rejected);
+    assert!(out.stdout.contains(&want), "{want}: {out}");
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("rejected"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", out.stderr);
+    let line = said[0];
+    assert!(
+        line.contains(&format!("rejected {first} records")),
+        "{line}"
+    );
+    assert!(line.contains("bad[31m record"), "{line}");
+    assert!(!line.contains("s3cr3t"), "{line}");
+    assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
+    assert!(line.len() < 600, "{line}");
+}
+
+#[test]
+fn a_partial_success_in_protobuf_counts_the_rejected_records_as_failed() {
+    check_partial_success(Protocol::HttpProtobuf);
+}
+
+#[test]
+fn a_partial_success_in_json_counts_the_rejected_records_as_failed() {
+    check_partial_success(Protocol::HttpJson);
+}
+
+/// A collector that refuses bodies over 1 KB with 413 (about two records): the requests
+/// are halved until they pass, every record arrives exactly once, and only the one record too large on
+/// its own is lost, counted and announced.
+#[test]
+fn a_request_too_large_is_split_until_it_passes() {
+    const LIMIT: usize = 1024;
+    let server = Server::start_with(|r| {
+        if r.body.len() > LIMIT {
+            Reply::Status(413, Vec::new())
+        } else {
+            Reply::ok()
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new(Mode::Production)
+        .log_file(LogFile::Path(dir.path().join("app.log")))
+        .otlp_endpoint(format!("http://{}/v1/logs", server.addr()))
+        .unwrap()
+        .otlp_protocol(Protocol::HttpJson);
+    let (dispatch, guard) = tracing_logbook::build(env).unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for seq in 0..40u64 {
+            if seq == 17 {
+                tracing::info!(target: "App", seq, big = "z".repeat(3 * LIMIT), "record");
+            } else {
+                tracing::info!(target: "App", seq, "record");
+            }
+        }
+    });
+    assert!(guard.flush(WAIT));
+    // The notice of the lost record goes with the next request.
+    assert!(guard.flush(WAIT));
+    let counts = guard.otlp().unwrap().counts();
+    assert_eq!((counts.written, counts.dropped, counts.failed), (39, 0, 1));
+    let mut seqs = Vec::new();
+    let mut announced = 0;
+    let mut refused = 0;
+    let mut halved = false;
+    for r in server.requests() {
+        if r.body.len() > LIMIT {
+            refused += 1;
+            let records = r.body.windows(5).filter(|w| w == b"\"seq\"").count();
+            halved |= records > 1;
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        for sl in v["resourceLogs"][0]["scopeLogs"].as_array().unwrap() {
+            let lr = &sl["logRecords"][0];
+            if sl["scope"]["name"] == "tracing-logbook" {
+                assert_eq!(lr["body"]["stringValue"], "1 records dropped");
+                announced += 1;
+            } else {
+                let seq = attr(&lr["attributes"], "seq")["intValue"].as_str().unwrap();
+                seqs.push(seq.parse::<u64>().unwrap());
+            }
+        }
+    }
+    assert!(refused >= 1, "the lone large record");
+    assert!(
+        halved,
+        "a refused request of several records was sent again in halves"
+    );
+    assert_eq!(announced, 1);
+    seqs.sort();
+    let want: Vec<u64> = (0..40).filter(|&s| s != 17).collect();
+    assert_eq!(seqs, want);
 }
 
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in

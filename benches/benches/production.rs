@@ -23,6 +23,12 @@
 //! * `ours-otlp`: `ours-file` plus the OTLP exporter (`http/protobuf`, a queue of 65,536
 //!   records) sending to a loopback collector that answers 200 to every request; the
 //!   clock stops once the lines are in the file and the records were accepted.
+//! * `otel-sdk`: what a Rust user composes today for the same file and the same
+//!   export: `fmt+appender` (below) for the file, plus opentelemetry-appender-tracing's
+//!   `OpenTelemetryTracingBridge` into the OpenTelemetry SDK's `BatchLogProcessor` (its
+//!   own thread, a queue of 65,536 records like ours) and opentelemetry-otlp's HTTP
+//!   exporter (protobuf, reqwest's blocking client) sending to the same collector; the
+//!   clock stops once the lines are in the file and `force_flush` has returned.
 //! * `fmt+appender+sentry`: tracing-subscriber's fmt layer (ANSI off) over
 //!   tracing-appender's daily `RollingFileAppender` behind `non_blocking` with
 //!   `lossy(false)`, plus sentry-tracing's layers as its documentation configures them for
@@ -44,7 +50,8 @@
 //! configurations take turns, so a busy moment of the machine hits all of them), checks
 //! that every line reached the files, and prints the medians and the fastest runs in
 //! ns/event, and the ratios of the medians against the crate's targets.
-//! `BENCH_SUMMARY_EVENTS=0` skips it.
+//! `BENCH_SUMMARY_EVENTS=0` skips it; `BENCH_SUMMARY_SUBJECTS=ours-file,ours-otlp,otel-sdk`
+//! runs only those subjects (in the criterion groups too).
 
 #![allow(clippy::print_stdout)]
 
@@ -69,16 +76,18 @@ enum Subject {
     OursProduction,
     OursFile,
     OursOtlp,
+    OtelSdk,
     FmtAppenderSentry,
     FmtAppender,
     Spdlog,
 }
 
 impl Subject {
-    const ALL: [Subject; 6] = [
+    const ALL: [Subject; 7] = [
         Subject::OursProduction,
         Subject::OursFile,
         Subject::OursOtlp,
+        Subject::OtelSdk,
         Subject::FmtAppenderSentry,
         Subject::FmtAppender,
         Subject::Spdlog,
@@ -89,6 +98,7 @@ impl Subject {
             Subject::OursProduction => "ours-production",
             Subject::OursFile => "ours-file",
             Subject::OursOtlp => "ours-otlp",
+            Subject::OtelSdk => "otel-sdk",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::FmtAppender => "fmt+appender",
             Subject::Spdlog => "spdlog-sync",
@@ -96,9 +106,13 @@ impl Subject {
     }
 
     /// spdlog-rs has no spans: it logs the request's fields in the message instead, and
-    /// has nothing to create per request.
+    /// has nothing to create per request. `BENCH_SUMMARY_SUBJECTS` (names separated by
+    /// commas) runs only those subjects.
     fn runs(self, shape: Shape) -> bool {
-        !(self == Subject::Spdlog && shape == Shape::SpanPerEvent)
+        let chosen = std::env::var("BENCH_SUMMARY_SUBJECTS").map_or(true, |names| {
+            names.split(',').any(|n| n.trim() == self.name())
+        });
+        chosen && !(self == Subject::Spdlog && shape == Shape::SpanPerEvent)
     }
 }
 
@@ -186,7 +200,39 @@ enum Emitter {
 enum Finish {
     Ours(tracing_logbook::Guard),
     Appender(tracing_appender::non_blocking::WorkerGuard),
+    /// The file's worker, and the SDK's provider (flushed, then shut down untimed).
+    OtelSdk(
+        tracing_appender::non_blocking::WorkerGuard,
+        opentelemetry_sdk::logs::SdkLoggerProvider,
+    ),
     Spdlog,
+}
+
+/// The OpenTelemetry SDK's logger provider exporting to the collector as its
+/// documentation shows: batch processor, OTLP over HTTP with protobuf.
+fn otel_sdk_provider() -> opentelemetry_sdk::logs::SdkLoggerProvider {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_endpoint(collector())
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .build()
+        .expect("the OTLP log exporter");
+    let processor = opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter)
+        .with_batch_config(
+            opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                .with_max_queue_size(1 << 16)
+                .build(),
+        )
+        .build();
+    opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("bench")
+                .build(),
+        )
+        .with_log_processor(processor)
+        .build()
 }
 
 /// One subject, built afresh for one batch.
@@ -215,6 +261,24 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
             Rig {
                 emitter: Emitter::Tracing(dispatch),
                 finish: Finish::Ours(guard),
+            }
+        }
+        Subject::OtelSdk => {
+            let appender = tracing_appender::rolling::daily(dir, "app.log");
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .finish(appender);
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer);
+            let provider = otel_sdk_provider();
+            let bridge =
+                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
+            Rig {
+                emitter: Emitter::Tracing(tracing::Dispatch::new(
+                    tracing_subscriber::registry().with(fmt).with(bridge),
+                )),
+                finish: Finish::OtelSdk(guard, provider),
             }
         }
         Subject::FmtAppenderSentry | Subject::FmtAppender => {
@@ -377,6 +441,7 @@ fn run(
     port: u16,
 ) -> Duration {
     let Rig { emitter, finish } = rig(subject, dir, port);
+    let mut sdk = None;
     let barrier = Barrier::new(threads + 1);
     let start = std::thread::scope(|s| {
         for thread in 0..threads {
@@ -402,6 +467,12 @@ fn run(
             drop(worker);
             None
         }
+        Finish::OtelSdk(worker, provider) => {
+            drop(worker);
+            provider.force_flush().expect("the SDK's force_flush");
+            sdk = Some(provider);
+            None
+        }
         Finish::Spdlog => {
             if let Emitter::Spdlog(logger) = &emitter {
                 logger.flush();
@@ -410,6 +481,9 @@ fn run(
         }
     };
     let elapsed = start.elapsed();
+    if let Some(provider) = sdk {
+        let _ = provider.shutdown();
+    }
     if let Some(guard) = &teardown {
         let file = guard.file().expect("ours writes a file");
         assert_eq!(
@@ -591,7 +665,7 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
         Subject,
         fn(f64) -> bool,
     );
-    let pairs: [Pair; 5] = [
+    let pairs: [Pair; 6] = [
         (
             "ours-production / ours-file",
             "<= 1.25",
@@ -605,6 +679,13 @@ fn summary(root: &Path, port: u16, events: u64, runs: u64) {
             Subject::OursOtlp,
             Subject::OursFile,
             |r| r <= 1.3,
+        ),
+        (
+            "otel-sdk / ours-otlp",
+            ">= 3",
+            Subject::OtelSdk,
+            Subject::OursOtlp,
+            |r| r >= 3.0,
         ),
         (
             "fmt+appender+sentry / ours-production",

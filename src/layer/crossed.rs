@@ -587,7 +587,7 @@ mod tests {
         let subscriber = tracing_subscriber::registry()
             .with(filter.clone())
             .with(Spine::new(
-                crate::layer::Outputs::new(outputs),
+                crate::layer::Outputs::new(outputs, clock_arc.clone()),
                 clock_arc,
                 Some(crossing),
             ));

@@ -98,9 +98,10 @@ mod tests {
             EcsLayout::new(Timezone::Utc),
             out.clone(),
         ))];
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(clock);
         let subscriber = tracing_subscriber::registry().with(Spine::new(
-            Outputs::new(outputs),
-            Arc::new(clock),
+            Outputs::new(outputs, clock.clone()),
+            clock,
             None,
         ));
         tracing::subscriber::with_default(subscriber, f);

@@ -65,28 +65,48 @@ pub(crate) trait Emit: Send + Sync + 'static {
     }
 
     /// Losses of this output to be announced in the others' lines, taken once, when a
-    /// record stamped `time` is logged: how many records, and what they are called
-    /// (`OTLP records`). The OTLP exporter's; the others announce their own losses in
-    /// their own output.
-    fn take_losses(&self, _time: time::OffsetDateTime) -> Option<(u64, &'static str)> {
+    /// record stamped `time` is logged (`last`: by the output's own flush or shutdown,
+    /// after which no record may come to announce them): how many records, and what
+    /// they are called (`OTLP records`). The OTLP exporter's; the others announce their
+    /// own losses in their own output.
+    fn take_losses(&self, _time: time::OffsetDateTime, _last: bool) -> Option<(u64, &'static str)> {
         None
     }
+
+    /// Called once by the fan-out holding this output if it
+    /// [lends its losses](Self::lends_losses): the way to announce them from its own
+    /// flush and shutdown ([`Lent::announce_last`]).
+    fn lend_to(&self, _lent: Lent) {}
 }
+
+/// The outputs of a fan-out, shared with the outputs that lend their losses (weakly:
+/// the fan-out owns them).
+type List = Vec<Box<dyn Emit>>;
 
 /// The fan-out: each output in turn, with the record captured once; and the losses of
 /// an output that lends them (the OTLP exporter) announced in the others' lines.
 pub(crate) struct Outputs {
-    list: Vec<Box<dyn Emit>>,
+    list: Arc<List>,
     /// The outputs whose losses the others announce: none in most stacks, so the
     /// per-record look costs nothing there.
     lenders: Vec<usize>,
 }
 
 impl Outputs {
-    pub(crate) fn new(list: Vec<Box<dyn Emit>>) -> Outputs {
-        let lenders = (0..list.len())
+    /// The fan-out of `list`; `clock` stamps the notices its lenders announce at their
+    /// flush and shutdown.
+    pub(crate) fn new(list: Vec<Box<dyn Emit>>, clock: Arc<dyn Clock>) -> Outputs {
+        let lenders: Vec<usize> = (0..list.len())
             .filter(|&i| list[i].lends_losses())
             .collect();
+        let list = Arc::new(list);
+        for &index in &lenders {
+            list[index].lend_to(Lent {
+                outputs: Arc::downgrade(&list),
+                index,
+                clock: clock.clone(),
+            });
+        }
         Outputs { list, lenders }
     }
 
@@ -94,22 +114,50 @@ impl Outputs {
         self.list.len()
     }
 
-    /// Announces a lender's losses in the other outputs that write lines: the crate's
-    /// `WARNING` notice (`N OTLP records dropped`), as a file announces its own, stamped
-    /// `time`.
+    /// Announces the lenders' losses in the other outputs that write lines.
     #[inline]
     fn announce_losses(&self, time: time::OffsetDateTime) {
         for &i in &self.lenders {
-            if let Some((lost, unit)) = self.list[i].take_losses(time) {
-                crate::layout::with_loss_record(time, lost, unit, |notice| {
-                    for (j, other) in self.list.iter().enumerate() {
-                        if j != i {
-                            other.emit_lines(notice);
-                        }
-                    }
-                });
+            announce(&self.list, i, time, false);
+        }
+    }
+}
+
+/// Announces the losses of output `i` of `list` in the other outputs that write lines:
+/// the crate's `WARNING` notice (`N OTLP records dropped`), as a file announces its own,
+/// stamped `time`. Returns how many were announced.
+fn announce(list: &List, i: usize, time: time::OffsetDateTime, last: bool) -> u64 {
+    let Some((lost, unit)) = list[i].take_losses(time, last) else {
+        return 0;
+    };
+    crate::layout::with_loss_record(time, lost, unit, |notice| {
+        for (j, other) in list.iter().enumerate() {
+            if j != i {
+                other.emit_lines(notice);
             }
         }
+    });
+    lost
+}
+
+/// An output's way back to the fan-out that holds it, for the losses no later record
+/// would announce: those its flush and shutdown find.
+#[derive(Clone)]
+// Only the OTLP exporter lends its losses.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) struct Lent {
+    outputs: std::sync::Weak<List>,
+    index: usize,
+    clock: Arc<dyn Clock>,
+}
+
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+impl Lent {
+    /// Announces every loss of the lending output not announced yet in the other
+    /// outputs, stamped now: how many, or `None` once the fan-out is gone.
+    pub(crate) fn announce_last(&self) -> Option<u64> {
+        let list = self.outputs.upgrade()?;
+        Some(announce(&list, self.index, self.clock.now_utc(), true))
     }
 }
 
@@ -718,7 +766,7 @@ impl FanOut {
     ) -> FanOut {
         FanOut {
             buffers: crossing.as_ref().map(|c| c.memory.clone()),
-            spine: Spine::new(Outputs::new(outputs), clock, crossing),
+            spine: Spine::new(Outputs::new(outputs, clock.clone()), clock, crossing),
         }
     }
 }

@@ -169,6 +169,93 @@ impl OtlpLayout {
     }
 }
 
+/// What an `ExportLogsServiceResponse` says of records the collector rejected (its
+/// `partial_success`): how many, and its message (raw: the caller sanitizes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PartialSuccess {
+    pub(crate) rejected: u64,
+    pub(crate) message: String,
+}
+
+/// Reads the `partial_success` of a response `body`, JSON if `json`, else protobuf;
+/// `None` when it rejected nothing, or when the body is not such a response (an empty
+/// body is a full success; a proxy's page is not a collector's answer). Never panics:
+/// the body is the server's.
+pub(crate) fn partial_success(body: &[u8], json: bool) -> Option<PartialSuccess> {
+    let partial = if json {
+        partial_success_json(body)?
+    } else {
+        partial_success_proto(body)?
+    };
+    (partial.rejected > 0).then_some(partial)
+}
+
+/// `ExportLogsServiceResponse { partial_success (1): { rejected_log_records (1):
+/// int64, error_message (2): string } }`, unknown fields skipped.
+fn partial_success_proto(mut body: &[u8]) -> Option<PartialSuccess> {
+    use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext};
+    let mut found = None;
+    while !body.is_empty() {
+        let (tag, wire) = decode_key(&mut body).ok()?;
+        if tag == 1 && wire == WireType::LengthDelimited {
+            let len = usize::try_from(decode_varint(&mut body).ok()?).ok()?;
+            let mut msg = body.get(..len)?;
+            body = &body[len..];
+            let mut partial = PartialSuccess::default();
+            while !msg.is_empty() {
+                let (tag, wire) = decode_key(&mut msg).ok()?;
+                match (tag, wire) {
+                    (1, WireType::Varint) => {
+                        // int64: a negative count rejects nothing.
+                        let v = decode_varint(&mut msg).ok()? as i64;
+                        partial.rejected = u64::try_from(v).unwrap_or(0);
+                    }
+                    (2, WireType::LengthDelimited) => {
+                        let len = usize::try_from(decode_varint(&mut msg).ok()?).ok()?;
+                        let text = msg.get(..len)?;
+                        partial.message = String::from_utf8_lossy(text).into_owned();
+                        msg = &msg[len..];
+                    }
+                    _ => skip_field(wire, tag, &mut msg, DecodeContext::default()).ok()?,
+                }
+            }
+            found = Some(partial);
+        } else {
+            skip_field(wire, tag, &mut body, DecodeContext::default()).ok()?;
+        }
+    }
+    Some(found.unwrap_or_default())
+}
+
+/// `{"partialSuccess": {"rejectedLogRecords": "3", "errorMessage": "..."}}` (the
+/// count as a string or a number; the proto names accepted too).
+fn partial_success_json(body: &[u8]) -> Option<PartialSuccess> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(PartialSuccess::default());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let Some(partial) = doc
+        .get("partialSuccess")
+        .or_else(|| doc.get("partial_success"))
+    else {
+        return Some(PartialSuccess::default());
+    };
+    let field = |camel: &str, snake: &str| partial.get(camel).or_else(|| partial.get(snake));
+    let rejected = match field("rejectedLogRecords", "rejected_log_records") {
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(v) => v.as_i64(),
+        None => Some(0),
+    }?;
+    let message = field("errorMessage", "error_message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    Some(PartialSuccess {
+        rejected: u64::try_from(rejected).unwrap_or(0),
+        message,
+    })
+}
+
 /// Nanoseconds since the Unix epoch (0 before it).
 fn unix_nanos(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
@@ -394,9 +481,18 @@ mod proto {
             self
         }
 
+        /// Appends the bytes gathered: the first 16 as one copy of a constant size (a
+        /// few moves, where a copy of a variable size is a call to `memcpy`), then the
+        /// length cut back to what was gathered.
         #[inline]
         fn put(&self, out: &mut Vec<u8>) {
-            put_bytes(out, &self.b[..self.n]);
+            if self.n <= 16 {
+                let len = out.len();
+                out.extend_from_slice(&self.b[..16]);
+                out.truncate(len + self.n);
+            } else {
+                put_bytes(out, &self.b[..self.n]);
+            }
         }
     }
 
@@ -485,28 +581,89 @@ mod proto {
             });
         }
 
-        /// `spans`: an array of `{name, fields}` key-value lists, root first.
+        /// `spans`: an array of `{name, fields}` key-value lists, root first; the
+        /// attribute of the last chain of spans encoded on this thread is reused (the
+        /// events of one request share it).
         fn spans(&mut self, record: &Record<'_>) {
-            nested_in(self.0, 6, 2, |out| {
-                string(out, 1, "spans");
-                nested_in(out, 2, 2, |out| {
-                    nested_in(out, 5, 2, |out| {
-                        for span in record.spans {
-                            let fields = span.data.otlp_bytes(span_fields);
-                            nested_in(out, 1, 2, |out| {
-                                nested_in(out, 6, 2, |out| {
-                                    kv(out, 1, "name", Value::Str(span.name));
-                                    nested_in(out, 1, 2, |out| {
-                                        string(out, 1, "fields");
-                                        nested_in(out, 2, 2, |out| bytes(out, 6, fields));
-                                    });
+            with_spans_attr(record, |attr| self.0.extend_from_slice(attr));
+        }
+    }
+
+    /// The chain of spans whose `spans` attribute this thread encoded last: their
+    /// snapshots, held (a span's recorded fields make a new snapshot, so holding them
+    /// means the chain cannot change under the bytes), and the attribute.
+    #[derive(Default)]
+    struct LastSpans {
+        chain: Vec<(&'static str, std::sync::Arc<crate::record::SpanData>)>,
+        attr: Vec<u8>,
+    }
+
+    impl LastSpans {
+        #[inline]
+        fn is_of(&self, record: &Record<'_>) -> bool {
+            self.chain.len() == record.spans.len()
+                && self
+                    .chain
+                    .iter()
+                    .zip(record.spans)
+                    .all(|((name, data), span)| {
+                        std::ptr::eq(*name, span.name) && std::sync::Arc::ptr_eq(data, &span.data)
+                    })
+        }
+    }
+
+    /// Runs `f` with the `spans` attribute of `record`, from this thread's cache when
+    /// its chain of spans is the one encoded last (encoded afresh if the cache is
+    /// unavailable).
+    pub(super) fn with_spans_attr<R>(record: &Record<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        thread_local! {
+            static LAST: RefCell<LastSpans> = RefCell::new(LastSpans::default());
+        }
+        let mut f = Some(f);
+        let got = LAST.try_with(|last| {
+            let mut last = last.try_borrow_mut().ok()?;
+            if !last.is_of(record) {
+                let last = &mut *last;
+                last.attr.clear();
+                spans_attr(&mut last.attr, record);
+                last.chain.clear();
+                last.chain
+                    .extend(record.spans.iter().map(|s| (s.name, s.data.clone())));
+            }
+            Some((f.take()?)(&last.attr))
+        });
+        match (got, f) {
+            (Ok(Some(r)), _) => r,
+            (_, Some(f)) => {
+                let mut attr = Vec::new();
+                spans_attr(&mut attr, record);
+                f(&attr)
+            }
+            (_, None) => unreachable!("the closure ran without a result"),
+        }
+    }
+
+    /// Encodes the `spans` attribute (a field 6 of `LogRecord`) of `record`.
+    pub(super) fn spans_attr(out: &mut Vec<u8>, record: &Record<'_>) {
+        nested_in(out, 6, 2, |out| {
+            string(out, 1, "spans");
+            nested_in(out, 2, 2, |out| {
+                nested_in(out, 5, 2, |out| {
+                    for span in record.spans {
+                        let fields = span.data.otlp_bytes(span_fields);
+                        nested_in(out, 1, 2, |out| {
+                            nested_in(out, 6, 2, |out| {
+                                kv(out, 1, "name", Value::Str(span.name));
+                                nested_in(out, 1, 2, |out| {
+                                    string(out, 1, "fields");
+                                    nested_in(out, 2, 2, |out| bytes(out, 6, fields));
                                 });
                             });
-                        }
-                    });
+                        });
+                    }
                 });
             });
-        }
+        });
     }
 
     /// What every record of one callsite on one thread has alike, encoded once: the
@@ -983,6 +1140,81 @@ mod tests {
             "3 records dropped"
         );
         assert_eq!(n["logRecords"][0]["severityNumber"], 13);
+    }
+
+    #[test]
+    fn the_spans_attribute_is_reused_only_for_the_same_snapshots() {
+        use crate::record::{SpanData, SpanRef};
+        use std::sync::Arc;
+        let snapshot = |id: i64| {
+            let mut fields = FieldList::default();
+            fields.push_value("id", Value::I64(id));
+            Arc::new(SpanData::new(fields))
+        };
+        let span = |name: &'static str, data: &Arc<SpanData>| SpanRef {
+            name,
+            entry: None,
+            data: data.clone(),
+        };
+        let fields = FieldList::default();
+        let attr = |spans: &[SpanRef]| {
+            let time = time::macros::datetime!(2026-11-23 19:28:08 UTC);
+            let mut record = Record::notice(time, Level::Info, "m", &fields);
+            record.spans = spans;
+            let mut fresh = Vec::new();
+            proto::spans_attr(&mut fresh, &record);
+            let reused = proto::with_spans_attr(&record, <[u8]>::to_vec);
+            assert_eq!(reused, fresh);
+            fresh
+        };
+        let (one, two) = (snapshot(1), snapshot(2));
+        let first = attr(&[span("request", &one)]);
+        assert_eq!(attr(&[span("request", &one)]), first);
+        // A new snapshot of the span (a field recorded), another span, a longer chain.
+        assert_ne!(attr(&[span("request", &two)]), first);
+        assert_ne!(attr(&[span("job", &one)]), first);
+        attr(&[span("request", &one), span("job", &two)]);
+        assert_eq!(attr(&[span("request", &one)]), first);
+        drop((one, two));
+        // Snapshots made after others were freed are new snapshots, whatever their address.
+        for id in 3..10 {
+            let data = snapshot(id);
+            assert_ne!(attr(&[span("request", &data)]), first);
+        }
+    }
+
+    #[test]
+    fn partial_success_in_both_encodings() {
+        // ExportLogsServiceResponse { partial_success { rejected_log_records: 300,
+        // error_message: "too old" } }, with an unknown field before it.
+        let mut inner = Vec::new();
+        proto::varint(&mut inner, 1, 300);
+        proto::string(&mut inner, 2, "too old");
+        let mut body = Vec::new();
+        proto::varint(&mut body, 7, 1);
+        proto::bytes(&mut body, 1, &inner);
+        let want = PartialSuccess {
+            rejected: 300,
+            message: "too old".into(),
+        };
+        assert_eq!(partial_success(&body, false), Some(want.clone()));
+        let json = br#"{"partialSuccess":{"rejectedLogRecords":"300","errorMessage":"too old"}}"#;
+        assert_eq!(partial_success(json, true), Some(want.clone()));
+        let json = br#"{"partial_success":{"rejected_log_records":300,"error_message":"too old"}}"#;
+        assert_eq!(partial_success(json, true), Some(want));
+        // Full successes, and what is not a collector's answer.
+        for (body, json) in [
+            (&b""[..], false),
+            (b"", true),
+            (b"{}", true),
+            (br#"{"partialSuccess":{}}"#, true),
+            (br#"{"partialSuccess":{"rejectedLogRecords":"-4"}}"#, true),
+            (b"<html>bad gateway</html>", true),
+            (b"\x0a\xff\xff\xff", false),
+            (b"\x0a\x05\x08", false),
+        ] {
+            assert_eq!(partial_success(body, json), None, "{body:?}");
+        }
     }
 
     #[test]

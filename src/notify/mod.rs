@@ -198,6 +198,8 @@ pub use self::rollbar::{NOTIFIER_NAME, PANIC_CLASS};
 pub use self::scrub::{EXTRA_SCRUB_FIELDS, PYROLLBAR_SCRUB_FIELDS, SCRUBBED};
 pub use self::sentry::{Dsn, SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE};
 pub use self::spool::{DEFAULT_SPOOL_MAX, DEFAULT_SPOOL_MAX_AGE};
+#[cfg(feature = "otlp")]
+pub(crate) use self::transport::server_text;
 #[cfg(feature = "http-client")]
 pub use self::transport::UreqTransport;
 pub use self::transport::{AccessToken, Request, Response, Transport, TransportError};

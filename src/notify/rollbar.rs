@@ -727,7 +727,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            body: String::new(),
+            ..Response::default()
         }
     }
 

@@ -80,6 +80,9 @@ pub struct Response {
     /// The start of the response body (Rollbar's `{"err":1,"message":...}`), for
     /// diagnostics.
     pub body: String,
+    /// The same start of the body as bytes: an OTLP collector's protobuf answer is not
+    /// text.
+    pub body_bytes: Vec<u8>,
 }
 
 impl Response {
@@ -98,6 +101,18 @@ impl Response {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A server's text (an error message it sent) fit for a diagnostic: control characters
+/// removed, each of `secrets` replaced by `<redacted>` should the server echo it, cut to
+/// 200 characters. The server may be hostile: nothing of it reaches stderr otherwise.
+pub(crate) fn server_text(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "<redacted>");
+    }
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    super::occurrence::truncate_chars(text.trim(), 200)
 }
 
 /// A request that got no HTTP answer: refused, reset, timed out, TLS failure...
@@ -206,16 +221,18 @@ impl Transport for UreqTransport {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(4096)
-            .read_to_string()
-            .unwrap_or_default();
+        // The start of the body (a larger one is cut there, not refused): room for an
+        // OTLP collector's message on the records it rejected.
+        let mut body_bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(
+            &mut std::io::Read::take(response.body_mut().as_reader(), 64 * 1024),
+            &mut body_bytes,
+        );
         Ok(Response {
             status,
             headers,
-            body,
+            body: String::from_utf8_lossy(&body_bytes).into_owned(),
+            body_bytes,
         })
     }
 }

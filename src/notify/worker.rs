@@ -765,14 +765,7 @@ impl<T: Transport> Worker<T> {
 
     /// The server's text, cut short and with the token removed should it be echoed.
     fn redact(&self, text: &str) -> String {
-        let token = self.destination.secret().expose();
-        let text = if token.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(token, "<redacted>")
-        };
-        let text: String = text.chars().filter(|c| !c.is_control()).collect();
-        truncate_chars(text.trim(), 200)
+        super::transport::server_text(text, &[self.destination.secret().expose()])
     }
 }
 

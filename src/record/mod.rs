@@ -653,7 +653,7 @@ impl SpanData {
         })
     }
 
-    fn new(fields: FieldList) -> SpanData {
+    pub(crate) fn new(fields: FieldList) -> SpanData {
         SpanData {
             fields,
             texts: Default::default(),

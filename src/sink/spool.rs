@@ -119,6 +119,20 @@ impl Tally {
         }
     }
 
+    /// The records of `segs` were delivered, but the receiver says it rejected
+    /// `rejected` of them (which ones, it does not say): those count as failed, the
+    /// others as written. Returns how many were counted as failed (at most the records
+    /// of `segs`).
+    #[cfg(feature = "otlp")]
+    pub(crate) fn wrote_but_rejected<K>(&self, segs: &[Seg<K>], rejected: u64) -> u64 {
+        let records = segs.iter().map(|s| s.records as u64).sum::<u64>();
+        let rejected = rejected.min(records);
+        self.written
+            .fetch_add(records - rejected, Ordering::Relaxed);
+        self.failed.fetch_add(rejected, Ordering::Relaxed);
+        rejected
+    }
+
     /// The records of `segs` were lost; returns how many (notices not counted).
     pub(crate) fn lost<K>(&self, segs: &[Seg<K>]) -> u64 {
         let records: usize = segs.iter().map(|s| s.records).sum();

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 pub enum Reply {
     /// A status with extra headers.
     Status(u16, Vec<(&'static str, String)>),
+    /// A status with a body of this content type (an OTLP collector's
+    /// `ExportLogsServiceResponse`).
+    Body(u16, &'static str, Vec<u8>),
     /// Reads the request, then closes the connection without answering.
     Close,
     /// Reads the request, then answers nothing for this long (or until the server is
@@ -56,8 +59,12 @@ struct State {
     script: VecDeque<Reply>,
 }
 
+/// Answers each request the script does not: the request in, the reply out.
+type Responder = Box<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
 struct Inner {
     state: Mutex<State>,
+    responder: Option<Responder>,
     cond: Condvar,
     released: AtomicBool,
 }
@@ -76,6 +83,20 @@ impl Server {
     /// Starts a server on `addr` (a loopback address whose port was in use before: a
     /// tracker switched back on at the same endpoint).
     pub fn start_at(addr: SocketAddr, script: Vec<Reply>) -> Server {
+        Server::start_inner(addr, script, None)
+    }
+
+    /// Starts a server answering each request with what `responder` says of it (a
+    /// collector that refuses bodies over a size).
+    pub fn start_with(responder: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start_inner(
+            "127.0.0.1:0".parse().unwrap(),
+            Vec::new(),
+            Some(Box::new(responder)),
+        )
+    }
+
+    fn start_inner(addr: SocketAddr, script: Vec<Reply>, responder: Option<Responder>) -> Server {
         assert!(addr.ip().is_loopback(), "tests bind 127.0.0.1 only");
         let listener = TcpListener::bind(addr).expect("bind the loopback address");
         let addr = listener.local_addr().unwrap();
@@ -84,6 +105,7 @@ impl Server {
                 requests: Vec::new(),
                 script: script.into(),
             }),
+            responder,
             cond: Condvar::new(),
             released: AtomicBool::new(false),
         });
@@ -195,14 +217,21 @@ fn serve(stream: TcpStream, inner: &Inner) {
         return;
     }
     let reply = {
-        let mut state = inner.state.lock().unwrap();
-        state.requests.push(Recorded {
+        let recorded = Recorded {
             method,
             path,
             headers,
             body,
-        });
-        let reply = state.script.pop_front().unwrap_or_else(Reply::ok);
+        };
+        let mut state = inner.state.lock().unwrap();
+        let reply = state
+            .script
+            .pop_front()
+            .unwrap_or_else(|| match &inner.responder {
+                Some(responder) => responder(&recorded),
+                None => Reply::ok(),
+            });
+        state.requests.push(recorded);
         inner.cond.notify_all();
         reply
     };
@@ -224,6 +253,15 @@ fn serve(stream: TcpStream, inner: &Inner) {
             head.push_str("\r\n");
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(body.as_bytes());
+            let _ = stream.flush();
+        }
+        Reply::Body(status, content_type, body) => {
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
             let _ = stream.flush();
         }
         Reply::Close => {}
