@@ -17,12 +17,23 @@ pub(crate) const PREFIX: &str = "[tracing-logbook]";
 pub(crate) fn report(message: std::fmt::Arguments<'_>) {
     use std::io::Write;
     if HOLDERS.load(Ordering::Acquire) > 0 {
-        // try_lock: never wait in a panic hook, an at-exit handler or a forked child
-        // (whose copy of the lock may be held by a thread that does not exist there).
-        if let Ok(mut kept) = KEPT.try_lock() {
-            if HOLDERS.load(Ordering::Acquire) > 0 {
-                kept.push(format!("{PREFIX} {message}"));
-                return;
+        // Never an unbounded wait (a panic hook, an at-exit handler, a forked child whose
+        // copy of the lock may be held by a thread that does not exist there): the lock
+        // is held for a push or a copy, so a few tries get it unless something is wrong.
+        for _ in 0..10_000 {
+            match KEPT.try_lock() {
+                Ok(mut kept) => {
+                    if HOLDERS.load(Ordering::Acquire) > 0 {
+                        kept.push(format!("{PREFIX} {message}"));
+                        return;
+                    }
+                    break;
+                }
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    p.into_inner().push(format!("{PREFIX} {message}"));
+                    return;
+                }
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::yield_now(),
             }
         }
     }

@@ -696,8 +696,16 @@ mod tests {
         assert!(frames[1].ends_with("App: back"), "{frames:?}");
         assert_eq!(handle.sent(), 1);
         handle.shutdown(wait);
-        assert!(said.contains("cannot send to"), "{:?}", said.lines());
-        assert!(said.contains("sending works again"), "{:?}", said.lines());
+        assert!(
+            said.wait_for("cannot send to", std::time::Duration::from_secs(10)),
+            "{:?}",
+            said.lines()
+        );
+        assert!(
+            said.wait_for("sending works again", std::time::Duration::from_secs(10)),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]

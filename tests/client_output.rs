@@ -70,7 +70,10 @@ fn the_http_clients_trace_output_never_carries_the_credentials() {
         );
     }
     assert!(
-        said.contains("production: lines go to"),
+        said.wait_for(
+            "production: lines go to",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );

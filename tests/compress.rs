@@ -159,6 +159,7 @@ fn days_before_yesterday_are_compressed_and_a_restart_resumes() {
 /// compresses it.
 #[test]
 fn shutdown_abandons_a_running_compression_and_leaves_no_partial_archive() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // 48 MiB that deflate works hard on (xorshift bytes): seconds of compression, far
@@ -205,5 +206,13 @@ fn shutdown_abandons_a_running_compression_and_leaves_no_partial_archive() {
     assert!(
         !names.iter().any(|n| n.starts_with("app-2000-01-01.log.gz")),
         "{names:?}"
+    );
+    assert!(
+        said.wait_for(
+            "was abandoned at the shutdown deadline",
+            std::time::Duration::from_secs(10)
+        ),
+        "{:?}",
+        said.lines()
     );
 }

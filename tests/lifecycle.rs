@@ -112,7 +112,10 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     drop(guard);
     assert!(started.elapsed() < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2));
     assert!(
-        said.contains("not delivered within the shutdown deadline"),
+        said.wait_for(
+            "not delivered within the shutdown deadline",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );

@@ -369,7 +369,10 @@ fn an_unreachable_tracker_costs_shutdown_one_attempt() {
         "{stats:?}"
     );
     assert!(
-        said.contains("Rollbar unreachable at shutdown"),
+        said.wait_for(
+            "Rollbar unreachable at shutdown",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
@@ -828,7 +831,10 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     assert!(handle.flush(WAIT));
     assert_eq!(handle.sent(), 3);
     assert!(
-        said.contains("notification queue full"),
+        said.wait_for(
+            "notification queue full",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
@@ -985,7 +991,10 @@ mod http {
             (0, 2, 1)
         );
         assert!(
-            said.contains("cannot deliver to Rollbar"),
+            said.wait_for(
+                "cannot deliver to Rollbar",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1016,7 +1025,10 @@ mod http {
         assert_eq!(bodies, ["first", "first", "second"]);
         assert_eq!((handle.sent(), handle.retried()), (2, 1));
         assert!(
-            said.contains("Rollbar rate limit reached: sending paused"),
+            said.wait_for(
+                "Rollbar rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1070,7 +1082,10 @@ mod http {
             "{stats:?}"
         );
         assert!(
-            said.contains("Rollbar rate limit reached: sending paused"),
+            said.wait_for(
+                "Rollbar rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1106,7 +1121,10 @@ mod http {
         );
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert!(
-            said.contains("delivering an item panicked"),
+            said.wait_for(
+                "delivering an item panicked",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1158,7 +1176,10 @@ mod http {
         assert_eq!((counts.written, counts.dropped, counts.failed), (1, 0, 1));
         assert!(handle.shutdown(WAIT));
         assert!(
-            said.contains("Rollbar rejected an item (HTTP 403)"),
+            said.wait_for(
+                "Rollbar rejected an item (HTTP 403)",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1194,7 +1215,10 @@ mod http {
             said.lines()
         );
         assert!(
-            said.contains("3 error notifications not delivered within the shutdown deadline"),
+            said.wait_for(
+                "3 error notifications not delivered within the shutdown deadline",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -1224,7 +1248,10 @@ mod http {
         handle.shutdown(Duration::from_millis(100));
         server.release();
         assert!(
-            said.contains("notification queue full: error notifications are being dropped"),
+            said.wait_for(
+                "notification queue full: error notifications are being dropped",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );

@@ -333,6 +333,7 @@ fn json_requests_parse_field_by_field_against_the_official_schema() {
 /// the handle's counts say the same.
 #[test]
 fn an_outage_costs_exactly_the_losses_it_announces() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -430,6 +431,16 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     assert_eq!(in_file, lost, "{text}");
     // Every record is in the file besides the notices.
     assert_eq!(text.matches("App: record").count() as u64, logged.get());
+    assert!(
+        said.wait_for("cannot send to", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
+    assert!(
+        said.wait_for("sending works again", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
 }
 
 /// The scenario a child process runs (`TRACING_LOGBOOK_OTLP_CHILD=<scenario>`): the
@@ -644,6 +655,7 @@ fn a_partial_success_in_json_counts_the_rejected_records_as_failed() {
 /// its own is lost, counted and announced.
 #[test]
 fn a_request_too_large_is_split_until_it_passes() {
+    let said = tracing_logbook::testing::capture_diagnostics();
     const LIMIT: usize = 1024;
     let server = Server::start_with(|r| {
         if r.body.len() > LIMIT {
@@ -705,6 +717,19 @@ fn a_request_too_large_is_split_until_it_passes() {
     seqs.sort();
     let want: Vec<u64> = (0..40).filter(|&s| s != 17).collect();
     assert_eq!(seqs, want);
+    assert!(
+        said.wait_for("HTTP 413", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
+    assert!(
+        said.wait_for(
+            "records lost since the last count",
+            std::time::Duration::from_secs(10)
+        ),
+        "{:?}",
+        said.lines()
+    );
 }
 
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in

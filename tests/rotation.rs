@@ -181,7 +181,10 @@ fn golden_restart_appends_prunes_at_startup_and_spares_unrelated_files() {
         );
     });
     assert!(
-        said.contains("exists and is not a symbolic link, so it is left alone"),
+        said.wait_for(
+            "exists and is not a symbolic link, so it is left alone",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
@@ -382,7 +385,10 @@ fn retention_at_rollover_spares_unrelated_files() {
         ])
     );
     assert!(
-        said.contains("exists and is not a symbolic link, so it is left alone"),
+        said.wait_for(
+            "exists and is not a symbolic link, so it is left alone",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
@@ -679,7 +685,10 @@ fn a_regular_file_at_the_configured_name_is_left_alone() {
     );
     assert!(files(dir.path())["app-2024-03-01.log"].ends_with("INFO: rot: dated\n"));
     assert!(
-        said.contains("exists and is not a symbolic link, so it is left alone"),
+        said.wait_for(
+            "exists and is not a symbolic link, so it is left alone",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
@@ -723,11 +732,18 @@ fn disk_full_is_counted_and_writing_resumes() {
     );
     assert!(file.shutdown(WAIT));
     assert!(
-        said.contains("is a symbolic link, and log files are never opened through one"),
+        said.wait_for(
+            "is a symbolic link, and log files are never opened through one",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
-    assert!(said.contains("works again"), "{:?}", said.lines());
+    assert!(
+        said.wait_for("works again", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
 }
 
 #[test]
@@ -770,11 +786,18 @@ fn directory_replaced_by_a_file_fails_then_resumes() {
         "[2026-11-23 10:00:00.000000] INFO: x: 4\n"
     );
     assert!(
-        said.contains("cannot write log lines to"),
+        said.wait_for(
+            "cannot write log lines to",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
-    assert!(said.contains("works again"), "{:?}", said.lines());
+    assert!(
+        said.wait_for("works again", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
 }
 
 /// Runs the disk-full scenario in a child process and checks its stderr: one report
@@ -840,7 +863,11 @@ fn shutdown_is_bounded_and_later_lines_are_counted() {
         std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap(),
         "[2026-11-23 10:00:00.000000] INFO: x: 1\n"
     );
-    assert!(said.contains("was shut down"), "{:?}", said.lines());
+    assert!(
+        said.wait_for("was shut down", std::time::Duration::from_secs(10)),
+        "{:?}",
+        said.lines()
+    );
 }
 
 #[test]

@@ -382,7 +382,10 @@ mod http {
         assert_eq!(event_id(&requests[0]), event_id(&requests[1]));
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
         assert!(
-            said.contains("Sentry rate limit reached: sending paused"),
+            said.wait_for(
+                "Sentry rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -406,7 +409,10 @@ mod http {
         assert_eq!(server.requests().len(), 2);
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
         assert!(
-            said.contains("Sentry rate limit reached: sending paused"),
+            said.wait_for(
+                "Sentry rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -434,7 +440,10 @@ mod http {
         let stats = handle.stats();
         assert_eq!((stats.sent, stats.abandoned), (1, 1), "{stats:?}");
         assert!(
-            said.contains("Sentry rate limit reached: sending paused"),
+            said.wait_for(
+                "Sentry rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -486,7 +495,10 @@ mod http {
             "{stats:?}"
         );
         assert!(
-            said.contains("Sentry rate limit reached: sending paused"),
+            said.wait_for(
+                "Sentry rate limit reached: sending paused",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -518,7 +530,10 @@ mod http {
             said.lines()
         );
         assert!(
-            said.contains("error notifications not delivered within the shutdown deadline"),
+            said.wait_for(
+                "error notifications not delivered within the shutdown deadline",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
@@ -534,7 +549,10 @@ mod http {
         assert_eq!(server.requests().len(), 1);
         assert_eq!((handle.sent(), handle.failed()), (0, 1));
         assert!(
-            said.contains("Sentry rejected an item (HTTP 403)"),
+            said.wait_for(
+                "Sentry rejected an item (HTTP 403)",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );

@@ -475,7 +475,10 @@ fn tracker_back_during_the_run_gets_the_spool_and_live_errors_first() {
     assert!(app.items().is_empty());
     assert!(handle.shutdown(Duration::from_secs(5)));
     assert!(
-        said.contains("Rollbar reachable again"),
+        said.wait_for(
+            "Rollbar reachable again",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );

@@ -970,11 +970,18 @@ mod tests {
         assert_eq!(&got[got.len() - 3..], [5, 6, 7]);
         assert_eq!(faults.half_writes.load(Relaxed), 0, "the fault happened");
         assert!(
-            said.contains("No space left on device"),
+            said.wait_for(
+                "No space left on device",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
-        assert!(said.contains("works again"), "{:?}", said.lines());
+        assert!(
+            said.wait_for("works again", std::time::Duration::from_secs(10)),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]
@@ -1009,11 +1016,18 @@ mod tests {
             assert_eq!((file.written_lines(), file.failed_lines()), (3, 1));
         }
         assert!(
-            said.contains("No space left on device"),
+            said.wait_for(
+                "No space left on device",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );
-        assert!(said.contains("works again"), "{:?}", said.lines());
+        assert!(
+            said.wait_for("works again", std::time::Duration::from_secs(10)),
+            "{:?}",
+            said.lines()
+        );
     }
 
     #[test]

@@ -370,7 +370,10 @@ mod tests {
         assert!(!s.expired(&format!("{:013}-1-1.item", now_ms())));
         assert_eq!(fs::read_to_string(victim).unwrap(), "secret");
         assert!(
-            said.contains("is a symbolic link or special file, not an item"),
+            said.wait_for(
+                "is a symbolic link or special file, not an item",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );

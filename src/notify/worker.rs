@@ -840,7 +840,10 @@ mod tests {
         let state = calm.lock();
         assert_eq!((state.pending, state.done), (1, false));
         assert!(
-            said.contains("the notifier thread tracing-logbook-notify died"),
+            said.wait_for(
+                "the notifier thread tracing-logbook-notify died",
+                std::time::Duration::from_secs(10)
+            ),
             "{:?}",
             said.lines()
         );

@@ -215,7 +215,10 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
     }
     drop(guard);
     assert!(
-        said.contains("production: lines go to"),
+        said.wait_for(
+            "production: lines go to",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );

@@ -143,7 +143,10 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
     );
     assert_eq!(buffered.flushed, (CONCURRENT / 2) as u64);
     assert!(
-        said.contains("production: lines go to"),
+        said.wait_for(
+            "production: lines go to",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );

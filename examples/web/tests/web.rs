@@ -293,7 +293,10 @@ fn web_service_end_to_end() {
     assert_eq!(headers["Cookie"], "***", "{first:#}");
     assert_eq!(headers["User-Agent"], "web-test/1.0", "{first:#}");
     assert!(
-        said.contains("production: lines go to"),
+        said.wait_for(
+            "production: lines go to",
+            std::time::Duration::from_secs(10)
+        ),
         "{:?}",
         said.lines()
     );
