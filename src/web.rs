@@ -190,23 +190,7 @@ pub fn request_span<B>(
     client: Option<IpAddr>,
 ) -> Span {
     let headers = request.headers();
-    // Every line of a header, joined as RFC 9110 says a list is (a proxy may append its
-    // own `X-Forwarded-For` line rather than extend the client's).
-    // Borrowed when the header is one line of text (no allocation), joined otherwise.
-    let header = |name: &str| -> Option<Cow<'_, str>> {
-        let mut lines = headers.get_all(name).iter();
-        let first = lines.next()?;
-        if matches!(name, "authorization" | "cookie") {
-            return Some(Cow::Borrowed(SCRUBBED));
-        }
-        let mut value = String::from_utf8_lossy(first.as_bytes());
-        for line in lines {
-            let joined = value.to_mut();
-            joined.push_str(", ");
-            joined.push_str(&String::from_utf8_lossy(line.as_bytes()));
-        }
-        Some(value)
-    };
+    let shown = ShownHeaders::of(headers);
     let mut fresh = [0u8; uuid::fmt::Simple::LENGTH];
     // The target as the client sent it: borrowed for the usual origin form (`/a?b`).
     let uri = request.uri();
@@ -219,34 +203,33 @@ pub fn request_span<B>(
     // behind its enabled check. A `None` is recorded as no value.
     // What makes the URL absolute in a notification: the Host (HTTP/1.1) or the URI's
     // authority (HTTP/2), and the scheme when the URI or a proxy says it.
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
+    let host = shown
+        .host
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
         .filter(|h| h.len() <= 255 && !h.contains('@'));
     let scheme = request.uri().scheme_str().or_else(|| {
-        headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
+        shown
+            .forwarded_proto
             .filter(|s| matches!(*s, "http" | "https"))
     });
+    let mut client_text = [0u8; 45];
     tracing::span!(
         target: TARGET,
         tracing::Level::ERROR,
         SPAN_NAME,
-        method = %request.method(),
+        method = request.method().as_str(),
         url = scrub_target(&target).as_ref(),
         server.address = host,
         url.scheme = scheme,
-        request_id = request_id(headers, &mut fresh),
+        request_id = request_id(shown.request_id, &mut fresh),
         route = route,
-        client.address = client.map(tracing::field::display),
-        http.request.header.user_agent = header("user-agent").as_deref(),
-        http.request.header.referer = header("referer").as_deref(),
-        http.request.header.content_type = header("content-type").as_deref(),
-        http.request.header.x_forwarded_for = header("x-forwarded-for").as_deref(),
-        http.request.header.authorization = header("authorization").as_deref(),
-        http.request.header.cookie = header("cookie").as_deref(),
+        client.address = client.map(|ip| ip_text(ip, &mut client_text)),
+        http.request.header.user_agent = shown.user_agent.as_deref(),
+        http.request.header.referer = shown.referer.as_deref(),
+        http.request.header.content_type = shown.content_type.as_deref(),
+        http.request.header.x_forwarded_for = shown.forwarded_for.as_deref(),
+        http.request.header.authorization = shown.authorization.then_some(SCRUBBED),
+        http.request.header.cookie = shown.cookie.then_some(SCRUBBED),
         status = Empty,
         // Declared empty, for the application to record once it knows the user (an
         // authentication middleware or the handler: `Span::current().record("user.id",
@@ -351,14 +334,113 @@ pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> http::Response
 ///
 /// Drawn from a per-thread generator seeded once from the OS, not from a system call per
 /// request: request ids must be unique, not secret.
+/// The headers a request span shows, found in one pass over the request's headers (a
+/// request has a handful: cheaper than a hashed lookup of each name). A header of several
+/// lines is joined as RFC 9110 says a list is (a proxy may append its own
+/// `X-Forwarded-For` line rather than extend the client's); one line of text is borrowed.
+#[derive(Default)]
+struct ShownHeaders<'a> {
+    user_agent: Option<Cow<'a, str>>,
+    referer: Option<Cow<'a, str>>,
+    content_type: Option<Cow<'a, str>>,
+    forwarded_for: Option<Cow<'a, str>>,
+    /// Present (shown scrubbed, whatever they say).
+    authorization: bool,
+    cookie: bool,
+    /// The first line of each, if it is text.
+    host: Option<&'a str>,
+    request_id: Option<&'a str>,
+    forwarded_proto: Option<&'a str>,
+}
+
+impl<'a> ShownHeaders<'a> {
+    fn of(headers: &'a http::HeaderMap) -> ShownHeaders<'a> {
+        use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, REFERER, USER_AGENT};
+        let mut shown = ShownHeaders::default();
+        let first = |slot: &mut Option<&'a str>, value: &'a http::HeaderValue| {
+            if slot.is_none() {
+                *slot = Some(value.to_str().unwrap_or_default());
+            }
+        };
+        for (name, value) in headers {
+            let list = if *name == USER_AGENT {
+                &mut shown.user_agent
+            } else if *name == REFERER {
+                &mut shown.referer
+            } else if *name == CONTENT_TYPE {
+                &mut shown.content_type
+            } else if *name == "x-forwarded-for" {
+                &mut shown.forwarded_for
+            } else {
+                if *name == AUTHORIZATION {
+                    shown.authorization = true;
+                } else if *name == COOKIE {
+                    shown.cookie = true;
+                } else if *name == HOST {
+                    first(&mut shown.host, value);
+                } else if *name == REQUEST_ID_HEADER {
+                    first(&mut shown.request_id, value);
+                } else if *name == "x-forwarded-proto" {
+                    first(&mut shown.forwarded_proto, value);
+                }
+                continue;
+            };
+            let line = String::from_utf8_lossy(value.as_bytes());
+            match list {
+                None => *list = Some(line),
+                Some(joined) => {
+                    let joined = joined.to_mut();
+                    joined.push_str(", ");
+                    joined.push_str(&line);
+                }
+            }
+        }
+        // A first line that is not text counts as absent, as `HeaderValue::to_str` says.
+        for slot in [
+            &mut shown.host,
+            &mut shown.request_id,
+            &mut shown.forwarded_proto,
+        ] {
+            if *slot == Some("") {
+                *slot = None;
+            }
+        }
+        shown
+    }
+}
+
+/// `ip` as text, written in `buf`: IPv4 without `fmt`, IPv6 through it.
+fn ip_text(ip: IpAddr, buf: &mut [u8; 45]) -> &str {
+    use std::io::Write as _;
+    let mut len = 0;
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(octet).as_bytes();
+                buf[len..len + digits.len()].copy_from_slice(digits);
+                len += digits.len();
+            }
+        }
+        IpAddr::V6(v6) => {
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            let _ = write!(cursor, "{v6}");
+            len = cursor.position() as usize;
+        }
+    }
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+}
+
 /// The request's `X-Request-Id` when it is a sane one, else a fresh id written in `fresh`.
 fn request_id<'a>(
-    headers: &'a http::HeaderMap,
+    given: Option<&'a str>,
     fresh: &'a mut [u8; uuid::fmt::Simple::LENGTH],
 ) -> &'a str {
-    match headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
+    match given
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
     {
         Some(id) => id,
@@ -510,6 +592,64 @@ mod tests {
             .unwrap();
         assert_eq!(id.len(), 32, "{line}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+    }
+
+    /// The one pass over the headers finds what a hashed lookup of each name found: every
+    /// line of a list joined in order, the first line of the others, the credentials only
+    /// as present, bytes that are not UTF-8 replaced.
+    #[test]
+    fn shown_headers_are_what_a_lookup_of_each_finds() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("x-forwarded-for", &b"203.0.113.9"[..]),
+            ("User-Agent", b"curl/8.0"),
+            ("X-Forwarded-For", b"10.0.0.1"),
+            ("authorization", b"Bearer s3cr3t"),
+            ("cookie", b"session=s3cr3t"),
+            ("referer", b"https://a.example/\xff"),
+            ("host", b"shop.example.com"),
+            ("host", b"other.example.com"),
+            ("x-request-id", b"r-1"),
+            ("x-forwarded-proto", b"https"),
+        ] {
+            headers.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        let shown = ShownHeaders::of(&headers);
+        assert_eq!(
+            shown.forwarded_for.as_deref(),
+            Some("203.0.113.9, 10.0.0.1")
+        );
+        assert_eq!(shown.user_agent.as_deref(), Some("curl/8.0"));
+        assert_eq!(shown.referer.as_deref(), Some("https://a.example/\u{fffd}"));
+        assert_eq!(shown.content_type, None);
+        assert!(shown.authorization && shown.cookie);
+        assert_eq!(shown.host, Some("shop.example.com"));
+        assert_eq!(shown.request_id, Some("r-1"));
+        assert_eq!(shown.forwarded_proto, Some("https"));
+        let empty = http::HeaderMap::new();
+        let none = ShownHeaders::of(&empty);
+        assert!(none.user_agent.is_none() && !none.authorization && none.host.is_none());
+    }
+
+    #[test]
+    fn ip_text_is_displays() {
+        for ip in [
+            "0.0.0.0",
+            "203.0.113.42",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ]
+        .map(|s| s.parse::<IpAddr>().unwrap())
+        .into_iter()
+        .chain([IpAddr::V6(std::net::Ipv6Addr::new(
+            0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
+        ))]) {
+            assert_eq!(ip_text(ip, &mut [0; 45]), ip.to_string());
+        }
     }
 
     #[test]
