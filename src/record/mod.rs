@@ -802,6 +802,8 @@ impl Slot {
 
 /// At most this many closed spans' entries wait for reuse on each thread.
 const POOLED: usize = 64;
+/// A pooled entry keeps the side data of at most this many layers.
+const POOLED_SIDES: usize = 4;
 /// An entry whose buffers hold more than this is not kept (one huge span must not pin
 /// its memory for the life of the thread).
 const POOLED_BYTES: usize = 16 * 1024;
@@ -819,8 +821,14 @@ impl Drop for Slot {
         let Some(e) = Arc::get_mut(&mut entry) else {
             return;
         };
-        // Kept, emptied, for the layer that made it: its buffers serve the next span.
-        for (_, side) in e.side.get_mut().unwrap_or_else(PoisonError::into_inner) {
+        // Kept, emptied, for the layer that made it: its buffers serve the next span. A
+        // program that makes many subscribers (tests) would pile up other layers' side
+        // data on a pooled entry: past a few, it all goes.
+        let side = e.side.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if side.len() > POOLED_SIDES {
+            side.clear();
+        }
+        for (_, side) in side {
             side.reset();
         }
         #[cfg(feature = "opentelemetry")]
@@ -1276,6 +1284,40 @@ fn unreachable_result<R>() -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-thread pool of closed spans' entries is bounded in count, keeps no entry
+    /// that one huge span grew, and a reused entry carries nothing of its last span.
+    #[test]
+    fn the_span_pool_is_bounded_and_forgets_its_spans() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let (layer, captured) = crate::testing::CaptureLayer::new();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let big = "x".repeat(1 << 20);
+            tracing::info_span!("request", body = big.as_str(), secret_id = 7).in_scope(|| {});
+            let many: Vec<tracing::Span> = (0..3 * POOLED)
+                .map(|i| tracing::info_span!("s", i))
+                .collect();
+            drop(many);
+            POOL.with(|pool| {
+                let pool = pool.borrow();
+                assert_eq!(pool.len(), POOLED);
+                for entry in pool.iter() {
+                    let data = entry.snapshot();
+                    assert!(data.fields.is_empty());
+                    assert!(
+                        data.retained_size() <= POOLED_BYTES,
+                        "{}",
+                        data.retained_size()
+                    );
+                }
+            });
+            // A reused entry: only its new span's fields.
+            tracing::info_span!("next", fresh = true).in_scope(|| tracing::info!("inside"));
+        });
+        let line = captured.formatted().pop().unwrap();
+        assert!(line.ends_with("inside in next{fresh=true}"), "{line}");
+    }
 
     #[test]
     fn field_lists_reuse_and_extend() {
