@@ -696,16 +696,8 @@ mod tests {
         assert!(frames[1].ends_with("App: back"), "{frames:?}");
         assert_eq!(handle.sent(), 1);
         handle.shutdown(wait);
-        assert!(
-            said.wait_for("cannot send to", std::time::Duration::from_secs(10)),
-            "{:?}",
-            said.lines()
-        );
-        assert!(
-            said.wait_for("sending works again", std::time::Duration::from_secs(10)),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("cannot send to");
+        said.assert_said("sending works again");
     }
 
     #[test]

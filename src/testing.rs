@@ -315,6 +315,27 @@ impl Diagnostics {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+
+    /// Panics, listing every diagnostic this handle saw, unless one containing `text`
+    /// comes within [`SAID_WITHIN`](Self::SAID_WITHIN): a test's assertion that its fault
+    /// was reported.
+    ///
+    /// ```should_panic
+    /// let said = tracing_logbook::testing::capture_diagnostics();
+    /// said.assert_said("never reported");
+    /// ```
+    #[track_caller]
+    pub fn assert_said(&self, text: &str) {
+        assert!(
+            self.wait_for(text, Self::SAID_WITHIN),
+            "no diagnostic containing {text:?} within {:?}; the diagnostics: {:?}",
+            Self::SAID_WITHIN,
+            self.lines()
+        );
+    }
+
+    /// How long [`assert_said`](Self::assert_said) waits for a diagnostic.
+    pub const SAID_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 }
 
 impl Drop for Diagnostics {

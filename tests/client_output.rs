@@ -69,12 +69,5 @@ fn the_http_clients_trace_output_never_carries_the_credentials() {
             "{secret} in the client's rows:\n{log}"
         );
     }
-    assert!(
-        said.wait_for(
-            "production: lines go to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("production: lines go to");
 }

@@ -207,12 +207,5 @@ fn shutdown_abandons_a_running_compression_and_leaves_no_partial_archive() {
         !names.iter().any(|n| n.starts_with("app-2000-01-01.log.gz")),
         "{names:?}"
     );
-    assert!(
-        said.wait_for(
-            "was abandoned at the shutdown deadline",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("was abandoned at the shutdown deadline");
 }

@@ -155,19 +155,8 @@ fn a_full_disk_never_leaves_a_torn_record() {
     assert!(records.windows(2).all(|w| w[0].1 < w[1].1));
     let tail: Vec<usize> = records[records.len() - 20..].iter().map(|r| r.1).collect();
     assert_eq!(tail, (handed - 20..handed).collect::<Vec<_>>());
-    assert!(
-        said.wait_for(
-            "cannot write log lines to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
-    assert!(
-        said.wait_for("works again", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("cannot write log lines to");
+    said.assert_said("works again");
 }
 
 #[test]
@@ -344,11 +333,7 @@ fn a_fifo_at_a_dated_name_is_never_written_nor_waited_on() {
         .unwrap()
         .file_type()
         .is_fifo());
-    assert!(
-        said.wait_for("is not a regular file", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("is not a regular file");
 }
 
 /// A file someone else owns, planted as a link's target: its content must survive.
@@ -424,14 +409,7 @@ fn a_link_at_a_dated_name_is_never_appended_through() {
     assert_eq!((file.written_lines(), file.failed_lines()), (1, 1));
     assert!(file.shutdown(WAIT));
     assert_untouched(&victim, 0o600);
-    assert!(
-        said.wait_for(
-            "is a symbolic link, and log files are never opened through one",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("is a symbolic link, and log files are never opened through one");
 }
 
 /// Past days with a link, a FIFO and a device planted at their names, and a link at a
@@ -551,11 +529,7 @@ fn archives_keep_their_days_mode_and_never_publish_a_link_target() {
     assert!(!d.join("app-2020-01-01.log.gz").exists());
     assert!(d.join("app-2020-01-01.log").is_symlink());
     assert_untouched(&victim, 0o600);
-    assert!(
-        said.wait_for("is not a regular file", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("is not a regular file");
 }
 
 /// New log files get exactly the configured mode (0640 by default), under umask 000
@@ -710,9 +684,5 @@ fn a_full_inode_table_is_no_error_while_todays_file_can_be_appended_to() {
         std::fs::read_to_string(&dated).unwrap(),
         format!("before\n[{today} 10:00:00.000000] INFO: x: hi\n")
     );
-    assert!(
-        said.wait_for("cannot point", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("cannot point");
 }

@@ -111,14 +111,7 @@ fn a_hanging_tracker_bounds_the_guard_and_spares_the_others() {
     let started = Instant::now();
     drop(guard);
     assert!(started.elapsed() < tracing_logbook::SHUTDOWN_TIMEOUT + Duration::from_secs(2));
-    assert!(
-        said.wait_for(
-            "not delivered within the shutdown deadline",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("not delivered within the shutdown deadline");
 }
 
 #[cfg(feature = "http-client")]

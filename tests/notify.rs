@@ -368,14 +368,7 @@ fn an_unreachable_tracker_costs_shutdown_one_attempt() {
         (5, 0, 0),
         "{stats:?}"
     );
-    assert!(
-        said.wait_for(
-            "Rollbar unreachable at shutdown",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("Rollbar unreachable at shutdown");
 }
 
 /// pyrollbar's `exception_level_filters`: per class and per target, a level or
@@ -830,14 +823,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     drop(release_tx);
     assert!(handle.flush(WAIT));
     assert_eq!(handle.sent(), 3);
-    assert!(
-        said.wait_for(
-            "notification queue full",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("notification queue full");
 }
 
 #[test]
@@ -990,14 +976,7 @@ mod http {
             (handle.sent(), handle.retried(), handle.failed()),
             (0, 2, 1)
         );
-        assert!(
-            said.wait_for(
-                "cannot deliver to Rollbar",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("cannot deliver to Rollbar");
     }
 
     #[test]
@@ -1024,14 +1003,7 @@ mod http {
         // The rate-limited item is sent again (same uuid) before anything else.
         assert_eq!(bodies, ["first", "first", "second"]);
         assert_eq!((handle.sent(), handle.retried()), (2, 1));
-        assert!(
-            said.wait_for(
-                "Rollbar rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Rollbar rate limit reached: sending paused");
     }
 
     /// A 429 whose headers are hostile (a pause of 1e20 s, which once panicked the
@@ -1081,14 +1053,7 @@ mod http {
             (2, 3, 0, 0),
             "{stats:?}"
         );
-        assert!(
-            said.wait_for(
-                "Rollbar rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Rollbar rate limit reached: sending paused");
     }
 
     /// A transport that panics (a bug, in ours or in the application's) costs the item
@@ -1120,14 +1085,7 @@ mod http {
             "{stats:?}"
         );
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
-        assert!(
-            said.wait_for(
-                "delivering an item panicked",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("delivering an item panicked");
     }
 
     #[test]
@@ -1175,14 +1133,7 @@ mod http {
         let counts = handle.counts();
         assert_eq!((counts.written, counts.dropped, counts.failed), (1, 0, 1));
         assert!(handle.shutdown(WAIT));
-        assert!(
-            said.wait_for(
-                "Rollbar rejected an item (HTTP 403)",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Rollbar rejected an item (HTTP 403)");
     }
 
     #[test]
@@ -1214,14 +1165,7 @@ mod http {
             "{:?}",
             said.lines()
         );
-        assert!(
-            said.wait_for(
-                "3 error notifications not delivered within the shutdown deadline",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("3 error notifications not delivered within the shutdown deadline");
     }
 
     #[test]
@@ -1247,14 +1191,7 @@ mod http {
         assert_eq!(handle.dropped(), 96);
         handle.shutdown(Duration::from_millis(100));
         server.release();
-        assert!(
-            said.wait_for(
-                "notification queue full: error notifications are being dropped",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("notification queue full: error notifications are being dropped");
     }
 
     #[test]

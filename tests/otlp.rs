@@ -431,16 +431,8 @@ fn an_outage_costs_exactly_the_losses_it_announces() {
     assert_eq!(in_file, lost, "{text}");
     // Every record is in the file besides the notices.
     assert_eq!(text.matches("App: record").count() as u64, logged.get());
-    assert!(
-        said.wait_for("cannot send to", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
-    assert!(
-        said.wait_for("sending works again", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("cannot send to");
+    said.assert_said("sending works again");
 }
 
 /// The scenario a child process runs (`TRACING_LOGBOOK_OTLP_CHILD=<scenario>`): the
@@ -717,19 +709,8 @@ fn a_request_too_large_is_split_until_it_passes() {
     seqs.sort();
     let want: Vec<u64> = (0..40).filter(|&s| s != 17).collect();
     assert_eq!(seqs, want);
-    assert!(
-        said.wait_for("HTTP 413", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
-    assert!(
-        said.wait_for(
-            "records lost since the last count",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("HTTP 413");
+    said.assert_said("records lost since the last count");
 }
 
 /// From the environment, an endpoint exports in every mode but `test`; set in code, in

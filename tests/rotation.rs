@@ -180,14 +180,7 @@ fn golden_restart_appends_prunes_at_startup_and_spares_unrelated_files() {
             "unrelated but matches the cleanup regex\n".into(),
         );
     });
-    assert!(
-        said.wait_for(
-            "exists and is not a symbolic link, so it is left alone",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("exists and is not a symbolic link, so it is left alone");
 }
 
 #[test]
@@ -384,14 +377,7 @@ fn retention_at_rollover_spares_unrelated_files() {
             "app-2024-03-03.log"
         ])
     );
-    assert!(
-        said.wait_for(
-            "exists and is not a symbolic link, so it is left alone",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("exists and is not a symbolic link, so it is left alone");
 }
 
 #[test]
@@ -684,14 +670,7 @@ fn a_regular_file_at_the_configured_name_is_left_alone() {
         "an older, undated log\n"
     );
     assert!(files(dir.path())["app-2024-03-01.log"].ends_with("INFO: rot: dated\n"));
-    assert!(
-        said.wait_for(
-            "exists and is not a symbolic link, so it is left alone",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("exists and is not a symbolic link, so it is left alone");
 }
 
 fn raw_line(file: &DailyFile, n: u32) {
@@ -731,19 +710,8 @@ fn disk_full_is_counted_and_writing_resumes() {
         "[2026-11-23 10:00:00.000000] INFO: x: 3\n[2026-11-23 10:00:00.000000] INFO: x: 4\n"
     );
     assert!(file.shutdown(WAIT));
-    assert!(
-        said.wait_for(
-            "is a symbolic link, and log files are never opened through one",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
-    assert!(
-        said.wait_for("works again", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("is a symbolic link, and log files are never opened through one");
+    said.assert_said("works again");
 }
 
 #[test]
@@ -785,19 +753,8 @@ fn directory_replaced_by_a_file_fails_then_resumes() {
         std::fs::read_to_string(logs.join("app-2026-11-23.log")).unwrap(),
         "[2026-11-23 10:00:00.000000] INFO: x: 4\n"
     );
-    assert!(
-        said.wait_for(
-            "cannot write log lines to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
-    assert!(
-        said.wait_for("works again", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("cannot write log lines to");
+    said.assert_said("works again");
 }
 
 /// Runs the disk-full scenario in a child process and checks its stderr: one report
@@ -863,11 +820,7 @@ fn shutdown_is_bounded_and_later_lines_are_counted() {
         std::fs::read_to_string(dir.path().join("app-2026-11-23.log")).unwrap(),
         "[2026-11-23 10:00:00.000000] INFO: x: 1\n"
     );
-    assert!(
-        said.wait_for("was shut down", std::time::Duration::from_secs(10)),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("was shut down");
 }
 
 #[test]

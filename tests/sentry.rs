@@ -381,14 +381,7 @@ mod http {
         assert_eq!(requests.len(), 2);
         assert_eq!(event_id(&requests[0]), event_id(&requests[1]));
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
-        assert!(
-            said.wait_for(
-                "Sentry rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Sentry rate limit reached: sending paused");
     }
 
     #[test]
@@ -408,14 +401,7 @@ mod http {
         assert!(handle.flush(WAIT), "{:?}", handle.stats());
         assert_eq!(server.requests().len(), 2);
         assert_eq!((handle.sent(), handle.retried()), (1, 1));
-        assert!(
-            said.wait_for(
-                "Sentry rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Sentry rate limit reached: sending paused");
     }
 
     #[test]
@@ -439,14 +425,7 @@ mod http {
         assert_eq!(server.requests().len(), 1);
         let stats = handle.stats();
         assert_eq!((stats.sent, stats.abandoned), (1, 1), "{stats:?}");
-        assert!(
-            said.wait_for(
-                "Sentry rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Sentry rate limit reached: sending paused");
     }
 
     /// `X-Sentry-Rate-Limits: 1e20::organization` on a 200 once panicked the delivery
@@ -494,14 +473,7 @@ mod http {
             (2, 2, 0),
             "{stats:?}"
         );
-        assert!(
-            said.wait_for(
-                "Sentry rate limit reached: sending paused",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Sentry rate limit reached: sending paused");
     }
 
     #[test]
@@ -529,14 +501,7 @@ mod http {
             "{:?}",
             said.lines()
         );
-        assert!(
-            said.wait_for(
-                "error notifications not delivered within the shutdown deadline",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("error notifications not delivered within the shutdown deadline");
     }
 
     #[test]
@@ -548,14 +513,7 @@ mod http {
         assert!(handle.flush(WAIT));
         assert_eq!(server.requests().len(), 1);
         assert_eq!((handle.sent(), handle.failed()), (0, 1));
-        assert!(
-            said.wait_for(
-                "Sentry rejected an item (HTTP 403)",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("Sentry rejected an item (HTTP 403)");
     }
 
     #[test]

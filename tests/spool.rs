@@ -474,14 +474,7 @@ fn tracker_back_during_the_run_gets_the_spool_and_live_errors_first() {
     assert_eq!((stats.replayed, stats.sent), (N, 1), "{stats:?}");
     assert!(app.items().is_empty());
     assert!(handle.shutdown(Duration::from_secs(5)));
-    assert!(
-        said.wait_for(
-            "Rollbar reachable again",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("Rollbar reachable again");
 }
 
 /// `LOG_NOTIFY_PREVIEW` in development without a token or DSN: one Rollbar item and

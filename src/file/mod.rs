@@ -969,19 +969,8 @@ mod tests {
         assert_eq!(file.written_lines() + file.failed_lines(), 8);
         assert_eq!(&got[got.len() - 3..], [5, 6, 7]);
         assert_eq!(faults.half_writes.load(Relaxed), 0, "the fault happened");
-        assert!(
-            said.wait_for(
-                "No space left on device",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
-        assert!(
-            said.wait_for("works again", std::time::Duration::from_secs(10)),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("No space left on device");
+        said.assert_said("works again");
     }
 
     #[test]
@@ -1015,19 +1004,8 @@ mod tests {
             );
             assert_eq!((file.written_lines(), file.failed_lines()), (3, 1));
         }
-        assert!(
-            said.wait_for(
-                "No space left on device",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
-        assert!(
-            said.wait_for("works again", std::time::Duration::from_secs(10)),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("No space left on device");
+        said.assert_said("works again");
     }
 
     #[test]

@@ -369,13 +369,6 @@ mod tests {
         assert!(s.expired("0000000000001-0000000001-000001.item"));
         assert!(!s.expired(&format!("{:013}-1-1.item", now_ms())));
         assert_eq!(fs::read_to_string(victim).unwrap(), "secret");
-        assert!(
-            said.wait_for(
-                "is a symbolic link or special file, not an item",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("is a symbolic link or special file, not an item");
     }
 }

@@ -839,13 +839,6 @@ mod tests {
         drop(ExitGuard(calm.clone()));
         let state = calm.lock();
         assert_eq!((state.pending, state.done), (1, false));
-        assert!(
-            said.wait_for(
-                "the notifier thread tracing-logbook-notify died",
-                std::time::Duration::from_secs(10)
-            ),
-            "{:?}",
-            said.lines()
-        );
+        said.assert_said("the notifier thread tracing-logbook-notify died");
     }
 }

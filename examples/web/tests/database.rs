@@ -214,12 +214,5 @@ fn a_database_failure_is_one_notification_with_everything_needed() {
         assert_eq!(locked["calculated_type"], "SqliteFailure");
     }
     drop(guard);
-    assert!(
-        said.wait_for(
-            "production: lines go to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("production: lines go to");
 }

@@ -142,12 +142,5 @@ fn failed_requests_write_their_debug_lines_before_their_error() {
         (0, 0, 0)
     );
     assert_eq!(buffered.flushed, (CONCURRENT / 2) as u64);
-    assert!(
-        said.wait_for(
-            "production: lines go to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("production: lines go to");
 }

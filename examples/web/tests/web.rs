@@ -292,14 +292,7 @@ fn web_service_end_to_end() {
     assert_eq!(headers["Authorization"], "***", "{first:#}");
     assert_eq!(headers["Cookie"], "***", "{first:#}");
     assert_eq!(headers["User-Agent"], "web-test/1.0", "{first:#}");
-    assert!(
-        said.wait_for(
-            "production: lines go to",
-            std::time::Duration::from_secs(10)
-        ),
-        "{:?}",
-        said.lines()
-    );
+    said.assert_said("production: lines go to");
 }
 
 /// A notifier and the web hooks on a local subscriber; returns the items received.
