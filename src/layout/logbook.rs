@@ -126,15 +126,11 @@ impl LogbookLayout {
             }
             if head.layout != self.id || head.level != Some(level) || head.target != target {
                 head.rest.clear();
-                if offset {
-                    // The offset follows the microseconds: not cached with the rest.
-                } else {
+                // With an offset, `] ` follows it, after the cached part.
+                if !offset {
                     head.rest.push_str("] ");
                 }
-                head.rest.push_str(level.as_str());
-                head.rest.push_str(": ");
-                text::push_escaped(&mut head.rest, self.channel(target), Mode::Inline);
-                head.rest.push_str(": ");
+                self.push_level_channel(&mut head.rest, level, target);
                 head.level = Some(level);
                 head.target.clear();
                 head.target.push_str(target);
@@ -153,11 +149,16 @@ impl LogbookLayout {
             buf.push('[');
             text::push_timestamp(buf, t, offset);
             buf.push_str("] ");
-            buf.push_str(level.as_str());
-            buf.push_str(": ");
-            text::push_escaped(buf, self.channel(target), Mode::Inline);
-            buf.push_str(": ");
+            self.push_level_channel(buf, level, target);
         }
+    }
+
+    /// Appends `LEVEL: channel: `.
+    fn push_level_channel(&self, out: &mut String, level: Level, target: &str) {
+        out.push_str(level.as_str());
+        out.push_str(": ");
+        text::push_escaped(out, self.channel(target), Mode::Inline);
+        out.push_str(": ");
     }
 
     fn channel<'a>(&'a self, target: &'a str) -> &'a str {
