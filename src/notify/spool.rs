@@ -232,20 +232,13 @@ impl Spool {
     }
 }
 
-/// Takes the exclusive lock of an item without waiting.
-#[cfg(unix)]
+/// Takes the exclusive lock of an item without waiting (`flock` on Unix, as std takes
+/// it; a lock on Windows too).
 fn lock(file: &File) -> io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a descriptor we own.
-    match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
-}
-
-#[cfg(not(unix))]
-fn lock(_file: &File) -> io::Result<()> {
-    Ok(())
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => io::ErrorKind::WouldBlock.into(),
+        std::fs::TryLockError::Error(e) => e,
+    })
 }
 
 fn now_ms() -> u64 {

@@ -85,8 +85,9 @@ pub fn venv(
     Ok(venv)
 }
 
-/// An exclusive `flock` on a file, released when dropped (and by the kernel if the
-/// process dies holding it). Two opens of the file conflict even within one process.
+/// An exclusive lock on a file (`File::try_lock`: `flock` on Unix), released when
+/// dropped (and by the kernel if the process dies holding it). Two opens of the file
+/// conflict even within one process.
 struct Lock(#[allow(dead_code)] File);
 
 impl Lock {
@@ -99,24 +100,21 @@ impl Lock {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let deadline = Instant::now() + within;
         loop {
-            #[cfg(unix)]
-            {
-                use std::os::fd::AsRawFd as _;
-                // SAFETY: flock on a descriptor this function owns.
-                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                    return Ok(Lock(file));
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock(file)),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() <= deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(format!(
+                        "{} stayed locked for {within:?} (another test making the virtualenv)",
+                        path.display()
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("{}: {e}", path.display()))
                 }
             }
-            #[cfg(not(unix))]
-            return Ok(Lock(file));
-            #[allow(unreachable_code)]
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{} stayed locked for {within:?} (another test making the virtualenv)",
-                    path.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
