@@ -59,12 +59,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
 use tracing::field::Empty;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::{Env, LogFile, Mode};
 use tracing_logbook_bench::count_lines;
-use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
 // === the counting allocator ===
@@ -317,47 +316,20 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             (Some(dispatch), Finish::Ours(guard))
         }
         Subject::FmtAppender | Subject::FmtAppenderSentry | Subject::WebPeer => {
-            let appender = tracing_appender::rolling::daily(dir, "app.log");
-            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(false)
-                .finish(appender);
-            let fmt = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer);
+            let (fmt, guard) = peers::fmt_appender(dir);
             // The web service's handlers log at DEBUG: its peer filters at INFO, as ours
             // does in production (the others log INFO events only, and have no filter,
             // as in `production.rs`).
             let level = (subject == Subject::WebPeer).then_some(LevelFilter::INFO);
             let registry = tracing_subscriber::registry().with(level).with(fmt);
             let dispatch = if subject != Subject::FmtAppender {
-                tracing::Dispatch::new(
-                    registry
-                        .with(SpanLayer::new().with_filter(LevelFilter::INFO))
-                        .with(BreadcrumbLayer::new().with_filter(filter_fn(|metadata| {
-                            matches!(
-                                *metadata.level(),
-                                tracing::Level::WARN | tracing::Level::INFO
-                            )
-                        })))
-                        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR)),
-                )
+                tracing::Dispatch::new(registry.with(peers::sentry_layers()))
             } else {
                 tracing::Dispatch::new(registry)
             };
             (Some(dispatch), Finish::Appender(guard))
         }
-        Subject::Spdlog => {
-            let sink = spdlog::sink::RotatingFileSink::builder()
-                .base_path(dir.join("app.log"))
-                .rotation_policy(spdlog::sink::RotationPolicy::Daily { hour: 0, minute: 0 })
-                .build_arc()
-                .expect("spdlog RotatingFileSink");
-            let logger = spdlog::Logger::builder()
-                .sink(sink)
-                .build_arc()
-                .expect("spdlog Logger");
-            (None, Finish::Spdlog(logger))
-        }
+        Subject::Spdlog => (None, Finish::Spdlog(peers::spdlog_daily(dir))),
     }
 }
 
@@ -509,6 +481,7 @@ fn child(spec: &str) {
 #[path = "../../examples/web/src/app.rs"]
 #[allow(dead_code)] // the bench drives the router, not the server
 mod app;
+mod peers;
 
 /// The peer: the example's `/items/{id}` route behind tower-http's `TraceLayer` as its
 /// documentation sets it up for INFO (a span per request with the method, URI and

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use tracing_subscriber::prelude::*;
 
+mod peers;
+
 const VARIANT_VAR: &str = "BENCH_FILE_VARIANT";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,13 +199,7 @@ fn run_format_only(threads: usize, events: usize) -> Duration {
 }
 
 fn run_appender(dir: &Path, threads: usize, events: usize) -> Duration {
-    let appender = tracing_appender::rolling::daily(dir, "app.log");
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(appender);
-    let layer = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(writer);
+    let (layer, guard) = peers::fmt_appender(dir);
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
         .expect("global default");
     let start = Instant::now();

@@ -62,11 +62,11 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::{Env, LogFile, Mode};
-use tracing_subscriber::filter::{filter_fn, LevelFilter};
 use tracing_subscriber::prelude::*;
+
+mod peers;
 
 /// Longer than any flush of a batch can take; a flush that needs it is a failure.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
@@ -264,13 +264,7 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
             }
         }
         Subject::OtelSdk => {
-            let appender = tracing_appender::rolling::daily(dir, "app.log");
-            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(false)
-                .finish(appender);
-            let fmt = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer);
+            let (fmt, guard) = peers::fmt_appender(dir);
             let provider = otel_sdk_provider();
             let bridge =
                 opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
@@ -282,28 +276,10 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
             }
         }
         Subject::FmtAppenderSentry | Subject::FmtAppender => {
-            let appender = tracing_appender::rolling::daily(dir, "app.log");
-            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(false)
-                .finish(appender);
-            let fmt = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer);
+            let (fmt, guard) = peers::fmt_appender(dir);
             let registry = tracing_subscriber::registry().with(fmt);
             let dispatch = if subject == Subject::FmtAppenderSentry {
-                // sentry-tracing's documented replacement for its legacy combined layer,
-                // without structured logs (which would ship every INFO line).
-                tracing::Dispatch::new(
-                    registry
-                        .with(SpanLayer::new().with_filter(LevelFilter::INFO))
-                        .with(BreadcrumbLayer::new().with_filter(filter_fn(|metadata| {
-                            matches!(
-                                *metadata.level(),
-                                tracing::Level::WARN | tracing::Level::INFO
-                            )
-                        })))
-                        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR)),
-                )
+                tracing::Dispatch::new(registry.with(peers::sentry_layers()))
             } else {
                 tracing::Dispatch::new(registry)
             };
@@ -312,21 +288,10 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
                 finish: Finish::Appender(guard),
             }
         }
-        Subject::Spdlog => {
-            let sink = spdlog::sink::RotatingFileSink::builder()
-                .base_path(dir.join("app.log"))
-                .rotation_policy(spdlog::sink::RotationPolicy::Daily { hour: 0, minute: 0 })
-                .build_arc()
-                .expect("spdlog RotatingFileSink");
-            let logger = spdlog::Logger::builder()
-                .sink(sink)
-                .build_arc()
-                .expect("spdlog Logger");
-            Rig {
-                emitter: Emitter::Spdlog(logger),
-                finish: Finish::Spdlog,
-            }
-        }
+        Subject::Spdlog => Rig {
+            emitter: Emitter::Spdlog(peers::spdlog_daily(dir)),
+            finish: Finish::Spdlog,
+        },
     }
 }
 
