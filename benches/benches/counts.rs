@@ -52,7 +52,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::fmt;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
@@ -333,42 +332,6 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
     }
 }
 
-const USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-
-/// A request id as a web server makes one: 32 hex digits.
-struct RequestId(u64);
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}{:016x}", 0x5bd1_e995_u64, self.0)
-    }
-}
-
-#[inline(never)]
-fn event(i: u64) {
-    tracing::info!(target: "shop::orders", order_id = i, user = "alice", "order placed");
-}
-
-/// The 10-field request span of `in-span` (as in `production.rs`).
-#[inline(never)]
-fn request_span(i: u64) -> tracing::Span {
-    tracing::info_span!(
-        target: "shop::http",
-        "request",
-        method = "GET",
-        route = "/api/orders/{id}",
-        url = "/api/orders/48213?expand=items",
-        status = 200u16,
-        user_agent = USER_AGENT,
-        request_id = %RequestId(i),
-        user.id = 4217u64,
-        client_ip = "203.0.113.42",
-        version = "HTTP/1.1",
-        host = "shop.example.com",
-    )
-}
-
 /// A request span's life: created with 12 fields (two of them empty), entered, the
 /// status recorded, one event, exited, closed.
 #[inline(never)]
@@ -381,7 +344,7 @@ fn request_life(i: u64) {
         url = "/api/orders/48213?expand=items",
         status = Empty,
         user_agent = USER_AGENT,
-        request_id = %RequestId(i),
+        request_id = %RequestId(0, i),
         user.id = 4217u64,
         client_ip = "203.0.113.42",
         version = "HTTP/1.1",
@@ -394,11 +357,6 @@ fn request_life(i: u64) {
     event(i);
     drop(entered);
     drop(span);
-}
-
-#[inline(never)]
-fn spdlog_event(logger: &spdlog::Logger, i: u64) {
-    spdlog::info!(logger: logger, "order placed order_id={} user={}", i, "alice");
 }
 
 /// The measured process: builds the subject, warms it up, logs `events` iterations,
@@ -438,7 +396,7 @@ fn child(spec: &str) {
                     Shape::SpanLife => request_life,
                     _ => event,
                 };
-                let span = (shape == Shape::InSpan).then(|| request_span(0));
+                let span = (shape == Shape::InSpan).then(|| request_span(0, 0));
                 let entered = span.as_ref().map(tracing::Span::enter);
                 (0..WARM_UP).for_each(iteration);
                 let before = ALLOCATIONS.load(Ordering::Relaxed);
@@ -482,6 +440,9 @@ fn child(spec: &str) {
 #[allow(dead_code)] // the bench drives the router, not the server
 mod app;
 mod peers;
+mod workload;
+
+use workload::{event, request_span, spdlog_event, RequestId, USER_AGENT};
 
 /// The peer: the example's `/items/{id}` route behind tower-http's `TraceLayer` as its
 /// documentation sets it up for INFO (a span per request with the method, URI and

@@ -55,7 +55,6 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::fmt;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -67,6 +66,9 @@ use tracing_logbook::{Env, LogFile, Mode};
 use tracing_subscriber::prelude::*;
 
 mod peers;
+mod workload;
+
+use workload::{event, request_span, spdlog_event, spdlog_event_in_request};
 
 /// Longer than any flush of a batch can take; a flush that needs it is a failure.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(600);
@@ -293,67 +295,6 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
             finish: Finish::Spdlog,
         },
     }
-}
-
-const USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-
-/// A request id as a web server makes one: 32 hex digits.
-struct RequestId(usize, u64);
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}{:016x}", self.0 as u64 ^ 0x5bd1_e995, self.1)
-    }
-}
-
-#[inline(never)]
-fn event(i: u64) {
-    tracing::info!(target: "shop::orders", order_id = i, user = "alice", "order placed");
-}
-
-#[inline(never)]
-fn request_span(thread: usize, i: u64) -> tracing::Span {
-    tracing::info_span!(
-        target: "shop::http",
-        "request",
-        method = "GET",
-        route = "/api/orders/{id}",
-        url = "/api/orders/48213?expand=items",
-        status = 200u16,
-        user_agent = USER_AGENT,
-        request_id = %RequestId(thread, i),
-        user.id = 4217u64,
-        client_ip = "203.0.113.42",
-        version = "HTTP/1.1",
-        host = "shop.example.com",
-    )
-}
-
-#[inline(never)]
-fn spdlog_event(logger: &spdlog::Logger, i: u64) {
-    spdlog::info!(logger: logger, "order placed order_id={} user={}", i, "alice");
-}
-
-#[inline(never)]
-fn spdlog_event_in_request(logger: &spdlog::Logger, thread: usize, i: u64) {
-    spdlog::info!(
-        logger: logger,
-        "order placed order_id={} user={} in request{{method={} route={} url={} status={} \
-         user_agent={} request_id={} user.id={} client_ip={} version={} host={}}}",
-        i,
-        "alice",
-        "GET",
-        "/api/orders/{id}",
-        "/api/orders/48213?expand=items",
-        200u16,
-        USER_AGENT,
-        RequestId(thread, 0),
-        4217u64,
-        "203.0.113.42",
-        "HTTP/1.1",
-        "shop.example.com",
-    );
 }
 
 /// One thread's share of a batch: everything before `start.wait()` is untimed.
