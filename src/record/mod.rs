@@ -852,39 +852,43 @@ impl Drop for Slot {
     }
 }
 
-/// A closed span's entry from this thread's pool, emptied, or a new one; with its
-/// fields to fill.
-fn fresh_entry(owner: usize, field_count: usize) -> Arc<SpanEntry> {
+/// A span entry for `owner` whose fields `fill` records (it returns whether the span
+/// buffers): a closed span's entry from this thread's pool, emptied, or a new one.
+fn fresh_entry(
+    owner: usize,
+    field_count: usize,
+    fill: impl FnOnce(&mut FieldList) -> bool,
+) -> Arc<SpanEntry> {
     let pooled = POOL
         .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
         .ok()
         .flatten();
+    // Pooled entries are held by nobody else (see `Slot`'s drop).
     if let Some(mut entry) = pooled {
         if let Some(e) = Arc::get_mut(&mut entry) {
-            e.owner = owner;
-            e.crossed = false;
-            return entry;
+            let data = e.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if let Some(data) = Arc::get_mut(data) {
+                let crossed = fill(&mut data.fields);
+                e.owner = owner;
+                e.crossed = crossed;
+                return entry;
+            }
         }
     }
+    let mut fields = FieldList {
+        text: String::with_capacity(128),
+        items: Vec::with_capacity(field_count),
+        links: Vec::new(),
+    };
+    let crossed = fill(&mut fields);
     Arc::new(SpanEntry {
         owner,
-        crossed: false,
-        data: Mutex::new(Arc::new(SpanData::new(FieldList {
-            text: String::with_capacity(128),
-            items: Vec::with_capacity(field_count),
-            links: Vec::new(),
-        }))),
+        crossed,
+        data: Mutex::new(Arc::new(SpanData::new(fields))),
         #[cfg(feature = "opentelemetry")]
         trace: OnceLock::new(),
         side: Mutex::new(Vec::new()),
     })
-}
-
-/// The fields of a span entry only this thread holds (a fresh one).
-fn only_fields(entry: &mut Arc<SpanEntry>) -> Option<&mut FieldList> {
-    let e = Arc::get_mut(entry)?;
-    let data = Arc::get_mut(e.data.get_mut().unwrap_or_else(PoisonError::into_inner))?;
-    Some(&mut data.fields)
 }
 
 /// A layer's data on a span (see [`SpanEntry::with_side`]): a notifier's recent lines of
@@ -942,24 +946,17 @@ pub(crate) fn on_new_span<S>(
     if span.extensions().get::<Slot>().is_some() {
         return;
     }
-    let mut entry = fresh_entry(owner, attrs.metadata().fields().len());
-    let mut crossed = None;
-    let mut scratch = FieldList::default();
-    // A fresh entry is this thread's alone; the scratch list is never used then.
-    let fields = match only_fields(&mut entry) {
-        Some(fields) => fields,
-        None => &mut scratch,
-    };
-    attrs.record(&mut Collect {
-        message: None,
-        fields,
-        from_log: false,
-        crossed: Some(&mut crossed),
-        secrets: Some(scrub::Lines::get().callsite_mask(attrs.metadata())),
+    let entry = fresh_entry(owner, attrs.metadata().fields().len(), |fields| {
+        let mut crossed = None;
+        attrs.record(&mut Collect {
+            message: None,
+            fields,
+            from_log: false,
+            crossed: Some(&mut crossed),
+            secrets: Some(scrub::Lines::get().callsite_mask(attrs.metadata())),
+        });
+        wants_buffer(attrs.metadata().name(), crossed)
     });
-    if let Some(e) = Arc::get_mut(&mut entry) {
-        e.crossed = wants_buffer(attrs.metadata().name(), crossed);
-    }
     let mut ext = span.extensions_mut();
     if ext.get_mut::<Slot>().is_none() {
         ext.insert(Slot(Some(entry)));
