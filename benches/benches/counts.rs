@@ -116,6 +116,10 @@ enum Subject {
     FmtAppender,
     FmtAppenderSentry,
     Spdlog,
+    /// What any layer that writes the event must pay before it writes anything:
+    /// tracing's dispatch to one layer over the registry and one visit of the event's
+    /// fields, the message formatted into a reused buffer ([`FloorLayer`]).
+    Floor,
     /// The web example's router (`examples/web/src/app.rs`) under `ours-production`.
     WebOurs,
     /// The same route behind tower-http's `TraceLayer` with INFO spans and response
@@ -124,12 +128,13 @@ enum Subject {
 }
 
 impl Subject {
-    const ALL: [Subject; 7] = [
+    const ALL: [Subject; 8] = [
         Subject::OursFile,
         Subject::OursProduction,
         Subject::FmtAppender,
         Subject::FmtAppenderSentry,
         Subject::Spdlog,
+        Subject::Floor,
         Subject::WebOurs,
         Subject::WebPeer,
     ];
@@ -141,6 +146,7 @@ impl Subject {
             Subject::FmtAppender => "fmt+appender",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::Spdlog => "spdlog-sync",
+            Subject::Floor => "tracing-floor",
             Subject::WebOurs => "web-ours",
             Subject::WebPeer => "web-peer",
         }
@@ -180,7 +186,7 @@ impl Shape {
 
 /// What is measured: every shape of every subject, except spdlog-rs's, which has no
 /// spans; the web example's request with logging on and off.
-const MEASURED: [(Subject, Shape); 17] = [
+const MEASURED: [(Subject, Shape); 18] = [
     (Subject::OursFile, Shape::Plain),
     (Subject::OursFile, Shape::InSpan),
     (Subject::OursFile, Shape::SpanLife),
@@ -194,6 +200,7 @@ const MEASURED: [(Subject, Shape); 17] = [
     (Subject::FmtAppenderSentry, Shape::InSpan),
     (Subject::FmtAppenderSentry, Shape::SpanLife),
     (Subject::Spdlog, Shape::Plain),
+    (Subject::Floor, Shape::Plain),
     (Subject::WebOurs, Shape::Request),
     (Subject::WebOurs, Shape::RequestOff),
     (Subject::WebPeer, Shape::Request),
@@ -210,13 +217,20 @@ struct Pair {
     target: &'static str,
 }
 
-const PAIRS: [Pair; 9] = [
+const PAIRS: [Pair; 10] = [
     Pair {
         what: "INFO event into the daily file",
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::Spdlog, Shape::Plain),
         less: None,
         target: "<= 0.6x",
+    },
+    Pair {
+        what: "the same, vs tracing's floor",
+        ours: (Subject::OursFile, Shape::Plain),
+        peer: (Subject::Floor, Shape::Plain),
+        less: None,
+        target: "",
     },
     Pair {
         what: "the same, vs fmt + appender",
@@ -297,6 +311,44 @@ enum Finish {
     Ours(tracing_logbook::Guard),
     Appender(tracing_appender::non_blocking::WorkerGuard),
     Spdlog(std::sync::Arc<spdlog::Logger>),
+    /// Nothing was written.
+    Nothing,
+}
+
+/// The `tracing-floor` subject's layer: each event's fields visited once, the message
+/// formatted into a reused per-thread buffer, strings copied into it, numbers kept;
+/// nothing written. Any layer that writes the event pays at least this.
+struct FloorLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FloorLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Visit<'a>(&'a mut String, u64);
+        impl tracing::field::Visit for Visit<'_> {
+            fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                use std::fmt::Write as _;
+                let _ = write!(self.0, "{value:?}");
+            }
+            fn record_str(&mut self, _: &tracing::field::Field, value: &str) {
+                self.0.push_str(value);
+            }
+            fn record_u64(&mut self, _: &tracing::field::Field, value: u64) {
+                self.1 ^= value;
+            }
+        }
+        thread_local! {
+            static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            let mut visit = Visit(buf, 0);
+            event.record(&mut visit);
+            std::hint::black_box((visit.0.len(), visit.1));
+        });
+    }
 }
 
 /// Builds `subject` writing into `dir`: the dispatch (none for spdlog-rs) and what
@@ -329,6 +381,12 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             (Some(dispatch), Finish::Appender(guard))
         }
         Subject::Spdlog => (None, Finish::Spdlog(peers::spdlog_daily(dir))),
+        Subject::Floor => (
+            Some(tracing::Dispatch::new(
+                tracing_subscriber::registry().with(FloorLayer),
+            )),
+            Finish::Nothing,
+        ),
     }
 }
 
@@ -425,6 +483,7 @@ fn child(spec: &str) {
         // Dropping the guard hands the worker a shutdown message and waits for it.
         Some(Finish::Appender(guard)) => drop(guard),
         Some(Finish::Spdlog(logger)) => logger.flush(),
+        Some(Finish::Nothing) => {}
         None => {}
     }
     drop(dispatch);
@@ -566,8 +625,9 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         .expect("the measured process prints its allocations");
     let lines = count_lines(&logs);
     // One line per iteration, none with logging off.
-    let expected = match shape {
-        Shape::RequestOff => 0,
+    // The floor writes nothing.
+    let expected = match (subject, shape) {
+        (_, Shape::RequestOff) | (Subject::Floor, _) => 0,
         _ => WARM_UP + events,
     };
     assert_eq!(

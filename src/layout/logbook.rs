@@ -46,20 +46,22 @@ pub(crate) struct LogbookLayout {
     id: u64,
 }
 
-/// The start of the last line this thread rendered, cut where the next line of the same
-/// second, level and channel differs: `[2026-11-23 19:28:08.` and `] INFO: App: `.
-/// Rendering a line then writes the cached parts and the microseconds, instead of
-/// formatting the date and time and escaping the channel for every line.
+/// The start of the last line this thread rendered, up to the message, with the place of
+/// its microseconds: `[2026-11-23 19:28:08.123456] INFO: App: `. The next line of the
+/// same second, level and channel copies it and writes its own six digits over the old
+/// ones, instead of formatting the date and time and escaping the channel again.
 struct Head {
     layout: u64,
     /// The shown time's date, hour, minute and second, and its offset in seconds.
     second: Option<(time::Date, u8, u8, u8, i32)>,
     level: Option<Level>,
     target: String,
-    /// `[` and the date and time up to the microseconds.
-    time: String,
-    /// `] LEVEL: channel: `.
-    rest: String,
+    /// `[`, the date and time, the offset if shown, `] LEVEL: channel: `.
+    text: String,
+    /// Where the six digits of the microseconds are in `text`.
+    micros: usize,
+    /// Where `LEVEL: channel: ` starts in `text`.
+    rest: usize,
 }
 
 thread_local! {
@@ -69,8 +71,9 @@ thread_local! {
             second: None,
             level: None,
             target: String::new(),
-            time: String::new(),
-            rest: String::new(),
+            text: String::new(),
+            micros: 0,
+            rest: 0,
         })
     };
 }
@@ -101,7 +104,6 @@ impl LogbookLayout {
     /// Appends `[<date> <time>] LEVEL: channel: `, from this thread's cache when the
     /// last line it rendered with this layout had the same second, level and target.
     fn push_head(&self, buf: &mut String, t: OffsetDateTime, level: Level, target: &str) {
-        let offset = self.zone.timezone().shows_offset();
         let second = (
             t.date(),
             t.hour(),
@@ -115,39 +117,31 @@ impl LogbookLayout {
             };
             let head = &mut *head;
             if head.layout != self.id || head.second != Some(second) {
-                head.time.clear();
-                head.time.push('[');
-                text::push_timestamp(&mut head.time, t.replace_nanosecond(0).unwrap_or(t), false);
-                // The microseconds go after the cached part: cut it at the `.`.
-                let dot = head.time.rfind('.').unwrap_or(head.time.len());
-                head.time.truncate(dot + 1);
+                head.text.clear();
+                head.text.push('[');
+                text::push_timestamp(&mut head.text, t, self.zone.timezone().shows_offset());
+                head.micros = head.text.rfind('.').map_or(0, |dot| dot + 1);
+                head.text.push_str("] ");
+                head.rest = head.text.len();
                 head.second = Some(second);
                 head.level = None;
             }
             if head.layout != self.id || head.level != Some(level) || head.target != target {
-                head.rest.clear();
-                // With an offset, `] ` follows it, after the cached part.
-                if !offset {
-                    head.rest.push_str("] ");
-                }
-                self.push_level_channel(&mut head.rest, level, target);
+                head.text.truncate(head.rest);
+                self.push_level_channel(&mut head.text, level, target);
                 head.level = Some(level);
                 head.target.clear();
                 head.target.push_str(target);
                 head.layout = self.id;
             }
-            buf.push_str(&head.time);
-            text::push_micros(buf, t.microsecond());
-            if offset {
-                text::push_offset(buf, t.offset());
-                buf.push_str("] ");
-            }
-            buf.push_str(&head.rest);
+            let start = buf.len();
+            buf.push_str(&head.text);
+            text::put_micros(buf, start + head.micros, t.microsecond());
             true
         });
         if cached != Ok(true) {
             buf.push('[');
-            text::push_timestamp(buf, t, offset);
+            text::push_timestamp(buf, t, self.zone.timezone().shows_offset());
             buf.push_str("] ");
             self.push_level_channel(buf, level, target);
         }
@@ -336,6 +330,13 @@ mod tests {
                 Level::Notice,
                 "app",
                 "[2026-11-23 19:28:08.123456] NOTICE: App: m",
+            ),
+            (
+                &utc,
+                datetime!(2026-11-23 19:28:08.000042 UTC),
+                Level::Notice,
+                "app",
+                "[2026-11-23 19:28:08.000042] NOTICE: App: m",
             ),
             (
                 &utc,

@@ -110,20 +110,52 @@ fn scan(s: &str, mask: u8) -> bool {
         != 0
 }
 
+/// Every class of the bytes of `s`, OR-ed together: one table lookup per byte, eight
+/// bytes per step, for the strings whose every class matters (a value is bare or quoted,
+/// and escaped or not, by one scan).
+#[inline]
+fn classes(s: &str) -> u8 {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    let mut any = 0;
+    for c in &mut chunks {
+        any |= CLASS[c[0] as usize]
+            | CLASS[c[1] as usize]
+            | CLASS[c[2] as usize]
+            | CLASS[c[3] as usize]
+            | CLASS[c[4] as usize]
+            | CLASS[c[5] as usize]
+            | CLASS[c[6] as usize]
+            | CLASS[c[7] as usize];
+    }
+    chunks
+        .remainder()
+        .iter()
+        .fold(any, |acc, &b| acc | CLASS[b as usize])
+}
+
+/// The classes whose bytes `mode` escapes.
+#[inline]
+const fn escaped_in(mode: Mode) -> u8 {
+    match mode {
+        Mode::Message => MSG,
+        Mode::Inline => MSG | TAB,
+        Mode::Quoted => MSG | TAB | QUOTE,
+    }
+}
+
 /// Appends `s` escaped for `mode`.
 pub(crate) fn push_escaped(buf: &mut String, s: &str, mode: Mode) {
-    let fast = !scan(
-        s,
-        match mode {
-            Mode::Message => MSG,
-            Mode::Inline => MSG | TAB,
-            Mode::Quoted => MSG | TAB | QUOTE,
-        },
-    );
-    if fast {
+    if !scan(s, escaped_in(mode)) {
         buf.push_str(s);
         return;
     }
+    push_escaped_slow(buf, s, mode);
+}
+
+/// Appends `s`, which has something to escape for `mode`, escaped.
+#[cold]
+#[inline(never)]
+fn push_escaped_slow(buf: &mut String, s: &str, mode: Mode) {
     let s = if mode == Mode::Message {
         s.trim_end_matches(['\n', '\r'])
     } else {
@@ -150,16 +182,22 @@ pub(crate) fn push_escaped(buf: &mut String, s: &str, mode: Mode) {
 
 /// Appends a string field value: bare when safe and unambiguous, quoted otherwise.
 pub(crate) fn push_str_value(buf: &mut String, s: &str) {
-    // One table scan decides plain ASCII text; only text with non-ASCII characters needs
-    // a look at its characters (Unicode spaces and the dangerous characters).
+    // One table scan decides plain ASCII text, and whether quoted text needs escapes;
+    // only text with non-ASCII characters needs a look at its characters (Unicode
+    // spaces and the dangerous characters).
+    let classes = classes(s);
     let bare = !s.is_empty()
-        && (!scan(s, NOT_BARE | NON_ASCII)
-            || !scan(s, NOT_BARE) && !s.chars().any(|c| c.is_whitespace() || is_dangerous(c)));
+        && (classes & (NOT_BARE | NON_ASCII) == 0
+            || classes & NOT_BARE == 0 && !s.chars().any(|c| c.is_whitespace() || is_dangerous(c)));
     if bare {
         buf.push_str(s);
     } else {
         buf.push('"');
-        push_escaped(buf, s, Mode::Quoted);
+        if classes & escaped_in(Mode::Quoted) == 0 {
+            buf.push_str(s);
+        } else {
+            push_escaped_slow(buf, s, Mode::Quoted);
+        }
         buf.push('"');
     }
 }
@@ -278,9 +316,35 @@ pub(crate) fn push_error_chain(buf: &mut String, err: &(dyn std::error::Error + 
 
 /// Appends a name (a field name, a span name) on a Logbook line: exactly like a string
 /// value, bare when it is a plain word and quoted with escapes otherwise.
+///
+/// Names are static (tracing's, and the interned keys of `log` records), so whether
+/// one is a plain word is decided once and kept in a small per-thread cache keyed by
+/// the name's address and length; a name that is not a plain word is rendered afresh.
 #[inline]
-pub(crate) fn push_name(buf: &mut String, name: &str) {
-    push_str_value(buf, name);
+pub(crate) fn push_name(buf: &mut String, name: &'static str) {
+    type Slot = std::cell::Cell<(usize, usize)>;
+    thread_local! {
+        static BARE: [Slot; 64] = const { [const { Slot::new((0, 0)) }; 64] };
+    }
+    let key = (name.as_ptr() as usize, name.len());
+    let known = BARE
+        .try_with(|table| {
+            let slot = &table[(key.0 >> 3 ^ key.1) & 63];
+            if slot.get() == key {
+                return true;
+            }
+            let bare = !name.is_empty() && classes(name) & (NOT_BARE | NON_ASCII) == 0;
+            if bare {
+                slot.set(key);
+            }
+            bare
+        })
+        .unwrap_or(false);
+    if known {
+        buf.push_str(name);
+    } else {
+        push_str_value(buf, name);
+    }
 }
 
 /// Appends ` name="value"` for RFC 5424 structured data: the name reduced to the 32
@@ -391,7 +455,38 @@ pub(crate) fn push_timestamp(buf: &mut String, t: OffsetDateTime, offset: bool) 
 /// Appends the six digits of `micros` (below 1,000,000).
 #[inline]
 pub(crate) fn push_micros(buf: &mut String, micros: u32) {
-    push_digits(buf, micros, 6);
+    buf.push_str(std::str::from_utf8(&six_digits(micros)).unwrap_or("000000"));
+}
+
+/// The six digits of `micros` (below 1,000,000; larger values keep their last six).
+#[inline]
+fn six_digits(micros: u32) -> [u8; 6] {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let v = micros % 1_000_000;
+    let (a, b, c) = (v / 10_000, v / 100 % 100, v % 100);
+    let pair = |n: u32| [PAIRS[2 * n as usize], PAIRS[2 * n as usize + 1]];
+    let [a0, a1] = pair(a);
+    let [b0, b1] = pair(b);
+    let [c0, c1] = pair(c);
+    [a0, a1, b0, b1, c0, c1]
+}
+
+/// Writes the six digits of `micros` over the six bytes of `buf` at `at` (the old
+/// digits at the same place of a copied head).
+#[inline]
+pub(crate) fn put_micros(buf: &mut String, at: usize, micros: u32) {
+    let digits = six_digits(micros);
+    if buf.get(at..at + 6).is_some() {
+        // SAFETY: `get` found `at..at + 6` on character boundaries, so whole characters
+        // are replaced by six ASCII bytes: the text stays UTF-8.
+        unsafe { buf.as_bytes_mut()[at..at + 6].copy_from_slice(&digits) }
+    } else {
+        debug_assert!(false, "no microseconds at {at} in {buf:?}");
+    }
 }
 
 /// Appends an offset as Logbook prints aware times: `+0530`, `-0800`.
@@ -635,6 +730,43 @@ mod tests {
         assert_eq!(n("a b"), "\"a b\"");
         assert_eq!(n("x\n[2026] CRITICAL"), "\"x\\n[2026] CRITICAL\"");
         assert_eq!(n("k=v"), "\"k=v\"");
+    }
+
+    /// The per-thread cache of plain names is keyed by a name's address and length: a
+    /// name that shares its start with a cached one, or a name that must be quoted, is
+    /// rendered from its own text, as often as it is pushed.
+    #[test]
+    fn cached_names_are_only_ever_their_own() {
+        const TEXT: &str = "user name";
+        let n = |s: &'static str| {
+            let mut b = String::new();
+            push_name(&mut b, s);
+            b
+        };
+        for _ in 0..3 {
+            assert_eq!(n(&TEXT[..4]), "user");
+            assert_eq!(n(TEXT), "\"user name\"");
+            assert_eq!(n(&TEXT[..3]), "use");
+            assert_eq!(n(""), "\"\"");
+        }
+    }
+
+    /// Six digits, zero-padded, written in place over a copied head's old digits.
+    #[test]
+    fn microseconds_are_six_digits_in_place() {
+        for (micros, want) in [
+            (0, "000000"),
+            (7, "000007"),
+            (123_456, "123456"),
+            (999_999, "999999"),
+        ] {
+            let mut b = String::from("[x.654321] ");
+            put_micros(&mut b, 3, micros);
+            assert_eq!(b, format!("[x.{want}] "));
+            let mut b = String::new();
+            push_micros(&mut b, micros);
+            assert_eq!(b, want);
+        }
     }
 
     /// A deterministic pseudo-random string generator (xorshift), biased towards the
