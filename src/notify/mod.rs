@@ -235,7 +235,7 @@ mod tests {
                         let at = start + time::Duration::microseconds(i * 4 + t);
                         let message = format!("t{t} #{i}");
                         let record = Record::notice(at, Level::Info, &message, &fields);
-                        lines.push(&record, unix_ms(at), 20);
+                        lines.push(&record, 20);
                     }
                 })
             })

@@ -110,10 +110,9 @@ impl Notifier {
         if !notify && self.telemetry_size == 0 {
             return;
         }
-        let timestamp_ms = unix_ms(record.time);
         let request = request_span(record);
         if let (true, Some(level)) = (notify, level) {
-            self.notify(record, level, request, timestamp_ms);
+            self.notify(record, level, request, unix_ms(record.time));
         }
         if self.telemetry_size > 0 {
             // A request's lines are kept on its span, so its error carries them rather
@@ -121,12 +120,11 @@ impl Notifier {
             // serves errors outside requests. Concurrent requests so share no lock.
             if let Some(entry) = request.and_then(|span| span.entry.as_ref()) {
                 entry.with_side(self.id, LineRing::default, |ring: &mut LineRing| {
-                    ring.push(record, timestamp_ms, self.telemetry_size)
+                    ring.push(record, self.telemetry_size)
                 });
                 return;
             }
-            self.telemetry
-                .push(record, timestamp_ms, self.telemetry_size);
+            self.telemetry.push(record, self.telemetry_size);
         }
     }
 

@@ -6,22 +6,33 @@ use super::*;
 /// A telemetry line as the hot path keeps it: overwritten in place, so the ring costs no
 /// allocation per line once it is full. Turned into a [`TelemetryLine`] only when an
 /// error takes it along.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct LineSlot {
     level: Option<Level>,
-    timestamp_ms: u64,
-    /// The record's time (unix seconds, nanoseconds), to merge shards in order.
-    nanos: (i64, u32),
+    /// The record's one clock reading: shards and held lines merge in its order; the
+    /// milliseconds a tracker wants are derived only when an error takes the line.
+    time: time::OffsetDateTime,
     channel: String,
     message: String,
     fields: FieldList,
 }
 
+impl Default for LineSlot {
+    fn default() -> Self {
+        LineSlot {
+            level: None,
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            channel: String::new(),
+            message: String::new(),
+            fields: FieldList::default(),
+        }
+    }
+}
+
 impl LineSlot {
-    fn fill(&mut self, record: &Record<'_>, timestamp_ms: u64) {
+    fn fill(&mut self, record: &Record<'_>) {
         self.level = Some(record.level);
-        self.timestamp_ms = timestamp_ms;
-        self.nanos = (record.time.unix_timestamp(), record.time.nanosecond());
+        self.time = record.time;
         self.channel.clear();
         self.channel.push_str(record.target);
         self.message.clear();
@@ -37,7 +48,7 @@ impl LineSlot {
     fn to_line(&self) -> TelemetryLine {
         TelemetryLine {
             level: self.level.unwrap_or(Level::Info),
-            timestamp_ms: self.timestamp_ms,
+            timestamp_ms: unix_ms(self.time),
             channel: self.channel.clone(),
             message: self.message.clone(),
             fields: self
@@ -79,19 +90,19 @@ impl crate::record::Side for LineRing {
 }
 
 impl LineRing {
-    pub(super) fn push(&mut self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+    pub(super) fn push(&mut self, record: &Record<'_>, max: usize) {
         if max == 0 {
             return;
         }
         if self.lines.len() < max {
             let mut slot = self.spare.pop().unwrap_or_default();
-            slot.fill(record, timestamp_ms);
+            slot.fill(record);
             self.lines.push(slot);
             return;
         }
         self.lines.truncate(max);
         let oldest = self.next % max;
-        self.lines[oldest].fill(record, timestamp_ms);
+        self.lines[oldest].fill(record);
         self.next = (oldest + 1) % max;
     }
 
@@ -110,10 +121,10 @@ impl LineRing {
         self.next = 0;
         for record in records {
             let mut slot = LineSlot::default();
-            slot.fill(record, unix_ms(record.time));
+            slot.fill(record);
             self.lines.push(slot);
         }
-        self.lines.sort_by_key(|slot| slot.nanos);
+        self.lines.sort_by_key(|slot| slot.time);
         let excess = self.lines.len().saturating_sub(max);
         self.lines.drain(..excess);
     }
@@ -122,7 +133,7 @@ impl LineRing {
     /// lines written at once, see `Notifier::emit_failed`).
     pub(super) fn lines(&self) -> Vec<TelemetryLine> {
         let mut slots: Vec<&LineSlot> = self.in_order().collect();
-        slots.sort_by_key(|slot| slot.nanos);
+        slots.sort_by_key(|slot| slot.time);
         slots.into_iter().map(LineSlot::to_line).collect()
     }
 }
@@ -169,22 +180,22 @@ impl SharedLines {
         &self.shards[i].0
     }
 
-    pub(super) fn push(&self, record: &Record<'_>, timestamp_ms: u64, max: usize) {
+    pub(super) fn push(&self, record: &Record<'_>, max: usize) {
         self.mine()
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(record, timestamp_ms, max);
+            .push(record, max);
     }
 
     /// The last `max` lines of all threads, oldest first.
     pub(super) fn lines(&self, max: usize) -> Vec<TelemetryLine> {
-        let mut all: Vec<((i64, u32), TelemetryLine)> = Vec::new();
+        let mut all: Vec<(time::OffsetDateTime, TelemetryLine)> = Vec::new();
         for shard in self.shards.iter() {
             let ring = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
-            all.extend(ring.in_order().map(|slot| (slot.nanos, slot.to_line())));
+            all.extend(ring.in_order().map(|slot| (slot.time, slot.to_line())));
         }
         // Stable: lines of one thread with the same time keep their order.
-        all.sort_by_key(|(nanos, _)| *nanos);
+        all.sort_by_key(|(time, _)| *time);
         let skip = all.len().saturating_sub(max);
         all.into_iter().skip(skip).map(|(_, line)| line).collect()
     }
@@ -220,7 +231,7 @@ mod tests {
         let texts: Vec<String> = (0..7).map(|i| format!("line {i}")).collect();
         let mut ring = LineRing::default();
         for text in &texts {
-            ring.push(&Record::notice(t, Level::Info, text, &fields), 0, 3);
+            ring.push(&Record::notice(t, Level::Info, text, &fields), 3);
         }
         assert_eq!(messages(&ring), ["line 4", "line 5", "line 6"]);
         // Held lines from before: merged by time, the newest 4 kept.
@@ -228,12 +239,12 @@ mod tests {
         let held = [Record::notice(early, Level::Debug, "held", &fields)];
         ring.merge_older(&held, 4);
         assert_eq!(messages(&ring), ["held", "line 4", "line 5", "line 6"]);
-        ring.push(&Record::notice(t, Level::Info, "line 7", &fields), 0, 4);
+        ring.push(&Record::notice(t, Level::Info, "line 7", &fields), 4);
         assert_eq!(messages(&ring), ["line 4", "line 5", "line 6", "line 7"]);
         // Reused for another span: empty, then filled again from its spare slots.
         ring.reset();
         assert!(messages(&ring).is_empty());
-        ring.push(&Record::notice(t, Level::Info, "next", &fields), 0, 4);
+        ring.push(&Record::notice(t, Level::Info, "next", &fields), 4);
         assert_eq!(messages(&ring), ["next"]);
     }
 }

@@ -1148,7 +1148,10 @@ where
         } = scratch;
         message.clear();
         fields.clear();
-        spans.clear();
+        // Left over only if an output panicked last time.
+        if !spans.is_empty() {
+            spans.clear();
+        }
         event.record(&mut Collect {
             message: Some(message),
             fields,
@@ -1196,7 +1199,9 @@ where
         };
         let r = f(&record);
         // Spans are not kept alive by the buffer between events.
-        spans.clear();
+        if !spans.is_empty() {
+            spans.clear();
+        }
         // Do not keep one huge record's allocation forever.
         if message.capacity() > 64 * 1024 {
             *message = String::new();
