@@ -1163,7 +1163,10 @@ where
             from_log::append_pending(fields);
         }
         if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
+            // Innermost first, then reversed in place: `Scope::from_root` would first
+            // buffer the registry's span references in a `SmallVec`, a copy of every
+            // one of them per event.
+            for span in scope {
                 let entry = span
                     .extensions()
                     .get::<Slot>()
@@ -1176,6 +1179,7 @@ where
                     data,
                 });
             }
+            spans.reverse();
         }
         #[cfg(feature = "opentelemetry")]
         let trace = spans
