@@ -211,9 +211,54 @@ pub(crate) fn push_f64(buf: &mut String, v: f64) {
         buf.push_str("NaN");
     } else if v.is_infinite() {
         buf.push_str(if v > 0.0 { "inf" } else { "-inf" });
+    } else if let Some(millis) = whole_thousandths(v) {
+        push_thousandths(buf, v.is_sign_negative(), millis);
     } else {
         let _ = write!(buf, "{v}");
     }
+}
+
+/// `|v| * 1000` when `|v|` is below 10^9 and that is a whole number which divided by 1000 gives `v`
+/// back exactly (a latency in milliseconds with three decimals, a price, a ratio): then
+/// the integer part, a dot and the thousandths without their trailing zeros are the
+/// shortest text that reads back as `v`, which is what `Display` prints. Two numbers of
+/// at most three decimals below 10^9 differ by far more than a float's precision
+/// there, so no shorter decimal can read back as the same `v`.
+#[inline]
+fn whole_thousandths(v: f64) -> Option<u64> {
+    let a = v.abs();
+    // NaN and the infinities never come here (see `push_f64`).
+    if a >= 1e9 {
+        return None;
+    }
+    let m = (a * 1000.0).round();
+    (m / 1000.0 == a).then_some(m as u64)
+}
+
+/// Appends `millis / 1000` as `Display` prints a float: `-` for a negative one (`-0`
+/// too), no dot for a whole number, the thousandths without trailing zeros.
+#[inline]
+fn push_thousandths(buf: &mut String, negative: bool, millis: u64) {
+    if negative {
+        buf.push('-');
+    }
+    push_u64(buf, millis / 1000);
+    let mut frac = millis % 1000;
+    if frac == 0 {
+        return;
+    }
+    let mut digits = 3;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        digits -= 1;
+    }
+    buf.push('.');
+    let mut text = itoa::Buffer::new();
+    let text = text.format(frac);
+    for _ in text.len()..digits {
+        buf.push('0');
+    }
+    buf.push_str(text);
 }
 
 /// How many errors of one `source()` chain are walked, text and links alike: a chain
@@ -701,6 +746,54 @@ mod tests {
         let mut s = String::new();
         push_sd_param(&mut s, &"n".repeat(40), "");
         assert_eq!(s, format!(" {}=\"\"", "n".repeat(32)));
+    }
+
+    /// The fast path for numbers of at most three decimals prints exactly what
+    /// `Display` prints, around every edge: signs, zeros, whole numbers, padding of the
+    /// thousandths, the magnitude limit, and numbers that only look like it.
+    #[test]
+    fn floats_with_three_decimals_print_as_display_does() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.001,
+            0.01,
+            0.1,
+            0.412,
+            1.03,
+            2.61,
+            0.05,
+            0.051,
+            10.0,
+            123.456,
+            -7.5,
+            999_999_999.999,
+            1e9,
+            1e9 + 0.5,
+            1e12,
+            0.0005,
+            0.1 + 0.2,
+            1e-7,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            4503599627370497.0,
+        ];
+        // Deterministic pseudo-random thousandths, and values just off them.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x % 10_000_000_000) as f64 / 1000.0;
+            values.extend([v, -v, v + 1e-9, f64::from_bits(v.to_bits() + 1)]);
+        }
+        for v in values {
+            let mut b = String::new();
+            push_f64(&mut b, v);
+            assert_eq!(b, format!("{v}"), "{v:?}");
+        }
     }
 
     #[test]
