@@ -206,6 +206,12 @@ impl Scrubber {
     /// `"name": "value"`, `Name: value` (at the start of a line) and `name: Bearer ...`
     /// pairs. `None` when nothing changed.
     pub(crate) fn scrub_text(&self, text: &str) -> Option<String> {
+        // Every rule starts at one of these bytes (a pair's `=` or `:`, a URL's `://`
+        // and `@`, an email's `@`): text without them (a request's path, most
+        // messages) has nothing to scrub.
+        if !text.bytes().any(|b| matches!(b, b'=' | b':' | b'@')) {
+            return None;
+        }
         let urls = scrub_userinfo(text);
         let base = urls.as_deref().unwrap_or(text);
         let pairs = self.scrub_pairs(base);
