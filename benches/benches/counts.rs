@@ -61,7 +61,7 @@ use std::time::Duration;
 use tracing::field::Empty;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::{Env, LogFile, Mode};
-use tracing_logbook_bench::count_lines;
+use tracing_logbook_bench::{collector, count_lines};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
@@ -109,10 +109,20 @@ const WARM_UP: u64 = 200;
 /// The variable that makes this binary the measured process: `subject shape events dir`.
 const CHILD_VAR: &str = "COUNTS_CHILD";
 
+/// Events between two waits for the OTLP exporters (see `child`).
+const PACE: u64 = 1_000;
+
+/// The URL of the parent's loopback OTLP collector, for the measured process.
+const COLLECTOR_VAR: &str = "COUNTS_COLLECTOR";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Subject {
     OursFile,
     OursProduction,
+    /// `ours-file` plus the OTLP exporter, to the parent's loopback collector.
+    OursOtlp,
+    /// fmt + tracing-appender plus the OpenTelemetry SDK's composition, to the same.
+    OtelSdk,
     FmtAppender,
     FmtAppenderSentry,
     Spdlog,
@@ -124,9 +134,11 @@ enum Subject {
 }
 
 impl Subject {
-    const ALL: [Subject; 7] = [
+    const ALL: [Subject; 9] = [
         Subject::OursFile,
         Subject::OursProduction,
+        Subject::OursOtlp,
+        Subject::OtelSdk,
         Subject::FmtAppender,
         Subject::FmtAppenderSentry,
         Subject::Spdlog,
@@ -138,6 +150,8 @@ impl Subject {
         match self {
             Subject::OursFile => "ours-file",
             Subject::OursProduction => "ours-production",
+            Subject::OursOtlp => "ours-otlp",
+            Subject::OtelSdk => "otel-sdk",
             Subject::FmtAppender => "fmt+appender",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::Spdlog => "spdlog-sync",
@@ -179,14 +193,19 @@ impl Shape {
 }
 
 /// What is measured: every shape of every subject, except spdlog-rs's, which has no
-/// spans; the web example's request with logging on and off.
-const MEASURED: [(Subject, Shape); 17] = [
+/// spans, and the OTLP exporters' (plain and in a span); the web example's request with
+/// logging on and off.
+const MEASURED: [(Subject, Shape); 21] = [
     (Subject::OursFile, Shape::Plain),
     (Subject::OursFile, Shape::InSpan),
     (Subject::OursFile, Shape::SpanLife),
     (Subject::OursProduction, Shape::Plain),
     (Subject::OursProduction, Shape::InSpan),
     (Subject::OursProduction, Shape::SpanLife),
+    (Subject::OursOtlp, Shape::Plain),
+    (Subject::OursOtlp, Shape::InSpan),
+    (Subject::OtelSdk, Shape::Plain),
+    (Subject::OtelSdk, Shape::InSpan),
     (Subject::FmtAppender, Shape::Plain),
     (Subject::FmtAppender, Shape::InSpan),
     (Subject::FmtAppender, Shape::SpanLife),
@@ -207,15 +226,21 @@ struct Pair {
     peer: (Subject, Shape),
     /// Subtracted from both sides: the same subject in this shape (logging off).
     less: Option<Shape>,
+    /// Compares the logging thread's instructions (a second row gives all threads').
+    caller: bool,
+    /// The ratio is peer / ours (how many times fewer ours executes), not ours / peer.
+    peer_over_ours: bool,
     target: &'static str,
 }
 
-const PAIRS: [Pair; 9] = [
+const PAIRS: [Pair; 13] = [
     Pair {
         what: "INFO event into the daily file",
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::Spdlog, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.6x",
     },
     Pair {
@@ -223,6 +248,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::FmtAppender, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -230,6 +257,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursProduction, Shape::Plain),
         peer: (Subject::FmtAppenderSentry, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.15x",
     },
     Pair {
@@ -237,6 +266,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::OursFile, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 1.5x",
     },
     Pair {
@@ -244,6 +275,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::FmtAppender, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -251,6 +284,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::InSpan),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -258,6 +293,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursFile, Shape::SpanLife),
         peer: (Subject::FmtAppender, Shape::SpanLife),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -265,6 +302,8 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::OursProduction, Shape::SpanLife),
         peer: (Subject::FmtAppenderSentry, Shape::SpanLife),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -272,7 +311,45 @@ const PAIRS: [Pair; 9] = [
         ours: (Subject::WebOurs, Shape::Request),
         peer: (Subject::WebPeer, Shape::Request),
         less: Some(Shape::RequestOff),
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.2x",
+    },
+    Pair {
+        what: "OTLP on, vs the file alone (caller)",
+        ours: (Subject::OursOtlp, Shape::Plain),
+        peer: (Subject::OursFile, Shape::Plain),
+        less: None,
+        caller: true,
+        peer_over_ours: false,
+        target: "<= 1.3x",
+    },
+    Pair {
+        what: "the same in a 10-field span (caller)",
+        ours: (Subject::OursOtlp, Shape::InSpan),
+        peer: (Subject::OursFile, Shape::InSpan),
+        less: None,
+        caller: true,
+        peer_over_ours: false,
+        target: "<= 1.3x",
+    },
+    Pair {
+        what: "OTLP, the SDK's / ours (caller)",
+        ours: (Subject::OursOtlp, Shape::Plain),
+        peer: (Subject::OtelSdk, Shape::Plain),
+        less: None,
+        caller: true,
+        peer_over_ours: true,
+        target: ">= 3x",
+    },
+    Pair {
+        what: "the same in a 10-field span (caller)",
+        ours: (Subject::OursOtlp, Shape::InSpan),
+        peer: (Subject::OtelSdk, Shape::InSpan),
+        less: None,
+        caller: true,
+        peer_over_ours: true,
+        target: ">= 3x",
     },
 ];
 
@@ -296,16 +373,27 @@ fn closed_port() -> u16 {
 enum Finish {
     Ours(tracing_logbook::Guard),
     Appender(tracing_appender::non_blocking::WorkerGuard),
+    /// The file's worker, and the SDK's provider (flushed, then shut down).
+    OtelSdk(
+        tracing_appender::non_blocking::WorkerGuard,
+        opentelemetry_sdk::logs::SdkLoggerProvider,
+    ),
     Spdlog(std::sync::Arc<spdlog::Logger>),
 }
 
 /// Builds `subject` writing into `dir`: the dispatch (none for spdlog-rs) and what
 /// finishes it. As `production.rs` builds them.
 fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
+    let collector = || std::env::var(COLLECTOR_VAR).expect("the collector's URL");
     match subject {
-        Subject::OursFile | Subject::OursProduction | Subject::WebOurs => {
+        Subject::OursFile | Subject::OursProduction | Subject::OursOtlp | Subject::WebOurs => {
             let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
-            if subject != Subject::OursFile {
+            if subject == Subject::OursOtlp {
+                env = env
+                    .otlp_endpoint(collector())
+                    .expect("the collector's URL")
+                    .otlp(|b| b.queue(1 << 16));
+            } else if subject != Subject::OursFile {
                 env = env.notifier(
                     NotifyConfig::rollbar("bench-token")
                         .endpoint(format!("http://127.0.0.1:{}/api/1/item/", closed_port())),
@@ -313,6 +401,15 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             }
             let (dispatch, guard) = tracing_logbook::build(env).expect("tracing_logbook::build");
             (Some(dispatch), Finish::Ours(guard))
+        }
+        Subject::OtelSdk => {
+            let (fmt, guard) = peers::fmt_appender(dir);
+            let provider = peers::otel_sdk_provider(&collector());
+            let bridge =
+                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
+            let dispatch =
+                tracing::Dispatch::new(tracing_subscriber::registry().with(fmt).with(bridge));
+            (Some(dispatch), Finish::OtelSdk(guard, provider))
         }
         Subject::FmtAppender | Subject::FmtAppenderSentry | Subject::WebPeer => {
             let (fmt, guard) = peers::fmt_appender(dir);
@@ -388,6 +485,19 @@ fn child(spec: &str) {
             (dispatch, Some(finish))
         }
     };
+    // The OTLP exporters are paced: every `PACE` events (and after the warm-up) the
+    // logging thread waits until the exporter has sent what it took, so that no queue
+    // fills while valgrind runs one thread at a time (ours would drop records, and
+    // the counts would be of fewer records).
+    let pace = || match &finish {
+        Some(Finish::Ours(guard)) => {
+            if let Some(otlp) = guard.otlp() {
+                assert!(otlp.flush(Duration::from_secs(600)), "OTLP flush timed out");
+            }
+        }
+        Some(Finish::OtelSdk(_, provider)) => provider.force_flush().expect("force_flush"),
+        _ => {}
+    };
     let allocations = match (&dispatch, &finish) {
         (Some(dispatch), _) => tracing::dispatcher::with_default(dispatch, || match shape {
             Shape::Request | Shape::RequestOff => web_requests(subject, events),
@@ -399,8 +509,14 @@ fn child(spec: &str) {
                 let span = (shape == Shape::InSpan).then(|| request_span(0, 0));
                 let entered = span.as_ref().map(tracing::Span::enter);
                 (0..WARM_UP).for_each(iteration);
+                pace();
                 let before = ALLOCATIONS.load(Ordering::Relaxed);
-                (WARM_UP..WARM_UP + events).for_each(iteration);
+                for i in WARM_UP..WARM_UP + events {
+                    iteration(i);
+                    if (i - WARM_UP) % PACE == PACE - 1 {
+                        pace();
+                    }
+                }
                 drop(entered);
                 drop(span);
                 before
@@ -420,10 +536,23 @@ fn child(spec: &str) {
             assert!(guard.flush(Duration::from_secs(600)), "flush timed out");
             let file = guard.file().expect("ours writes a file");
             assert_eq!(file.failed_lines() + file.dropped_lines(), 0, "lines lost");
+            if let Some(otlp) = guard.otlp() {
+                let counts = otlp.counts();
+                assert_eq!(
+                    (counts.written, counts.dropped, counts.failed),
+                    (WARM_UP + events, 0, 0),
+                    "OTLP records written, dropped, failed"
+                );
+            }
             drop(guard);
         }
         // Dropping the guard hands the worker a shutdown message and waits for it.
         Some(Finish::Appender(guard)) => drop(guard),
+        Some(Finish::OtelSdk(guard, provider)) => {
+            drop(guard);
+            provider.force_flush().expect("the SDK's force_flush");
+            provider.shutdown().expect("the SDK's shutdown");
+        }
         Some(Finish::Spdlog(logger)) => logger.flush(),
         None => {}
     }
@@ -513,12 +642,31 @@ fn web_requests(subject: Subject, requests: u64) -> u64 {
 
 // === the parent ===
 
-/// One measured process: its instructions (all threads) and its allocations after the
-/// warm-up.
+/// One measured process: its instructions (all threads, and the main thread's: the
+/// one that logs) and its allocations after the warm-up.
 #[derive(Clone, Copy, Debug)]
 struct Counts {
     instructions: u64,
+    caller: u64,
     allocations: u64,
+}
+
+/// Per event: instructions (all threads), the logging thread's instructions and
+/// allocations.
+#[derive(Clone, Copy, Debug)]
+struct PerEvent {
+    instructions: f64,
+    caller: f64,
+    allocations: f64,
+}
+
+/// The `summary:` (or `totals:`) of one callgrind output file.
+fn callgrind_total(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path).expect("callgrind's output file");
+    text.lines()
+        .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
+        .and_then(|n| n.split_whitespace().next()?.parse().ok())
+        .expect("a summary line in callgrind's output")
 }
 
 /// Runs one measured process (under callgrind if `callgrind` is set) and checks that
@@ -533,6 +681,8 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         let mut c = Command::new("valgrind");
         c.arg("--tool=callgrind")
             .arg("-q")
+            // One file per thread, `callgrind.out-01` the main thread's.
+            .arg("--separate-threads=yes")
             .arg(format!("--callgrind-out-file={}", out.display()))
             .arg(&exe);
         c
@@ -547,6 +697,7 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
     );
     let output = command
         .env(CHILD_VAR, spec)
+        .env(COLLECTOR_VAR, collector())
         .env_remove("RUST_LOG")
         .output()
         .expect("run the measured process");
@@ -577,30 +728,41 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         subject.name(),
         shape.name()
     );
-    let instructions = if callgrind {
-        let text = std::fs::read_to_string(&out).expect("callgrind's output file");
-        text.lines()
-            .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
-            .and_then(|n| n.split_whitespace().next()?.parse().ok())
-            .expect("a summary line in callgrind's output")
-    } else {
-        0
-    };
+    let (mut instructions, mut caller) = (0, 0);
+    if callgrind {
+        let prefix = "callgrind.out-";
+        for entry in std::fs::read_dir(dir.path())
+            .expect("read the directory")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(thread) = name.strip_prefix(prefix) {
+                let total = callgrind_total(&entry.path());
+                instructions += total;
+                if thread == "01" {
+                    caller = total;
+                }
+            }
+        }
+        assert!(caller > 0, "no callgrind output of the main thread");
+    }
     Counts {
         instructions,
+        caller,
         allocations,
     }
 }
 
-/// Per event: (instructions, allocations) of N events less those of none, over N.
-fn per_event(subject: Subject, shape: Shape, events: u64) -> (f64, f64) {
+/// Per event: what N events cost less what none cost, over N.
+fn per_event(subject: Subject, shape: Shape, events: u64) -> PerEvent {
     let none = measure(subject, shape, 0, true);
     let some = measure(subject, shape, events, true);
-    let n = events as f64;
-    (
-        (some.instructions as f64 - none.instructions as f64) / n,
-        (some.allocations as f64 - none.allocations as f64) / n,
-    )
+    let per = |some: u64, none: u64| (some as f64 - none as f64) / events as f64;
+    PerEvent {
+        instructions: per(some.instructions, none.instructions),
+        caller: per(some.caller, none.caller),
+        allocations: per(some.allocations, none.allocations),
+    }
 }
 
 fn env_num(var: &str, default: u64) -> u64 {
@@ -631,10 +793,11 @@ fn main() {
         child(&spec);
         return;
     }
+    // Names separated by commas: a measurement is kept if its subject's contains one.
     let only = std::env::var("COUNTS_ONLY").unwrap_or_default();
     let measured: Vec<(Subject, Shape)> = MEASURED
         .into_iter()
-        .filter(|(s, _)| s.name().contains(&only))
+        .filter(|(s, _)| only.split(',').any(|o| s.name().contains(o.trim())))
         .collect();
 
     // `cargo test --benches` passes no --bench: run each subject natively, briefly.
@@ -657,10 +820,10 @@ fn main() {
     let events = env_num("COUNTS_EVENTS", 10_000).max(1);
     let runs = env_num("COUNTS_RUNS", 1).max(1) as usize;
     println!(
-        "callgrind, every thread: ({events} events - 0 events) / {events}, \
-         after {WARM_UP} warm-up events; {runs} run(s)"
+        "callgrind: ({events} events - 0 events) / {events}, after {WARM_UP} warm-up events; \
+         {runs} run(s); instr: every thread, caller: the logging thread's"
     );
-    // results[k][run] = (instructions, allocations) per event
+    // results[k][run]: per event
     let mut results = vec![Vec::new(); measured.len()];
     for _ in 0..runs {
         for (k, &(subject, shape)) in measured.iter().enumerate() {
@@ -670,14 +833,14 @@ fn main() {
 
     println!();
     println!(
-        "{:<20} {:<10} {:>12} {:>8} {:>12}",
-        "subject", "shape", "instr/event", "spread", "allocs/event"
+        "{:<20} {:<10} {:>12} {:>8} {:>12} {:>12}",
+        "subject", "shape", "instr/event", "spread", "caller/event", "allocs/event"
     );
     let mut first = std::collections::HashMap::new();
     for (k, &(subject, shape)) in measured.iter().enumerate() {
         let r = &results[k];
         let (lo, hi) = r.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| {
-            (lo.min(x.0), hi.max(x.0))
+            (lo.min(x.instructions), hi.max(x.instructions))
         });
         let spread = if runs > 1 {
             format!("{:.1}%", (hi - lo) / lo * 100.0)
@@ -685,12 +848,13 @@ fn main() {
             "-".to_owned()
         };
         println!(
-            "{:<20} {:<10} {:>12} {:>8} {:>12.2}",
+            "{:<20} {:<10} {:>12} {:>8} {:>12} {:>12.2}",
             subject.name(),
             shape.name(),
-            thousands(r[0].0),
+            thousands(r[0].instructions),
             spread,
-            r[0].1
+            thousands(r[0].caller),
+            r[0].allocations
         );
         first.insert((subject.name(), shape.name()), r[0]);
     }
@@ -702,31 +866,54 @@ fn main() {
     );
     for pair in PAIRS {
         let get = |(s, sh): (Subject, Shape)| first.get(&(s.name(), sh.name())).copied();
-        // With logging off subtracted if the pair says so.
-        let figure = |(s, sh): (Subject, Shape)| match pair.less {
-            None => get((s, sh)),
-            Some(off) => get((s, sh))
-                .zip(get((s, off)))
-                .map(|(on, off)| (on.0 - off.0, on.1 - off.1)),
-        };
-        let (Some(ours), Some(peer)) = (figure(pair.ours), figure(pair.peer)) else {
-            continue;
+        // (instructions, allocations), with logging off subtracted if the pair says so.
+        let figure = |(s, sh): (Subject, Shape), caller: bool| {
+            let pick = |p: PerEvent| {
+                let instructions = if caller { p.caller } else { p.instructions };
+                (instructions, p.allocations)
+            };
+            match pair.less {
+                None => get((s, sh)).map(pick),
+                Some(off) => get((s, sh))
+                    .zip(get((s, off)))
+                    .map(|(on, off)| (pick(on).0 - pick(off).0, on.allocations - off.allocations)),
+            }
         };
         let label = |(s, sh): (Subject, Shape)| match pair.less {
             None => format!("{} {}", s.name(), sh.name()),
             Some(off) => format!("{} {} - {}", s.name(), sh.name(), off.name()),
         };
-        println!(
-            "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
-            pair.what,
-            label(pair.ours),
-            thousands(ours.0),
-            ours.1,
-            label(pair.peer),
-            thousands(peer.0),
-            peer.1,
-            ours.0 / peer.0,
-            pair.target
-        );
+        // A caller's row is followed by the same over every thread.
+        let rows: &[(bool, &str, &str)] = if pair.caller {
+            &[
+                (true, pair.what, pair.target),
+                (false, "  the same, every thread", ""),
+            ]
+        } else {
+            &[(false, pair.what, pair.target)]
+        };
+        for &(caller, what, target) in rows {
+            let (Some(ours), Some(peer)) = (figure(pair.ours, caller), figure(pair.peer, caller))
+            else {
+                continue;
+            };
+            let ratio = if pair.peer_over_ours {
+                peer.0 / ours.0
+            } else {
+                ours.0 / peer.0
+            };
+            println!(
+                "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
+                what,
+                label(pair.ours),
+                thousands(ours.0),
+                ours.1,
+                label(pair.peer),
+                thousands(peer.0),
+                peer.1,
+                ratio,
+                target
+            );
+        }
     }
 }
