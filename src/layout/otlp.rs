@@ -257,8 +257,62 @@ fn partial_success_json(body: &[u8]) -> Option<PartialSuccess> {
 }
 
 /// Nanoseconds since the Unix epoch (0 before it).
+///
+/// The Unix second of the record's day is kept per thread: the day of a record is
+/// that of the one before, but for one record a day, and working it out (a Julian day)
+/// costs more than the rest.
+#[inline]
 fn unix_nanos(t: OffsetDateTime) -> u64 {
-    u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
+    thread_local! {
+        static DAY: std::cell::Cell<(time::Date, i64)> =
+            const { std::cell::Cell::new((time::Date::MIN, 0)) };
+    }
+    let date = t.date();
+    let midnight = |date: time::Date| date.midnight().assume_utc().unix_timestamp();
+    let day = DAY
+        .try_with(|day| match day.get() {
+            (d, secs) if d == date => secs,
+            _ => {
+                let secs = midnight(date);
+                day.set((date, secs));
+                secs
+            }
+        })
+        .unwrap_or_else(|_| midnight(date));
+    let secs =
+        day + i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())
+            - i64::from(t.offset().whole_seconds());
+    u64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(t.nanosecond())).unwrap_or(0)
+}
+
+/// `a == b`, for the short strings of a callsite (its target, its file) without a call
+/// to `memcmp` up to 32 bytes.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .map(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])))
+    };
+    let w4 = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .map(|w| u32::from_ne_bytes(w.try_into().unwrap_or([0; 4])))
+    };
+    match n {
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        17..=32 => {
+            w8(a, 0) == w8(b, 0)
+                && w8(a, 8) == w8(b, 8)
+                && w8(a, n - 16) == w8(b, n - 16)
+                && w8(a, n - 8) == w8(b, n - 8)
+        }
+        _ => a == b,
+    }
 }
 
 /// The current thread's name (or its id, `ThreadId(3)`), cached per thread.
@@ -822,8 +876,11 @@ mod proto {
         #[inline]
         fn is_of(&self, record: &Record<'_>) -> bool {
             self.line == record.line
-                && *self.target == *record.target
-                && self.file.as_deref() == record.file
+                && same(&self.target, record.target)
+                && match (self.file.as_deref(), record.file) {
+                    (Some(a), Some(b)) => same(a, b),
+                    (a, b) => a == b,
+                }
         }
     }
 
@@ -1498,6 +1555,44 @@ mod tests {
             assert_eq!(bytes(&one(&lr, 3)), b"CRITICAL");
             assert_eq!(one(&lr, 2), F::V(21));
             assert_eq!(one(&lr, 1), one(&lr, 11));
+        }
+    }
+    #[test]
+    fn unix_nanos_as_time_computes_them() {
+        use time::macros::datetime;
+        for t in [
+            datetime!(2026-11-23 19:28:08.123456789 UTC),
+            datetime!(2026-11-23 23:59:59.999999999 UTC),
+            datetime!(2026-11-24 00:00:00 UTC),
+            datetime!(2026-11-24 00:00:00 +02:00),
+            datetime!(2026-11-23 22:30:00.5 -05:30),
+            datetime!(1970-01-01 00:00:00 UTC),
+            datetime!(2262-04-11 23:47:16.854775807 UTC),
+            datetime!(9999-12-31 23:59:59.999999999 UTC),
+        ] {
+            let want = u64::try_from(t.unix_timestamp_nanos()).unwrap_or(u64::MAX);
+            // Twice: the day computed, then the day kept.
+            if want != u64::MAX {
+                assert_eq!(unix_nanos(t), want, "{t}");
+                assert_eq!(unix_nanos(t), want, "{t}");
+            }
+        }
+        // Before the epoch: 0.
+        assert_eq!(unix_nanos(datetime!(1969-12-31 23:59:59 UTC)), 0);
+    }
+
+    #[test]
+    fn same_is_equality() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+        for n in 0..text.len() {
+            let a = &text[..n];
+            assert!(same(a, &a.to_owned()));
+            for i in 0..n {
+                let mut b = a.as_bytes().to_vec();
+                b[i] = b'_';
+                assert!(!same(a, std::str::from_utf8(&b).unwrap()), "{n} {i}");
+            }
+            assert!(!same(a, &text[..n + 1]));
         }
     }
 }
