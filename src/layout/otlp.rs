@@ -1549,7 +1549,7 @@ mod tests {
             let entry = decode(&out[1..]);
             assert_eq!(entry.len(), 1, "message of {n} bytes");
             let scope_logs = bytes(&entry[0].1);
-            assert_eq!(bytes(&one(&bytes(&one(scope_logs, 1)), 1)), b"t");
+            assert_eq!(bytes(&one(bytes(&one(scope_logs, 1)), 1)), b"t");
             let lr = bytes(&one(scope_logs, 2)).to_vec();
             assert_eq!(bytes(&one(bytes(&one(&lr, 5)), 1)).len(), n);
             assert_eq!(bytes(&one(&lr, 3)), b"CRITICAL");
@@ -1586,7 +1586,9 @@ mod tests {
         let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
         for n in 0..text.len() {
             let a = &text[..n];
-            assert!(same(a, &a.to_owned()));
+            // Another copy: equal contents at another address.
+            let copy = a.to_owned();
+            assert!(same(a, &copy));
             for i in 0..n {
                 let mut b = a.as_bytes().to_vec();
                 b[i] = b'_';
