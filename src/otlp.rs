@@ -722,6 +722,10 @@ impl Emit for OtlpOutput {
     #[inline]
     fn take_losses(&self, time: OffsetDateTime, last: bool) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();
+        // Asked on every record: the second is worked out only when there is a loss.
+        if lost <= self.losses.announced.load(Ordering::Relaxed) {
+            return None;
+        }
         let second = (!last).then(|| time.unix_timestamp());
         self.losses.take(lost, second).map(|n| (n, "OTLP records"))
     }

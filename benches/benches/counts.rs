@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p tracing-logbook-bench --bench counts
 //! COUNTS_EVENTS=20000 COUNTS_RUNS=2 COUNTS_ONLY=ours-file cargo bench -p tracing-logbook-bench --bench counts
+//! COUNTS_EVENTS=20000 COUNTS_ONLY=ours-file,ours-otlp,otel-sdk cargo bench -p tracing-logbook-bench --bench counts
 //! ```
 //!
 //! Wall-clock figures move by 2x with the load of a shared machine; the number of
@@ -17,6 +18,12 @@
 //! `(count(N events) - count(0 events)) / N` is what one event costs in the steady state.
 //! The lines are counted by this parent process afterwards, outside the measured ones.
 //!
+//! Callgrind writes one file per thread (`--separate-threads=yes`): `instr/event` is the
+//! sum of them all, `caller/event` the main thread's alone, the thread that logs (the
+//! same difference over N). The rows marked `(caller)` compare the logging thread's
+//! figures (issue 21's targets are the caller's cost), each followed by a row of the
+//! same over every thread, so that nothing moved to a background thread goes unseen.
+//!
 //! Allocations: a counting `#[global_allocator]` in the measured process counts the calls
 //! to `alloc`, `alloc_zeroed` and `realloc` (every thread) from the end of the warm-up to
 //! the end of the run; the same difference of the two runs, divided by N, is printed
@@ -28,7 +35,18 @@
 //! are never sent), `fmt+appender` (fmt over tracing-appender's daily file behind
 //! `non_blocking`, `lossy(false)`), `fmt+appender+sentry` (the same with sentry-tracing's
 //! span, breadcrumb and error layers and a Sentry client whose DSN is a closed loopback
-//! port) and `spdlog-sync` (spdlog-rs's synchronous daily file). The shapes, per
+//! port), `spdlog-sync` (spdlog-rs's synchronous daily file), `ours-otlp` (`ours-file`
+//! plus the OTLP exporter, `http/protobuf`, a queue of 65,536 records) and `otel-sdk`
+//! (`fmt+appender` plus opentelemetry-appender-tracing into the OpenTelemetry SDK's
+//! batch processor and OTLP/HTTP exporter, protobuf: `peers::otel_sdk_provider`). The
+//! two OTLP subjects send to a loopback collector that runs in this parent process
+//! (`tracing_logbook_bench::collector`, passed in `COUNTS_COLLECTOR`), so its work is in
+//! no figure. They are paced: every [`PACE`] events, and after the warm-up, the logging
+//! thread waits until the exporter has sent what it took (`OtlpHandle::flush`,
+//! `force_flush`), because valgrind runs one thread at a time and a queue would fill
+//! (ours would drop records, and count fewer); the waits are in the logging thread's
+//! figure, a few instructions per event. Ours must have delivered every record, none
+//! dropped or failed. The shapes, per
 //! iteration: `plain` (an INFO event with a message and two fields), `in-span` (the same
 //! event inside an entered `request` span with 10 fields, created before the warm-up),
 //! `span-life` (a request span's life: created with 12 fields, entered, one field
@@ -44,7 +62,9 @@
 //! what logging adds to one request.
 //!
 //! `COUNTS_RUNS` (default 1) repeats every measurement and prints the spread;
-//! `COUNTS_ONLY` keeps the measurements whose subject name contains it. Without valgrind
+//! `COUNTS_ONLY` keeps the measurements whose subject name contains it (or one of its
+//! names separated by commas). A ratio is ours / the peer's, but in the rows against
+//! `otel-sdk`: the SDK's / ours, how many times fewer instructions ours executes. Without valgrind
 //! the bench says so and exits successfully. Run as a test (`cargo test --benches`, no
 //! `--bench` argument), it runs each measurement once natively with a few events and
 //! checks that every line reached the file.
@@ -61,7 +81,7 @@ use std::time::Duration;
 use tracing::field::Empty;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::{Env, LogFile, Mode};
-use tracing_logbook_bench::count_lines;
+use tracing_logbook_bench::{collector, count_lines};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
@@ -109,10 +129,20 @@ const WARM_UP: u64 = 200;
 /// The variable that makes this binary the measured process: `subject shape events dir`.
 const CHILD_VAR: &str = "COUNTS_CHILD";
 
+/// Events between two waits for the OTLP exporters (see `child`).
+const PACE: u64 = 1_000;
+
+/// The URL of the parent's loopback OTLP collector, for the measured process.
+const COLLECTOR_VAR: &str = "COUNTS_COLLECTOR";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Subject {
     OursFile,
     OursProduction,
+    /// `ours-file` plus the OTLP exporter, to the parent's loopback collector.
+    OursOtlp,
+    /// fmt + tracing-appender plus the OpenTelemetry SDK's composition, to the same.
+    OtelSdk,
     FmtAppender,
     FmtAppenderSentry,
     Spdlog,
@@ -128,9 +158,11 @@ enum Subject {
 }
 
 impl Subject {
-    const ALL: [Subject; 8] = [
+    const ALL: [Subject; 10] = [
         Subject::OursFile,
         Subject::OursProduction,
+        Subject::OursOtlp,
+        Subject::OtelSdk,
         Subject::FmtAppender,
         Subject::FmtAppenderSentry,
         Subject::Spdlog,
@@ -143,6 +175,8 @@ impl Subject {
         match self {
             Subject::OursFile => "ours-file",
             Subject::OursProduction => "ours-production",
+            Subject::OursOtlp => "ours-otlp",
+            Subject::OtelSdk => "otel-sdk",
             Subject::FmtAppender => "fmt+appender",
             Subject::FmtAppenderSentry => "fmt+appender+sentry",
             Subject::Spdlog => "spdlog-sync",
@@ -185,14 +219,19 @@ impl Shape {
 }
 
 /// What is measured: every shape of every subject, except spdlog-rs's, which has no
-/// spans; the web example's request with logging on and off.
-const MEASURED: [(Subject, Shape); 18] = [
+/// spans, and the OTLP exporters' (plain and in a span); the floor; the web example's
+/// request with logging on and off.
+const MEASURED: [(Subject, Shape); 22] = [
     (Subject::OursFile, Shape::Plain),
     (Subject::OursFile, Shape::InSpan),
     (Subject::OursFile, Shape::SpanLife),
     (Subject::OursProduction, Shape::Plain),
     (Subject::OursProduction, Shape::InSpan),
     (Subject::OursProduction, Shape::SpanLife),
+    (Subject::OursOtlp, Shape::Plain),
+    (Subject::OursOtlp, Shape::InSpan),
+    (Subject::OtelSdk, Shape::Plain),
+    (Subject::OtelSdk, Shape::InSpan),
     (Subject::FmtAppender, Shape::Plain),
     (Subject::FmtAppender, Shape::InSpan),
     (Subject::FmtAppender, Shape::SpanLife),
@@ -214,15 +253,21 @@ struct Pair {
     peer: (Subject, Shape),
     /// Subtracted from both sides: the same subject in this shape (logging off).
     less: Option<Shape>,
+    /// Compares the logging thread's instructions (a second row gives all threads').
+    caller: bool,
+    /// The ratio is peer / ours (how many times fewer ours executes), not ours / peer.
+    peer_over_ours: bool,
     target: &'static str,
 }
 
-const PAIRS: [Pair; 10] = [
+const PAIRS: [Pair; 14] = [
     Pair {
         what: "INFO event into the daily file",
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::Spdlog, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.6x",
     },
     Pair {
@@ -230,6 +275,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::Floor, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -237,6 +284,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursFile, Shape::Plain),
         peer: (Subject::FmtAppender, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -244,6 +293,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursProduction, Shape::Plain),
         peer: (Subject::FmtAppenderSentry, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.15x",
     },
     Pair {
@@ -251,6 +302,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::OursFile, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "<= 1.5x",
     },
     Pair {
@@ -258,6 +311,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::FmtAppender, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::Plain),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -265,6 +320,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursFile, Shape::InSpan),
         peer: (Subject::FmtAppender, Shape::InSpan),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -272,6 +329,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursFile, Shape::SpanLife),
         peer: (Subject::FmtAppender, Shape::SpanLife),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -279,6 +338,8 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::OursProduction, Shape::SpanLife),
         peer: (Subject::FmtAppenderSentry, Shape::SpanLife),
         less: None,
+        caller: false,
+        peer_over_ours: false,
         target: "",
     },
     Pair {
@@ -286,7 +347,45 @@ const PAIRS: [Pair; 10] = [
         ours: (Subject::WebOurs, Shape::Request),
         peer: (Subject::WebPeer, Shape::Request),
         less: Some(Shape::RequestOff),
+        caller: false,
+        peer_over_ours: false,
         target: "<= 0.2x",
+    },
+    Pair {
+        what: "OTLP on, vs the file alone (caller)",
+        ours: (Subject::OursOtlp, Shape::Plain),
+        peer: (Subject::OursFile, Shape::Plain),
+        less: None,
+        caller: true,
+        peer_over_ours: false,
+        target: "<= 1.3x",
+    },
+    Pair {
+        what: "the same in a 10-field span (caller)",
+        ours: (Subject::OursOtlp, Shape::InSpan),
+        peer: (Subject::OursFile, Shape::InSpan),
+        less: None,
+        caller: true,
+        peer_over_ours: false,
+        target: "<= 1.3x",
+    },
+    Pair {
+        what: "OTLP, the SDK's / ours (caller)",
+        ours: (Subject::OursOtlp, Shape::Plain),
+        peer: (Subject::OtelSdk, Shape::Plain),
+        less: None,
+        caller: true,
+        peer_over_ours: true,
+        target: ">= 3x",
+    },
+    Pair {
+        what: "the same in a 10-field span (caller)",
+        ours: (Subject::OursOtlp, Shape::InSpan),
+        peer: (Subject::OtelSdk, Shape::InSpan),
+        less: None,
+        caller: true,
+        peer_over_ours: true,
+        target: ">= 3x",
     },
 ];
 
@@ -310,6 +409,11 @@ fn closed_port() -> u16 {
 enum Finish {
     Ours(tracing_logbook::Guard),
     Appender(tracing_appender::non_blocking::WorkerGuard),
+    /// The file's worker, and the SDK's provider (flushed, then shut down).
+    OtelSdk(
+        tracing_appender::non_blocking::WorkerGuard,
+        opentelemetry_sdk::logs::SdkLoggerProvider,
+    ),
     Spdlog(std::sync::Arc<spdlog::Logger>),
     /// Nothing was written.
     Nothing,
@@ -354,10 +458,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FloorLayer {
 /// Builds `subject` writing into `dir`: the dispatch (none for spdlog-rs) and what
 /// finishes it. As `production.rs` builds them.
 fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
+    let collector = || std::env::var(COLLECTOR_VAR).expect("the collector's URL");
     match subject {
-        Subject::OursFile | Subject::OursProduction | Subject::WebOurs => {
+        Subject::OursFile | Subject::OursProduction | Subject::OursOtlp | Subject::WebOurs => {
             let mut env = Env::new(Mode::Production).log_file(LogFile::Path(dir.join("app.log")));
-            if subject != Subject::OursFile {
+            if subject == Subject::OursOtlp {
+                env = env
+                    .otlp_endpoint(collector())
+                    .expect("the collector's URL")
+                    .otlp(|b| b.queue(1 << 16));
+            } else if subject != Subject::OursFile {
                 env = env.notifier(
                     NotifyConfig::rollbar("bench-token")
                         .endpoint(format!("http://127.0.0.1:{}/api/1/item/", closed_port())),
@@ -365,6 +475,15 @@ fn rig(subject: Subject, dir: &Path) -> (Option<tracing::Dispatch>, Finish) {
             }
             let (dispatch, guard) = tracing_logbook::build(env).expect("tracing_logbook::build");
             (Some(dispatch), Finish::Ours(guard))
+        }
+        Subject::OtelSdk => {
+            let (fmt, guard) = peers::fmt_appender(dir);
+            let provider = peers::otel_sdk_provider(&collector());
+            let bridge =
+                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
+            let dispatch =
+                tracing::Dispatch::new(tracing_subscriber::registry().with(fmt).with(bridge));
+            (Some(dispatch), Finish::OtelSdk(guard, provider))
         }
         Subject::FmtAppender | Subject::FmtAppenderSentry | Subject::WebPeer => {
             let (fmt, guard) = peers::fmt_appender(dir);
@@ -446,6 +565,19 @@ fn child(spec: &str) {
             (dispatch, Some(finish))
         }
     };
+    // The OTLP exporters are paced: every `PACE` events (and after the warm-up) the
+    // logging thread waits until the exporter has sent what it took, so that no queue
+    // fills while valgrind runs one thread at a time (ours would drop records, and
+    // the counts would be of fewer records).
+    let pace = || match &finish {
+        Some(Finish::Ours(guard)) => {
+            if let Some(otlp) = guard.otlp() {
+                assert!(otlp.flush(Duration::from_secs(600)), "OTLP flush timed out");
+            }
+        }
+        Some(Finish::OtelSdk(_, provider)) => provider.force_flush().expect("force_flush"),
+        _ => {}
+    };
     let allocations = match (&dispatch, &finish) {
         (Some(dispatch), _) => tracing::dispatcher::with_default(dispatch, || match shape {
             Shape::Request | Shape::RequestOff => web_requests(subject, events),
@@ -457,8 +589,14 @@ fn child(spec: &str) {
                 let span = (shape == Shape::InSpan).then(|| request_span(0, 0));
                 let entered = span.as_ref().map(tracing::Span::enter);
                 (0..WARM_UP).for_each(iteration);
+                pace();
                 let before = ALLOCATIONS.load(Ordering::Relaxed);
-                (WARM_UP..WARM_UP + events).for_each(iteration);
+                for i in WARM_UP..WARM_UP + events {
+                    iteration(i);
+                    if (i - WARM_UP) % PACE == PACE - 1 {
+                        pace();
+                    }
+                }
                 drop(entered);
                 drop(span);
                 before
@@ -478,10 +616,23 @@ fn child(spec: &str) {
             assert!(guard.flush(Duration::from_secs(600)), "flush timed out");
             let file = guard.file().expect("ours writes a file");
             assert_eq!(file.failed_lines() + file.dropped_lines(), 0, "lines lost");
+            if let Some(otlp) = guard.otlp() {
+                let counts = otlp.counts();
+                assert_eq!(
+                    (counts.written, counts.dropped, counts.failed),
+                    (WARM_UP + events, 0, 0),
+                    "OTLP records written, dropped, failed"
+                );
+            }
             drop(guard);
         }
         // Dropping the guard hands the worker a shutdown message and waits for it.
         Some(Finish::Appender(guard)) => drop(guard),
+        Some(Finish::OtelSdk(guard, provider)) => {
+            drop(guard);
+            provider.force_flush().expect("the SDK's force_flush");
+            provider.shutdown().expect("the SDK's shutdown");
+        }
         Some(Finish::Spdlog(logger)) => logger.flush(),
         Some(Finish::Nothing) => {}
         None => {}
@@ -572,12 +723,31 @@ fn web_requests(subject: Subject, requests: u64) -> u64 {
 
 // === the parent ===
 
-/// One measured process: its instructions (all threads) and its allocations after the
-/// warm-up.
+/// One measured process: its instructions (all threads, and the main thread's: the
+/// one that logs) and its allocations after the warm-up.
 #[derive(Clone, Copy, Debug)]
 struct Counts {
     instructions: u64,
+    caller: u64,
     allocations: u64,
+}
+
+/// Per event: instructions (all threads), the logging thread's instructions and
+/// allocations.
+#[derive(Clone, Copy, Debug)]
+struct PerEvent {
+    instructions: f64,
+    caller: f64,
+    allocations: f64,
+}
+
+/// The `summary:` (or `totals:`) of one callgrind output file.
+fn callgrind_total(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path).expect("callgrind's output file");
+    text.lines()
+        .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
+        .and_then(|n| n.split_whitespace().next()?.parse().ok())
+        .expect("a summary line in callgrind's output")
 }
 
 /// Runs one measured process (under callgrind if `callgrind` is set) and checks that
@@ -592,6 +762,8 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         let mut c = Command::new("valgrind");
         c.arg("--tool=callgrind")
             .arg("-q")
+            // One file per thread, `callgrind.out-01` the main thread's.
+            .arg("--separate-threads=yes")
             .arg(format!("--callgrind-out-file={}", out.display()))
             .arg(&exe);
         c
@@ -606,6 +778,7 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
     );
     let output = command
         .env(CHILD_VAR, spec)
+        .env(COLLECTOR_VAR, collector())
         .env_remove("RUST_LOG")
         .output()
         .expect("run the measured process");
@@ -637,30 +810,41 @@ fn measure(subject: Subject, shape: Shape, events: u64, callgrind: bool) -> Coun
         subject.name(),
         shape.name()
     );
-    let instructions = if callgrind {
-        let text = std::fs::read_to_string(&out).expect("callgrind's output file");
-        text.lines()
-            .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
-            .and_then(|n| n.split_whitespace().next()?.parse().ok())
-            .expect("a summary line in callgrind's output")
-    } else {
-        0
-    };
+    let (mut instructions, mut caller) = (0, 0);
+    if callgrind {
+        let prefix = "callgrind.out-";
+        for entry in std::fs::read_dir(dir.path())
+            .expect("read the directory")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(thread) = name.strip_prefix(prefix) {
+                let total = callgrind_total(&entry.path());
+                instructions += total;
+                if thread == "01" {
+                    caller = total;
+                }
+            }
+        }
+        assert!(caller > 0, "no callgrind output of the main thread");
+    }
     Counts {
         instructions,
+        caller,
         allocations,
     }
 }
 
-/// Per event: (instructions, allocations) of N events less those of none, over N.
-fn per_event(subject: Subject, shape: Shape, events: u64) -> (f64, f64) {
+/// Per event: what N events cost less what none cost, over N.
+fn per_event(subject: Subject, shape: Shape, events: u64) -> PerEvent {
     let none = measure(subject, shape, 0, true);
     let some = measure(subject, shape, events, true);
-    let n = events as f64;
-    (
-        (some.instructions as f64 - none.instructions as f64) / n,
-        (some.allocations as f64 - none.allocations as f64) / n,
-    )
+    let per = |some: u64, none: u64| (some as f64 - none as f64) / events as f64;
+    PerEvent {
+        instructions: per(some.instructions, none.instructions),
+        caller: per(some.caller, none.caller),
+        allocations: per(some.allocations, none.allocations),
+    }
 }
 
 fn env_num(var: &str, default: u64) -> u64 {
@@ -691,10 +875,11 @@ fn main() {
         child(&spec);
         return;
     }
+    // Names separated by commas: a measurement is kept if its subject's contains one.
     let only = std::env::var("COUNTS_ONLY").unwrap_or_default();
     let measured: Vec<(Subject, Shape)> = MEASURED
         .into_iter()
-        .filter(|(s, _)| s.name().contains(&only))
+        .filter(|(s, _)| only.split(',').any(|o| s.name().contains(o.trim())))
         .collect();
 
     // `cargo test --benches` passes no --bench: run each subject natively, briefly.
@@ -717,10 +902,10 @@ fn main() {
     let events = env_num("COUNTS_EVENTS", 10_000).max(1);
     let runs = env_num("COUNTS_RUNS", 1).max(1) as usize;
     println!(
-        "callgrind, every thread: ({events} events - 0 events) / {events}, \
-         after {WARM_UP} warm-up events; {runs} run(s)"
+        "callgrind: ({events} events - 0 events) / {events}, after {WARM_UP} warm-up events; \
+         {runs} run(s); instr: every thread, caller: the logging thread's"
     );
-    // results[k][run] = (instructions, allocations) per event
+    // results[k][run]: per event
     let mut results = vec![Vec::new(); measured.len()];
     for _ in 0..runs {
         for (k, &(subject, shape)) in measured.iter().enumerate() {
@@ -730,14 +915,14 @@ fn main() {
 
     println!();
     println!(
-        "{:<20} {:<10} {:>12} {:>8} {:>12}",
-        "subject", "shape", "instr/event", "spread", "allocs/event"
+        "{:<20} {:<10} {:>12} {:>8} {:>12} {:>12}",
+        "subject", "shape", "instr/event", "spread", "caller/event", "allocs/event"
     );
     let mut first = std::collections::HashMap::new();
     for (k, &(subject, shape)) in measured.iter().enumerate() {
         let r = &results[k];
         let (lo, hi) = r.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| {
-            (lo.min(x.0), hi.max(x.0))
+            (lo.min(x.instructions), hi.max(x.instructions))
         });
         let spread = if runs > 1 {
             format!("{:.1}%", (hi - lo) / lo * 100.0)
@@ -745,12 +930,13 @@ fn main() {
             "-".to_owned()
         };
         println!(
-            "{:<20} {:<10} {:>12} {:>8} {:>12.2}",
+            "{:<20} {:<10} {:>12} {:>8} {:>12} {:>12.2}",
             subject.name(),
             shape.name(),
-            thousands(r[0].0),
+            thousands(r[0].instructions),
             spread,
-            r[0].1
+            thousands(r[0].caller),
+            r[0].allocations
         );
         first.insert((subject.name(), shape.name()), r[0]);
     }
@@ -762,31 +948,54 @@ fn main() {
     );
     for pair in PAIRS {
         let get = |(s, sh): (Subject, Shape)| first.get(&(s.name(), sh.name())).copied();
-        // With logging off subtracted if the pair says so.
-        let figure = |(s, sh): (Subject, Shape)| match pair.less {
-            None => get((s, sh)),
-            Some(off) => get((s, sh))
-                .zip(get((s, off)))
-                .map(|(on, off)| (on.0 - off.0, on.1 - off.1)),
-        };
-        let (Some(ours), Some(peer)) = (figure(pair.ours), figure(pair.peer)) else {
-            continue;
+        // (instructions, allocations), with logging off subtracted if the pair says so.
+        let figure = |(s, sh): (Subject, Shape), caller: bool| {
+            let pick = |p: PerEvent| {
+                let instructions = if caller { p.caller } else { p.instructions };
+                (instructions, p.allocations)
+            };
+            match pair.less {
+                None => get((s, sh)).map(pick),
+                Some(off) => get((s, sh))
+                    .zip(get((s, off)))
+                    .map(|(on, off)| (pick(on).0 - pick(off).0, on.allocations - off.allocations)),
+            }
         };
         let label = |(s, sh): (Subject, Shape)| match pair.less {
             None => format!("{} {}", s.name(), sh.name()),
             Some(off) => format!("{} {} - {}", s.name(), sh.name(), off.name()),
         };
-        println!(
-            "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
-            pair.what,
-            label(pair.ours),
-            thousands(ours.0),
-            ours.1,
-            label(pair.peer),
-            thousands(peer.0),
-            peer.1,
-            ours.0 / peer.0,
-            pair.target
-        );
+        // A caller's row is followed by the same over every thread.
+        let rows: &[(bool, &str, &str)] = if pair.caller {
+            &[
+                (true, pair.what, pair.target),
+                (false, "  the same, every thread", ""),
+            ]
+        } else {
+            &[(false, pair.what, pair.target)]
+        };
+        for &(caller, what, target) in rows {
+            let (Some(ours), Some(peer)) = (figure(pair.ours, caller), figure(pair.peer, caller))
+            else {
+                continue;
+            };
+            let ratio = if pair.peer_over_ours {
+                peer.0 / ours.0
+            } else {
+                ours.0 / peer.0
+            };
+            println!(
+                "{:<42} {:<30} {:>8} {:>7.2} {:<30} {:>8} {:>7.2} {:>6.2}x {:>8}",
+                what,
+                label(pair.ours),
+                thousands(ours.0),
+                ours.1,
+                label(pair.peer),
+                thousands(peer.0),
+                peer.1,
+                ratio,
+                target
+            );
+        }
     }
 }

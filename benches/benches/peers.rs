@@ -65,3 +65,32 @@ pub fn spdlog_daily(dir: &Path) -> Arc<spdlog::Logger> {
         .build_arc()
         .expect("spdlog Logger")
 }
+
+/// The OpenTelemetry SDK's logger provider exporting to `endpoint` (a full
+/// `/v1/logs` URL) as its documentation shows: the batch processor (its own thread, a
+/// queue of 65,536 records), OTLP over HTTP with protobuf (reqwest's blocking client).
+/// opentelemetry-appender-tracing's `OpenTelemetryTracingBridge` over it is the layer.
+pub fn otel_sdk_provider(endpoint: &str) -> opentelemetry_sdk::logs::SdkLoggerProvider {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .build()
+        .expect("the OTLP log exporter");
+    let processor = opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter)
+        .with_batch_config(
+            opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                .with_max_queue_size(1 << 16)
+                .build(),
+        )
+        .build();
+    opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("bench")
+                .build(),
+        )
+        .with_log_processor(processor)
+        .build()
+}

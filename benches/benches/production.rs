@@ -145,53 +145,6 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-/// A loopback OTLP/HTTP collector for the whole run: answers 200 to every request, on
-/// kept-alive connections, and throws the bodies away. Its URL.
-fn collector() -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::sync::OnceLock;
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let url = format!("http://{}/v1/logs", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                std::thread::spawn(move || {
-                    let mut writer = conn.try_clone().expect("clone the connection");
-                    let mut reader = BufReader::new(conn);
-                    let mut body = Vec::new();
-                    loop {
-                        let mut len = 0;
-                        loop {
-                            let mut line = String::new();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if line == "\r\n" {
-                                break;
-                            }
-                            let lower = line.to_ascii_lowercase();
-                            if let Some(v) = lower.strip_prefix("content-length:") {
-                                len = v.trim().parse().unwrap_or(0);
-                            }
-                        }
-                        body.resize(len, 0);
-                        if reader.read_exact(&mut body).is_err()
-                            || writer
-                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                                .is_err()
-                        {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        url
-    })
-    .clone()
-}
-
 /// Who takes the events.
 enum Emitter {
     Tracing(tracing::Dispatch),
@@ -208,33 +161,6 @@ enum Finish {
         opentelemetry_sdk::logs::SdkLoggerProvider,
     ),
     Spdlog,
-}
-
-/// The OpenTelemetry SDK's logger provider exporting to the collector as its
-/// documentation shows: batch processor, OTLP over HTTP with protobuf.
-fn otel_sdk_provider() -> opentelemetry_sdk::logs::SdkLoggerProvider {
-    use opentelemetry_otlp::WithExportConfig;
-    let exporter = opentelemetry_otlp::LogExporter::builder()
-        .with_http()
-        .with_endpoint(collector())
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .build()
-        .expect("the OTLP log exporter");
-    let processor = opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter)
-        .with_batch_config(
-            opentelemetry_sdk::logs::BatchConfigBuilder::default()
-                .with_max_queue_size(1 << 16)
-                .build(),
-        )
-        .build();
-    opentelemetry_sdk::logs::SdkLoggerProvider::builder()
-        .with_resource(
-            opentelemetry_sdk::Resource::builder()
-                .with_service_name("bench")
-                .build(),
-        )
-        .with_log_processor(processor)
-        .build()
 }
 
 /// One subject, built afresh for one batch.
@@ -267,7 +193,7 @@ fn rig(subject: Subject, dir: &Path, port: u16) -> Rig {
         }
         Subject::OtelSdk => {
             let (fmt, guard) = peers::fmt_appender(dir);
-            let provider = otel_sdk_provider();
+            let provider = peers::otel_sdk_provider(&collector());
             let bridge =
                 opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
             Rig {
@@ -435,7 +361,7 @@ fn criterion_groups(c: &mut Criterion, root: &Path, port: u16) {
     }
 }
 
-use tracing_logbook_bench::count_lines;
+use tracing_logbook_bench::{collector, count_lines};
 
 /// The `N OTLP records dropped` lines in the files of `dir` (the exporter's losses,
 /// announced in the file as well).

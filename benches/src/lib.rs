@@ -23,3 +23,52 @@ pub fn count_lines(dir: &Path) -> u64 {
     }
     n
 }
+
+/// A loopback OTLP/HTTP collector for the whole process, started on the first call:
+/// answers 200 to every request, on kept-alive connections, and throws the bodies away.
+/// Its URL (`http://127.0.0.1:PORT/v1/logs`).
+pub fn collector() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::OnceLock;
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}/v1/logs", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut writer = conn.try_clone().expect("clone the connection");
+                    let mut reader = BufReader::new(conn);
+                    let mut body = Vec::new();
+                    loop {
+                        let mut len = 0;
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        body.resize(len, 0);
+                        if reader.read_exact(&mut body).is_err()
+                            || writer
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                                .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        url
+    })
+    .clone()
+}

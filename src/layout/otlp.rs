@@ -257,8 +257,62 @@ fn partial_success_json(body: &[u8]) -> Option<PartialSuccess> {
 }
 
 /// Nanoseconds since the Unix epoch (0 before it).
+///
+/// The Unix second of the record's day is kept per thread: the day of a record is
+/// that of the one before, but for one record a day, and working it out (a Julian day)
+/// costs more than the rest.
+#[inline]
 fn unix_nanos(t: OffsetDateTime) -> u64 {
-    u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
+    thread_local! {
+        static DAY: std::cell::Cell<(time::Date, i64)> =
+            const { std::cell::Cell::new((time::Date::MIN, 0)) };
+    }
+    let date = t.date();
+    let midnight = |date: time::Date| date.midnight().assume_utc().unix_timestamp();
+    let day = DAY
+        .try_with(|day| match day.get() {
+            (d, secs) if d == date => secs,
+            _ => {
+                let secs = midnight(date);
+                day.set((date, secs));
+                secs
+            }
+        })
+        .unwrap_or_else(|_| midnight(date));
+    let secs =
+        day + i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())
+            - i64::from(t.offset().whole_seconds());
+    u64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(t.nanosecond())).unwrap_or(0)
+}
+
+/// `a == b`, for the short strings of a callsite (its target, its file) without a call
+/// to `memcmp` up to 32 bytes.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .map(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])))
+    };
+    let w4 = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .map(|w| u32::from_ne_bytes(w.try_into().unwrap_or([0; 4])))
+    };
+    match n {
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        17..=32 => {
+            w8(a, 0) == w8(b, 0)
+                && w8(a, 8) == w8(b, 8)
+                && w8(a, n - 16) == w8(b, n - 16)
+                && w8(a, n - 8) == w8(b, n - 8)
+        }
+        _ => a == b,
+    }
 }
 
 /// The current thread's name (or its id, `ThreadId(3)`), cached per thread.
@@ -287,20 +341,22 @@ fn with_thread_name<R>(f: impl FnOnce(&str) -> R) -> R {
 
 /// The attributes every record has besides its fields, in this order: the error's
 /// `exception.*`, the spans, `code.file.path`, `code.line.number`, `thread.name`.
-/// Written by both encodings through this one walk.
+/// Written by both encodings through this one walk (generic: no call through a
+/// vtable per attribute).
 trait Attrs {
     fn value(&mut self, key: &str, value: Value<'_>);
     fn strings(&mut self, key: &str, values: &mut dyn Iterator<Item = String>);
     fn spans(&mut self, record: &Record<'_>);
 }
 
-fn walk_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
+fn walk_attrs<A: Attrs>(record: &Record<'_>, a: &mut A) {
     walk_own_attrs(record, a);
     walk_site_attrs(record, a);
 }
 
 /// The attributes of the event itself: its fields, its error, its spans.
-fn walk_own_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
+#[inline]
+fn walk_own_attrs<A: Attrs>(record: &Record<'_>, a: &mut A) {
     for (name, value) in record.fields.iter() {
         a.value(name, value);
     }
@@ -322,7 +378,7 @@ fn walk_own_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
 }
 
 /// The attributes of the callsite and thread: `code.*`, `thread.name`.
-fn walk_site_attrs(record: &Record<'_>, a: &mut dyn Attrs) {
+fn walk_site_attrs<A: Attrs>(record: &Record<'_>, a: &mut A) {
     if let Some(file) = record.file {
         a.value("code.file.path", Value::Str(file));
     }
@@ -380,12 +436,6 @@ mod proto {
     }
 
     #[inline]
-    pub(super) fn fixed64(out: &mut Vec<u8>, field: u32, v: u64) {
-        key(out, field, WireType::SixtyFourBit);
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-
-    #[inline]
     pub(super) fn fixed32(out: &mut Vec<u8>, field: u32, v: u32) {
         key(out, field, WireType::ThirtyTwoBit);
         out.extend_from_slice(&v.to_le_bytes());
@@ -411,8 +461,31 @@ mod proto {
         key(out, field, WireType::LengthDelimited);
         let at = out.len();
         out.extend_from_slice(&[0u8; 10][..room]);
-        let start = out.len();
         f(out);
+        close(out, at, room);
+    }
+
+    /// Writes the length of the content from `at + room` to the end into the `room`
+    /// bytes at `at`, moving the content when its length takes another number of bytes.
+    #[inline]
+    fn close(out: &mut Vec<u8>, at: usize, room: usize) {
+        let len = out.len() - (at + room);
+        if room == 2 && (128..1 << 14).contains(&len) {
+            // The usual case of a record: two bytes, the room as it was kept.
+            if let Some([lo, hi]) = out.get_mut(at..at + 2) {
+                *lo = len as u8 | 0x80;
+                *hi = (len >> 7) as u8;
+            }
+        } else {
+            close_moving(out, at, room);
+        }
+    }
+
+    /// [`close`] when the length needs more or fewer bytes than `room`.
+    #[cold]
+    #[inline(never)]
+    fn close_moving(out: &mut Vec<u8>, at: usize, room: usize) {
+        let start = at + room;
         let end = out.len();
         let len = (end - start) as u64;
         let n = encoded_len_varint(len);
@@ -432,124 +505,243 @@ mod proto {
         out[at + n - 1] &= 0x7f;
     }
 
-    /// The length of an `AnyValue`'s content; `None` for an unsigned beyond `i64`,
-    /// written as its digits.
-    #[inline]
-    fn any_len(value: Value<'_>) -> Option<usize> {
-        Some(match value {
-            Value::Str(s) | Value::Debug(s) => delimited_len(1, s.len()),
-            Value::Bool(_) => 2,
-            Value::I64(v) => 1 + encoded_len_varint(v as u64),
-            Value::U64(v) => 1 + encoded_len_varint(i64::try_from(v).ok()? as u64),
-            Value::F64(_) => 9,
-        })
+    /// Where [`append`] writes: a pointer into a `Vec<u8>`'s spare capacity, moved on
+    /// by each write. Its writes are not checked (in release builds): the room was
+    /// reserved once by [`append`], whose caller promises what they add up to.
+    pub(super) struct Cursor {
+        p: *mut u8,
+        #[cfg(debug_assertions)]
+        end: *mut u8,
     }
 
-    /// A few bytes of keys and lengths, gathered on the stack and appended at once.
-    struct Head {
-        b: [u8; 48],
-        n: usize,
-    }
-
-    impl Head {
-        #[inline]
-        fn new() -> Head {
-            Head { b: [0; 48], n: 0 }
+    impl Cursor {
+        #[inline(always)]
+        fn check(&self, _n: usize) {
+            #[cfg(debug_assertions)]
+            assert!(
+                self.p.wrapping_add(_n) <= self.end,
+                "beyond the room reserved"
+            );
         }
 
-        #[inline]
-        fn varint(&mut self, mut v: u64) -> &mut Head {
+        #[inline(always)]
+        pub(super) fn byte(&mut self, b: u8) {
+            self.check(1);
+            // SAFETY: within the room reserved by `append` (its caller's promise).
+            unsafe {
+                self.p.write(b);
+                self.p = self.p.add(1);
+            }
+        }
+
+        #[inline(always)]
+        pub(super) fn varint(&mut self, mut v: u64) {
             while v >= 0x80 {
-                self.b[self.n] = v as u8 | 0x80;
-                self.n += 1;
+                self.byte(v as u8 | 0x80);
                 v >>= 7;
             }
-            self.b[self.n] = v as u8;
-            self.n += 1;
-            self
+            self.byte(v as u8);
         }
 
-        #[inline]
-        fn key(&mut self, field: u32, wire: WireType) -> &mut Head {
-            self.varint(u64::from(field << 3 | wire as u32))
+        #[inline(always)]
+        pub(super) fn fixed64(&mut self, v: u64) {
+            self.check(8);
+            // SAFETY: as in `byte`; unaligned writes are allowed.
+            unsafe {
+                self.p.cast::<[u8; 8]>().write_unaligned(v.to_le_bytes());
+                self.p = self.p.add(8);
+            }
         }
 
-        #[inline]
-        fn fixed64(&mut self, v: u64) -> &mut Head {
-            self.b[self.n..self.n + 8].copy_from_slice(&v.to_le_bytes());
-            self.n += 8;
-            self
-        }
-
-        /// Appends the bytes gathered: the first 16 as one copy of a constant size (a
-        /// few moves, where a copy of a variable size is a call to `memcpy`), then the
-        /// length cut back to what was gathered.
-        #[inline]
-        fn put(&self, out: &mut Vec<u8>) {
-            if self.n <= 16 {
-                let len = out.len();
-                out.extend_from_slice(&self.b[..16]);
-                out.truncate(len + self.n);
-            } else {
-                put_bytes(out, &self.b[..self.n]);
+        /// Copies `b`: up to 16 bytes in at most two overlapping moves of a constant
+        /// size (a call to `memcpy` costs more than the copy of a short key or value).
+        #[inline(always)]
+        pub(super) fn bytes(&mut self, b: &[u8]) {
+            let n = b.len();
+            self.check(n);
+            let (src, dst) = (b.as_ptr(), self.p);
+            // SAFETY: `n` bytes are readable at `src` and writable at `dst` (as in
+            // `byte`); each move below reads and writes within them.
+            unsafe {
+                if n >= 8 {
+                    if n <= 16 {
+                        let head = src.cast::<[u8; 8]>().read_unaligned();
+                        let tail = src.add(n - 8).cast::<[u8; 8]>().read_unaligned();
+                        dst.cast::<[u8; 8]>().write_unaligned(head);
+                        dst.add(n - 8).cast::<[u8; 8]>().write_unaligned(tail);
+                    } else {
+                        std::ptr::copy_nonoverlapping(src, dst, n);
+                    }
+                } else if n >= 4 {
+                    let head = src.cast::<[u8; 4]>().read_unaligned();
+                    let tail = src.add(n - 4).cast::<[u8; 4]>().read_unaligned();
+                    dst.cast::<[u8; 4]>().write_unaligned(head);
+                    dst.add(n - 4).cast::<[u8; 4]>().write_unaligned(tail);
+                } else if n > 0 {
+                    *dst = *src;
+                    *dst.add(n / 2) = *src.add(n / 2);
+                    *dst.add(n - 1) = *src.add(n - 1);
+                }
+                self.p = dst.add(n);
             }
         }
     }
 
-    #[inline]
-    fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-        out.extend_from_slice(b);
-    }
-
-    /// An `AnyValue`'s content after what `h` holds.
-    #[inline]
-    fn any_in(h: &mut Head, out: &mut Vec<u8>, value: Value<'_>) {
-        let scalar = |h: &mut Head, field: u32, v: u64| {
-            h.key(field, WireType::Varint).varint(v);
+    /// Appends what `f` writes through a [`Cursor`], after reserving `max` bytes: one
+    /// check of the capacity for a whole run of keys, lengths and contents.
+    ///
+    /// # Safety
+    ///
+    /// `f` writes at most `max` bytes.
+    #[inline(always)]
+    pub(super) unsafe fn append(out: &mut Vec<u8>, max: usize, f: impl FnOnce(&mut Cursor)) {
+        out.reserve(max);
+        let len = out.len();
+        // SAFETY: `reserve` made room for `max` bytes after `len`.
+        let start = unsafe { out.as_mut_ptr().add(len) };
+        let mut c = Cursor {
+            p: start,
+            #[cfg(debug_assertions)]
+            end: start.wrapping_add(max),
         };
-        match value {
-            Value::Str(s) | Value::Debug(s) => {
-                h.key(1, WireType::LengthDelimited).varint(s.len() as u64);
-                h.put(out);
-                put_bytes(out, s.as_bytes());
-                return;
-            }
-            Value::Bool(b) => scalar(h, 2, u64::from(b)),
-            Value::I64(v) => scalar(h, 3, v as u64),
-            Value::U64(v) => match i64::try_from(v) {
-                Ok(v) => scalar(h, 3, v as u64),
-                // Beyond int64: the exact digits rather than a rounded double.
-                Err(_) => return any_in(h, out, Value::Str(&v.to_string())),
-            },
-            Value::F64(v) => {
-                h.key(4, WireType::SixtyFourBit).fixed64(v.to_bits());
-            }
-        }
-        h.put(out);
+        f(&mut c);
+        // SAFETY: `f` initialized the bytes from `start` to `c.p`, at most `max`
+        // (the caller's promise), within the capacity.
+        unsafe { out.set_len(len + c.p.offset_from(start) as usize) };
     }
 
-    /// A `KeyValue` field (number `field`) of `key` and `value`: every length known
-    /// before it is written, in four appends at most.
-    #[inline]
+    /// The size of `v` as a varint (1 to 10).
+    #[inline(always)]
+    fn vlen(v: usize) -> usize {
+        encoded_len_varint(v as u64)
+    }
+
+    /// Key and value lengths (together) under which a `KeyValue` of a string has every
+    /// length in one byte: its content, `2 + key + 2 + (2 + value)`, is under 128.
+    pub(super) const SHORT_KV: usize = 122;
+
+    /// A `KeyValue` field (number `field`, under 16) of `key` and `value`: every length
+    /// known before it is written, the whole of it appended at once.
+    #[inline(always)]
     pub(super) fn kv(out: &mut Vec<u8>, field: u32, key: &str, value: Value<'_>) {
-        let Some(any) = any_len(value) else {
-            // Only an unsigned beyond int64 has no length here: its exact digits.
-            if let Value::U64(v) = value {
-                kv(out, field, key, Value::Str(&v.to_string()));
+        debug_assert!(field < 16);
+        let tag = (field << 3 | WireType::LengthDelimited as u32) as u8;
+        let key = key.as_bytes();
+        match value {
+            Value::Str(s) | Value::Debug(s) => kv_bytes(out, tag, key, s.as_bytes()),
+            Value::Bool(b) => kv_scalar(out, tag, key, 2 << 3, u64::from(b)),
+            Value::I64(v) => kv_scalar(out, tag, key, 3 << 3, v as u64),
+            Value::U64(v) => match i64::try_from(v) {
+                Ok(v) => kv_scalar(out, tag, key, 3 << 3, v as u64),
+                // Beyond int64: the exact digits rather than a rounded double.
+                Err(_) => kv_bytes(out, tag, key, v.to_string().as_bytes()),
+            },
+            Value::F64(v) => kv_f64(out, tag, key, v),
+        }
+    }
+
+    /// A `KeyValue` (its key `tag`) whose `AnyValue` is a `string_value`.
+    #[inline(always)]
+    fn kv_bytes(out: &mut Vec<u8>, tag: u8, key: &[u8], s: &[u8]) {
+        let (k, n) = (key.len(), s.len());
+        if k + n < SHORT_KV {
+            // Every length in one byte: the content is 6 + k + n <= 127 bytes.
+            // SAFETY: 8 + k + n bytes are written.
+            unsafe {
+                append(out, 8 + k + n, |c| {
+                    c.byte(tag);
+                    c.byte((6 + k + n) as u8);
+                    c.byte(0x0a);
+                    c.byte(k as u8);
+                    c.bytes(key);
+                    c.byte(0x12);
+                    c.byte((2 + n) as u8);
+                    c.byte(0x0a);
+                    c.byte(n as u8);
+                    c.bytes(s);
+                });
+            }
+        } else {
+            let any = 1 + vlen(n) + n;
+            let content = 1 + vlen(k) + k + 1 + vlen(any) + any;
+            let total = 1 + vlen(content) + content;
+            // SAFETY: `total` is the sum of what is written.
+            unsafe {
+                append(out, total, |c| {
+                    c.byte(tag);
+                    c.varint(content as u64);
+                    c.byte(0x0a);
+                    c.varint(k as u64);
+                    c.bytes(key);
+                    c.byte(0x12);
+                    c.varint(any as u64);
+                    c.byte(0x0a);
+                    c.varint(n as u64);
+                    c.bytes(s);
+                });
+            }
+        }
+    }
+
+    /// A `KeyValue` whose `AnyValue` is a varint field (`value_key`: its key byte).
+    #[inline(always)]
+    fn kv_scalar(out: &mut Vec<u8>, tag: u8, key: &[u8], value_key: u8, v: u64) {
+        let k = key.len();
+        let any = 1 + encoded_len_varint(v);
+        if k <= SHORT_KV - 10 {
+            // Every length in one byte: the content is 2 + k + 2 + any <= 127 bytes.
+            // SAFETY: 2 + content bytes are written.
+            unsafe {
+                append(out, 6 + k + any, |c| {
+                    c.byte(tag);
+                    c.byte((4 + k + any) as u8);
+                    c.byte(0x0a);
+                    c.byte(k as u8);
+                    c.bytes(key);
+                    c.byte(0x12);
+                    c.byte(any as u8);
+                    c.byte(value_key);
+                    c.varint(v);
+                });
             }
             return;
-        };
-        let content = delimited_len(1, key.len()) + delimited_len(2, any);
-        let mut h = Head::new();
-        h.key(field, WireType::LengthDelimited)
-            .varint(content as u64)
-            .key(1, WireType::LengthDelimited)
-            .varint(key.len() as u64)
-            .put(out);
-        put_bytes(out, key.as_bytes());
-        let mut h = Head::new();
-        h.key(2, WireType::LengthDelimited).varint(any as u64);
-        any_in(&mut h, out, value);
+        }
+        let content = 1 + vlen(k) + k + 2 + any;
+        // SAFETY: at most 1 + 10 + content bytes are written (`any` < 128: one byte).
+        unsafe {
+            append(out, 11 + content, |c| {
+                c.byte(tag);
+                c.varint(content as u64);
+                c.byte(0x0a);
+                c.varint(k as u64);
+                c.bytes(key);
+                c.byte(0x12);
+                c.byte(any as u8);
+                c.byte(value_key);
+                c.varint(v);
+            });
+        }
+    }
+
+    /// A `KeyValue` whose `AnyValue` is a `double_value`.
+    #[inline]
+    fn kv_f64(out: &mut Vec<u8>, tag: u8, key: &[u8], v: f64) {
+        let k = key.len();
+        let content = 1 + vlen(k) + k + 2 + 9;
+        // SAFETY: at most 1 + 10 + content bytes are written.
+        unsafe {
+            append(out, 11 + content, |c| {
+                c.byte(tag);
+                c.varint(content as u64);
+                c.byte(0x0a);
+                c.varint(k as u64);
+                c.bytes(key);
+                c.byte(0x12);
+                c.byte(9);
+                c.byte(4 << 3 | WireType::SixtyFourBit as u8);
+                c.fixed64(v.to_bits());
+            });
+        }
     }
 
     /// A span's fields as `KeyValue` entries of a `KeyValueList` (its field 1): cached on
@@ -564,6 +756,7 @@ mod proto {
     struct Attributes<'o>(&'o mut Vec<u8>);
 
     impl Attrs for Attributes<'_> {
+        #[inline(always)]
         fn value(&mut self, key: &str, value: Value<'_>) {
             kv(self.0, 6, key, value);
         }
@@ -683,8 +876,11 @@ mod proto {
         #[inline]
         fn is_of(&self, record: &Record<'_>) -> bool {
             self.line == record.line
-                && *self.target == *record.target
-                && self.file.as_deref() == record.file
+                && same(&self.target, record.target)
+                && match (self.file.as_deref(), record.file) {
+                    (Some(a), Some(b)) => same(a, b),
+                    (a, b) => a == b,
+                }
         }
     }
 
@@ -738,41 +934,60 @@ mod proto {
     /// A `ScopeLogs` entry (field 2 of `ResourceLogs`) holding `record`.
     pub(super) fn scope_logs(out: &mut Vec<u8>, record: &Record<'_>) {
         out.reserve(160 + record.message.len() + record.target.len() + record.fields.size_hint());
-        with_site(record, |site| {
-            nested_in(out, 2, 2, |out| {
-                out.extend_from_slice(&site.scope);
-                nested_in(out, 2, 2, |out| log_record(out, record, &site.attrs));
-            });
-        });
+        with_site(record, |site| log_record(out, record, site));
     }
 
-    fn log_record(out: &mut Vec<u8>, record: &Record<'_>, site_attrs: &[u8]) {
+    /// The `ScopeLogs` entry: its scope and the `LogRecord`, whose two lengths get two
+    /// bytes of room each (moved only when a length takes one byte, or three).
+    #[inline]
+    fn log_record(out: &mut Vec<u8>, record: &Record<'_>, site: &Site) {
         let nanos = unix_nanos(record.time);
-        let level = record.level.as_str();
-        let mut h = Head::new();
-        h.key(1, WireType::SixtyFourBit)
-            .fixed64(nanos)
-            .key(2, WireType::Varint)
-            .varint(u64::from(severity_number(record.level)))
-            .key(3, WireType::LengthDelimited)
-            .varint(level.len() as u64)
-            .put(out);
-        out.extend_from_slice(level.as_bytes());
-        let mut h = Head::new();
-        h.key(5, WireType::LengthDelimited)
-            .varint(delimited_len(1, record.message.len()) as u64)
-            .key(1, WireType::LengthDelimited)
-            .varint(record.message.len() as u64)
-            .put(out);
-        out.extend_from_slice(record.message.as_bytes());
+        let level = record.level.as_str().as_bytes();
+        let message = record.message.as_bytes();
+        let body = 1 + vlen(message.len()) + message.len();
+        let scope_logs = out.len() + 1;
+        let log_record = scope_logs + 2 + site.scope.len() + 1;
+        // SAFETY: what is written adds up to at most 3 + scope + 3 + 9 + 2 + 2 + level
+        // + 1 + 10 + body bytes.
+        unsafe {
+            append(out, 30 + site.scope.len() + level.len() + body, |c| {
+                c.byte(2 << 3 | WireType::LengthDelimited as u8);
+                c.byte(0);
+                c.byte(0);
+                c.bytes(&site.scope);
+                c.byte(2 << 3 | WireType::LengthDelimited as u8);
+                c.byte(0);
+                c.byte(0);
+                c.byte(1 << 3 | WireType::SixtyFourBit as u8);
+                c.fixed64(nanos);
+                c.byte(2 << 3 | WireType::Varint as u8);
+                c.byte(severity_number(record.level));
+                c.byte(3 << 3 | WireType::LengthDelimited as u8);
+                c.byte(level.len() as u8);
+                c.bytes(level);
+                c.byte(5 << 3 | WireType::LengthDelimited as u8);
+                c.varint(body as u64);
+                c.byte(1 << 3 | WireType::LengthDelimited as u8);
+                c.varint(message.len() as u64);
+                c.bytes(message);
+            });
+        }
         walk_own_attrs(record, &mut Attributes(out));
-        out.extend_from_slice(site_attrs);
+        out.extend_from_slice(&site.attrs);
         if let Some(ids) = record.trace {
             fixed32(out, 8, u32::from(ids.flags));
             bytes(out, 9, &ids.trace_id.to_be_bytes());
             bytes(out, 10, &ids.span_id.to_be_bytes());
         }
-        fixed64(out, 11, nanos);
+        // SAFETY: 9 bytes.
+        unsafe {
+            append(out, 9, |c| {
+                c.byte(11 << 3 | WireType::SixtyFourBit as u8);
+                c.fixed64(nanos);
+            });
+        }
+        close(out, log_record, 2);
+        close(out, scope_logs, 2);
     }
 }
 
@@ -1237,5 +1452,149 @@ mod tests {
         let entry = decode(&out);
         let lr = bytes(&one(bytes(&entry[0].1), 2)).to_vec();
         assert_eq!(bytes(&one(bytes(&one(&lr, 5)), 1)).len(), 70_000);
+    }
+    /// A `KeyValue` as prost encodes it: the message built inside out, each length
+    /// computed by prost.
+    fn reference_kv(field: u32, key: &str, value: Value<'_>) -> Vec<u8> {
+        use prost::encoding as e;
+        let mut any = Vec::new();
+        match value {
+            Value::Str(s) | Value::Debug(s) => e::string::encode(1, &s.to_owned(), &mut any),
+            Value::Bool(b) => e::bool::encode(2, &b, &mut any),
+            Value::I64(v) => e::int64::encode(3, &v, &mut any),
+            Value::U64(v) => match i64::try_from(v) {
+                Ok(v) => e::int64::encode(3, &v, &mut any),
+                Err(_) => e::string::encode(1, &v.to_string(), &mut any),
+            },
+            Value::F64(v) => e::double::encode(4, &v, &mut any),
+        }
+        let mut kv = Vec::new();
+        e::string::encode(1, &key.to_owned(), &mut kv);
+        e::bytes::encode(2, &any, &mut kv);
+        let mut out = Vec::new();
+        e::bytes::encode(field, &kv, &mut out);
+        out
+    }
+
+    #[test]
+    fn key_values_match_prost_across_the_length_boundaries() {
+        // Lengths where a copy changes its moves (3/4, 7/8, 16/17), where the key and
+        // value together leave the one-byte path (`SHORT_KV`), and where one length
+        // takes a second byte (127/128) or a third (16383/16384).
+        let lens = [
+            0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 60, 100, 113, 114, 115, 120, 121, 122, 123, 126,
+            127, 128, 129, 200, 16_383, 16_384,
+        ];
+        let text = "k".repeat(20_000);
+        let value = "v".repeat(20_000);
+        let mut out = vec![0xee];
+        for &k in &lens {
+            let key = &text[..k];
+            let mut values: Vec<Value<'_>> =
+                lens.iter().map(|&n| Value::Str(&value[..n])).collect();
+            values.extend([
+                Value::Debug("dbg"),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::I64(0),
+                Value::I64(127),
+                Value::I64(128),
+                Value::I64(-1),
+                Value::I64(i64::MIN),
+                Value::U64(u64::MAX),
+                Value::U64(1 << 40),
+                Value::F64(-0.25),
+                Value::F64(f64::NAN),
+            ]);
+            for v in values {
+                for field in [1, 6] {
+                    // Appended after what the buffer holds, which stays.
+                    out.truncate(1);
+                    proto::kv(&mut out, field, key, v);
+                    assert_eq!(out[0], 0xee);
+                    assert_eq!(
+                        out[1..],
+                        reference_kv(field, key, v)[..],
+                        "key of {k} bytes, {v:?}, field {field}"
+                    );
+                }
+            }
+        }
+        // The edge of the one-byte path, exactly: a content of 127 bytes, then 128.
+        let at = proto::SHORT_KV - 1;
+        for n in [at, at + 1] {
+            let mut out = Vec::new();
+            proto::kv(&mut out, 6, "", Value::Str(&value[..n]));
+            assert_eq!(out, reference_kv(6, "", Value::Str(&value[..n])));
+            assert_eq!(out[1] >= 0x80, n > at, "content {} bytes", out.len() - 2);
+        }
+    }
+
+    #[test]
+    fn records_of_every_small_size_decode() {
+        // Messages whose records cross 128 bytes (the LogRecord's and the ScopeLogs'
+        // lengths go from one byte to the two they are given room for) and 16 KiB.
+        let layout = OtlpLayout {
+            protocol: Protocol::HttpProtobuf,
+        };
+        let fields = FieldList::default();
+        let long = "m".repeat(17_000);
+        let time = time::macros::datetime!(2026-11-23 19:28:08 UTC);
+        let sizes = (0..300).chain(16_200..16_450).chain([17_000]);
+        for n in sizes {
+            let mut record = Record::notice(time, Level::Critical, &long[..n], &fields);
+            record.target = "t";
+            let mut out = vec![7];
+            layout.render(&record, &mut out);
+            let entry = decode(&out[1..]);
+            assert_eq!(entry.len(), 1, "message of {n} bytes");
+            let scope_logs = bytes(&entry[0].1);
+            assert_eq!(bytes(&one(bytes(&one(scope_logs, 1)), 1)), b"t");
+            let lr = bytes(&one(scope_logs, 2)).to_vec();
+            assert_eq!(bytes(&one(bytes(&one(&lr, 5)), 1)).len(), n);
+            assert_eq!(bytes(&one(&lr, 3)), b"CRITICAL");
+            assert_eq!(one(&lr, 2), F::V(21));
+            assert_eq!(one(&lr, 1), one(&lr, 11));
+        }
+    }
+    #[test]
+    fn unix_nanos_as_time_computes_them() {
+        use time::macros::datetime;
+        for t in [
+            datetime!(2026-11-23 19:28:08.123456789 UTC),
+            datetime!(2026-11-23 23:59:59.999999999 UTC),
+            datetime!(2026-11-24 00:00:00 UTC),
+            datetime!(2026-11-24 00:00:00 +02:00),
+            datetime!(2026-11-23 22:30:00.5 -05:30),
+            datetime!(1970-01-01 00:00:00 UTC),
+            datetime!(2262-04-11 23:47:16.854775807 UTC),
+            datetime!(9999-12-31 23:59:59.999999999 UTC),
+        ] {
+            let want = u64::try_from(t.unix_timestamp_nanos()).unwrap_or(u64::MAX);
+            // Twice: the day computed, then the day kept.
+            if want != u64::MAX {
+                assert_eq!(unix_nanos(t), want, "{t}");
+                assert_eq!(unix_nanos(t), want, "{t}");
+            }
+        }
+        // Before the epoch: 0.
+        assert_eq!(unix_nanos(datetime!(1969-12-31 23:59:59 UTC)), 0);
+    }
+
+    #[test]
+    fn same_is_equality() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+        for n in 0..text.len() {
+            let a = &text[..n];
+            // Another copy: equal contents at another address.
+            let copy = a.to_owned();
+            assert!(same(a, &copy));
+            for i in 0..n {
+                let mut b = a.as_bytes().to_vec();
+                b[i] = b'_';
+                assert!(!same(a, std::str::from_utf8(&b).unwrap()), "{n} {i}");
+            }
+            assert!(!same(a, &text[..n + 1]));
+        }
     }
 }
