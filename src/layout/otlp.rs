@@ -506,31 +506,39 @@ mod proto {
     }
 
     /// Where [`append`] writes: a pointer into a `Vec<u8>`'s spare capacity, moved on
-    /// by each write. Its writes are not checked (in release builds): the room was
-    /// reserved once by [`append`], whose caller promises what they add up to.
+    /// by each write. Every write is checked against the end of that capacity (one
+    /// comparison); a write that does not fit is skipped and marks the run as over, and
+    /// [`append`] then runs it again with exactly the room it wanted. So the room its
+    /// callers reserve is an estimate for speed, never a promise memory safety rests on.
     pub(super) struct Cursor {
         p: *mut u8,
-        #[cfg(debug_assertions)]
         end: *mut u8,
+        /// A write did not fit.
+        over: bool,
     }
 
     impl Cursor {
+        /// Whether `n` more bytes fit. When they do not, the run is over: nothing more
+        /// fits (`end` comes down to `p`), and [`append`] runs it again with more room.
         #[inline(always)]
-        fn check(&self, _n: usize) {
-            #[cfg(debug_assertions)]
-            assert!(
-                self.p.wrapping_add(_n) <= self.end,
-                "beyond the room reserved"
-            );
+        fn fits(&mut self, n: usize) -> bool {
+            // `p <= end` always: `p` moves only by writes that fit.
+            if (self.end as usize) - (self.p as usize) >= n {
+                return true;
+            }
+            self.end = self.p;
+            self.over = true;
+            false
         }
 
         #[inline(always)]
         pub(super) fn byte(&mut self, b: u8) {
-            self.check(1);
-            // SAFETY: within the room reserved by `append` (its caller's promise).
-            unsafe {
-                self.p.write(b);
-                self.p = self.p.add(1);
+            if self.fits(1) {
+                // SAFETY: `fits` found a byte of spare capacity at `p`.
+                unsafe {
+                    self.p.write(b);
+                    self.p = self.p.add(1);
+                }
             }
         }
 
@@ -545,11 +553,24 @@ mod proto {
 
         #[inline(always)]
         pub(super) fn fixed64(&mut self, v: u64) {
-            self.check(8);
-            // SAFETY: as in `byte`; unaligned writes are allowed.
-            unsafe {
-                self.p.cast::<[u8; 8]>().write_unaligned(v.to_le_bytes());
-                self.p = self.p.add(8);
+            if self.fits(8) {
+                // SAFETY: as in `byte`, for 8 bytes; unaligned writes are allowed.
+                unsafe {
+                    self.p.cast::<[u8; 8]>().write_unaligned(v.to_le_bytes());
+                    self.p = self.p.add(8);
+                }
+            }
+        }
+
+        /// Writes `N` bytes known at compile time in size: one check for all of them.
+        #[inline(always)]
+        pub(super) fn put<const N: usize>(&mut self, b: [u8; N]) {
+            if self.fits(N) {
+                // SAFETY: as in `byte`, for `N` bytes; unaligned writes are allowed.
+                unsafe {
+                    self.p.cast::<[u8; N]>().write_unaligned(b);
+                    self.p = self.p.add(N);
+                }
             }
         }
 
@@ -558,10 +579,12 @@ mod proto {
         #[inline(always)]
         pub(super) fn bytes(&mut self, b: &[u8]) {
             let n = b.len();
-            self.check(n);
+            if !self.fits(n) {
+                return;
+            }
             let (src, dst) = (b.as_ptr(), self.p);
-            // SAFETY: `n` bytes are readable at `src` and writable at `dst` (as in
-            // `byte`); each move below reads and writes within them.
+            // SAFETY: `n` bytes are readable at `src` (a slice of `n`) and writable at
+            // `dst` (`fits`); each move below reads and writes within them.
             unsafe {
                 if n >= 8 {
                     if n <= 16 {
@@ -588,26 +611,54 @@ mod proto {
     }
 
     /// Appends what `f` writes through a [`Cursor`], after reserving `max` bytes: one
-    /// check of the capacity for a whole run of keys, lengths and contents.
-    ///
-    /// # Safety
-    ///
-    /// `f` writes at most `max` bytes.
+    /// check of the capacity for a whole run of keys, lengths and contents, and one
+    /// comparison per write. `max` is an estimate: a run that wanted more is undone and
+    /// run again with more room (`f` writes the same bytes each time).
     #[inline(always)]
-    pub(super) unsafe fn append(out: &mut Vec<u8>, max: usize, f: impl FnOnce(&mut Cursor)) {
+    pub(super) fn append(out: &mut Vec<u8>, max: usize, f: impl Fn(&mut Cursor)) {
         out.reserve(max);
+        if !try_append(out, &f) {
+            append_again(out, max, &f);
+        }
+    }
+
+    /// One run of `f` into the spare capacity of `out`; false (and `out` unchanged) if
+    /// a write did not fit.
+    #[inline(always)]
+    fn try_append(out: &mut Vec<u8>, f: &impl Fn(&mut Cursor)) -> bool {
         let len = out.len();
-        // SAFETY: `reserve` made room for `max` bytes after `len`.
-        let start = unsafe { out.as_mut_ptr().add(len) };
+        let spare = out.spare_capacity_mut();
+        let room = spare.len();
+        let start = spare.as_mut_ptr().cast::<u8>();
         let mut c = Cursor {
             p: start,
-            #[cfg(debug_assertions)]
-            end: start.wrapping_add(max),
+            end: start.wrapping_add(room),
+            over: false,
         };
         f(&mut c);
-        // SAFETY: `f` initialized the bytes from `start` to `c.p`, at most `max`
-        // (the caller's promise), within the capacity.
-        unsafe { out.set_len(len + c.p.offset_from(start) as usize) };
+        if c.over {
+            return false;
+        }
+        let wrote = c.p as usize - start as usize;
+        // SAFETY: every write fitted, so the bytes from `start` to `c.p` were written
+        // one after the other, within the spare capacity.
+        unsafe { out.set_len(len + wrote) };
+        true
+    }
+
+    /// The rare run that wanted more room than reserved: again with twice the room
+    /// until it fits (it writes a bounded number of bytes).
+    #[cold]
+    #[inline(never)]
+    fn append_again(out: &mut Vec<u8>, max: usize, f: &dyn Fn(&mut Cursor)) {
+        let mut room = max.max(64);
+        loop {
+            room = room.saturating_mul(2);
+            out.reserve(room);
+            if try_append(out, &f) {
+                return;
+            }
+        }
     }
 
     /// The size of `v` as a varint (1 to 10).
@@ -646,40 +697,28 @@ mod proto {
         let (k, n) = (key.len(), s.len());
         if k + n < SHORT_KV {
             // Every length in one byte: the content is 6 + k + n <= 127 bytes.
-            // SAFETY: 8 + k + n bytes are written.
-            unsafe {
-                append(out, 8 + k + n, |c| {
-                    c.byte(tag);
-                    c.byte((6 + k + n) as u8);
-                    c.byte(0x0a);
-                    c.byte(k as u8);
-                    c.bytes(key);
-                    c.byte(0x12);
-                    c.byte((2 + n) as u8);
-                    c.byte(0x0a);
-                    c.byte(n as u8);
-                    c.bytes(s);
-                });
-            }
+            append(out, 8 + k + n, |c| {
+                c.put([tag, (6 + k + n) as u8, 0x0a, k as u8]);
+                c.bytes(key);
+                c.put([0x12, (2 + n) as u8, 0x0a, n as u8]);
+                c.bytes(s);
+            });
         } else {
             let any = 1 + vlen(n) + n;
             let content = 1 + vlen(k) + k + 1 + vlen(any) + any;
             let total = 1 + vlen(content) + content;
-            // SAFETY: `total` is the sum of what is written.
-            unsafe {
-                append(out, total, |c| {
-                    c.byte(tag);
-                    c.varint(content as u64);
-                    c.byte(0x0a);
-                    c.varint(k as u64);
-                    c.bytes(key);
-                    c.byte(0x12);
-                    c.varint(any as u64);
-                    c.byte(0x0a);
-                    c.varint(n as u64);
-                    c.bytes(s);
-                });
-            }
+            append(out, total, |c| {
+                c.byte(tag);
+                c.varint(content as u64);
+                c.byte(0x0a);
+                c.varint(k as u64);
+                c.bytes(key);
+                c.byte(0x12);
+                c.varint(any as u64);
+                c.byte(0x0a);
+                c.varint(n as u64);
+                c.bytes(s);
+            });
         }
     }
 
@@ -690,37 +729,26 @@ mod proto {
         let any = 1 + encoded_len_varint(v);
         if k <= SHORT_KV - 10 {
             // Every length in one byte: the content is 2 + k + 2 + any <= 127 bytes.
-            // SAFETY: 2 + content bytes are written.
-            unsafe {
-                append(out, 6 + k + any, |c| {
-                    c.byte(tag);
-                    c.byte((4 + k + any) as u8);
-                    c.byte(0x0a);
-                    c.byte(k as u8);
-                    c.bytes(key);
-                    c.byte(0x12);
-                    c.byte(any as u8);
-                    c.byte(value_key);
-                    c.varint(v);
-                });
-            }
+            append(out, 6 + k + any, |c| {
+                c.put([tag, (4 + k + any) as u8, 0x0a, k as u8]);
+                c.bytes(key);
+                c.put([0x12, any as u8, value_key]);
+                c.varint(v);
+            });
             return;
         }
         let content = 1 + vlen(k) + k + 2 + any;
-        // SAFETY: at most 1 + 10 + content bytes are written (`any` < 128: one byte).
-        unsafe {
-            append(out, 11 + content, |c| {
-                c.byte(tag);
-                c.varint(content as u64);
-                c.byte(0x0a);
-                c.varint(k as u64);
-                c.bytes(key);
-                c.byte(0x12);
-                c.byte(any as u8);
-                c.byte(value_key);
-                c.varint(v);
-            });
-        }
+        append(out, 11 + content, |c| {
+            c.byte(tag);
+            c.varint(content as u64);
+            c.byte(0x0a);
+            c.varint(k as u64);
+            c.bytes(key);
+            c.byte(0x12);
+            c.byte(any as u8);
+            c.byte(value_key);
+            c.varint(v);
+        });
     }
 
     /// A `KeyValue` whose `AnyValue` is a `double_value`.
@@ -728,20 +756,15 @@ mod proto {
     fn kv_f64(out: &mut Vec<u8>, tag: u8, key: &[u8], v: f64) {
         let k = key.len();
         let content = 1 + vlen(k) + k + 2 + 9;
-        // SAFETY: at most 1 + 10 + content bytes are written.
-        unsafe {
-            append(out, 11 + content, |c| {
-                c.byte(tag);
-                c.varint(content as u64);
-                c.byte(0x0a);
-                c.varint(k as u64);
-                c.bytes(key);
-                c.byte(0x12);
-                c.byte(9);
-                c.byte(4 << 3 | WireType::SixtyFourBit as u8);
-                c.fixed64(v.to_bits());
-            });
-        }
+        append(out, 11 + content, |c| {
+            c.byte(tag);
+            c.varint(content as u64);
+            c.byte(0x0a);
+            c.varint(k as u64);
+            c.bytes(key);
+            c.put([0x12, 9, 4 << 3 | WireType::SixtyFourBit as u8]);
+            c.fixed64(v.to_bits());
+        });
     }
 
     /// A span's fields as `KeyValue` entries of a `KeyValueList` (its field 1): cached on
@@ -947,31 +970,29 @@ mod proto {
         let body = 1 + vlen(message.len()) + message.len();
         let scope_logs = out.len() + 1;
         let log_record = scope_logs + 2 + site.scope.len() + 1;
-        // SAFETY: what is written adds up to at most 3 + scope + 3 + 9 + 2 + 2 + level
-        // + 1 + 10 + body bytes.
-        unsafe {
-            append(out, 30 + site.scope.len() + level.len() + body, |c| {
-                c.byte(2 << 3 | WireType::LengthDelimited as u8);
-                c.byte(0);
-                c.byte(0);
-                c.bytes(&site.scope);
-                c.byte(2 << 3 | WireType::LengthDelimited as u8);
-                c.byte(0);
-                c.byte(0);
-                c.byte(1 << 3 | WireType::SixtyFourBit as u8);
-                c.fixed64(nanos);
-                c.byte(2 << 3 | WireType::Varint as u8);
-                c.byte(severity_number(record.level));
-                c.byte(3 << 3 | WireType::LengthDelimited as u8);
-                c.byte(level.len() as u8);
-                c.bytes(level);
-                c.byte(5 << 3 | WireType::LengthDelimited as u8);
-                c.varint(body as u64);
-                c.byte(1 << 3 | WireType::LengthDelimited as u8);
-                c.varint(message.len() as u64);
-                c.bytes(message);
-            });
-        }
+        append(out, 30 + site.scope.len() + level.len() + body, |c| {
+            c.put([2 << 3 | WireType::LengthDelimited as u8, 0, 0]);
+            c.bytes(&site.scope);
+            c.put([
+                2 << 3 | WireType::LengthDelimited as u8,
+                0,
+                0,
+                1 << 3 | WireType::SixtyFourBit as u8,
+            ]);
+            c.fixed64(nanos);
+            c.put([
+                2 << 3 | WireType::Varint as u8,
+                severity_number(record.level),
+                3 << 3 | WireType::LengthDelimited as u8,
+                level.len() as u8,
+            ]);
+            c.bytes(level);
+            c.byte(5 << 3 | WireType::LengthDelimited as u8);
+            c.varint(body as u64);
+            c.byte(1 << 3 | WireType::LengthDelimited as u8);
+            c.varint(message.len() as u64);
+            c.bytes(message);
+        });
         walk_own_attrs(record, &mut Attributes(out));
         out.extend_from_slice(&site.attrs);
         if let Some(ids) = record.trace {
@@ -979,13 +1000,10 @@ mod proto {
             bytes(out, 9, &ids.trace_id.to_be_bytes());
             bytes(out, 10, &ids.span_id.to_be_bytes());
         }
-        // SAFETY: 9 bytes.
-        unsafe {
-            append(out, 9, |c| {
-                c.byte(11 << 3 | WireType::SixtyFourBit as u8);
-                c.fixed64(nanos);
-            });
-        }
+        append(out, 9, |c| {
+            c.byte(11 << 3 | WireType::SixtyFourBit as u8);
+            c.fixed64(nanos);
+        });
         close(out, log_record, 2);
         close(out, scope_logs, 2);
     }
@@ -1436,6 +1454,33 @@ mod tests {
     fn severities() {
         let got: Vec<u8> = Level::ALL.iter().map(|l| severity_number(*l)).collect();
         assert_eq!(got, [1, 5, 9, 10, 13, 17, 21]);
+    }
+
+    /// The room reserved for a run is an estimate: a run that writes more than it
+    /// reserved (here, none) is undone and run again with the room it wanted, and the
+    /// bytes are the same as with room enough; what was in the buffer stays.
+    #[test]
+    fn a_run_beyond_its_reservation_is_written_whole() {
+        let run = |c: &mut proto::Cursor| {
+            c.byte(0x0a);
+            c.varint(300);
+            c.bytes(b"a key of 21 bytes....");
+            c.bytes(b"tiny");
+            c.fixed64(u64::MAX - 1);
+        };
+        let mut roomy = b"kept".to_vec();
+        proto::append(&mut roomy, 64, run);
+        for reserved in [0, 1, 3, 10, 30] {
+            let mut tight = b"kept".to_vec();
+            tight.shrink_to_fit();
+            proto::append(&mut tight, reserved, run);
+            assert_eq!(tight, roomy, "reserved {reserved}");
+        }
+        let mut want = b"kept".to_vec();
+        want.extend([0x0a, 0xac, 0x02]);
+        want.extend(b"a key of 21 bytes....tiny");
+        want.extend((u64::MAX - 1).to_le_bytes());
+        assert_eq!(roomy, want);
     }
 
     #[test]
