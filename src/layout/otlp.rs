@@ -574,6 +574,17 @@ mod proto {
             }
         }
 
+        /// The start of a `KeyValue` field (`tag`) of `content` bytes, whatever their
+        /// lengths: its key, length, and key string.
+        #[inline(always)]
+        pub(super) fn key_of(&mut self, tag: u8, content: usize, key: &[u8]) {
+            self.byte(tag);
+            self.varint(content as u64);
+            self.byte(0x0a);
+            self.varint(key.len() as u64);
+            self.bytes(key);
+        }
+
         /// Copies `b`: up to 16 bytes in at most two overlapping moves of a constant
         /// size (a call to `memcpy` costs more than the copy of a short key or value).
         #[inline(always)]
@@ -708,11 +719,7 @@ mod proto {
             let content = 1 + vlen(k) + k + 1 + vlen(any) + any;
             let total = 1 + vlen(content) + content;
             append(out, total, |c| {
-                c.byte(tag);
-                c.varint(content as u64);
-                c.byte(0x0a);
-                c.varint(k as u64);
-                c.bytes(key);
+                c.key_of(tag, content, key);
                 c.byte(0x12);
                 c.varint(any as u64);
                 c.byte(0x0a);
@@ -739,11 +746,7 @@ mod proto {
         }
         let content = 1 + vlen(k) + k + 2 + any;
         append(out, 11 + content, |c| {
-            c.byte(tag);
-            c.varint(content as u64);
-            c.byte(0x0a);
-            c.varint(k as u64);
-            c.bytes(key);
+            c.key_of(tag, content, key);
             c.byte(0x12);
             c.byte(any as u8);
             c.byte(value_key);
@@ -757,11 +760,7 @@ mod proto {
         let k = key.len();
         let content = 1 + vlen(k) + k + 2 + 9;
         append(out, 11 + content, |c| {
-            c.byte(tag);
-            c.varint(content as u64);
-            c.byte(0x0a);
-            c.varint(k as u64);
-            c.bytes(key);
+            c.key_of(tag, content, key);
             c.put([0x12, 9, 4 << 3 | WireType::SixtyFourBit as u8]);
             c.fixed64(v.to_bits());
         });

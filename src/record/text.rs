@@ -83,6 +83,19 @@ const QUOTE: u8 = 4;
 const NOT_BARE: u8 = 8;
 const NON_ASCII: u8 = 16;
 
+/// The classes of eight bytes, OR-ed: eight table lookups, no branch.
+#[inline(always)]
+fn chunk_classes(c: &[u8]) -> u8 {
+    CLASS[c[0] as usize]
+        | CLASS[c[1] as usize]
+        | CLASS[c[2] as usize]
+        | CLASS[c[3] as usize]
+        | CLASS[c[4] as usize]
+        | CLASS[c[5] as usize]
+        | CLASS[c[6] as usize]
+        | CLASS[c[7] as usize]
+}
+
 /// Whether any byte of `s` is in one of the classes of `mask`: one table lookup per
 /// byte, eight bytes per step without early exits. This scan runs over every message,
 /// channel and value.
@@ -90,15 +103,7 @@ const NON_ASCII: u8 = 16;
 fn scan(s: &str, mask: u8) -> bool {
     let mut chunks = s.as_bytes().chunks_exact(8);
     for c in &mut chunks {
-        let any = CLASS[c[0] as usize]
-            | CLASS[c[1] as usize]
-            | CLASS[c[2] as usize]
-            | CLASS[c[3] as usize]
-            | CLASS[c[4] as usize]
-            | CLASS[c[5] as usize]
-            | CLASS[c[6] as usize]
-            | CLASS[c[7] as usize];
-        if any & mask != 0 {
+        if chunk_classes(c) & mask != 0 {
             return true;
         }
     }
@@ -118,14 +123,7 @@ fn classes(s: &str) -> u8 {
     let mut chunks = s.as_bytes().chunks_exact(8);
     let mut any = 0;
     for c in &mut chunks {
-        any |= CLASS[c[0] as usize]
-            | CLASS[c[1] as usize]
-            | CLASS[c[2] as usize]
-            | CLASS[c[3] as usize]
-            | CLASS[c[4] as usize]
-            | CLASS[c[5] as usize]
-            | CLASS[c[6] as usize]
-            | CLASS[c[7] as usize];
+        any |= chunk_classes(c);
     }
     chunks
         .remainder()
