@@ -74,7 +74,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,7 +82,7 @@ use std::time::Duration;
 use tracing::field::Empty;
 use tracing_logbook::notify::NotifyConfig;
 use tracing_logbook::{Env, LogFile, Mode};
-use tracing_logbook_bench::{collector, count_lines};
+use tracing_logbook_bench::{closed_port, collector, count_lines};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
@@ -400,12 +399,6 @@ fn shape_named(name: &str) -> Option<Shape> {
 }
 
 // === the measured process ===
-
-/// A loopback port nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
 
 /// What gets the lines into the file at the end of a run.
 enum Finish {

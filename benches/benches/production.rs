@@ -55,7 +55,6 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -138,12 +137,6 @@ impl Shape {
 }
 
 const THREADS: [usize; 2] = [1, 2];
-
-/// A loopback port nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
 
 /// Who takes the events.
 enum Emitter {
@@ -361,7 +354,7 @@ fn criterion_groups(c: &mut Criterion, root: &Path, port: u16) {
     }
 }
 
-use tracing_logbook_bench::{collector, count_lines};
+use tracing_logbook_bench::{closed_port, collector, count_lines};
 
 /// The `N OTLP records dropped` lines in the files of `dir` (the exporter's losses,
 /// announced in the file as well).

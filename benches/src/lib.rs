@@ -24,6 +24,13 @@ pub fn count_lines(dir: &Path) -> u64 {
     n
 }
 
+/// A loopback port nothing listens on: bound, then released (an endpoint that refuses
+/// every connection).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
 /// A loopback OTLP/HTTP collector for the whole process, started on the first call:
 /// answers 200 to every request, on kept-alive connections, and throws the bodies away.
 /// Its URL (`http://127.0.0.1:PORT/v1/logs`).
