@@ -178,15 +178,23 @@ fn push_escaped_slow(buf: &mut String, s: &str, mode: Mode) {
     }
 }
 
+/// Whether `s`, whose byte classes are `classes`, is printed bare by one table scan
+/// alone: not empty, ASCII, and nothing that makes a value quoted.
+#[inline]
+fn is_plain_ascii_word(s: &str, classes: u8) -> bool {
+    !s.is_empty() && classes & (NOT_BARE | NON_ASCII) == 0
+}
+
 /// Appends a string field value: bare when safe and unambiguous, quoted otherwise.
 pub(crate) fn push_str_value(buf: &mut String, s: &str) {
     // One table scan decides plain ASCII text, and whether quoted text needs escapes;
     // only text with non-ASCII characters needs a look at its characters (Unicode
     // spaces and the dangerous characters).
     let classes = classes(s);
-    let bare = !s.is_empty()
-        && (classes & (NOT_BARE | NON_ASCII) == 0
-            || classes & NOT_BARE == 0 && !s.chars().any(|c| c.is_whitespace() || is_dangerous(c)));
+    let bare = is_plain_ascii_word(s, classes)
+        || !s.is_empty()
+            && classes & NOT_BARE == 0
+            && !s.chars().any(|c| c.is_whitespace() || is_dangerous(c));
     if bare {
         buf.push_str(s);
     } else {
@@ -251,12 +259,8 @@ fn push_thousandths(buf: &mut String, negative: bool, millis: u64) {
         digits -= 1;
     }
     buf.push('.');
-    let mut text = itoa::Buffer::new();
-    let text = text.format(frac);
-    for _ in text.len()..digits {
-        buf.push('0');
-    }
-    buf.push_str(text);
+    // Below 1,000: the cast keeps every digit.
+    push_digits(buf, frac as u32, digits);
 }
 
 /// How many errors of one `source()` chain are walked, text and links alike: a chain
@@ -376,7 +380,7 @@ pub(crate) fn push_name(buf: &mut String, name: &'static str) {
             if slot.get() == key {
                 return true;
             }
-            let bare = !name.is_empty() && classes(name) & (NOT_BARE | NON_ASCII) == 0;
+            let bare = is_plain_ascii_word(name, classes(name));
             if bare {
                 slot.set(key);
             }
@@ -567,7 +571,7 @@ pub(crate) fn push_i64(buf: &mut String, v: i64) {
 /// Appends `v` zero-padded to `width` digits (at most 10).
 #[inline]
 fn push_digits(buf: &mut String, v: u32, width: usize) {
-    // itoa writes the digits without a UTF-8 check; the padding is rare (micros < 100,000).
+    // itoa writes the digits without a UTF-8 check; the padding is rare.
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(v);
     for _ in digits.len()..width {
