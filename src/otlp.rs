@@ -673,15 +673,16 @@ struct Lender {
 
 impl Lender {
     /// Takes the losses of `spool` not announced yet: at most once per second of the
-    /// records' time with a record (`second`), all of them at the end (`None`). One
-    /// caller announces each loss.
+    /// records' time with a record stamped `time`, all of them at the end (`None`). One
+    /// caller announces each loss. Asked on every record: the record's second is worked
+    /// out only when there is a loss.
     #[inline]
-    fn take(&self, lost: u64, second: Option<i64>) -> Option<u64> {
+    fn take(&self, lost: u64, time: Option<OffsetDateTime>) -> Option<u64> {
         let announced = self.announced.load(Ordering::Relaxed);
         if lost <= announced {
             return None;
         }
-        if let Some(second) = second {
+        if let Some(second) = time.map(OffsetDateTime::unix_timestamp) {
             let last = self.announced_at.load(Ordering::Relaxed);
             if second == last
                 || self
@@ -722,12 +723,9 @@ impl Emit for OtlpOutput {
     #[inline]
     fn take_losses(&self, time: OffsetDateTime, last: bool) -> Option<(u64, &'static str)> {
         let lost = self.spool.dropped() + self.spool.failed();
-        // Asked on every record: the second is worked out only when there is a loss.
-        if lost <= self.losses.announced.load(Ordering::Relaxed) {
-            return None;
-        }
-        let second = (!last).then(|| time.unix_timestamp());
-        self.losses.take(lost, second).map(|n| (n, "OTLP records"))
+        self.losses
+            .take(lost, (!last).then_some(time))
+            .map(|n| (n, "OTLP records"))
     }
 
     fn lend_to(&self, lent: Lent) {

@@ -508,8 +508,8 @@ mod proto {
     /// Where [`append`] writes: a pointer into a `Vec<u8>`'s spare capacity, moved on
     /// by each write. Every write is checked against the end of that capacity (one
     /// comparison); a write that does not fit is skipped and marks the run as over, and
-    /// [`append`] then runs it again with exactly the room it wanted. So the room its
-    /// callers reserve is an estimate for speed, never a promise memory safety rests on.
+    /// [`append`] then runs it again with more room. So the room its callers reserve is
+    /// an estimate for speed, never a promise memory safety rests on.
     pub(super) struct Cursor {
         p: *mut u8,
         end: *mut u8,
